@@ -1,0 +1,107 @@
+import Foundation
+
+/// The on-disk families ckptforget reads and writes.
+public enum CheckpointFormat: String, Sendable {
+    case hdf5 = "HDF5"
+    case safetensors = "safetensors"
+    case shardedSafetensors = "sharded safetensors"
+}
+
+/// What a file says about its model beyond the tensors themselves; the layouts read it.
+public struct CheckpointMetadata: Sendable {
+    /// Keras' `model_config` root attribute (legacy `.h5`): the architecture as JSON.
+    public var modelConfig: String?
+    /// `layer_names` of a Keras `.h5` (on `model_weights/`, or on the root of a weights-only file), in model order.
+    public var layerNames: [String]?
+    /// The group holding the layer groups named by `layerNames` ("model_weights" or "").
+    public var layerGroup: String = ""
+    /// `weight_names` of each Keras layer group, by layer name.
+    public var weightNames: [String: [String]] = [:]
+    /// safetensors `__metadata__`.
+    public var stringMetadata: [String: String] = [:]
+
+    public init() {}
+}
+
+/// Which tensors a rewrite replaces and which stored groups it leaves out.
+public struct RewritePlan: Sendable {
+    /// Names of the tensors handed to the edit function; every other tensor is copied through as stored.
+    public var edited: Set<String>
+    /// Group paths (HDF5) left out of the output entirely, e.g. `optimizer_weights`.
+    public var dropped: Set<String>
+
+    public init(edited: Set<String>, dropped: Set<String> = []) {
+        self.edited = edited
+        self.dropped = dropped
+    }
+
+    /// Whether `path` or anything below it is edited or dropped, so it cannot be copied whole.
+    func touches(subtree path: String) -> Bool {
+        let prefix = path + "/"
+        return edited.contains(path) || dropped.contains(path)
+            || edited.contains { $0.hasPrefix(prefix) } || dropped.contains { $0.hasPrefix(prefix) }
+    }
+
+    func isDropped(_ path: String) -> Bool {
+        dropped.contains { path == $0 || path.hasPrefix($0 + "/") }
+    }
+}
+
+/// Called for each tensor as a rewrite streams past it: the tensor and whether it was edited.
+public typealias RewriteProgress = (TensorInfo, _ edited: Bool) -> Void
+
+/// An opened checkpoint: its tensors, its metadata, and a streaming rewrite into a new file.
+///
+/// Implementations hold at most one tensor's values in memory at a time.
+public protocol CheckpointFile: AnyObject {
+    /// The path the user named (a file, or a shard index).
+    var path: String { get }
+    var format: CheckpointFormat { get }
+    /// Every numeric tensor in file order, editable or not.
+    var tensors: [TensorInfo] { get }
+    var metadata: CheckpointMetadata { get }
+    /// Every file this checkpoint consists of (one, or the index and its shards).
+    var files: [String] { get }
+    /// The files a rewrite to `destination` creates, in the order they are committed.
+    func outputFiles(for destination: String) -> [String]
+
+    /// Reads and decodes one floating tensor.
+    func read(_ info: TensorInfo) throws -> Tensor
+
+    /// Writes a copy of this checkpoint to `destination` (registered in `output`, so it is renamed into
+    /// place on commit and removed on failure): tensors named in `plan.edited` are read, passed to
+    /// `edit` and written back in their own dtype; everything else is copied through unchanged.
+    func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
+                 progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws
+}
+
+extension CheckpointFile {
+    public var files: [String] { [path] }
+    public func outputFiles(for destination: String) -> [String] { [destination] }
+
+    public func tensor(named name: String) -> TensorInfo? {
+        tensors.first { $0.name == name }
+    }
+}
+
+/// Opens a checkpoint, choosing the backend from the file's first bytes (or the shard index name).
+public func openCheckpoint(_ path: String) throws -> any CheckpointFile {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        throw CheckpointError.notFound(path: path)
+    }
+    if isDirectory.boolValue {
+        let index = (path as NSString).appendingPathComponent("model.safetensors.index.json")
+        guard FileManager.default.fileExists(atPath: index) else {
+            throw CheckpointError.unrecognizedFormat(path: path, detail: "a directory without model.safetensors.index.json")
+        }
+        return try ShardedSafetensorsFile(indexPath: index)
+    }
+    if path.hasSuffix(".index.json") { return try ShardedSafetensorsFile(indexPath: path) }
+    let magic = try FileBytes.prefix(of: path, count: 8)
+    if magic == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] || HDF5File.isHDF5(path) {
+        return try HDF5File(path: path)
+    }
+    if magic.count == 8 { return try SafetensorsFile(path: path) }
+    throw CheckpointError.unrecognizedFormat(path: path, detail: "\(magic.count) bytes long; neither HDF5 nor safetensors")
+}

@@ -1,0 +1,134 @@
+internal import CHDF5
+
+/// An HDF5 checkpoint (Keras `.h5`, Keras 3 `.weights.h5`, NIR, or any HDF5 file): every numeric
+/// dataset is a tensor named by its path. Opened read-only; rewrites go to a fresh file.
+final class HDF5File: CheckpointFile {
+    let path: String
+    let format = CheckpointFormat.hdf5
+    let tensors: [TensorInfo]
+    let metadata: CheckpointMetadata
+    let file: H5ID
+    let tree: [HDF5Node]
+
+    static func isHDF5(_ path: String) -> Bool {
+        _ = HDF5.initialised
+        return H5Fis_hdf5(path) > 0
+    }
+
+    init(path: String) throws {
+        _ = HDF5.initialised
+        self.path = path
+        do {
+            file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), HDF5.defaultPlist), "H5Fopen")
+            let root = try H5ID(.group, H5Gopen2(file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
+            tree = try HDF5Tree.walk(group: root.raw, path: "")
+            var tensors: [TensorInfo] = []
+            for node in tree.flatMap({ [$0] + $0.descendants }) where node.kind == .dataset {
+                if let info = try Self.tensorInfo(file: file.raw, path: node.path) { tensors.append(info) }
+            }
+            self.tensors = tensors
+            metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
+        } catch {
+            throw CheckpointError.hdf5(path: path, call: error.call, message: error.message)
+        }
+    }
+
+    /// The dataset's dtype and shape if it is numeric (IEEE floats and integers), else nil.
+    static func tensorInfo(file: hid_t, path: String) throws(HDF5Failure) -> TensorInfo? {
+        let dataset = try H5ID(.dataset, H5Dopen2(file, path, HDF5.defaultPlist), "H5Dopen2(\(path))")
+        let type = try H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type(\(path))")
+        guard let dtype = dtype(of: type.raw) else { return nil }
+        let space = try H5ID(.dataspace, H5Dget_space(dataset.raw), "H5Dget_space(\(path))")
+        guard H5Sget_simple_extent_type(space.raw) != H5S_NULL else { return nil }
+        let rank = Int(try HDF5.check(H5Sget_simple_extent_ndims(space.raw), "H5Sget_simple_extent_ndims(\(path))"))
+        var dims = [hsize_t](repeating: 0, count: rank)
+        try HDF5.check(H5Sget_simple_extent_dims(space.raw, &dims, nil), "H5Sget_simple_extent_dims(\(path))")
+        let order: ByteOrder = H5Tget_order(type.raw) == H5T_ORDER_BE ? .big : .little
+        return TensorInfo(name: path, dtype: dtype, shape: dims.map { Int($0) }, byteOrder: order)
+    }
+
+    /// Maps an HDF5 atomic type to a DType: IEEE binary16/32/64 and bfloat16 layouts, and integers.
+    static func dtype(of type: hid_t) -> DType? {
+        let size = H5Tget_size(type)
+        switch H5Tget_class(type) {
+        case H5T_FLOAT:
+            var signPosition = 0, exponentPosition = 0, exponentSize = 0, mantissaPosition = 0, mantissaSize = 0
+            guard H5Tget_fields(type, &signPosition, &exponentPosition, &exponentSize, &mantissaPosition, &mantissaSize) >= 0 else { return nil }
+            switch (size, exponentSize, mantissaSize) {
+            case (2, 5, 10): return .float16
+            case (2, 8, 7): return .bfloat16
+            case (4, 8, 23): return .float32
+            case (8, 11, 52): return .float64
+            default: return nil
+            }
+        case H5T_INTEGER:
+            let signed = H5Tget_sign(type) == H5T_SGN_2
+            switch size {
+            case 1: return signed ? .int8 : .uint8
+            case 2: return signed ? .int16 : .uint16
+            case 4: return signed ? .int32 : .uint32
+            case 8: return signed ? .int64 : .uint64
+            default: return nil
+            }
+        default:
+            return nil
+        }
+    }
+
+    /// Keras' model description: `model_config` on the root, `layer_names` on `model_weights`
+    /// (full model) or on the root (weights-only `.h5`), `weight_names` on each layer group.
+    static func kerasMetadata(file: hid_t, root: hid_t) throws(HDF5Failure) -> CheckpointMetadata {
+        var metadata = CheckpointMetadata()
+        metadata.modelConfig = try HDF5Attributes.strings("model_config", of: root)?.first
+        var layerGroup = ""
+        if try HDF5.check(H5Lexists(root, "model_weights", HDF5.defaultPlist), "H5Lexists(model_weights)") > 0 {
+            layerGroup = "model_weights"
+        }
+        let group = try H5ID(.group, H5Gopen2(root, layerGroup.isEmpty ? "." : layerGroup, HDF5.defaultPlist), "H5Gopen2(\(layerGroup))")
+        guard let layers = try HDF5Attributes.strings("layer_names", of: group.raw) else { return metadata }
+        metadata.layerNames = layers
+        metadata.layerGroup = layerGroup
+        for layer in layers where try HDF5.check(H5Lexists(group.raw, layer, HDF5.defaultPlist), "H5Lexists(\(layer))") > 0 {
+            let layerGroupID = try H5ID(.group, H5Gopen2(group.raw, layer, HDF5.defaultPlist), "H5Gopen2(\(layer))")
+            metadata.weightNames[layer] = try HDF5Attributes.strings("weight_names", of: layerGroupID.raw) ?? []
+        }
+        return metadata
+    }
+
+    func read(_ info: TensorInfo) throws -> Tensor {
+        guard info.dtype.isEditable else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
+        }
+        do {
+            let dataset = try H5ID(.dataset, H5Dopen2(file.raw, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
+            let type = try H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type(\(info.name))")
+            // Read with the stored type as memory type: bytes arrive exactly as stored, decoded by FloatCodec.
+            switch (info.dtype, info.byteOrder) {
+            case (.float32, .little):
+                var values = [Float](repeating: 0, count: info.count)
+                try HDF5.check(H5Dread(dataset.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, &values), "H5Dread(\(info.name))")
+                return Tensor(info: info, values: .float32(values))
+            case (.float64, .little):
+                var values = [Double](repeating: 0, count: info.count)
+                try HDF5.check(H5Dread(dataset.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, &values), "H5Dread(\(info.name))")
+                return Tensor(info: info, values: .float64(values))
+            default:
+                var bytes = [UInt8](repeating: 0, count: max(info.byteCount, 1))
+                try HDF5.check(H5Dread(dataset.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, &bytes), "H5Dread(\(info.name))")
+                return Tensor(info: info, values: bytes.withUnsafeBytes { FloatCodec.decode(UnsafeRawBufferPointer(rebasing: $0[0..<info.byteCount]), as: info) })
+            }
+        } catch {
+            throw CheckpointError.hdf5(path: path, call: error.call, message: error.message)
+        }
+    }
+
+    func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
+                 progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
+        let temporary = output.temporaryPath(for: destination)
+        try withoutActuallyEscaping(progress) { progress in
+            try withoutActuallyEscaping(edit) { edit in
+                try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary)
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+internal import CHDF5
+
+/// Writes an edited copy of an HDF5 checkpoint into a *fresh* file.
+///
+/// Editing a copy in place would leave the forgotten bytes in the file (HDF5 keeps freed space and
+/// relocated chunks), so: subtrees that nothing touches are copied whole with `H5Ocopy`; groups on
+/// the way to an edited dataset are recreated with their creation properties and attributes; edited
+/// datasets are recreated with the source's type, dataspace and creation properties (chunking,
+/// filters, fill value) and written from the edited values; dropped groups are never copied.
+/// Object time tracking is off everywhere, so the same edit gives byte-identical files.
+struct HDF5Rewriter {
+    let source: HDF5File
+    let plan: RewritePlan
+    let progress: RewriteProgress
+    let edit: (inout Tensor) throws -> Void
+
+    private final class State {
+        /// Destination path of every object already written, by source address (hard links).
+        var pathOfAddress: [haddr_t: String] = [:]
+        let tensorOfPath: [String: TensorInfo]
+        init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
+    }
+
+    func write(to destination: String) throws {
+        do {
+            let sourceRoot = try H5ID(.group, H5Gopen2(source.file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
+            let fcpl = try H5ID(.plist, H5Fget_create_plist(source.file.raw), "H5Fget_create_plist")
+            try HDF5.check(H5Pset_obj_track_times(fcpl.raw, false), "H5Pset_obj_track_times")
+            // The root group's link and attribute order flags live on its gcpl, not on the fcpl.
+            let rootGcpl = try H5ID(.plist, H5Gget_create_plist(sourceRoot.raw), "H5Gget_create_plist(/)")
+            var linkOrder: UInt32 = 0, attributeOrder: UInt32 = 0
+            try HDF5.check(H5Pget_link_creation_order(rootGcpl.raw, &linkOrder), "H5Pget_link_creation_order(/)")
+            try HDF5.check(H5Pget_attr_creation_order(rootGcpl.raw, &attributeOrder), "H5Pget_attr_creation_order(/)")
+            try HDF5.check(H5Pset_link_creation_order(fcpl.raw, linkOrder), "H5Pset_link_creation_order")
+            try HDF5.check(H5Pset_attr_creation_order(fcpl.raw, attributeOrder), "H5Pset_attr_creation_order")
+
+            let output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+            let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
+            try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/")
+            try copy(source.tree, into: output.raw, state: State(tensors: source.tensors))
+            try HDF5.check(H5Fflush(output.raw, H5F_SCOPE_GLOBAL), "H5Fflush")
+        } catch {
+            guard let failure = error as? HDF5Failure else { throw error }
+            throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)")
+        }
+    }
+
+    private func copy(_ nodes: [HDF5Node], into output: hid_t, state: State) throws {
+        let input = source.file.raw
+        for node in nodes where !plan.isDropped(node.path) {
+            switch node.kind {
+            case .softLink, .externalLink:
+                try copyLink(node, into: output)
+                continue
+            case .group, .dataset, .namedType, .other:
+                break
+            }
+            if let first = state.pathOfAddress[node.address] {
+                try HDF5.check(H5Lcreate_hard(output, first, output, node.path, HDF5.defaultPlist, HDF5.defaultPlist),
+                               "H5Lcreate_hard(\(node.path))")
+                continue
+            }
+            state.pathOfAddress[node.address] = node.path
+
+            if !plan.touches(subtree: node.path) {
+                let ocpypl = try H5ID(.plist, H5Pcreate(ckf_H5P_OBJECT_COPY()), "H5Pcreate(object copy)")
+                try HDF5.check(H5Pset_copy_object(ocpypl.raw, ckf_H5O_COPY_MERGE_COMMITTED_DTYPE_FLAG()), "H5Pset_copy_object")
+                try HDF5.check(H5Ocopy(input, node.path, output, node.path, ocpypl.raw, HDF5.defaultPlist), "H5Ocopy(\(node.path))")
+                for inner in [node] + node.descendants {
+                    if inner.address != 0, state.pathOfAddress[inner.address] == nil { state.pathOfAddress[inner.address] = inner.path }
+                    if let info = state.tensorOfPath[inner.path] { progress(info, false) }
+                }
+            } else if node.kind == .group {
+                let group = try H5ID(.group, H5Gopen2(input, node.path, HDF5.defaultPlist), "H5Gopen2(\(node.path))")
+                let gcpl = try H5ID(.plist, H5Gget_create_plist(group.raw), "H5Gget_create_plist(\(node.path))")
+                try HDF5.check(H5Pset_obj_track_times(gcpl.raw, false), "H5Pset_obj_track_times(\(node.path))")
+                let created = try H5ID(.group, H5Gcreate2(output, node.path, HDF5.defaultPlist, gcpl.raw, HDF5.defaultPlist),
+                                       "H5Gcreate2(\(node.path))")
+                try HDF5Attributes.copyAll(from: group.raw, to: created.raw, path: node.path)
+                try copy(node.children, into: output, state: state)
+            } else if let info = state.tensorOfPath[node.path], plan.edited.contains(node.path) {
+                try writeEdited(info, into: output)
+                progress(info, true)
+            }
+        }
+    }
+
+    /// Recreates an edited dataset with the source's type, dataspace and creation properties.
+    private func writeEdited(_ info: TensorInfo, into output: hid_t) throws {
+        let input = source.file.raw
+        let dataset = try H5ID(.dataset, H5Dopen2(input, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
+        let type = try H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type(\(info.name))")
+        let space = try H5ID(.dataspace, H5Dget_space(dataset.raw), "H5Dget_space(\(info.name))")
+        let dcpl = try H5ID(.plist, H5Dget_create_plist(dataset.raw), "H5Dget_create_plist(\(info.name))")
+        if H5Pget_external_count(dcpl.raw) > 0 || H5Pget_layout(dcpl.raw) == H5D_VIRTUAL {
+            throw CheckpointError.unsupported(path: source.path, tensor: info.name,
+                                              reason: "its data lives in other files (external or virtual storage); edit the files it points to instead")
+        }
+        try HDF5.check(H5Pset_obj_track_times(dcpl.raw, false), "H5Pset_obj_track_times(\(info.name))")
+        let created = try H5ID(.dataset, H5Dcreate2(output, info.name, type.raw, space.raw, HDF5.defaultPlist, dcpl.raw, HDF5.defaultPlist),
+                               "H5Dcreate2(\(info.name))")
+        try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name)
+
+        var tensor = try source.read(info)
+        try edit(&tensor)
+        _ = try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
+            try HDF5.check(H5Dwrite(created.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, bytes.baseAddress),
+                           "H5Dwrite(\(info.name))")
+        }
+    }
+
+    /// Recreates a soft or external link with the same target.
+    private func copyLink(_ node: HDF5Node, into output: hid_t) throws {
+        let input = source.file.raw
+        var info = H5L_info_t()
+        try HDF5.check(H5Lget_info(input, node.path, &info, HDF5.defaultPlist), "H5Lget_info(\(node.path))")
+        var value = [UInt8](repeating: 0, count: max(1, Int(info.u.val_size)))
+        try HDF5.check(H5Lget_val(input, node.path, &value, value.count, HDF5.defaultPlist), "H5Lget_val(\(node.path))")
+        if node.kind == .softLink {
+            let target = String(decoding: value.prefix { $0 != 0 }, as: UTF8.self)
+            try HDF5.check(H5Lcreate_soft(target, output, node.path, HDF5.defaultPlist, HDF5.defaultPlist), "H5Lcreate_soft(\(node.path))")
+        } else {
+            var fileName: UnsafePointer<CChar>?, objectName: UnsafePointer<CChar>?
+            var flags: UInt32 = 0
+            try HDF5.check(H5Lunpack_elink_val(&value, value.count, &flags, &fileName, &objectName), "H5Lunpack_elink_val(\(node.path))")
+            try HDF5.check(H5Lcreate_external(fileName, objectName, output, node.path, HDF5.defaultPlist, HDF5.defaultPlist),
+                           "H5Lcreate_external(\(node.path))")
+        }
+    }
+}

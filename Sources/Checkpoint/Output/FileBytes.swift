@@ -1,0 +1,100 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A file descriptor opened for reading or writing raw bytes, closed on deinit. Used by the
+/// safetensors backend and the atomic-output code; HDF5 does its own I/O.
+final class FileBytes {
+    let path: String
+    let fd: Int32
+
+    /// Opens `path` read-only.
+    init(reading path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Creates `path`, which must not exist yet (a fresh temporary file), with mode 0666 & ~umask.
+    init(creating path: String) throws {
+        self.path = path
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    deinit { close(fd) }
+
+    var size: Int {
+        var st = stat()
+        return fstat(fd, &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset`.
+    func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        var done = 0
+        while done < buffer.count {
+            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw CheckpointError.unreadable(path: path, reason: n == 0 ? "unexpected end of file at byte \(offset + done)" : String(cString: strerror(errno)))
+            }
+            done += n
+        }
+    }
+
+    func read(count: Int, at offset: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        try bytes.withUnsafeMutableBytes { try read(into: $0, at: offset) }
+        return bytes
+    }
+
+    /// Appends `bytes` at the current position.
+    func write(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+            done += n
+        }
+    }
+
+    /// Appends `count` bytes of `source` starting at `offset`, in the kernel where it can
+    /// (`sendfile`), else through a bounded buffer.
+    func append(from source: FileBytes, offset: Int, count: Int) throws {
+        var remaining = count
+        var sourceOffset = off_t(offset)
+        while remaining > 0 {
+            let n = sendfile(fd, source.fd, &sourceOffset, remaining)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }  // unsupported here (or EOF): fall back below
+            remaining -= n
+        }
+        guard remaining > 0 else { return }
+        let chunk = min(remaining, 8 << 20)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
+        defer { buffer.deallocate() }
+        var position = Int(sourceOffset)
+        while remaining > 0 {
+            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(chunk, remaining)])
+            try source.read(into: part, at: position)
+            try write(UnsafeRawBufferPointer(part))
+            position += part.count
+            remaining -= part.count
+        }
+    }
+
+    /// Flushes to stable storage before the rename that publishes the file.
+    func sync() throws {
+        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// The first `count` bytes of `path` (fewer if the file is shorter).
+    static func prefix(of path: String, count: Int) throws -> [UInt8] {
+        let file = try FileBytes(reading: path)
+        let n = min(count, file.size)
+        return try file.read(count: n, at: 0)
+    }
+}

@@ -1,0 +1,77 @@
+/// A single safetensors file: validated header, tensors read on demand, rewritten by copying the
+/// header verbatim and each tensor's bytes through (or its edited values, same dtype and size).
+final class SafetensorsFile: CheckpointFile {
+    let path: String
+    let format = CheckpointFormat.safetensors
+    let tensors: [TensorInfo]
+    let metadata: CheckpointMetadata
+    private let header: SafetensorsHeader
+    private let file: FileBytes
+    private let entryByName: [String: SafetensorsHeader.Entry]
+
+    init(path: String) throws {
+        self.path = path
+        file = try FileBytes(reading: path)
+        let size = file.size
+        let prefix = try file.read(count: min(8, size), at: 0)
+        do {
+            let length = try SafetensorsHeader.length(fromPrefix: prefix, fileSize: size)
+            header = try SafetensorsHeader(json: try file.read(count: length, at: 8), fileSize: size)
+        } catch let problem as SafetensorsProblem {
+            throw CheckpointError.safetensors(path: path, problem)
+        }
+        tensors = header.entries.map(\.info)
+        entryByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0) })
+        var metadata = CheckpointMetadata()
+        metadata.stringMetadata = header.metadata
+        self.metadata = metadata
+    }
+
+    func read(_ info: TensorInfo) throws -> Tensor {
+        guard let entry = entryByName[info.name] else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")
+        }
+        guard info.dtype.isEditable else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
+        }
+        return try Self.readTensor(entry.info, from: file, at: header.dataStart + entry.begin)
+    }
+
+    /// Reads `info.byteCount` bytes at `offset` straight into the decoded array where the stored
+    /// layout already is the in-memory one (little-endian f32/f64), else through one raw buffer.
+    static func readTensor(_ info: TensorInfo, from file: FileBytes, at offset: Int) throws -> Tensor {
+        let n = info.count
+        switch info.dtype {
+        case .float32:
+            var values = [Float](repeating: 0, count: n)
+            try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+            return Tensor(info: info, values: .float32(values))
+        case .float64:
+            var values = [Double](repeating: 0, count: n)
+            try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+            return Tensor(info: info, values: .float64(values))
+        default:
+            let bytes = try file.read(count: info.byteCount, at: offset)
+            return Tensor(info: info, values: bytes.withUnsafeBytes { FloatCodec.decode($0, as: info) })
+        }
+    }
+
+    func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
+                 progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
+        let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        try out.append(from: file, offset: 0, count: header.dataStart)
+        for entry in header.entries {
+            if plan.edited.contains(entry.info.name) {
+                var tensor = try read(entry.info)
+                try edit(&tensor)
+                try FloatCodec.withEncodedBytes(tensor.values, as: entry.info) { bytes in
+                    try out.write(bytes)
+                }
+            } else {
+                try out.append(from: file, offset: header.dataStart + entry.begin, count: entry.end - entry.begin)
+            }
+            progress(entry.info, plan.edited.contains(entry.info.name))
+        }
+        try out.sync()
+    }
+}

@@ -1,0 +1,82 @@
+import Checkpoint
+
+/// What one pass did to one tensor, measured on the values as stored (after rounding to the
+/// tensor's dtype), so it agrees with a later `diff` of the files.
+public struct TensorEdit: Sendable, Equatable {
+    public let tensor: String
+    public let elementsChanged: Int
+    /// L2 norm of the change.
+    public let l2: Double
+    /// Largest absolute change of one element.
+    public let maxAbs: Double
+
+    /// Compares two value arrays of one tensor element by element (bit patterns: -0 → 0 is a change).
+    public init(tensor: String, before: TensorValues, after: TensorValues) {
+        precondition(before.count == after.count)
+        var changed = 0, sumOfSquares = 0.0, maxAbs = 0.0
+        func visit(_ a: Double, _ b: Double, differ: Bool) {
+            guard differ else { return }
+            changed += 1
+            let delta = abs(b - a)
+            sumOfSquares += delta * delta
+            maxAbs = max(maxAbs, delta)
+        }
+        switch (before, after) {
+        case (.float32(let a), .float32(let b)):
+            for i in a.indices { visit(Double(a[i]), Double(b[i]), differ: a[i].bitPattern != b[i].bitPattern) }
+        case (.float64(let a), .float64(let b)):
+            for i in a.indices { visit(a[i], b[i], differ: a[i].bitPattern != b[i].bitPattern) }
+        default:
+            preconditionFailure("tensor \(tensor): values changed precision")
+        }
+        self.tensor = tensor
+        elementsChanged = changed
+        l2 = sumOfSquares.squareRoot()
+        self.maxAbs = maxAbs
+    }
+}
+
+/// One pass of a run: its spec, its parameters and what it did to each tensor it touched.
+public struct PassReport: Sendable {
+    public let name: String
+    public let spec: String
+    public let parameters: [(name: String, value: String)]
+    public var edits: [TensorEdit]
+}
+
+/// What a run did, for the summary on stderr, `--json`, and the records.
+public struct RunReport: Sendable {
+    public let input: String
+    public let output: String
+    public let format: CheckpointFormat
+    public let outputFiles: [String]
+    public let classes: [Int]
+    public let outputLayer: String?
+    public let passes: [PassReport]
+    public let droppedGroups: [String]
+    public let droppedTensors: [TensorInfo]
+}
+
+/// Runs a plan: streams the checkpoint once, applying each pass in order to the tensors it
+/// selected, and writes the result through `output` (committed by the caller).
+public enum ForgettingPipeline {
+    public static func run(_ plan: ForgettingPlan, on checkpoint: any CheckpointFile, to destination: String,
+                           in output: OutputTransaction, progress: RewriteProgress = { _, _ in }) throws -> RunReport {
+        var reports = plan.steps.map { PassReport(name: $0.pass.name, spec: $0.spec.text, parameters: $0.pass.parameters, edits: []) }
+        let stepsOfTensor = Dictionary(grouping: plan.steps.indices.flatMap { i in plan.steps[i].tensors.map { ($0, i) } }, by: \.0)
+            .mapValues { $0.map(\.1) }
+        try checkpoint.rewrite(to: destination, in: output, plan: plan.rewrite, progress: progress) { tensor in
+            guard let layout = plan.layout.tensors[tensor.name] else { return }
+            for step in stepsOfTensor[tensor.name] ?? [] {
+                let before = tensor.values
+                try plan.steps[step].pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target))
+                tensor.roundToStorage()
+                reports[step].edits.append(TensorEdit(tensor: tensor.name, before: before, after: tensor.values))
+            }
+        }
+        let dropped = checkpoint.tensors.filter { info in plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
+        return RunReport(input: checkpoint.path, output: destination, format: checkpoint.format,
+                         outputFiles: checkpoint.outputFiles(for: destination), classes: plan.target.classes,
+                         outputLayer: plan.outputLayer, passes: reports, droppedGroups: plan.droppedGroups, droppedTensors: dropped)
+    }
+}

@@ -1,0 +1,25 @@
+/// Every pass ckptforget knows, in the order `--help` lists them. One line per pass.
+public enum PassRegistry {
+    public static let all: [any ForgettingPass.Type] = [
+        DampenPass.self,
+        ZeroPass.self,
+        RandomizePass.self,
+    ]
+
+    /// Parses `--pass` text into a configured pass.
+    public static func make(_ spec: PassSpec) throws -> any ForgettingPass {
+        guard let type = all.first(where: { $0.name == spec.name }) else {
+            throw PassError.unknownPass(name: spec.name, known: all.map { $0.name })
+        }
+        return try type.configured(by: PassArguments(spec))
+    }
+}
+
+extension ForgettingPass {
+    /// Builds the pass and checks that every argument was understood.
+    static func configured(by arguments: PassArguments) throws -> any ForgettingPass {
+        let pass = try Self(arguments)
+        try arguments.finish(accepted: parameterNames)
+        return pass
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Results go to stdout; diagnostics and progress to stderr, progress only on a terminal.
+enum Console {
+    static func output(_ text: String) {
+        print(text)
+    }
+
+    static func error(_ text: String) {
+        raw(text + "\n")
+    }
+
+    /// Writes to stderr unbuffered (also from the interrupt handler).
+    static func raw(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = write(STDERR_FILENO, &bytes, bytes.count)
+    }
+
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}
+
+/// A one-line progress display on a terminal's stderr: `[ 3/12] name  size`, rewritten in place.
+final class ProgressLine {
+    private let total: Int
+    private var done = 0
+    private let enabled: Bool
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled && Console.stderrIsTerminal
+    }
+
+    func advance(_ name: String, bytes: Int, edited: Bool) {
+        done += 1
+        guard enabled else { return }
+        let width = String(total).count
+        let counter = String(repeating: " ", count: width - String(done).count) + String(done)
+        let line = "[\(counter)/\(total)] \(edited ? "edit" : "copy") \(name)  \(Format.bytes(bytes))"
+        Console.raw("\r\u{1B}[2K" + String(line.prefix(160)))
+    }
+
+    func finish() {
+        guard enabled else { return }
+        Console.raw("\r\u{1B}[2K")
+    }
+}
+
+enum Format {
+    /// Rows aligned in columns two spaces apart (the last column unpadded).
+    static func columns(_ rows: [[String]]) -> [String] {
+        let widths = (rows.first ?? []).indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }
+    }
+
+    static func bytes(_ count: Int) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count), unit = 0
+        while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
+    }
+
+    static func shape(_ shape: [Int]) -> String {
+        "(" + shape.map(String.init).joined(separator: ", ") + (shape.count == 1 ? ",)" : ")")
+    }
+
+    /// A number in the shortest form that reads back exactly (`%g` for the table).
+    static func number(_ value: Double) -> String {
+        String(format: "%.6g", value)
+    }
+}

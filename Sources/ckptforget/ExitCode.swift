@@ -1,0 +1,20 @@
+import Checkpoint
+import Forgetting
+
+/// ckptforget's exit codes, in one table (documented in `man/ckptforget.1`, EXIT STATUS).
+enum ExitCode: Int32 {
+    case success = 0
+    /// Something failed while working (writing the output, an unexpected I/O error).
+    case failure = 1
+    /// Bad usage or bad input, detected before any output was written.
+    case badInput = 2
+
+    /// Bad input (the files, the passes, the arguments) is 2; anything else is a failure.
+    init(for error: any Error) {
+        switch error {
+        case let error as CheckpointError: self = error.isBadInput ? .badInput : .failure
+        case is UsageError, is PassError, is LayoutError: self = .badInput
+        default: self = .failure
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Checkpoint
+import Foundation
+import Forgetting
+
+/// `ckptforget INPUT --pass SPEC... [--class C...] -o OUTPUT`: plan, check, run, commit.
+enum ForgetCommand {
+    static let options: [Arguments.Option] = [
+        .value("--pass", "-p", repeatable: true),
+        .value("--class", "-c", repeatable: true),
+        .value("--output", "-o"),
+        .value("--output-layer"),
+        .flag("--keep-optimizer-state"),
+        .flag("--dry-run", "-n"),
+        .flag("--json"),
+        .flag("--quiet", "-q"),
+        .flag("--help", "-h"),
+    ]
+
+    static func run(_ words: [String]) throws -> ExitCode {
+        let arguments = try Arguments(words, options: options)
+        if arguments.has("--help") {
+            Console.output(Help.main)
+            return .success
+        }
+        guard arguments.operands.count == 1 else {
+            throw UsageError.invalid(arguments.operands.isEmpty
+                ? "no input checkpoint given (usage: ckptforget INPUT --pass SPEC -o OUTPUT)"
+                : "one input checkpoint at a time; got \(arguments.operands.joined(separator: " ")) (unknown subcommand?)")
+        }
+        let specs = try arguments.all("--pass").map(PassSpec.init(parsing:))
+        guard !specs.isEmpty else { throw UsageError.invalid("no --pass given; passes: \(PassRegistry.all.map { $0.name }.joined(separator: ", "))") }
+        let target = ForgetTarget(classes: try parseClasses(arguments.all("--class")))
+        let dryRun = arguments.has("--dry-run"), quiet = arguments.has("--quiet")
+        guard dryRun || arguments.value("--output") != nil else {
+            throw UsageError.invalid("no output given: -o OUTPUT (the input is never modified)")
+        }
+
+        let checkpoint = try openCheckpoint(arguments.operands[0])
+        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: specs, target: target,
+                                      outputLayer: arguments.value("--output-layer"),
+                                      keepOptimizerState: arguments.has("--keep-optimizer-state"))
+        if dryRun {
+            Console.output(Summary.plan(plan, checkpoint: checkpoint))
+            return .success
+        }
+        let destination = OutputPath.resolve(arguments.value("--output")!, input: checkpoint)
+        try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout, quiet: quiet)
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination), inputs: checkpoint.files)
+
+        let progress = ProgressLine(total: checkpoint.tensors.count, enabled: !quiet)
+        let transaction = OutputTransaction()
+        let report: RunReport
+        do {
+            report = try ForgettingPipeline.run(plan, on: checkpoint, to: destination, in: transaction) { info, edited in
+                progress.advance(info.name, bytes: info.byteCount, edited: edited)
+            }
+            progress.finish()
+            try transaction.commit()
+        } catch {
+            progress.finish()
+            transaction.abort()
+            throw error
+        }
+        if !quiet { Console.error(Summary.run(report)) }
+        if arguments.has("--json") { Console.output(Summary.json(report)) }
+        return .success
+    }
+
+    /// `--class 2 --class 5` or `--class 2,5`: non-negative integers.
+    static func parseClasses(_ values: [String]) throws(UsageError) -> [Int] {
+        var classes: [Int] = []
+        for value in values {
+            for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let c = Int(part), c >= 0 else {
+                    throw .invalid("--class \(value): expected a class index (a non-negative integer)")
+                }
+                if !classes.contains(c) { classes.append(c) }
+            }
+        }
+        return classes
+    }
+
+    /// The output is written in the input's format; a name that says otherwise is a mistake.
+    static func checkOutputFormat(_ destination: String, checkpoint: any CheckpointFile, layout: Layout, quiet: Bool) throws {
+        let isSafetensorsName = destination.hasSuffix(".safetensors")
+        switch checkpoint.format {
+        case .hdf5 where isSafetensorsName:
+            throw UsageError.invalid("\(destination): the output is written in the input's format (HDF5); give it an .h5 name")
+        case .safetensors where !isSafetensorsName:
+            throw UsageError.invalid("\(destination): the output is written in the input's format (safetensors); give it a .safetensors name")
+        case .shardedSafetensors where !destination.hasSuffix(".index.json"):
+            throw UsageError.invalid("\(destination): a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path")
+        default:
+            break
+        }
+        if layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5"), !quiet {
+            Console.error("ckptforget: warning: \(destination): Keras' load_weights only reads files named *.weights.h5")
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import Checkpoint
+import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// On SIGINT, SIGTERM or SIGHUP: remove every temporary output file, then exit 128 + signal,
+/// so an interrupted run leaves no output behind.
+enum Interrupts {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    static func install() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                OutputTransaction.abortAll()
+                Console.raw("\nckptforget: interrupted; no output written\n")
+                exit(128 + signalNumber)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}

@@ -1,0 +1,63 @@
+import Checkpoint
+import Foundation
+import Forgetting
+
+/// Human and JSON renderings of a plan and of a run's report.
+enum Summary {
+    static func plan(_ plan: ForgettingPlan, checkpoint: any CheckpointFile) -> String {
+        var lines = ["\(checkpoint.path): \(checkpoint.format.rawValue), \(plan.layout.kind.rawValue) layout, \(checkpoint.tensors.count) tensors"]
+        if let layer = plan.outputLayer { lines.append("output layer: \(layer)") }
+        if !plan.target.classes.isEmpty { lines.append("forget classes: \(plan.target.classes.map(String.init).joined(separator: ", "))") }
+        for step in plan.steps {
+            lines.append("pass \(step.spec.text) edits \(step.tensors.count) tensor\(step.tensors.count == 1 ? "" : "s"):")
+            lines += step.tensors.map { "  \($0)" }
+        }
+        for group in plan.droppedGroups { lines.append("drops optimizer state: \(group)/") }
+        lines.append("dry run: nothing written")
+        return lines.joined(separator: "\n")
+    }
+
+    static func run(_ report: RunReport) -> String {
+        var lines: [String] = []
+        for pass in report.passes {
+            let elements = pass.edits.reduce(0) { $0 + $1.elementsChanged }
+            lines.append("\(pass.spec): \(elements) element\(elements == 1 ? "" : "s") changed in \(pass.edits.count) tensor\(pass.edits.count == 1 ? "" : "s")")
+            for edit in pass.edits {
+                lines.append("  \(edit.tensor): \(edit.elementsChanged) changed, L2 \(Format.number(edit.l2)), max |Δ| \(Format.number(edit.maxAbs))")
+            }
+        }
+        for group in report.droppedGroups {
+            let count = report.droppedTensors.filter { $0.name.hasPrefix(group + "/") }.count
+            lines.append("dropped optimizer state \(group)/ (\(count) tensors, computed from the data being forgotten); --keep-optimizer-state keeps it")
+        }
+        lines.append("wrote \(report.outputFiles.joined(separator: ", "))")
+        return lines.joined(separator: "\n")
+    }
+
+    static func json(_ report: RunReport) -> String {
+        let object: [String: Any] = [
+            "input": report.input,
+            "output": report.output,
+            "format": report.format.rawValue,
+            "output_files": report.outputFiles,
+            "classes": report.classes,
+            "output_layer": report.outputLayer as Any? ?? NSNull(),
+            "passes": report.passes.map { pass in
+                [
+                    "name": pass.name,
+                    "spec": pass.spec,
+                    "parameters": Dictionary(uniqueKeysWithValues: pass.parameters.map { ($0.name, $0.value) }),
+                    "tensors": pass.edits.map { ["tensor": $0.tensor, "elements_changed": $0.elementsChanged, "l2": $0.l2, "max_abs": $0.maxAbs] as [String: Any] },
+                ] as [String: Any]
+            },
+            "dropped_groups": report.droppedGroups,
+            "dropped_tensors": report.droppedTensors.map(\.name),
+        ]
+        return jsonText(object)
+    }
+
+    static func jsonText(_ object: Any) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
