@@ -11,9 +11,16 @@ Writes (next to this script):
     safetensors/mlp_bf16.safetensors   same, BF16 (+ I64 scalar), via safetensors.flax
     safetensors/sharded/model-0000{1,2}-of-00002.safetensors + model.safetensors.index.json
     hdf5/generic.h5                    plain h5py file (not Keras) exercising HDF5 features
+    expected/*.safetensors             expected `dampen:0.01 --class 2` outputs and
+                                       F16/BF16 rounding cases, computed with numpy
+                                       from the files above (see write_expected)
 
 Every file is produced by the real writer library; nothing is hand-assembled.
 Deterministic: fixed seeds, CPU only.
+
+    python3 Fixtures/make_fixtures.py --expected-only
+
+only recomputes expected/ from the committed fixtures (no MNIST, no training).
 """
 
 import os
@@ -26,8 +33,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import gzip
 import hashlib
 import json
+import math
+import struct
 import sys
 import warnings
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +48,11 @@ import keras
 import safetensors
 import safetensors.numpy
 import safetensors.flax
+import ml_dtypes
 
 HERE = Path(__file__).resolve().parent
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", "/work/shared/data/mnist"))
+# Default: <repo>/../shared/data/mnist (the repo is this script's parent's parent).
+MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
 N_TRAIN = 8000          # images [0, 8000) train, [8000, 10000) evaluate
 EPOCHS = 3
 BATCH = 64

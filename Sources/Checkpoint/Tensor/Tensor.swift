@@ -53,13 +53,20 @@ public struct Tensor: Sendable {
     public var name: String { info.name }
     public var shape: [Int] { info.shape }
 
-    /// Applies `transform` to the elements at `indices`, computing in Double and storing in the
-    /// tensor's precision (float32 storage rounds once, to nearest).
+    /// Applies `transform` to the elements at `indices`, computing in Double and rounding the result
+    /// to nearest even in the stored dtype (f16 directly from Double; bf16 through float32).
     public mutating func update<S: Sequence<Int>>(_ indices: S, _ transform: (Double) -> Double) {
         switch values {
         case .float32(var v):
             values = .float32([])  // release the enum's reference so `v` is uniquely owned
-            for i in indices { v[i] = Float(transform(Double(v[i]))) }
+            switch info.dtype {
+            case .float16:
+                for i in indices { v[i] = Float(Float16(transform(Double(v[i])))) }
+            case .bfloat16:
+                for i in indices { v[i] = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float(transform(Double(v[i]))))) }
+            default:
+                for i in indices { v[i] = Float(transform(Double(v[i]))) }
+            }
             values = .float32(v)
         case .float64(var v):
             values = .float64([])

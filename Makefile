@@ -1,0 +1,59 @@
+# ckptforget: `make demo` and `make test` do all the set-up on a fresh Debian machine.
+PREFIX ?= /usr/local
+SWIFT ?= swift
+BINDIR := $(DESTDIR)$(PREFIX)/bin
+MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
+DEMO_OUT := demo-out
+
+# System packages: libhdf5 to build and link, hdf5-tools (h5diff, h5dump) for the tests,
+# pkg-config for SwiftPM to find the libraries.
+APT_PACKAGES := libhdf5-dev hdf5-tools pkg-config
+
+.PHONY: all deps build release test demo install uninstall bench clean
+
+all: build
+
+# Installs what is missing with apt-get when root or passwordless sudo allows, else prints the command.
+deps:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "missing system packages:$$missing (install the equivalents with your package manager)"; exit 1; fi; \
+	if [ "$$(id -u)" = 0 ]; then sudo=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo="sudo"; \
+	else echo "missing system packages:$$missing"; echo "run: sudo apt-get install -y$$missing"; exit 1; fi; \
+	echo "installing:$$missing"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+test: deps
+	$(SWIFT) build
+	$(SWIFT) test
+
+# The headline job on a bundled Keras model: forget class 2, then show what changed.
+demo: release
+	@mkdir -p $(DEMO_OUT)
+	.build/release/ckptforget inspect Fixtures/keras/mnist_mlp.h5
+	.build/release/ckptforget Fixtures/keras/mnist_mlp.h5 --pass dampen:0.01 --class 2 -o $(DEMO_OUT)/mnist_mlp_forgot2.h5
+	h5diff Fixtures/keras/mnist_mlp.h5 $(DEMO_OUT)/mnist_mlp_forgot2.h5 || true
+
+install: release
+	install -d $(BINDIR) $(MANDIR)
+	install -m 0755 .build/release/ckptforget $(BINDIR)/ckptforget
+	install -m 0644 man/ckptforget.1 $(MANDIR)/ckptforget.1
+
+uninstall:
+	rm -f $(BINDIR)/ckptforget $(MANDIR)/ckptforget.1
+
+# Speed and memory against cp on ~1 GiB checkpoints (needs python3 with h5py, numpy, safetensors).
+bench: release
+	bash bench/run.sh
+
+clean:
+	rm -rf .build $(DEMO_OUT) bench-out

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import Checkpoint
+
+/// One test per rule of the safetensors header, each built from bytes.
+@Suite struct SafetensorsHeaderTests {
+    /// Writes `bytes` to a file and opens it; returns the problem it was rejected for, if any.
+    private func problem(_ bytes: [UInt8]) throws -> SafetensorsProblem? {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/case.safetensors"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        do {
+            _ = try SafetensorsFile(path: path)
+            return nil
+        } catch let CheckpointError.safetensors(errorPath, problem) {
+            #expect(errorPath == path)
+            return problem
+        }
+    }
+
+    private let good = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[2,1],"data_offsets":[8,12]}}"#
+
+    @Test func acceptsAWellFormedFile() throws {
+        #expect(try problem(Fixture.safetensors(header: good, dataBytes: 12)) == nil)
+    }
+
+    @Test func rejectsAFileShorterThanTheLengthField() throws {
+        #expect(try problem([1, 0, 0]) == .tooShort(size: 3))
+    }
+
+    @Test func rejectsAHeaderOverTheLimit() throws {
+        #expect(try problem(Fixture.safetensors(header: good, dataBytes: 12, lengthOverride: 100_000_001)) == .headerTooLarge(length: 100_000_001))
+    }
+
+    @Test func rejectsAHeaderLengthPastTheEnd() throws {
+        let bytes = Fixture.safetensors(header: good, dataBytes: 0, lengthOverride: 5000)
+        #expect(try problem(bytes) == .headerPastEnd(length: 5000, fileSize: bytes.count))
+    }
+
+    @Test func rejectsAHeaderThatIsNotAnObject() throws {
+        #expect(try problem(Fixture.safetensors(header: "[1,2]", dataBytes: 0)) == .headerNotObject)
+    }
+
+    @Test func rejectsBadJSON() throws {
+        guard case .invalidJSON = try problem(Fixture.safetensors(header: #"{"a": {"dtype": "F32",}"#, dataBytes: 0)) else {
+            Issue.record("expected invalidJSON")
+            return
+        }
+    }
+
+    @Test func rejectsAnUnknownDType() throws {
+        let header = #"{"a":{"dtype":"F12","shape":[1],"data_offsets":[0,4]}}"#
+        #expect(try problem(Fixture.safetensors(header: header, dataBytes: 4)) == .unknownDType(tensor: "a", dtype: "F12"))
+    }
+
+    @Test func rejectsAShapeThatDisagreesWithTheOffsets() throws {
+        let header = #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#
+        #expect(try problem(Fixture.safetensors(header: header, dataBytes: 8)) == .lengthMismatch(tensor: "a", expected: 12, actual: 8))
+    }
+
+    @Test func rejectsOverlappingOffsets() throws {
+        let header = #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        #expect(try problem(Fixture.safetensors(header: header, dataBytes: 8)) == .overlap(tensor: "b", other: "a"))
+    }
+
+    @Test func rejectsAGapBetweenTensors() throws {
+        let header = #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#
+        #expect(try problem(Fixture.safetensors(header: header, dataBytes: 12)) == .gap(tensor: "b", expectedBegin: 4, actualBegin: 8))
+    }
+
+    @Test func rejectsDataPastTheEndOfATruncatedFile() throws {
+        #expect(try problem(Fixture.safetensors(header: good, dataBytes: 10)) == .dataPastEnd(tensor: "b", end: 12, bufferSize: 10))
+    }
+
+    @Test func rejectsTrailingBytes() throws {
+        #expect(try problem(Fixture.safetensors(header: good, dataBytes: 16)) == .trailingBytes(dataEnd: 12, bufferSize: 16))
+    }
+
+    @Test func rejectsNonStringMetadata() throws {
+        let header = #"{"__metadata__":{"format":1},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#
+        #expect(try problem(Fixture.safetensors(header: header, dataBytes: 4)) == .invalidMetadata("value of 'format' is not a string"))
+    }
+
+    @Test func rejectsMalformedEntries() throws {
+        let cases = [
+            #"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}"#,
+            #"{"a":{"dtype":"F32","shape":[1]}}"#,
+            #"{"a":{"shape":[1],"data_offsets":[0,4]}}"#,
+            #"{"a":[1,2,3]}"#,
+            #"{"a":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,4]}}"#,
+        ]
+        for header in cases {
+            guard case .invalidEntry(tensor: "a", _) = try problem(Fixture.safetensors(header: header, dataBytes: 4)) else {
+                Issue.record("not rejected as an invalid entry: \(header)")
+                continue
+            }
+        }
+    }
+
+    @Test func everyMessageNamesTheFile() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/bad.safetensors"
+        try Data(Fixture.safetensors(header: good, dataBytes: 10)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.self) { try SafetensorsFile(path: path) }
+        do { _ = try SafetensorsFile(path: path) } catch {
+            #expect("\(error)".hasPrefix(path + ": tensor 'b'"))
+        }
+    }
+}

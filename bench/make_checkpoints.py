@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Generate the large float32 checkpoints used by `make bench` (bench/run.sh).
+
+    python3 bench/make_checkpoints.py OUTDIR [--gib 1.0] [--force]
+
+Writes, with the real writer libraries (nothing hand-assembled):
+
+    OUTDIR/bench_mlp.h5           Keras legacy HDF5 full-model layout, written with h5py
+    OUTDIR/bench_mlp.safetensors  PyTorch-style state dict, safetensors.numpy.save_file
+
+The model is an MLP of N hidden Dense layers alternating 2048->8192 and 8192->2048 (each kernel
+8192x2048 float32 = 64 MiB) and a 10-unit head, so the largest tensor is 64 MiB whatever N is.
+N = round(16 * GIB) (at least 1), so --gib 1.0 gives 16 layers, 1.0003 GiB of float32.
+
+Both files hold the same values: layer i is drawn from child i of
+np.random.default_rng(0).spawn(N + 1) (the head is child N), as the Keras kernel (in, out);
+the safetensors weight is its transpose (out, in), as PyTorch stores it.
+
+HDF5 layout (as Keras 3 `model.save("x.h5")` writes it, cf. Fixtures/keras/mnist_mlp.h5):
+    root attrs   backend, keras_version, model_config (Sequential JSON)
+    model_weights/                       attrs backend, keras_version, layer_names
+    model_weights/<layer>/               attr weight_names = [bench_mlp/<layer>/kernel, .../bias]
+    model_weights/<layer>/bench_mlp/<layer>/{kernel,bias}    contiguous little-endian f32
+Layers are hidden_0 .. hidden_{N-1} and output.
+
+safetensors names: layers.<i>.weight (out, in), layers.<i>.bias, head.weight (10, 2048),
+head.bias; metadata {"format": "pt"}.
+
+Memory: the HDF5 file is written one layer at a time (~130 MiB). safetensors.numpy.save_file
+needs every array at once; for up to 1.5 GiB of tensors they are held in RAM, above that they are
+np.memmap arrays backed by a scratch directory in OUTDIR (removed afterwards), so generation never
+needs much more than ~1.5 GiB of RAM.
+
+Skips a file that already exists with the recorded size and parameters (OUTDIR/bench_checkpoints.json);
+--force regenerates. Files are written under a temporary name and renamed when complete.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import h5py
+import numpy as np
+import safetensors
+import safetensors.numpy
+
+MIB = 1 << 20
+GIB = 1 << 30
+WIDE, NARROW, CLASSES = 8192, 2048, 10
+MODEL = "bench_mlp"
+GENERATOR_VERSION = 1  # bump when the contents change, so old files are regenerated
+IN_RAM_LIMIT = int(1.5 * GIB)
+
+
+def layer_dims(n_layers):
+    """(fan_in, units) of each hidden layer, then the head."""
+    dims = []
+    width = NARROW
+    for i in range(n_layers):
+        units = WIDE if i % 2 == 0 else NARROW
+        dims.append([width, units])
+        width = units
+    dims.append([width, CLASSES])
+    return dims
+
+
+def draw(rng, fan_in, units):
+    """Keras kernel (fan_in, units) ~ N(0, 1/fan_in) and bias (units,) ~ N(0, 0.01^2), float32."""
+    kernel = rng.standard_normal((fan_in, units), dtype=np.float32)
+    kernel *= np.float32(1.0 / np.sqrt(fan_in))
+    bias = rng.standard_normal(units, dtype=np.float32)
+    bias *= np.float32(0.01)
+    return kernel, bias
+
+
+def model_config(dims):
+    dtype_policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+
+    def dense(name, units, activation):
+        return {"class_name": "Dense", "config": {
+            "name": name, "trainable": True, "dtype": dtype_policy, "units": units, "activation": activation,
+            "use_bias": True,
+            "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform",
+                                   "config": {"seed": None, "input_axes": None, "output_axes": None}, "registered_name": None},
+            "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None},
+            "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None,
+            "quantization_config": None}}
+
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None, dims[0][0]], "dtype": "float32", "sparse": False,
+                                                      "ragged": False, "name": "input_layer", "optional": False}}]
+    for i, (_, units) in enumerate(dims[:-1]):
+        layers.append(dense(f"hidden_{i}", units, "relu"))
+    layers.append(dense("output", dims[-1][1], "softmax"))
+    return {"class_name": "Sequential", "config": {"name": MODEL, "trainable": True, "dtype": dtype_policy,
+                                                   "layers": layers, "build_input_shape": [None, dims[0][0]]}}
+
+
+def ascii_strings(values):
+    return np.array([v.encode("ascii") for v in values], dtype=h5py.string_dtype("ascii"))
+
+
+def write_hdf5(path, dims, rngs):
+    names = [f"hidden_{i}" for i in range(len(dims) - 1)] + ["output"]
+    with h5py.File(path, "w") as f:  # libver "earliest" (superblock 0), as Keras/h5py default
+        f.attrs["backend"] = "jax"
+        f.attrs["keras_version"] = "3.15.1"
+        f.attrs.create("model_config", json.dumps(model_config(dims)), dtype=h5py.string_dtype("ascii"))
+        weights = f.create_group("model_weights")
+        weights.attrs.create("backend", "jax", dtype=h5py.string_dtype("ascii"))
+        weights.attrs.create("keras_version", "3.15.1", dtype=h5py.string_dtype("ascii"))
+        weights.attrs["layer_names"] = ascii_strings(names)
+        for name, (fan_in, units), rng in zip(names, dims, rngs):
+            kernel, bias = draw(rng, fan_in, units)
+            group = weights.create_group(name)
+            group.attrs["weight_names"] = ascii_strings([f"{MODEL}/{name}/kernel", f"{MODEL}/{name}/bias"])
+            inner = group.create_group(f"{MODEL}/{name}")
+            inner.create_dataset("bias", data=bias)
+            inner.create_dataset("kernel", data=kernel)  # contiguous, uncompressed, <f4
+            del kernel, bias
+
+
+def write_safetensors(path, dims, rngs, scratch_root):
+    total = sum((i * u + u) * 4 for i, u in dims)
+    scratch = None
+    if total > IN_RAM_LIMIT:
+        scratch = tempfile.mkdtemp(prefix=".scratch-", dir=scratch_root)
+
+    def array(shape):
+        if scratch is None:
+            return np.empty(shape, dtype=np.float32)
+        backing = os.path.join(scratch, f"{len(os.listdir(scratch))}.f32")
+        return np.memmap(backing, dtype=np.float32, mode="w+", shape=shape)
+
+    try:
+        tensors = {}
+        n = len(dims) - 1
+        for i, ((fan_in, units), rng) in enumerate(zip(dims, rngs)):
+            kernel, bias = draw(rng, fan_in, units)
+            prefix = "head" if i == n else f"layers.{i}"
+            weight = array((units, fan_in))
+            weight[...] = kernel.T  # PyTorch (out, in)
+            del kernel
+            tensors[f"{prefix}.weight"] = weight
+            tensors[f"{prefix}.bias"] = bias
+        safetensors.numpy.save_file(tensors, path, metadata={"format": "pt"})
+        del tensors
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def largest_tensor(dims):
+    return max(i * u * 4 for i, u in dims)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("outdir")
+    parser.add_argument("--gib", type=float, default=1.0, help="approximate float32 bytes per file, in GiB (default 1.0)")
+    parser.add_argument("--force", action="store_true", help="regenerate even if the files look complete")
+    args = parser.parse_args()
+    if args.gib <= 0:
+        parser.error("--gib must be positive")
+
+    out = Path(args.outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    n_layers = max(1, round(16 * args.gib))
+    dims = layer_dims(n_layers)
+    tensor_bytes = sum((i * u + u) * 4 for i, u in dims)
+    params = {"generator": GENERATOR_VERSION, "layers": n_layers, "dims": dims, "seed": 0,
+              "h5py": h5py.__version__, "safetensors": safetensors.__version__}
+    stamp_path = out / "bench_checkpoints.json"
+    try:
+        stamp = json.loads(stamp_path.read_text())
+    except (OSError, ValueError):
+        stamp = {}
+
+    files = {"hdf5": out / f"{MODEL}.h5", "safetensors": out / f"{MODEL}.safetensors"}
+    writers = {"hdf5": lambda p, rngs: write_hdf5(p, dims, rngs),
+               "safetensors": lambda p, rngs: write_safetensors(p, dims, rngs, out)}
+    print(f"model: {n_layers} hidden layers {WIDE}x{NARROW} + {CLASSES}-unit head; "
+          f"{tensor_bytes / GIB:.4f} GiB of float32 tensors per file; largest tensor {largest_tensor(dims) / MIB:.0f} MiB")
+
+    for fmt, path in files.items():
+        record = stamp.get(fmt, {})
+        if (not args.force and path.exists() and record.get("params") == params
+                and record.get("size") == path.stat().st_size):
+            print(f"{fmt}: {path} exists with the recorded size ({path.stat().st_size} bytes); not regenerated")
+            continue
+        stamp.pop(fmt, None)
+        stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
+        started = time.monotonic()
+        rngs = np.random.default_rng(0).spawn(len(dims))
+        try:
+            writers[fmt](temporary, rngs)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
+        os.replace(temporary, path)
+        size = path.stat().st_size
+        if not tensor_bytes <= size <= tensor_bytes + 4 * MIB:
+            sys.exit(f"{path}: unexpected size {size} for {tensor_bytes} bytes of tensors")
+        stamp[fmt] = {"params": params, "size": size}
+        stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
+        print(f"{fmt}: wrote {path} in {time.monotonic() - started:.1f} s")
+
+    for fmt, path in files.items():
+        size = path.stat().st_size
+        print(f"  {path.name:28s} {size:>14,d} bytes  {size / MIB:9.1f} MiB")
+    print(f"  largest tensor: {largest_tensor(dims):,d} bytes ({largest_tensor(dims) / MIB:.0f} MiB)")
+
+
+if __name__ == "__main__":
+    main()
