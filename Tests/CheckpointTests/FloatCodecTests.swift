@@ -68,3 +68,42 @@ import Testing
         #expect(Array(AxisSlice(shape: [5], axis: 0, index: 4)) == [4])
     }
 }
+
+/// The rounding edge cases numpy and an exact rational reference computed (Fixtures/expected).
+@Suite struct RoundingCaseTests {
+    private func floats(_ file: any CheckpointFile, _ name: String) throws -> [Float] {
+        guard case .float32(let values) = try file.read(try #require(file.tensor(named: name))).values else { return [] }
+        return values
+    }
+
+    private func doubles(_ file: any CheckpointFile, _ name: String) throws -> [Double] {
+        guard case .float64(let values) = try file.read(try #require(file.tensor(named: name))).values else { return [] }
+        return values
+    }
+
+    @Test func halfRoundingMatchesNumpy() throws {
+        let cases = try openCheckpoint(Fixture.path("expected/f16_rounding_cases.safetensors"))
+        let (input32, expected32) = (try floats(cases, "input32"), try floats(cases, "expected_from32"))
+        #expect(input32.count > 30 && input32.count == expected32.count)
+        for (x, want) in zip(input32, expected32) {
+            let got = FloatCodec.float(fromHalf: FloatCodec.half(from: x))
+            #expect(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN), "f32 \(x) (0x\(String(x.bitPattern, radix: 16)))")
+        }
+        // Passes compute in Double and round once to half (Tensor.update).
+        let (input, expected) = (try doubles(cases, "input"), try floats(cases, "expected"))
+        for (x, want) in zip(input, expected) {
+            let got = Float(Float16(x))
+            #expect(got.bitPattern == want.bitPattern || (got.isNaN && want.isNaN), "f64 \(x)")
+        }
+    }
+
+    @Test func bfloat16RoundingMatchesTheReference() throws {
+        let cases = try openCheckpoint(Fixture.path("expected/bf16_rounding_cases.safetensors"))
+        let (input, expected) = (try floats(cases, "input32"), try floats(cases, "expected"))
+        #expect(input.count > 30 && input.count == expected.count)
+        for (x, want) in zip(input, expected) {
+            let got = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: x))
+            #expect(got.bitPattern == want.bitPattern, "0x\(String(x.bitPattern, radix: 16))")
+        }
+    }
+}

@@ -24,6 +24,13 @@ public struct TensorLayout: Sendable {
     /// The axis indexed by the layer's output units (classes, for the output layer): the last axis
     /// of a Keras kernel, axis 0 of a PyTorch weight, axis 0 of a bias; nil where there is none.
     public let classAxis: Int?
+
+    public init(info: TensorInfo, layer: String, role: TensorRole, classAxis: Int?) {
+        self.info = info
+        self.layer = layer
+        self.role = role
+        self.classAxis = classAxis
+    }
 }
 
 /// One layer: its name, class (when the file records it) and tensors.

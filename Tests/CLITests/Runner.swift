@@ -1,0 +1,77 @@
+import Foundation
+
+/// Runs the built `ckptforget` (and other tools) the way a user or a Makefile does, capturing
+/// stdout, stderr and the exit status.
+struct Run {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+
+    /// The `ckptforget` binary beside the test bundle (both live in SwiftPM's products directory).
+    static let binary: String = {
+        if let path = ProcessInfo.processInfo.environment["CKPTFORGET"] { return path }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if directory.path.hasSuffix(".xctest/Contents/MacOS") { directory = directory.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        return directory.appendingPathComponent("ckptforget").path
+    }()
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func fixture(_ relative: String) -> String {
+        repository.appendingPathComponent("Fixtures").appendingPathComponent(relative).path
+    }
+
+    /// `ckptforget ARGS...`
+    static func ckptforget(_ arguments: String..., in directory: String? = nil) throws -> Run {
+        try run(binary, arguments, in: directory)
+    }
+
+    /// Any program, found on PATH when not absolute.
+    static func run(_ program: String, _ arguments: [String], in directory: String? = nil) throws -> Run {
+        let process = Process()
+        if program.hasPrefix("/") {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [program] + arguments
+        }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes to the end before waiting, so a chatty child cannot block on a full pipe.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var errorData = Data()
+        DispatchQueue.global().async(group: group) { errorData = err.fileHandleForReading.readDataToEndOfFile() }
+        let outputData = out.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                   stderr: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+/// A scratch directory for one test.
+struct Scratch {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-cli-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    /// Every entry, hidden ones included (temporary outputs start with a dot).
+    var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    func write(_ bytes: [UInt8], to name: String) throws -> String {
+        try Data(bytes).write(to: URL(fileURLWithPath: file(name)))
+        return file(name)
+    }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}

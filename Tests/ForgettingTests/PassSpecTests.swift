@@ -1,0 +1,52 @@
+import Testing
+@testable import Forgetting
+
+@Suite struct PassSpecTests {
+    @Test func parsesNameArgumentOptionsAndGlob() throws {
+        let spec = try PassSpec(parsing: "prune:top=1%,scope=global@dense*")
+        #expect(spec.name == "prune")
+        #expect(spec.positional == nil)
+        #expect(spec.options.map(\.key) == ["top", "scope"])
+        #expect(spec.options.map(\.value) == ["1%", "global"])
+        #expect(spec.glob == "dense*")
+
+        let dampen = try PassSpec(parsing: "dampen:0.01")
+        #expect(dampen.name == "dampen" && dampen.positional == "0.01" && dampen.options.isEmpty && dampen.glob == nil)
+        #expect(try PassSpec(parsing: "zero").positional == nil)
+    }
+
+    @Test func rejectsMalformedSpecs() {
+        for text in [":0.1", "dampen:0.1,0.2", "dampen:alpha=", "dampen:=1", "randomize:seed=1,seed=2", "zero@"] {
+            #expect(throws: PassError.self, "\(text)") { try PassSpec(parsing: text) }
+        }
+    }
+
+    @Test func registryBuildsPassesAndChecksTheirArguments() throws {
+        let dampen = try PassRegistry.make(PassSpec(parsing: "dampen:0.25"))
+        #expect(dampen.name == "dampen")
+        #expect(dampen.parameters.map(\.value) == ["0.25"])
+        #expect(try PassRegistry.make(PassSpec(parsing: "dampen:alpha=0.5")).parameters.map(\.value) == ["0.5"])
+        #expect(try PassRegistry.make(PassSpec(parsing: "randomize")).parameters.map(\.value) == ["0"])
+        #expect(try PassRegistry.make(PassSpec(parsing: "randomize:seed=7")).parameters.map(\.value) == ["7"])
+
+        #expect(throws: PassError.unknownPass(name: "forget", known: ["dampen", "zero", "randomize"])) {
+            try PassRegistry.make(PassSpec(parsing: "forget:1"))
+        }
+        #expect(throws: PassError.missing(spec: "dampen", key: "alpha")) { try PassRegistry.make(PassSpec(parsing: "dampen")) }
+        #expect(throws: PassError.badValue(spec: "dampen:2", key: "alpha", value: "2", expected: "a number in 0.0...1.0")) {
+            try PassRegistry.make(PassSpec(parsing: "dampen:2"))
+        }
+        #expect(throws: PassError.badValue(spec: "dampen:x", key: "alpha", value: "x", expected: "a number")) {
+            try PassRegistry.make(PassSpec(parsing: "dampen:x"))
+        }
+        #expect(throws: PassError.unknownKey(spec: "dampen:0.1,beta=2", key: "beta", accepted: ["alpha"])) {
+            try PassRegistry.make(PassSpec(parsing: "dampen:0.1,beta=2"))
+        }
+        #expect(throws: PassError.malformed(spec: "zero:1", reason: "unexpected argument '1'")) {
+            try PassRegistry.make(PassSpec(parsing: "zero:1"))
+        }
+        #expect(throws: PassError.badValue(spec: "randomize:seed=-1", key: "seed", value: "-1", expected: "a non-negative integer")) {
+            try PassRegistry.make(PassSpec(parsing: "randomize:seed=-1"))
+        }
+    }
+}
