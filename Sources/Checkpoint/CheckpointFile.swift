@@ -102,6 +102,6 @@ public func openCheckpoint(_ path: String) throws -> any CheckpointFile {
     if magic == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] || HDF5File.isHDF5(path) {
         return try HDF5File(path: path)
     }
-    if magic.count == 8 { return try SafetensorsFile(path: path) }
+    if magic.count == 8 || path.hasSuffix(".safetensors") { return try SafetensorsFile(path: path) }
     throw CheckpointError.unrecognizedFormat(path: path, detail: "\(magic.count) bytes long; neither HDF5 nor safetensors")
 }
