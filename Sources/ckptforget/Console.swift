@@ -22,7 +22,7 @@ enum Console {
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
 }
 
-/// A one-line progress display on a terminal's stderr: `[ 3/12] name  size`, rewritten in place.
+/// A one-line progress display on a terminal's stderr: `[ 3/12] edit name  size`, rewritten in place.
 final class ProgressLine {
     private let total: Int
     private var done = 0

@@ -6,7 +6,8 @@ enum ExitCode: Int32 {
     case success = 0
     /// Something failed while working (writing the output, an unexpected I/O error).
     case failure = 1
-    /// Bad usage or bad input, detected before any output was written.
+    /// Bad usage or bad input: the arguments, the passes, or the input files (checked before any
+    /// work where they can be; found while streaming otherwise). No output is left either way.
     case badInput = 2
 
     /// Bad input (the files, the passes, the arguments) is 2; anything else is a failure.

@@ -40,11 +40,11 @@ enum ForgetCommand {
                                       outputLayer: arguments.value("--output-layer"),
                                       keepOptimizerState: arguments.has("--keep-optimizer-state"))
         if dryRun {
-            Console.output(Summary.plan(plan, checkpoint: checkpoint))
+            Console.output(arguments.has("--json") ? Summary.json(plan, checkpoint: checkpoint) : Summary.plan(plan, checkpoint: checkpoint))
             return .success
         }
         let destination = OutputPath.resolve(arguments.value("--output")!, input: checkpoint)
-        try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout, quiet: quiet)
+        try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout)
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination), inputs: checkpoint.files)
 
         let progress = ProgressLine(total: checkpoint.tensors.count, enabled: !quiet)
@@ -81,7 +81,7 @@ enum ForgetCommand {
     }
 
     /// The output is written in the input's format; a name that says otherwise is a mistake.
-    static func checkOutputFormat(_ destination: String, checkpoint: any CheckpointFile, layout: Layout, quiet: Bool) throws {
+    static func checkOutputFormat(_ destination: String, checkpoint: any CheckpointFile, layout: Layout) throws {
         let isSafetensorsName = destination.hasSuffix(".safetensors")
         switch checkpoint.format {
         case .hdf5 where isSafetensorsName:
@@ -93,7 +93,7 @@ enum ForgetCommand {
         default:
             break
         }
-        if layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5"), !quiet {
+        if layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
             Console.error("ckptforget: warning: \(destination): Keras' load_weights only reads files named *.weights.h5")
         }
     }

@@ -27,13 +27,14 @@ enum Help {
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
               --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
                                      from the data being forgotten)
-          -n, --dry-run              print what would be edited; write nothing
+          -n, --dry-run              print what would be edited (with --json: as JSON); write nothing
               --json                 print the run's report as JSON on stdout
-          -q, --quiet                no progress and no summary on stderr
+          -q, --quiet                no progress and no summary on stderr (warnings and errors remain)
           -h, --help                 this text
               --version              the version
 
-        exit status: 0 success, 1 failure while working, 2 bad usage or bad input (nothing written).
+        exit status: 0 success, 1 failure while working, 2 bad usage or bad input, 128+N interrupted by
+        signal N; on any failure no output file is left.
         See man ckptforget for details and examples.
         """
     }
@@ -46,6 +47,7 @@ enum Help {
 
           --json                 the same as JSON on stdout
           --output-layer NAME    the layer whose units are the classes (when the file does not say)
+          -h, --help             this text
         """
 
     static func text(for subcommand: String) -> String {

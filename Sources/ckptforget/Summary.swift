@@ -17,6 +17,22 @@ enum Summary {
         return lines.joined(separator: "\n")
     }
 
+    static func json(_ plan: ForgettingPlan, checkpoint: any CheckpointFile) -> String {
+        jsonText([
+            "input": checkpoint.path,
+            "format": checkpoint.format.rawValue,
+            "layout": plan.layout.kind.rawValue,
+            "classes": plan.target.classes,
+            "output_layer": plan.outputLayer as Any? ?? NSNull(),
+            "passes": plan.steps.map { step in
+                ["name": step.pass.name, "spec": step.spec.text, "tensors": step.tensors,
+                 "parameters": Dictionary(uniqueKeysWithValues: step.pass.parameters.map { ($0.name, $0.value) })] as [String: Any]
+            },
+            "dropped_groups": plan.droppedGroups,
+            "dry_run": true,
+        ] as [String: Any])
+    }
+
     static func run(_ report: RunReport) -> String {
         var lines: [String] = []
         for pass in report.passes {

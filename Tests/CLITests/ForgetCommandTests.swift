@@ -115,6 +115,11 @@ import Testing
         #expect(run.status == 0)
         #expect(run.stdout.contains("pass dampen:0.1 edits 2 tensors") && run.stdout.contains("drops optimizer state: optimizer_weights/"))
         #expect(scratch.contents.isEmpty)
+        let json = try Run.ckptforget(Run.fixture("keras/mnist_mlp.weights.h5"), "--pass", "zero", "-c", "3", "-n", "--json")
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        #expect(plan["dry_run"] as? Bool == true && plan["output_layer"] as? String == "dense_1")
+        #expect((plan["passes"] as? [[String: Any]])?.first?["tensors"] as? [String] == ["layers/dense_1/vars/0", "layers/dense_1/vars/1"])
+        #expect(plan["dropped_groups"] as? [String] == ["optimizer"])
     }
 
     @Test func outputDirectoryReceivesTheInputName() throws {

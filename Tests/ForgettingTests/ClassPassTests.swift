@@ -61,6 +61,21 @@ import Checkpoint
         for i in values.indices where i % 5 != 2 { #expect(a[i] == values[i]) }
     }
 
+    /// Class 3's standard-normal draws are the same whether or not class 0 is forgotten too; only
+    /// the statistics they are scaled by (those of the classes kept) differ.
+    @Test func randomizeDrawsForAClassDoNotDependOnTheOtherClasses() throws {
+        let values = (1...12).map(Float.init)
+        func standardized(_ out: [Float], keptColumns: [Int]) -> [Double] {
+            let kept = keptColumns.flatMap { c in AxisSlice(shape: [3, 4], axis: 1, index: c).map { Double(values[$0]) } }
+            let mean = kept.reduce(0, +) / Double(kept.count)
+            let deviation = (kept.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(kept.count)).squareRoot()
+            return AxisSlice(shape: [3, 4], axis: 1, index: 3).map { (Double(out[$0]) - mean) / deviation }
+        }
+        let alone = standardized(try run("randomize:seed=1", on: keras, values: values, classes: [3]), keptColumns: [0, 1, 2])
+        let together = standardized(try run("randomize:seed=1", on: keras, values: values, classes: [0, 3]), keptColumns: [1, 2])
+        for (a, b) in zip(alone, together) { #expect(abs(a - b) < 1e-5, "\(a) vs \(b)") }
+    }
+
     @Test func editRecordsCountChangedElements() {
         let edit = TensorEdit(tensor: "t", before: .float32([1, 2, 3, 0]), after: .float32([1, 0, 6, -0.0]))
         #expect(edit.elementsChanged == 3)  // 2→0, 3→6 and 0→-0 (a different stored value)

@@ -11,10 +11,12 @@ struct LayoutReader {
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
+        // Optimizer state is Keras' own: `optimizer_weights/` beside `model_weights/` (legacy .h5),
+        // `optimizer/` beside `layers/` (Keras 3). Other files' groups of those names are left alone.
+        let isKeras3 = tensors.contains { $0.name.hasPrefix("layers/") && $0.name.contains("/vars/") }
         if checkpoint.format == .hdf5 {
-            optimizerGroups = ["optimizer_weights", "optimizer"].filter { group in
-                tensors.contains { $0.name.hasPrefix(group + "/") }
-            }
+            let candidates = checkpoint.metadata.layerNames != nil ? ["optimizer_weights"] : isKeras3 ? ["optimizer"] : []
+            optimizerGroups = candidates.filter { group in tensors.contains { $0.name.hasPrefix(group + "/") } }
         }
         let (optimizer, model) = tensors.partitioned { info in optimizerGroups.contains { info.name.hasPrefix($0 + "/") } }
         loose = optimizer.map { TensorLayout(info: $0, layer: "", role: .optimizer, classAxis: nil) }
@@ -22,7 +24,7 @@ struct LayoutReader {
         if let layerNames = checkpoint.metadata.layerNames {
             kind = .kerasLegacy
             readKerasLegacy(model, metadata: checkpoint.metadata, layerNames: layerNames)
-        } else if model.contains(where: { $0.name.hasPrefix("layers/") && $0.name.contains("/vars/") }) {
+        } else if isKeras3 {
             kind = .keras3Weights
             readKeras3(model)
         } else {

@@ -2,8 +2,9 @@ import Checkpoint
 
 /// `randomize[:seed=N]` — replaces the forget classes' output weights and bias with Gaussian draws
 /// whose mean and standard deviation are those of the same tensor's other classes, so the class
-/// looks like an untrained unit of that layer. Deterministic: the draws depend only on the seed,
-/// the tensor's name and the element index.
+/// looks like an untrained unit of that layer. Deterministic: the draws for one class depend only
+/// on the seed, the tensor's name and the class (not on which other classes are forgotten), and are
+/// the same bytes wherever the platform's `log` and `cos` agree.
 struct RandomizePass: ForgettingPass {
     static let name = "randomize"
     static let usage = "randomize[:seed=N]"
@@ -24,13 +25,18 @@ struct RandomizePass: ForgettingPass {
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let forget = ClassUnits.indices(of: tensor, context: context)
+        guard let axis = context.tensor.classAxis else { return }
         let excluded = Set(forget)
         let values = tensor.values
         let statistics = MeanAndDeviation(values.indices.lazy.filter { !excluded.contains($0) }.map { values[$0] })
             ?? MeanAndDeviation(values.indices.lazy.map { values[$0] })
             ?? MeanAndDeviation(mean: 0, deviation: 0)
-        var random = SplitMix64(seed: seed ^ SplitMix64.fnv1a(tensor.name))
-        tensor.update(forget) { _ in statistics.mean + statistics.deviation * random.nextGaussian() }
+        for unit in Set(context.target.classes).sorted() {
+            var random = SplitMix64(seed: seed ^ SplitMix64.fnv1a("\(tensor.name)#\(unit)"))
+            tensor.update(AxisSlice(shape: tensor.shape, axis: axis, index: unit)) { _ in
+                statistics.mean + statistics.deviation * random.nextGaussian()
+            }
+        }
     }
 }
 
