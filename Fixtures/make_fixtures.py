@@ -148,6 +148,23 @@ def write_keras(model):
     written.extend([full, wts])
 
 
+def write_two_heads():
+    """An untrained Functional model with two Dense outputs: the output layer is ambiguous."""
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input(shape=(8,), name="features")
+    hidden = keras.layers.Dense(4, activation="relu", name="trunk")(inputs)
+    digits = keras.layers.Dense(3, activation="softmax", name="head_a")(hidden)
+    parity = keras.layers.Dense(2, activation="softmax", name="head_b")(hidden)
+    model = keras.Model(inputs, [digits, parity], name="two_heads")
+    path = HERE / "keras" / "two_heads.h5"
+    if path.exists():
+        path.unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.save(path, include_optimizer=False)
+    written.append(path)
+
+
 # ---------------------------------------------------------------- safetensors
 def state_dict_f32(model):
     k1, b1 = [np.asarray(v) for v in model.get_layer("hidden").get_weights()]
@@ -504,6 +521,7 @@ def main():
     model = train(x, y)
     report_accuracy(model, x, y)
     write_keras(model)
+    write_two_heads()
     write_safetensors(state_dict_f32(model))
     write_generic_h5()
     write_expected()          # reads the files just written

@@ -17,6 +17,17 @@ import Testing
         #expect(layout.tensors["optimizer_weights/adam/mnist_mlp_output_kernel_momentum"]?.role == .optimizer)
     }
 
+    /// A Keras Functional model with two outputs declares both: the class layer must be named.
+    @Test func twoDeclaredKerasOutputsAreAmbiguous() throws {
+        let path = Fixture.path("keras/two_heads.h5")
+        let layout = Layout(of: try openCheckpoint(path))
+        #expect(throws: LayoutError.ambiguousOutputLayer(path: path, candidates: ["head_a (3 units)", "head_b (2 units)"])) {
+            try layout.outputLayer()
+        }
+        #expect(try layout.outputLayer(named: "head_b").unitTensors.map(\.info.name)
+            == ["model_weights/head_b/head_b/kernel", "model_weights/head_b/head_b/bias"])
+    }
+
     @Test func keras3WeightsUsePositions() throws {
         let layout = Layout(of: try openCheckpoint(Fixture.path("keras/mnist_mlp.weights.h5")))
         #expect(layout.kind == .keras3Weights)

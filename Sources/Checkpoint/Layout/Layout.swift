@@ -77,8 +77,8 @@ public struct Layout: Sendable {
     public let tensors: [String: TensorLayout]
     /// HDF5 groups holding optimizer state (moments computed from the data, forget data included).
     public let optimizerGroups: [String]
-    /// The output layer named by the file's own model description, when it has one.
-    let declaredOutputLayer: String?
+    /// The output layers named by the file's own model description (Keras Functional models).
+    let declaredOutputLayers: [String]
 
     public init(of checkpoint: any CheckpointFile) {
         let reading = LayoutReader(checkpoint: checkpoint)
@@ -87,12 +87,13 @@ public struct Layout: Sendable {
         layers = reading.layers
         tensors = Dictionary(uniqueKeysWithValues: (reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) })
         optimizerGroups = reading.optimizerGroups
-        declaredOutputLayer = reading.declaredOutputLayer
+        declaredOutputLayers = reading.declaredOutputLayers
     }
 
     /// The layer whose output units are the classes: `name` if given; else the one the model
-    /// description declares; else the last layer with a kernel in model order, unless another
-    /// layer has fewer output units (two heads, or a classifier not stored last): then ambiguous.
+    /// description declares (several declared outputs are ambiguous); else the last layer with a
+    /// kernel in model order, unless another layer has fewer output units (two heads, or a
+    /// classifier not stored last): then ambiguous.
     public func outputLayer(named name: String? = nil) throws(LayoutError) -> Layer {
         let candidates = layers.filter { $0.kernel != nil }
         let described = candidates.map { "\($0.name) (\($0.outputUnits ?? 0) units)" }
@@ -102,9 +103,11 @@ public struct Layout: Sendable {
             }
             return layer
         }
-        if let declared = declaredOutputLayer, let layer = candidates.first(where: { $0.name == declared }) {
-            return layer
+        let declared = candidates.filter { declaredOutputLayers.contains($0.name) }
+        if declared.count > 1 {
+            throw .ambiguousOutputLayer(path: path, candidates: declared.map { "\($0.name) (\($0.outputUnits ?? 0) units)" })
         }
+        if let layer = declared.first { return layer }
         guard let last = candidates.last else { throw .noOutputLayer(path: path) }
         if kind == .kerasLegacy { return last }
         if candidates.contains(where: { ($0.outputUnits ?? .max) < (last.outputUnits ?? .max) }) {

@@ -7,7 +7,7 @@ struct LayoutReader {
     /// Tensors that belong to no layer (optimizer state, counters).
     private(set) var loose: [TensorLayout] = []
     private(set) var optimizerGroups: [String] = []
-    private(set) var declaredOutputLayer: String?
+    private(set) var declaredOutputLayers: [String] = []
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
@@ -37,7 +37,7 @@ struct LayoutReader {
     private mutating func readKerasLegacy(_ tensors: [TensorInfo], metadata: CheckpointMetadata, layerNames: [String]) {
         let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) })
         let classes = KerasModelConfig(json: metadata.modelConfig)
-        declaredOutputLayer = classes?.outputLayer
+        declaredOutputLayers = classes?.outputLayers ?? []
         var claimed = Set<String>()
         for layer in layerNames {
             let prefix = metadata.layerGroup.isEmpty ? layer : "\(metadata.layerGroup)/\(layer)"
@@ -141,7 +141,8 @@ struct LayoutReader {
 /// The parts of Keras' `model_config` a layout needs: each layer's class and the declared output.
 struct KerasModelConfig {
     var classOfLayer: [String: String] = [:]
-    var outputLayer: String?
+    /// The layers named in a Functional model's `output_layers`, in order.
+    var outputLayers: [String] = []
 
     init?(json: String?) {
         guard let json, let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
@@ -151,10 +152,9 @@ struct KerasModelConfig {
                   let className = layer["class_name"] as? String else { continue }
             classOfLayer[name] = className
         }
-        // Functional models: output_layers = [[name, node, tensor], ...]; one output is unambiguous.
+        // Functional models: output_layers = [[name, node, tensor], ...], or one [name, node, tensor].
         if let outputs = config["output_layers"] as? [Any] {
-            let names = outputs.compactMap { ($0 as? [Any])?.first as? String } + [(outputs.first as? String)].compactMap { $0 }
-            if names.count == 1 { outputLayer = names[0] }
+            outputLayers = outputs.first is String ? [outputs[0] as! String] : outputs.compactMap { ($0 as? [Any])?.first as? String }
         }
     }
 }
