@@ -8,18 +8,28 @@ public struct ForgetTarget: Sendable {
     public init(classes: [Int] = []) { self.classes = classes }
 }
 
-/// What a pass sees when it chooses its tensors: the model layout, the target and the output layer.
+/// What a pass sees when it chooses its tensors: the model layout, the target, the output layer
+/// and the extra inputs (`--pre`, `--stats`).
 public struct PlanContext {
     public let layout: Layout
     public let target: ForgetTarget
+    public let inputs: PassInputs
     /// Resolves the output layer (throws if the file does not say and --output-layer was not given).
     public let outputLayer: () throws -> Layer
 }
 
-/// What a pass sees when it edits one tensor.
+/// What a pass sees when it edits one tensor: its layout, the target, and the companions
+/// (ΔW, Fisher diagonals, correlations) the pass declared in `requirements`.
 public struct PassContext: Sendable {
     public let tensor: TensorLayout
     public let target: ForgetTarget
+    public let companions: Companions
+
+    public init(tensor: TensorLayout, target: ForgetTarget, companions: Companions = Companions()) {
+        self.tensor = tensor
+        self.target = target
+        self.companions = companions
+    }
 }
 
 /// One forgetting pass: a name, parsed parameters, a choice of tensors, and an edit of one tensor.
@@ -37,6 +47,12 @@ public protocol ForgettingPass: Sendable {
 
     init(_ arguments: PassArguments) throws
 
+    /// What it reads besides the tensor (checked at plan time, loaded per tensor).
+    var requirements: Set<PassRequirement> { get }
+
+    /// Called once before any output is written with every tensor it will edit, for passes that
+    /// need a view over all of them (a global threshold); returns the pass ready to apply.
+    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any ForgettingPass
     /// The parsed parameters, in a fixed order, for reports and records.
     var parameters: [(name: String, value: String)] { get }
 
@@ -49,4 +65,9 @@ public protocol ForgettingPass: Sendable {
 
 extension ForgettingPass {
     public var name: String { Self.name }
+    public var requirements: Set<PassRequirement> { [] }
+
+    public func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any ForgettingPass {
+        self
+    }
 }

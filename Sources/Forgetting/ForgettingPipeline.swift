@@ -65,11 +65,15 @@ public enum ForgettingPipeline {
         var reports = plan.steps.map { PassReport(name: $0.pass.name, spec: $0.spec.text, parameters: $0.pass.parameters, edits: []) }
         let stepsOfTensor = Dictionary(grouping: plan.steps.indices.flatMap { i in plan.steps[i].tensors.map { ($0, i) } }, by: \.0)
             .mapValues { $0.map(\.1) }
+        let loader = CompanionLoader(layout: plan.layout, inputs: plan.inputs)
         try checkpoint.rewrite(to: destination, in: output, plan: plan.rewrite, progress: progress) { tensor in
             guard let layout = plan.layout.tensors[tensor.name] else { return }
-            for step in stepsOfTensor[tensor.name] ?? [] {
+            let steps = stepsOfTensor[tensor.name] ?? []
+            let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: tensor)
+            for step in steps {
                 let before = tensor.values
-                try plan.steps[step].pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target))
+                let context = PassContext(tensor: layout, target: plan.target, companions: companions)
+                try plan.steps[step].pass.apply(to: &tensor, context: context)
                 tensor.roundToStorage()
                 reports[step].edits.append(TensorEdit(tensor: tensor.name, before: before, after: tensor.values))
             }

@@ -16,6 +16,8 @@ public struct ForgettingPlan {
     public let steps: [Step]
     public let target: ForgetTarget
     public let layout: Layout
+    /// `--pre` and `--stats`, as the passes read them.
+    public let inputs: PassInputs
     /// Optimizer-state groups left out of the output (empty with `keepOptimizerState`).
     public let droppedGroups: [String]
     /// The output layer, when a pass needed it.
@@ -26,13 +28,14 @@ public struct ForgettingPlan {
         RewritePlan(edited: Set(steps.flatMap(\.tensors)), dropped: Set(droppedGroups))
     }
 
-    public init(checkpoint: any CheckpointFile, specs: [PassSpec], target: ForgetTarget,
+    public init(checkpoint: any CheckpointFile, specs: [PassSpec], target: ForgetTarget, inputs: PassInputs = PassInputs(),
                 outputLayer requested: String? = nil, keepOptimizerState: Bool = false) throws {
         let layout = Layout(of: checkpoint)
         self.layout = layout
         self.target = target
+        self.inputs = inputs
         var resolved: Layer?
-        let context = PlanContext(layout: layout, target: target) {
+        let context = PlanContext(layout: layout, target: target, inputs: inputs) {
             if let resolved { return resolved }
             let layer = try layout.outputLayer(named: requested)
             resolved = layer
@@ -51,6 +54,17 @@ public struct ForgettingPlan {
             steps.append(Step(spec: spec, pass: pass, tensors: chosen.sorted { fileOrder[$0, default: 0] < fileOrder[$1, default: 0] }))
         }
         if let requested, resolved == nil { resolved = try layout.outputLayer(named: requested) }
+
+        let loader = CompanionLoader(layout: layout, inputs: inputs)
+        try loader.validate(steps.map { ($0.pass, $0.tensors) })
+        steps = try steps.map { step in
+            let prepared = try step.pass.prepared(for: step.tensors) { name in
+                guard let info = layout.tensors[name]?.info else { throw PassError.noTensorMatches(spec: step.spec.text, path: checkpoint.path) }
+                let tensor = try checkpoint.read(info)
+                return (tensor, try loader.load(step.pass.requirements, for: tensor))
+            }
+            return Step(spec: step.spec, pass: prepared, tensors: step.tensors)
+        }
         self.steps = steps
         outputLayer = resolved?.name
         droppedGroups = keepOptimizerState ? [] : layout.optimizerGroups

@@ -4,6 +4,11 @@ public enum PassRegistry {
         DampenPass.self,
         ZeroPass.self,
         RandomizePass.self,
+        PrunePass.self,
+        NegatePass.self,
+        RevertPass.self,
+        SSDPass.self,
+        FisherNoisePass.self,
     ]
 
     /// Parses `--pass` text into a configured pass.

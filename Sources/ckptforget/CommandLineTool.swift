@@ -19,6 +19,8 @@ enum CommandLineTool {
                 return .success
             case "inspect":
                 return try InspectCommand.run(Array(words.dropFirst()))
+            case "diff":
+                return try DiffCommand.run(Array(words.dropFirst()))
             default:
                 return try ForgetCommand.run(words)
             }

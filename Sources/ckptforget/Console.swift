@@ -55,7 +55,7 @@ enum Format {
         return rows.map { row in
             row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").trimmingSuffix(" ")
         }
     }
 
@@ -73,5 +73,13 @@ enum Format {
     /// A number in the shortest form that reads back exactly (`%g` for the table).
     static func number(_ value: Double) -> String {
         String(format: "%.6g", value)
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ character: Character) -> String {
+        var result = self
+        while result.last == character { result.removeLast() }
+        return result
     }
 }

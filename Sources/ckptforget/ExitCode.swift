@@ -14,7 +14,7 @@ enum ExitCode: Int32 {
     init(for error: any Error) {
         switch error {
         case let error as CheckpointError: self = error.isBadInput ? .badInput : .failure
-        case is UsageError, is PassError, is LayoutError: self = .badInput
+        case is UsageError, is PassError, is LayoutError, is StatisticsError: self = .badInput
         default: self = .failure
         }
     }

@@ -9,6 +9,8 @@ enum ForgetCommand {
         .value("--class", "-c", repeatable: true),
         .value("--output", "-o"),
         .value("--output-layer"),
+        .value("--pre"),
+        .value("--stats"),
         .flag("--keep-optimizer-state"),
         .flag("--dry-run", "-n"),
         .flag("--json"),
@@ -36,7 +38,9 @@ enum ForgetCommand {
         }
 
         let checkpoint = try openCheckpoint(arguments.operands[0])
-        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: specs, target: target,
+        let inputs = PassInputs(pre: try arguments.value("--pre").map(openCheckpoint),
+                                statistics: try arguments.value("--stats").map(StatisticsFile.init(path:)))
+        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: specs, target: target, inputs: inputs,
                                       outputLayer: arguments.value("--output-layer"),
                                       keepOptimizerState: arguments.has("--keep-optimizer-state"))
         if dryRun {
@@ -45,7 +49,8 @@ enum ForgetCommand {
         }
         let destination = OutputPath.resolve(arguments.value("--output")!, input: checkpoint)
         try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout)
-        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination), inputs: checkpoint.files)
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination),
+                                     inputs: checkpoint.files + (inputs.pre?.files ?? []) + (inputs.statistics?.file.files ?? []))
 
         let progress = ProgressLine(total: checkpoint.tensors.count, enabled: !quiet)
         let transaction = OutputTransaction()

@@ -3,11 +3,12 @@ import Forgetting
 /// `--help` texts; `man/ckptforget.1` says the same at more length.
 enum Help {
     static var main: String {
-        let passes = Format.columns(PassRegistry.all.map { ["  " + $0.usage, $0.summary] }).joined(separator: "\n")
+        let passes = PassRegistry.all.map { "  \($0.usage)\n      \($0.summary)" }.joined(separator: "\n")
         return """
         usage: ckptforget INPUT --pass SPEC [--pass SPEC...] [--class C...] -o OUTPUT [options]
                ckptforget inspect FILE [--json] [--output-layer NAME]
-               ckptforget help [inspect] | --help | --version
+               ckptforget diff A B [--json] [--all]
+               ckptforget help [inspect | diff] | --help | --version
 
         Makes a trained model checkpoint forget: applies forgetting passes in the order given and
         writes a new checkpoint in the input's format. The input is never modified; a failed or
@@ -25,6 +26,10 @@ enum Help {
           -o, --output PATH          output file (a directory receives the input's file name;
                                      for sharded input: a directory or a *.index.json path)
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
+              --pre PRE              the snapshot from before the forget data was learned (for ΔW = W − W_pre:
+                                     prune, negate, revert); tensors matched by name and shape
+              --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,
+                                     fisher-noise, revert); schema in man ckptforget, STATISTICS FILES
               --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
                                      from the data being forgotten)
           -n, --dry-run              print what would be edited (with --json: as JSON); write nothing
@@ -50,7 +55,24 @@ enum Help {
           -h, --help             this text
         """
 
+    static let diff = """
+        usage: ckptforget diff A B [--json] [--all]
+
+        Compares two checkpoints tensor by tensor (matched by name): elements changed, L2 norm and
+        largest absolute value of the change, and the share of zeros before and after. The numbers
+        are measured as a run's per-tensor records measure them. Integer tensors are not compared.
+        Exit 0 whatever the differences.
+
+          --json                 the same as JSON on stdout
+          -a, --all              list unchanged tensors too
+          -h, --help             this text
+        """
+
     static func text(for subcommand: String) -> String {
-        subcommand == "inspect" ? inspect : main
+        switch subcommand {
+        case "inspect": inspect
+        case "diff": diff
+        default: main
+        }
     }
 }

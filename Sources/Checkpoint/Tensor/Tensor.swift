@@ -56,21 +56,26 @@ public struct Tensor: Sendable {
     /// Applies `transform` to the elements at `indices`, computing in Double and rounding the result
     /// to nearest even in the stored dtype (f16 directly from Double; bf16 through float32).
     public mutating func update<S: Sequence<Int>>(_ indices: S, _ transform: (Double) -> Double) {
+        update(indices) { _, value in transform(value) }
+    }
+
+    /// Like `update(_:_:)`, with the flat index passed to `transform` beside the value.
+    public mutating func update<S: Sequence<Int>>(_ indices: S, _ transform: (_ index: Int, _ value: Double) -> Double) {
         switch values {
         case .float32(var v):
             values = .float32([])  // release the enum's reference so `v` is uniquely owned
             switch info.dtype {
             case .float16:
-                for i in indices { v[i] = Float(Float16(transform(Double(v[i])))) }
+                for i in indices { v[i] = Float(Float16(transform(i, Double(v[i])))) }
             case .bfloat16:
-                for i in indices { v[i] = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float(transform(Double(v[i]))))) }
+                for i in indices { v[i] = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float(transform(i, Double(v[i]))))) }
             default:
-                for i in indices { v[i] = Float(transform(Double(v[i]))) }
+                for i in indices { v[i] = Float(transform(i, Double(v[i]))) }
             }
             values = .float32(v)
         case .float64(var v):
             values = .float64([])
-            for i in indices { v[i] = transform(v[i]) }
+            for i in indices { v[i] = transform(i, v[i]) }
             values = .float64(v)
         }
     }

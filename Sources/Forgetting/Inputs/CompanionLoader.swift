@@ -1,0 +1,98 @@
+import Checkpoint
+
+/// Checks, before any work, that `--pre` and `--stats` hold what the passes need for the tensors
+/// they selected; then loads those companions tensor by tensor while the checkpoint streams.
+struct CompanionLoader {
+    let layout: Layout
+    let inputs: PassInputs
+
+    /// Every problem across all steps is collected, so one run shows the first few offenders.
+    func validate(_ steps: [(pass: any ForgettingPass, tensors: [String])]) throws {
+        var preProblems: [String] = [], statsProblems: [String] = []
+        var checkedPre = Set<String>(), checkedStats = Set<String>()
+        for (pass, tensors) in steps {
+            let needs = pass.requirements
+            if needs.contains(.preSnapshot), inputs.pre == nil { throw PassError.needsInput(pass: pass.name, option: "--pre PRE") }
+            if !needs.subtracting([.preSnapshot]).isEmpty, inputs.statistics == nil {
+                throw PassError.needsInput(pass: pass.name, option: "--stats STATS")
+            }
+            for name in tensors {
+                guard let entry = layout.tensors[name] else { continue }
+                if needs.contains(.preSnapshot), let pre = inputs.pre, checkedPre.insert(name).inserted {
+                    if let problem = Self.mismatch(pre.tensor(named: name), entry.info, what: name) { preProblems.append(problem) }
+                }
+                guard let statistics = inputs.statistics else { continue }
+                for requirement in needs {
+                    for (entryName, shape) in statisticsEntries(requirement, for: entry, statistics: statistics)
+                    where checkedStats.insert(entryName).inserted {
+                        let info = statistics.info(entryName)
+                        if info == nil { statsProblems.append("no \(entryName)") }
+                        else if info!.shape != shape { statsProblems.append("\(entryName) has shape \(info!.shape), expected \(shape)") }
+                        else if !info!.dtype.isEditable { statsProblems.append("\(entryName) is \(info!.dtype.rawValue), expected floats") }
+                    }
+                }
+            }
+        }
+        if let pre = inputs.pre, !preProblems.isEmpty {
+            throw StatisticsError.mismatch(path: pre.path, problems: Array(preProblems.prefix(5)), total: preProblems.count)
+        }
+        if let statistics = inputs.statistics, !statsProblems.isEmpty {
+            throw StatisticsError.mismatch(path: statistics.path, problems: Array(statsProblems.prefix(5)), total: statsProblems.count)
+        }
+    }
+
+    /// The statistics entries (and their expected shapes) a requirement needs for one tensor.
+    func statisticsEntries(_ requirement: PassRequirement, for entry: TensorLayout, statistics: StatisticsFile) -> [(String, [Int])] {
+        switch requirement {
+        case .preSnapshot:
+            return []
+        case .fisher(let split):
+            return [(statistics.fisherName(split, tensor: entry.info.name), entry.info.shape)]
+        case .correlation:
+            var entries: [(String, [Int])] = []
+            if let post = entry.classAxis { entries.append((statistics.correlationName(layer: entry.layer, side: "post"), [entry.info.shape[post]])) }
+            if let pre = Self.inputAxis(of: entry) { entries.append((statistics.correlationName(layer: entry.layer, side: "pre"), [entry.info.shape[pre]])) }
+            return entries
+        }
+    }
+
+    /// The axis indexed by a kernel's input units: Keras (…, in, out) → rank − 2; PyTorch (out, in, …) → 1.
+    static func inputAxis(of entry: TensorLayout) -> Int? {
+        guard entry.role == .kernel, let post = entry.classAxis, entry.info.shape.count >= 2 else { return nil }
+        return post == 0 ? 1 : entry.info.shape.count - 2
+    }
+
+    private static func mismatch(_ other: TensorInfo?, _ info: TensorInfo, what name: String) -> String? {
+        guard let other else { return "no tensor \(name)" }
+        if other.shape != info.shape { return "\(name) has shape \(other.shape), expected \(info.shape)" }
+        if !other.dtype.isEditable { return "\(name) is \(other.dtype.rawValue), expected floats" }
+        return nil
+    }
+
+    /// Loads what `requirements` ask for, for `tensor` as read from the input.
+    func load(_ requirements: Set<PassRequirement>, for tensor: Tensor) throws -> Companions {
+        var companions = Companions()
+        guard !requirements.isEmpty, let entry = layout.tensors[tensor.name] else { return companions }
+        if requirements.contains(.preSnapshot), let pre = inputs.pre, let info = pre.tensor(named: tensor.name) {
+            companions.original = tensor.values
+            companions.pre = try pre.read(info).values
+        }
+        guard let statistics = inputs.statistics else { return companions }
+        for requirement in requirements {
+            switch requirement {
+            case .preSnapshot:
+                break
+            case .fisher(let split):
+                companions.fisher[split] = try statistics.read(statistics.fisherName(split, tensor: tensor.name))
+            case .correlation:
+                if entry.classAxis != nil {
+                    companions.correlationPost = try statistics.read(statistics.correlationName(layer: entry.layer, side: "post"))
+                }
+                if Self.inputAxis(of: entry) != nil {
+                    companions.correlationPre = try statistics.read(statistics.correlationName(layer: entry.layer, side: "pre"))
+                }
+            }
+        }
+        return companions
+    }
+}

@@ -1,0 +1,31 @@
+import Checkpoint
+
+/// `negate:LAMBDA` — task-vector negation: W' = W − λ·ΔW with ΔW = W_input − W_pre, on every kernel
+/// and bias (`@GLOB` narrows it). λ = 1 returns the `--pre` snapshot exactly: it is computed as
+/// W_pre + (W − W_input) + (1 − λ)·ΔW, which is the same thing without cancellation.
+struct NegatePass: ForgettingPass {
+    static let name = "negate"
+    static let usage = "negate:LAMBDA"
+    static let summary = "subtract LAMBDA times the change ΔW = W − W_pre (1 restores --pre; needs --pre)"
+    static let parameterNames = ["lambda"]
+
+    let lambda: Double
+
+    var requirements: Set<PassRequirement> { [.preSnapshot] }
+
+    init(_ arguments: PassArguments) throws {
+        lambda = try arguments.double("lambda", positional: true)
+    }
+
+    var parameters: [(name: String, value: String)] { [("lambda", "\(lambda)")] }
+
+    func tensors(in context: PlanContext) throws -> [String] {
+        TrainableTensors.select(in: context)
+    }
+
+    func apply(to tensor: inout Tensor, context: PassContext) throws {
+        guard let original = context.companions.original, let pre = context.companions.pre else { return }
+        let keep = 1 - lambda
+        tensor.update(0..<tensor.values.count) { i, w in pre[i] + (w - original[i]) + keep * (original[i] - pre[i]) }
+    }
+}

@@ -1,0 +1,101 @@
+import Checkpoint
+
+/// `prune:theta=T` or `prune:top=P%[,scope=global]` — zeroes the synapses that learning the forget
+/// data moved most: W' = 0 where |ΔW| > T (the spiking-network paper's eq. 11–12), or for the P%
+/// largest |ΔW| per tensor (or over all selected tensors with `scope=global`; ties at the
+/// threshold are pruned too). ΔW = W − W_pre needs `--pre`. Acts on kernels and biases.
+struct PrunePass: ForgettingPass {
+    static let name = "prune"
+    static let usage = "prune:theta=T | prune:top=P%[,scope=global]"
+    static let summary = "zero weights whose change ΔW = W − W_pre is over T, or the top P% of |ΔW| (needs --pre)"
+    static let parameterNames = ["theta", "top", "scope"]
+
+    enum Rule: Equatable { case over(Double), top(fraction: Double, global: Bool) }
+
+    let rule: Rule
+    /// The |ΔW| threshold over all tensors (`scope=global`), found by `prepared`.
+    var globalThreshold: Double?
+
+    var requirements: Set<PassRequirement> { [.preSnapshot] }
+
+    init(_ arguments: PassArguments) throws {
+        let theta = arguments.string("theta", positional: true)
+        let top = arguments.string("top")
+        let scope = arguments.string("scope") ?? "tensor"
+        switch (theta, top) {
+        case (let theta?, nil):
+            guard let value = Double(theta), value.isFinite, value >= 0 else {
+                throw PassError.badValue(spec: arguments.spec.text, key: "theta", value: theta, expected: "a non-negative number")
+            }
+            guard scope == "tensor" else { throw PassError.malformed(spec: arguments.spec.text, reason: "scope applies to top=P% only") }
+            rule = .over(value)
+        case (nil, let top?):
+            guard top.hasSuffix("%"), let percent = Double(top.dropLast()), percent >= 0, percent <= 100 else {
+                throw PassError.badValue(spec: arguments.spec.text, key: "top", value: top, expected: "a percentage such as 1% (0% to 100%)")
+            }
+            guard scope == "tensor" || scope == "global" else {
+                throw PassError.badValue(spec: arguments.spec.text, key: "scope", value: scope, expected: "tensor or global")
+            }
+            rule = .top(fraction: percent / 100, global: scope == "global")
+        default:
+            throw PassError.malformed(spec: arguments.spec.text, reason: "give exactly one of theta=T and top=P%")
+        }
+    }
+
+    var parameters: [(name: String, value: String)] {
+        switch rule {
+        case .over(let theta): [("theta", "\(theta)")]
+        case .top(let fraction, let global):
+            [("top", "\(fraction * 100)%"), ("scope", global ? "global" : "tensor")]
+                + (globalThreshold.map { [("threshold", "\($0)")] } ?? [])
+        }
+    }
+
+    func tensors(in context: PlanContext) throws -> [String] {
+        TrainableTensors.select(in: context)
+    }
+
+    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any ForgettingPass {
+        guard case .top(let fraction, true) = rule else { return self }
+        var selector = LargestValueSelector()
+        for name in tensors {
+            let (tensor, loaded) = try companions(name)
+            for i in tensor.values.indices { selector.count(abs(loaded.delta(i))) }
+        }
+        var pass = self
+        pass.globalThreshold = .infinity
+        if let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) {
+            var candidates: [Double] = []
+            for name in tensors {
+                let (tensor, loaded) = try companions(name)
+                candidates += tensor.values.indices.map { abs(loaded.delta($0)) }.filter {
+                    !$0.isNaN && Int(truncatingIfNeeded: $0.bitPattern >> 44) == location.bucket
+                }
+            }
+            pass.globalThreshold = LargestValueSelector.pick((location.bucket, location.rank), from: candidates)
+        }
+        return pass
+    }
+
+    func apply(to tensor: inout Tensor, context: PassContext) throws {
+        let companions = context.companions
+        let n = tensor.values.count
+        let pruned: [Int]
+        switch rule {
+        case .over(let theta):
+            pruned = (0..<n).filter { abs(companions.delta($0)) > theta }
+        case .top(let fraction, let global):
+            let threshold: Double
+            if global {
+                threshold = globalThreshold ?? .infinity
+            } else {
+                var selector = LargestValueSelector()
+                for i in 0..<n { selector.count(abs(companions.delta(i))) }
+                guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
+                threshold = LargestValueSelector.pick(location, from: (0..<n).lazy.map { abs(companions.delta($0)) })
+            }
+            pruned = (0..<n).filter { abs(companions.delta($0)) >= threshold }
+        }
+        tensor.update(pruned) { _ in 0 }
+    }
+}

@@ -1,0 +1,69 @@
+import Checkpoint
+import Forgetting
+
+/// `ckptforget diff A B [--json]`: what changed, tensor by tensor.
+enum DiffCommand {
+    static let options: [Arguments.Option] = [.flag("--json"), .flag("--all", "-a"), .flag("--help", "-h")]
+
+    static func run(_ words: [String]) throws -> ExitCode {
+        let arguments = try Arguments(words, options: options)
+        if arguments.has("--help") {
+            Console.output(Help.diff)
+            return .success
+        }
+        guard arguments.operands.count == 2 else { throw UsageError.invalid("diff takes two checkpoints (usage: ckptforget diff A B [--json])") }
+        let (first, second) = (try openCheckpoint(arguments.operands[0]), try openCheckpoint(arguments.operands[1]))
+        let comparisons = try CheckpointDiff.compare(first, second)
+        let changed = comparisons.filter { $0.status == .changed }
+        let elements = changed.reduce(0) { $0 + ($1.edit?.elementsChanged ?? 0) }
+        let onlyFirst = comparisons.filter { $0.status == .onlyInFirst }.count
+        let onlySecond = comparisons.filter { $0.status == .onlyInSecond }.count
+        let summary = "\(changed.count) of \(comparisons.count) tensors changed (\(elements) elements); "
+            + "\(comparisons.filter { $0.status == .identical }.count) identical; \(onlyFirst) only in \(first.path); \(onlySecond) only in \(second.path)"
+
+        if arguments.has("--json") {
+            Console.output(Summary.jsonText([
+                "first": first.path, "second": second.path,
+                "tensors": comparisons.map(json),
+                "summary": ["tensors": comparisons.count, "changed": changed.count, "elements_changed": elements,
+                            "only_in_first": onlyFirst, "only_in_second": onlySecond],
+            ] as [String: Any]))
+            return .success
+        }
+        let shown = arguments.has("--all") ? comparisons : comparisons.filter { $0.status != .identical }
+        var rows = [["TENSOR", "STATUS", "CHANGED", "L2", "MAX|Δ|", "ZEROS"]]
+        for comparison in shown {
+            rows.append([comparison.name, status(comparison.status),
+                         comparison.edit.map { String($0.elementsChanged) } ?? "",
+                         comparison.edit.map { Format.number($0.l2) } ?? "",
+                         comparison.edit.map { Format.number($0.maxAbs) } ?? "",
+                         comparison.zerosBefore.map { "\(percent($0)) → \(percent(comparison.zerosAfter ?? 0))" } ?? ""])
+        }
+        Console.output((rows.count > 1 ? Format.columns(rows) + [""] : []).joined(separator: "\n") + summary)
+        return .success
+    }
+
+    private static func status(_ status: TensorComparison.Status) -> String {
+        switch status {
+        case .identical: "same"
+        case .changed: "changed"
+        case .onlyInFirst: "only in first"
+        case .onlyInSecond: "only in second"
+        case .notCompared(let reason): "not compared: \(reason)"
+        }
+    }
+
+    private static func percent(_ share: Double) -> String { Format.number(share * 100) + "%" }
+
+    private static func json(_ comparison: TensorComparison) -> [String: Any] {
+        var object: [String: Any] = ["tensor": comparison.name, "status": status(comparison.status)]
+        if let edit = comparison.edit {
+            object["elements_changed"] = edit.elementsChanged
+            object["l2"] = edit.l2
+            object["max_abs"] = edit.maxAbs
+        }
+        if let zeros = comparison.zerosBefore { object["zeros_before"] = zeros }
+        if let zeros = comparison.zerosAfter { object["zeros_after"] = zeros }
+        return object
+    }
+}
