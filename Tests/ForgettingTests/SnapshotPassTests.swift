@@ -1,0 +1,122 @@
+import Testing
+import Checkpoint
+@testable import Forgetting
+
+/// The ΔW and Fisher passes on small tensors whose results are worked out by hand.
+@Suite struct SnapshotPassTests {
+    /// A (2, 3) Keras kernel: inputs i = rows, output units j = columns.
+    private let kernel = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [2, 3]), layer: "l", role: .kernel, classAxis: 1)
+
+    private func apply(_ spec: String, _ values: [Float], pre: [Float]? = nil, fisher: [FisherSplit: [Float]] = [:],
+                       correlation: (pre: [Float], post: [Float])? = nil, layout: TensorLayout? = nil) throws -> [Float] {
+        let layout = layout ?? kernel
+        var companions = Companions()
+        if let pre {
+            companions.original = .float32(values)
+            companions.pre = .float32(pre)
+        }
+        for (split, f) in fisher { companions.fisher[split] = .float32(f) }
+        if let correlation {
+            companions.correlationPre = .float32(correlation.pre)
+            companions.correlationPost = .float32(correlation.post)
+        }
+        let pass = try PassRegistry.make(PassSpec(parsing: spec))
+        var tensor = Tensor(info: layout.info, values: .float32(values))
+        try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: ForgetTarget(), companions: companions))
+        guard case .float32(let out) = tensor.values else { return [] }
+        return out
+    }
+
+    private let w: [Float] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    // ΔW = w − pre = [0.5, -0.25, 2, 0, -1, 0.125]
+    private let pre: [Float] = [0.5, 2.25, 1.0, 4.0, 6.0, 5.875]
+
+    @Test func pruneOverTheta() throws {
+        // |ΔW| > 0.4: elements 0 (0.5), 2 (2) and 4 (1).
+        #expect(try apply("prune:theta=0.4", w, pre: pre) == [0, 2, 0, 4, 0, 6])
+        #expect(try apply("prune:theta=2", w, pre: pre) == w)  // strictly greater
+    }
+
+    @Test func pruneTopPercentPerTensor() throws {
+        // 50% of 6 = 3 largest |ΔW|: 2, 1, 0.5 → elements 2, 4, 0.
+        #expect(try apply("prune:top=50%", w, pre: pre) == [0, 2, 0, 4, 0, 6])
+        // 17% of 6 = 1.02 → 1 element: the 2 at index 2.
+        #expect(try apply("prune:top=17%", w, pre: pre) == [1, 2, 0, 4, 5, 6])
+        #expect(try apply("prune:top=0%", w, pre: pre) == w)
+        #expect(try apply("prune:top=100%", w, pre: pre) == [0, 0, 0, 0, 0, 0])
+    }
+
+    @Test func largestValueSelectorIsExact() {
+        var selector = LargestValueSelector()
+        let values: [Double] = [0.3, 7, 1e-30, 7, 2.5, .nan, 0, 1e30, 2.5000001]
+        for v in values { selector.count(v) }
+        #expect(selector.total == 8)
+        let sorted = values.filter { !$0.isNaN }.sorted(by: >)
+        for k in 1...8 {
+            let location = selector.locate(k)!
+            #expect(LargestValueSelector.pick(location, from: values) == sorted[k - 1], "k = \(k)")
+        }
+        #expect(selector.locate(0) == nil && selector.locate(9) == nil)
+    }
+
+    @Test func negateSubtractsLambdaDeltas() throws {
+        // W − 0.5·ΔW = [0.75, 2.125, 2, 4, 5.5, 5.9375]
+        #expect(try apply("negate:0.5", w, pre: pre) == [0.75, 2.125, 2, 4, 5.5, 5.9375])
+        #expect(try apply("negate:1", w, pre: pre) == pre)
+        #expect(try apply("negate:0", w, pre: pre) == w)
+        #expect(try apply("negate:-1", w, pre: pre) == [1.5, 1.75, 5, 4, 4, 6.125])  // extrapolation
+    }
+
+    @Test func revertNeedsBothNeuronsAndABigChange() throws {
+        // Element (i, j) = flat i·3 + j. corr_pre = [0.9, 0.1], corr_post = [0.8, 0.9, 0.2], C = 0.5, T = 0.1.
+        // Row 0 (pre 0.9) qualifies; row 1 (0.1) does not. Column 2 (0.2) never does.
+        // Row 0: (0,0) |0.5| > 0.1 ✓ → 1 − 0.5 = 0.5; (0,1) |−0.25| ✓ → 2 + 0.25 = 2.25; (0,2) column fails.
+        let out = try apply("revert:alpha=1,dw=0.1,corr=0.5", w, pre: pre, correlation: ([0.9, 0.1], [0.8, 0.9, 0.2]))
+        #expect(out == [0.5, 2.25, 3, 4, 5, 6])
+        // A bias needs only its output unit: units 0 and 1 qualify, unit 2 does not.
+        let bias = TensorLayout(info: TensorInfo(name: "b", dtype: .float32, shape: [3]), layer: "l", role: .bias, classAxis: 0)
+        var companions = Companions()
+        companions.original = .float32([1, 1, 1])
+        companions.pre = .float32([0, 0.95, 0])
+        companions.correlationPost = .float32([0.8, 0.9, 0.2])
+        var tensor = Tensor(info: bias.info, values: .float32([1, 1, 1]))
+        try PassRegistry.make(PassSpec(parsing: "revert:alpha=0.5,dw=0.1,corr=0.5")).apply(to: &tensor, context: PassContext(tensor: bias, target: ForgetTarget(), companions: companions))
+        #expect(tensor.values == .float32([0.5, 1, 1]))  // unit 1's |Δ| = 0.05 is under T
+    }
+
+    @Test func ssdDampensWhereTheForgetSetDominates() throws {
+        let forget: [Float] = [10, 1, 0, 50, 5, 2]
+        let full: [Float] = [0.5, 1, 1, 1, 1, 0]
+        // F_forget > 10·F_full: elements 0 (10 > 5), 3 (50 > 10), 5 (2 > 0); element 4 (5 > 10) is not.
+        // β = min(F_full/F_forget, 1): 0.05, 0.02, 0 → 0.05, 4·0.02 = 0.08, 0.
+        let out = try apply("ssd", w, fisher: [.forget: forget, .full: full])
+        #expect(out == [Float(1.0 * 0.05), 2, 3, Float(4.0 * 0.02), 5, 0])
+        // lambda = 4: β = min(4·F_full/F_forget, 1): 0.2, 0.08, 0.
+        #expect(try apply("ssd:alpha=10,lambda=4", w, fisher: [.forget: forget, .full: full]) == [0.2, 2, 3, Float(4.0 * 0.08), 5, 0])
+    }
+
+    @Test func fisherNoiseScalesWithInverseRetainFisher() throws {
+        // F_retain huge for the first three (noise ≈ 0), zero for the others (variance clipped to 0.01).
+        let layout = TensorLayout(info: TensorInfo(name: "big", dtype: .float32, shape: [2, 5000]), layer: "l", role: .kernel, classAxis: 1)
+        let values = [Float](repeating: 1, count: 10_000)
+        let retain = (0..<10_000).map { $0 < 5000 ? Float(1e12) : 0 }
+        let out = try apply("fisher-noise:alpha=1,clip=0.01,seed=3", values, fisher: [.retain: retain], layout: layout)
+        #expect(try apply("fisher-noise:alpha=1,clip=0.01,seed=3", values, fisher: [.retain: retain], layout: layout) == out)
+        let pinned = out[..<5000].map { abs(Double($0) - 1) }.max()!
+        #expect(pinned < 1e-4)  // std = sqrt(1e-12) = 1e-6
+        let free = out[5000...].map { Double($0) - 1 }
+        let deviation = (free.map { $0 * $0 }.reduce(0, +) / Double(free.count)).squareRoot()
+        #expect(abs(deviation - 0.1) < 0.01, "deviation \(deviation), expected sqrt(0.01) = 0.1")
+    }
+
+    @Test func passesDeclareWhatTheyRead() throws {
+        #expect(try PassRegistry.make(PassSpec(parsing: "prune:theta=1")).requirements == [.preSnapshot])
+        #expect(try PassRegistry.make(PassSpec(parsing: "ssd")).requirements == [.fisher(.forget), .fisher(.full)])
+        #expect(try PassRegistry.make(PassSpec(parsing: "revert:corr=0.3")).requirements == [.preSnapshot, .correlation])
+        #expect(throws: PassError.malformed(spec: "prune:theta=1,top=2%", reason: "give exactly one of theta=T and top=P%")) {
+            try PassRegistry.make(PassSpec(parsing: "prune:theta=1,top=2%"))
+        }
+        #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "prune:top=2")) }
+        #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "fisher-noise")) }
+    }
+}
