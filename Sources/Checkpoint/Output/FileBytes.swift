@@ -86,11 +86,6 @@ final class FileBytes {
         }
     }
 
-    /// Flushes to stable storage before the rename that publishes the file.
-    func sync() throws {
-        guard fsync(fd) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-    }
-
     /// The first `count` bytes of `path` (fewer if the file is shorter).
     static func prefix(of path: String, count: Int) throws -> [UInt8] {
         let file = try FileBytes(reading: path)

@@ -72,6 +72,5 @@ final class SafetensorsFile: CheckpointFile {
             }
             progress(entry.info, plan.edited.contains(entry.info.name))
         }
-        try out.sync()
     }
 }

@@ -82,6 +82,5 @@ final class ShardedSafetensorsFile: CheckpointFile {
         let source = try FileBytes(reading: path)
         let index = try FileBytes(creating: output.temporaryPath(for: destination))
         try index.append(from: source, offset: 0, count: source.size)
-        try index.sync()
     }
 }
