@@ -10,29 +10,16 @@ public struct TensorEdit: Sendable, Equatable {
     /// Largest absolute change of one element.
     public let maxAbs: Double
 
-    /// Compares two value arrays of one tensor element by element (bit patterns: -0 → 0 is a change).
-    public init(tensor: String, before: TensorValues, after: TensorValues) {
-        precondition(before.count == after.count)
-        var changed = 0, sumOfSquares = 0.0, maxAbs = 0.0
-        func visit(_ a: Double, _ b: Double, differ: Bool) {
-            guard differ else { return }
-            changed += 1
-            let delta = abs(b - a)
-            sumOfSquares += delta * delta
-            maxAbs = max(maxAbs, delta)
-        }
-        switch (before, after) {
-        case (.float32(let a), .float32(let b)):
-            for i in a.indices { visit(Double(a[i]), Double(b[i]), differ: a[i].bitPattern != b[i].bitPattern) }
-        case (.float64(let a), .float64(let b)):
-            for i in a.indices { visit(a[i], b[i], differ: a[i].bitPattern != b[i].bitPattern) }
-        default:
-            preconditionFailure("tensor \(tensor): values changed precision")
-        }
+    public init(tensor: String, changes: ChangeTally) {
         self.tensor = tensor
-        elementsChanged = changed
-        l2 = sumOfSquares.squareRoot()
-        self.maxAbs = maxAbs
+        elementsChanged = changes.elementsChanged
+        l2 = changes.l2
+        maxAbs = changes.maxAbs
+    }
+
+    /// Compares two value arrays of one tensor element by element.
+    public init(tensor: String, before: TensorValues, after: TensorValues) {
+        self.init(tensor: tensor, changes: ChangeTally(from: before, to: after))
     }
 }
 
@@ -71,11 +58,10 @@ public enum ForgettingPipeline {
             let steps = stepsOfTensor[tensor.name] ?? []
             let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: tensor)
             for step in steps {
-                let before = tensor.values
+                tensor.changes = ChangeTally()
                 let context = PassContext(tensor: layout, target: plan.target, companions: companions)
                 try plan.steps[step].pass.apply(to: &tensor, context: context)
-                tensor.roundToStorage()
-                reports[step].edits.append(TensorEdit(tensor: tensor.name, before: before, after: tensor.values))
+                reports[step].edits.append(TensorEdit(tensor: tensor.name, changes: tensor.changes))
             }
         }
         let dropped = checkpoint.tensors.filter { info in plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }

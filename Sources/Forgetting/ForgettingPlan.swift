@@ -58,9 +58,9 @@ public struct ForgettingPlan {
         let loader = CompanionLoader(layout: layout, inputs: inputs)
         try loader.validate(steps.map { ($0.pass, $0.tensors) })
         steps = try steps.map { step in
+            // Passes that need a view over all their tensors (a global threshold) look now, before writing.
             let prepared = try step.pass.prepared(for: step.tensors) { name in
-                guard let info = layout.tensors[name]?.info else { throw PassError.noTensorMatches(spec: step.spec.text, path: checkpoint.path) }
-                let tensor = try checkpoint.read(info)
+                let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
                 return (tensor, try loader.load(step.pass.requirements, for: tensor))
             }
             return Step(spec: step.spec, pass: prepared, tensors: step.tensors)

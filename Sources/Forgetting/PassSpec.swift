@@ -61,7 +61,7 @@ public final class PassArguments {
         positional = spec.positional
     }
 
-    /// The value of `key`, or of the bare first argument when `positionalKey` is this key.
+    /// The value of `key`; with `positional`, the bare first argument stands for it when `key` is absent.
     public func string(_ key: String, positional allowsPositional: Bool = false) -> String? {
         if let value = remaining.removeValue(forKey: key) {
             return value

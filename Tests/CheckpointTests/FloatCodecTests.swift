@@ -46,7 +46,7 @@ import Testing
             for order in [ByteOrder.little, .big] {
                 let info = TensorInfo(name: "t", dtype: dtype, shape: [values.count], byteOrder: order)
                 var tensor = Tensor(info: info, values: .float32(values))
-                tensor.roundToStorage()
+                tensor.update(values.indices) { $0 }  // rounds into the stored dtype
                 let bytes = FloatCodec.encode(tensor.values, as: info)
                 #expect(bytes.count == info.byteCount)
                 let decoded = bytes.withUnsafeBytes { FloatCodec.decode($0, as: info) }

@@ -24,7 +24,10 @@ final class FileBytes {
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
 
-    deinit { close(fd) }
+    deinit {
+        close(fd)
+        if let buffer = allocatedCopyBuffer { buffer.deallocate() }
+    }
 
     var size: Int {
         var st = stat()
@@ -61,30 +64,29 @@ final class FileBytes {
         }
     }
 
-    /// Appends `count` bytes of `source` starting at `offset`, in the kernel where it can
-    /// (`sendfile`), else through a bounded buffer.
+    /// Appends `count` bytes of `source` starting at `offset`, through a 1 MiB buffer (measured
+    /// faster here than `sendfile` or `copy_file_range` for page-cached files, and it leaves the
+    /// bytes in hand for whoever needs to see them).
     func append(from source: FileBytes, offset: Int, count: Int) throws {
-        var remaining = count
-        var sourceOffset = off_t(offset)
+        var remaining = count, position = offset
         while remaining > 0 {
-            let n = sendfile(fd, source.fd, &sourceOffset, remaining)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { break }  // unsupported here (or EOF): fall back below
-            remaining -= n
-        }
-        guard remaining > 0 else { return }
-        let chunk = min(remaining, 8 << 20)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
-        defer { buffer.deallocate() }
-        var position = Int(sourceOffset)
-        while remaining > 0 {
-            let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(chunk, remaining)])
+            let part = UnsafeMutableRawBufferPointer(rebasing: copyBuffer[0..<min(copyBuffer.count, remaining)])
             try source.read(into: part, at: position)
             try write(UnsafeRawBufferPointer(part))
             position += part.count
             remaining -= part.count
         }
     }
+
+    /// Allocated on first use and kept for the file's lifetime.
+    private var copyBuffer: UnsafeMutableRawBufferPointer {
+        if let allocatedCopyBuffer { return allocatedCopyBuffer }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 4096)
+        allocatedCopyBuffer = buffer
+        return buffer
+    }
+
+    private var allocatedCopyBuffer: UnsafeMutableRawBufferPointer?
 
     /// The first `count` bytes of `path` (fewer if the file is shorter).
     static func prefix(of path: String, count: Int) throws -> [UInt8] {

@@ -43,13 +43,15 @@ final class SafetensorsFile: CheckpointFile {
         let n = info.count
         switch info.dtype {
         case .float32:
-            var values = [Float](repeating: 0, count: n)
-            try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
-            return Tensor(info: info, values: .float32(values))
+            return Tensor(info: info, values: .float32(try [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
+                try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+                initialized = n
+            }))
         case .float64:
-            var values = [Double](repeating: 0, count: n)
-            try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
-            return Tensor(info: info, values: .float64(values))
+            return Tensor(info: info, values: .float64(try [Double](unsafeUninitializedCapacity: n) { buffer, initialized in
+                try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
+                initialized = n
+            }))
         default:
             let bytes = try file.read(count: info.byteCount, at: offset)
             return Tensor(info: info, values: bytes.withUnsafeBytes { FloatCodec.decode($0, as: info) })

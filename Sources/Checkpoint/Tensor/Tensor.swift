@@ -39,10 +39,45 @@ public enum TensorValues: Sendable, Equatable {
     }
 }
 
-/// A floating tensor in memory: its stored description and its decoded values.
+/// How much a set of edits changed a tensor: elements whose stored value changed (bit patterns
+/// differ, so -0 → 0 counts), the L2 norm of the change and its largest absolute element.
+public struct ChangeTally: Sendable, Equatable {
+    public private(set) var elementsChanged = 0
+    public private(set) var sumOfSquares = 0.0
+    public private(set) var maxAbs = 0.0
+
+    public init() {}
+
+    public var l2: Double { sumOfSquares.squareRoot() }
+
+    public mutating func add(from old: Double, to new: Double, differ: Bool) {
+        guard differ else { return }
+        elementsChanged += 1
+        let delta = abs(new - old)
+        sumOfSquares += delta * delta
+        maxAbs = max(maxAbs, delta)
+    }
+
+    /// The tally of turning `before` into `after` (same tensor, same precision).
+    public init(from before: TensorValues, to after: TensorValues) {
+        switch (before, after) {
+        case (.float32(let a), .float32(let b)):
+            for i in a.indices { add(from: Double(a[i]), to: Double(b[i]), differ: a[i].bitPattern != b[i].bitPattern) }
+        case (.float64(let a), .float64(let b)):
+            for i in a.indices { add(from: a[i], to: b[i], differ: a[i].bitPattern != b[i].bitPattern) }
+        default:
+            preconditionFailure("values of different precision compared")
+        }
+    }
+}
+
+/// A floating tensor in memory: its stored description and its decoded values. Values change only
+/// through `update`, which rounds to the stored dtype and tallies what it changed.
 public struct Tensor: Sendable {
     public let info: TensorInfo
-    public var values: TensorValues
+    public internal(set) var values: TensorValues
+    /// What `update` calls changed since the tensor was read or `changes` was last reset.
+    public var changes = ChangeTally()
 
     public init(info: TensorInfo, values: TensorValues) {
         precondition(info.count == values.count, "tensor \(info.name): \(values.count) values for shape \(info.shape)")
@@ -53,31 +88,40 @@ public struct Tensor: Sendable {
     public var name: String { info.name }
     public var shape: [Int] { info.shape }
 
-    /// Applies `transform` to the elements at `indices`, computing in Double and rounding the result
-    /// to nearest even in the stored dtype (f16 directly from Double; bf16 through float32).
+    /// Applies `transform` to the elements at `indices` (each at most once per call), computing in
+    /// Double and rounding the result to nearest even in the stored dtype (f16 directly from
+    /// Double; bf16 through float32), and adds the change to `changes`.
     public mutating func update<S: Sequence<Int>>(_ indices: S, _ transform: (Double) -> Double) {
         update(indices) { _, value in transform(value) }
     }
 
     /// Like `update(_:_:)`, with the flat index passed to `transform` beside the value.
     public mutating func update<S: Sequence<Int>>(_ indices: S, _ transform: (_ index: Int, _ value: Double) -> Double) {
+        var tally = changes
         switch values {
         case .float32(var v):
             values = .float32([])  // release the enum's reference so `v` is uniquely owned
-            switch info.dtype {
-            case .float16:
-                for i in indices { v[i] = Float(Float16(transform(i, Double(v[i])))) }
-            case .bfloat16:
-                for i in indices { v[i] = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float(transform(i, Double(v[i]))))) }
-            default:
-                for i in indices { v[i] = Float(transform(i, Double(v[i]))) }
+            let round: (Double) -> Float = switch info.dtype {
+            case .float16: { Float(Float16($0)) }
+            case .bfloat16: { FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float($0))) }
+            default: { Float($0) }
+            }
+            for i in indices {
+                let old = v[i]
+                v[i] = round(transform(i, Double(old)))
+                tally.add(from: Double(old), to: Double(v[i]), differ: old.bitPattern != v[i].bitPattern)
             }
             values = .float32(v)
         case .float64(var v):
             values = .float64([])
-            for i in indices { v[i] = transform(i, v[i]) }
+            for i in indices {
+                let old = v[i]
+                v[i] = transform(i, old)
+                tally.add(from: old, to: v[i], differ: old.bitPattern != v[i].bitPattern)
+            }
             values = .float64(v)
         }
+        changes = tally
     }
 
     /// Applies `transform` to every element.
@@ -114,21 +158,6 @@ public struct AxisSlice: Sequence, Sendable {
             if k == slice.inner { k = 0; o += 1 }
             return flat
         }
-    }
-}
-
-extension Tensor {
-    /// Rounds the values to what the stored dtype can hold (f16 and bf16 held as float32), so that
-    /// what a pass is measured on is what the file will contain.
-    public mutating func roundToStorage() {
-        guard case .float32(var v) = values, info.dtype == .float16 || info.dtype == .bfloat16 else { return }
-        values = .float32([])
-        if info.dtype == .float16 {
-            for i in v.indices { v[i] = Float(Float16(v[i])) }
-        } else {
-            for i in v.indices { v[i] = FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: v[i])) }
-        }
-        values = .float32(v)
     }
 }
 
