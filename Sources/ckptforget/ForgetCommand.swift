@@ -52,7 +52,8 @@ enum ForgetCommand {
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination),
                                      inputs: checkpoint.files + (inputs.pre?.files ?? []) + (inputs.statistics?.file.files ?? []))
 
-        let progress = ProgressLine(total: checkpoint.tensors.count, enabled: !quiet)
+        let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
+        let progress = ProgressLine(total: written.count, enabled: !quiet)
         let transaction = OutputTransaction()
         let report: RunReport
         do {
