@@ -14,11 +14,18 @@ let package = Package(
             pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint"]),
-        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting"]),
+        .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
+        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint"]),
+        .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),
         .testTarget(name: "CLITests", dependencies: ["Checkpoint"]),
     ]
 )

@@ -1,0 +1,87 @@
+import Foundation
+
+/// OpenSSF Model Signing v1.0, as `model_signing` 1.1.1 signs and verifies with a key: a statement
+/// whose subject is the model's root digest and whose predicate lists every file with its SHA-256.
+public enum ModelSigning {
+    public static let predicateType = "https://model_signing/signature/v1.0"
+
+    /// One file of a model: its path relative to the model root ("." for a single-file model).
+    public struct Resource: Equatable, Sendable {
+        public let name: String
+        public let digest: [UInt8]
+    }
+
+    /// The model's files in signing order: a single file is the one resource "."; a directory is
+    /// every regular file below it (dotfiles too), named with "/" and sorted by path components
+    /// (so "a/x" comes before "a-c" and "a.b"), less `ignoring` (names relative to the root).
+    /// `known` supplies digests already computed while the files were written.
+    public static func resources(of model: String, ignoring: Set<String> = [], known: [String: [UInt8]] = [:]) throws -> [Resource] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
+            throw SigningError.unreadable(path: model, reason: "no such file or directory")
+        }
+        guard isDirectory.boolValue else {
+            return [Resource(name: ".", digest: try known[model] ?? SHA256.digest(ofFile: model))]
+        }
+        let root = URL(fileURLWithPath: model).standardizedFileURL
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey]) else {
+            throw SigningError.unreadable(path: model, reason: "cannot list the directory")
+        }
+        var names: [String] = []
+        for case let url as URL in walker {
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+            if values.isSymbolicLink == true {
+                throw SigningError.unreadable(path: url.path, reason: "a symbolic link inside the model (OpenSSF Model Signing signs with allow_symlinks false)")
+            }
+            guard values.isRegularFile == true else { continue }
+            let name = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            if !ignoring.contains(name) { names.append(name) }
+        }
+        names.sort(by: componentOrder)
+        return try names.map { name in
+            let path = root.appendingPathComponent(name).path
+            return Resource(name: name, digest: try known[path] ?? SHA256.digest(ofFile: path))
+        }
+    }
+
+    /// Path-component order over UTF-8 bytes, as Python orders pathlib paths.
+    static func componentOrder(_ a: String, _ b: String) -> Bool {
+        let (x, y) = (a.split(separator: "/", omittingEmptySubsequences: false), b.split(separator: "/", omittingEmptySubsequences: false))
+        for (p, q) in zip(x, y) where p != q { return Array(p.utf8).lexicographicallyPrecedes(Array(q.utf8)) }
+        return x.count < y.count
+    }
+
+    /// SHA-256 of the resources' raw digests concatenated in order: the subject's digest.
+    public static func rootDigest(_ resources: [Resource]) -> [UInt8] {
+        SHA256.digest(resources.flatMap(\.digest))
+    }
+
+    public static func statement(modelName: String, resources: [Resource], ignorePaths: [String]) -> Statement {
+        Statement(
+            subjects: [.init(name: modelName, sha256: rootDigest(resources).hex)],
+            predicateType: predicateType,
+            predicate: .object([
+                ("serialization", .object([
+                    ("method", .string("files")),
+                    ("hash_type", .string("sha256")),
+                    ("allow_symlinks", .bool(false)),
+                    ("ignore_paths", .array(ignorePaths.map(JSONValue.string))),
+                ])),
+                ("resources", .array(resources.map { .object([("name", .string($0.name)), ("algorithm", .string("sha256")), ("digest", .string($0.digest.hex))]) })),
+            ]))
+    }
+
+    /// The resources a statement lists, checked for shape.
+    static func listedResources(_ statement: Statement, path: String) throws -> [Resource] {
+        guard let listed = statement.predicate["resources"]?.array else {
+            throw SigningError.malformedRecord(path: path, reason: "OpenSSF Model Signing predicate without resources")
+        }
+        return try listed.map { entry in
+            guard let name = entry["name"]?.string, entry["algorithm"]?.string == "sha256",
+                  let hex = entry["digest"]?.string, let digest = [UInt8](hex: hex), digest.count == 32 else {
+                throw SigningError.malformedRecord(path: path, reason: "a resource without a name and a sha256 digest")
+            }
+            return Resource(name: name, digest: digest)
+        }
+    }
+}
