@@ -40,6 +40,8 @@ public struct RunReport: Sendable {
     public let classes: [Int]
     public let outputLayer: String?
     public let passes: [PassReport]
+    /// Optimizer-state groups the input has, and those left out of the output.
+    public let optimizerGroups: [String]
     public let droppedGroups: [String]
     public let droppedTensors: [TensorInfo]
 }
@@ -67,6 +69,7 @@ public enum ForgettingPipeline {
         let dropped = checkpoint.tensors.filter { info in plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         return RunReport(input: checkpoint.path, output: destination, format: checkpoint.format,
                          outputFiles: checkpoint.outputFiles(for: destination), classes: plan.target.classes,
-                         outputLayer: plan.outputLayer, passes: reports, droppedGroups: plan.droppedGroups, droppedTensors: dropped)
+                         outputLayer: plan.outputLayer, passes: reports, optimizerGroups: plan.layout.optimizerGroups,
+                         droppedGroups: plan.droppedGroups, droppedTensors: dropped)
     }
 }

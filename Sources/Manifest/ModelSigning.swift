@@ -14,31 +14,31 @@ public enum ModelSigning {
     /// The model's files in signing order: a single file is the one resource "."; a directory is
     /// every regular file below it (dotfiles too), named with "/" and sorted by path components
     /// (so "a/x" comes before "a-c" and "a.b"), less `ignoring` (names relative to the root).
-    /// `known` supplies digests already computed while the files were written.
-    public static func resources(of model: String, ignoring: Set<String> = [], known: [String: [UInt8]] = [:]) throws -> [Resource] {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory) else {
-            throw SigningError.unreadable(path: model, reason: "no such file or directory")
-        }
-        guard isDirectory.boolValue else {
-            return [Resource(name: ".", digest: try known[model] ?? SHA256.digest(ofFile: model))]
-        }
+    /// `adding` gives files (absolute paths) with digests already known, which need not exist yet
+    /// (they are being written under temporary names, which `skipping` leaves out).
+    public static func resources(of model: String, ignoring: Set<String> = [], adding known: [String: [UInt8]] = [:],
+                                 skipping: Set<String> = []) throws -> [Resource] {
         let root = URL(fileURLWithPath: model).standardizedFileURL
-        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey]) else {
-            throw SigningError.unreadable(path: model, reason: "cannot list the directory")
+        if let digest = known[root.path] { return [Resource(name: ".", digest: digest)] }
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory)
+        guard exists || !known.isEmpty else { throw SigningError.unreadable(path: model, reason: "no such file or directory") }
+        if exists, !isDirectory.boolValue {
+            return [Resource(name: ".", digest: try SHA256.digest(ofFile: root.path))]
         }
-        var names: [String] = []
-        for case let url as URL in walker {
-            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
-            if values.isSymbolicLink == true {
-                throw SigningError.unreadable(path: url.path, reason: "a symbolic link inside the model (OpenSSF Model Signing signs with allow_symlinks false)")
+        var names = Set(known.keys.filter { $0.hasPrefix(root.path + "/") }.map { String($0.dropFirst(root.path.count + 1)) })
+        if exists, let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey]) {
+            for case let url as URL in walker {
+                let path = url.standardizedFileURL.path
+                let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+                if values.isSymbolicLink == true {
+                    throw SigningError.unreadable(path: path, reason: "a symbolic link inside the model (OpenSSF Model Signing signs with allow_symlinks false)")
+                }
+                guard values.isRegularFile == true, !skipping.contains(path) else { continue }
+                names.insert(String(path.dropFirst(root.path.count + 1)))
             }
-            guard values.isRegularFile == true else { continue }
-            let name = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-            if !ignoring.contains(name) { names.append(name) }
         }
-        names.sort(by: componentOrder)
-        return try names.map { name in
+        return try names.subtracting(ignoring).sorted(by: componentOrder).map { name in
             let path = root.appendingPathComponent(name).path
             return Resource(name: name, digest: try known[path] ?? SHA256.digest(ofFile: path))
         }

@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Forgetting
+import Manifest
 
 /// `ckptforget INPUT --pass SPEC... [--class C...] -o OUTPUT`: plan, check, run, commit.
 enum ForgetCommand {
@@ -12,6 +13,10 @@ enum ForgetCommand {
         .value("--pre"),
         .value("--stats"),
         .flag("--keep-optimizer-state"),
+        .value("--sign-key"),
+        .value("--manifest"),
+        .value("--parent"),
+        .flag("--no-sign"),
         .flag("--dry-run", "-n"),
         .flag("--json"),
         .flag("--quiet", "-q"),
@@ -49,27 +54,45 @@ enum ForgetCommand {
         }
         let destination = OutputPath.resolve(arguments.value("--output")!, input: checkpoint)
         try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout)
-        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination),
-                                     inputs: checkpoint.files + (inputs.pre?.files ?? []) + (inputs.statistics?.file.files ?? []))
+        let records = try recordWriter(arguments, checkpoint: checkpoint, destination: destination)
+        let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", inputs.pre?.files ?? []),
+                                                       ("statistics", inputs.statistics?.file.files ?? [])]
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []), inputs: read.flatMap(\.files))
 
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
-        let transaction = OutputTransaction()
-        let report: RunReport
+        let (report, outcome): (RunReport, RecordedRun.Outcome)
         do {
-            report = try ForgettingPipeline.run(plan, on: checkpoint, to: destination, in: transaction) { info, edited in
+            (report, outcome) = try RecordedRun.run(plan, on: checkpoint, to: destination, inputs: read.filter { !$0.files.isEmpty },
+                                                    records: records, parentPath: arguments.value("--parent")) { info, edited in
                 progress.advance(info.name, bytes: info.byteCount, edited: edited)
             }
             progress.finish()
-            try transaction.commit()
         } catch {
             progress.finish()
-            transaction.abort()
             throw error
         }
-        if !quiet { Console.error(Summary.run(report)) }
+        if !quiet { Console.error(Summary.run(report) + Summary.records(outcome)) }
         if arguments.has("--json") { Console.output(Summary.json(report)) }
         return .success
+    }
+
+    /// The records to write: none with --no-sign; signed with --sign-key or $CKPTFORGET_SIGNING_KEY.
+    static func recordWriter(_ arguments: Arguments, checkpoint: any CheckpointFile, destination: String) throws -> RecordWriter? {
+        guard !arguments.has("--no-sign") else { return nil }
+        let keyPath = arguments.value("--sign-key") ?? ProcessInfo.processInfo.environment["CKPTFORGET_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        let key = try keyPath.map { path in
+            let key = try PrivateKey(pemFile: path)
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                Console.error("ckptforget: warning: \(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
+            }
+            return key
+        }
+        if let key, !key.algorithm.isECDSA {
+            Console.error("ckptforget: note: OpenSSF Model Signing needs an ECDSA key (P-256, P-384, P-521); \(keyPath!) is Ed25519, so only the attestation is written and signed")
+        }
+        let model = checkpoint.format == .shardedSafetensors ? (destination as NSString).deletingLastPathComponent : destination
+        return RecordWriter(model: model.isEmpty ? "." : model, manifestPath: arguments.value("--manifest"), key: key, version: CommandLineTool.version)
     }
 
     /// `--class 2 --class 5` or `--class 2,5`: non-negative integers.

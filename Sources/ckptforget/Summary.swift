@@ -1,6 +1,7 @@
 import Checkpoint
 import Foundation
 import Forgetting
+import Manifest
 
 /// Human and JSON renderings of a plan and of a run's report.
 enum Summary {
@@ -48,6 +49,18 @@ enum Summary {
         }
         lines.append("wrote \(report.outputFiles.joined(separator: ", "))")
         return lines.joined(separator: "\n")
+    }
+
+    static func records(_ outcome: RecordedRun.Outcome) -> String {
+        var lines: [String] = []
+        if let parent = outcome.parent { lines.append("lineage: the input's attestation \(parent) is recorded as parent") }
+        if let signature = outcome.signature, let algorithm = outcome.signedWith {
+            lines.append("signed \(signature) (OpenSSF Model Signing, \(algorithm.signatureName))")
+        }
+        if let manifest = outcome.manifest {
+            lines.append("wrote \(manifest) (" + (outcome.signedWith.map { "signed, \($0.signatureName)" } ?? "unsigned: no --sign-key") + ")")
+        }
+        return lines.map { "\n" + $0 }.joined()
     }
 
     static func json(_ report: RunReport) -> String {

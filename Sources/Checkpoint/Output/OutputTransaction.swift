@@ -22,8 +22,14 @@ public final class OutputTransaction: Sendable {
         return temporary
     }
 
-    /// Final paths reserved so far, in order.
-    public var finalPaths: [String] { pending.withLock { $0.map(\.final) } }
+    /// Files reserved so far, in order: where each is being written and where it will end up.
+    public var files: [(temporary: String, final: String)] { pending.withLock { $0.map { ($0.temporary, $0.final) } } }
+
+    /// Writes a small file (a record) as part of the transaction.
+    public func write(_ contents: [UInt8], to finalPath: String) throws {
+        let file = try FileBytes(creating: temporaryPath(for: finalPath))
+        try contents.withUnsafeBytes { try file.write($0) }
+    }
 
     /// Renames every temporary file into place, in the order reserved (a shard index goes last).
     public func commit() throws {

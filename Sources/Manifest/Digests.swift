@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+/// SHA-256 of several files, hashed on background threads while the caller goes on working
+/// (the input is hashed while the output is being written).
+public final class BackgroundDigests: Sendable {
+    private final class Results: Sendable {
+        let table = Mutex<[String: Result<[UInt8], any Error>]>([:])
+    }
+
+    private let results = Results()
+    private let group = DispatchGroup()
+
+    /// Starts hashing `paths` (duplicates once), two at a time.
+    public init(_ paths: [String]) {
+        let unique = Array(Set(paths))
+        let queue = DispatchQueue(label: "ckptforget.digests", attributes: .concurrent)
+        let slots = DispatchSemaphore(value: 2)
+        for path in unique {
+            queue.async(group: group) { [results] in
+                slots.wait()
+                defer { slots.signal() }
+                let result = Result { try SHA256.digest(ofFile: path) }
+                results.table.withLock { $0[path] = result }
+            }
+        }
+    }
+
+    /// Waits for every digest; rethrows the first failure.
+    public func wait() throws -> [String: [UInt8]] {
+        group.wait()
+        return try results.table.withLock { try $0.mapValues { try $0.get() } }
+    }
+}
+
+/// Paths as records name them: relative to the record's directory where possible.
+public enum RecordPaths {
+    public static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+
+    /// `path` relative to `directory` ("a/b.h5", "../x/b.h5"), or absolute when they share nothing.
+    public static func relative(_ path: String, to directory: String) -> String {
+        let target = absolute(path).split(separator: "/")
+        let base = absolute(directory).split(separator: "/")
+        let common = zip(target, base).prefix { $0 == $1 }.count
+        guard common > 0 else { return absolute(path) }
+        return (Array(repeating: "..", count: base.count - common) + target[common...].map(String.init)).joined(separator: "/")
+    }
+
+    /// The time for records: SOURCE_DATE_EPOCH (seconds) when set, else now; RFC 3339 in UTC.
+    public static func timestamp(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let seconds = environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init) ?? Date().timeIntervalSince1970.rounded(.down)
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}

@@ -1,0 +1,53 @@
+import Checkpoint
+import Forgetting
+import Foundation
+
+/// A run with its records: the input files are hashed on background threads while the checkpoint
+/// is rewritten, the input's own attestation (if any) is checked against them, the outputs are
+/// hashed, and the records are written into the same transaction as the output, so all of them
+/// appear together or not at all.
+public enum RecordedRun {
+    /// What the records step did, for the summary.
+    public struct Outcome: Sendable {
+        public let signature: String?
+        public let manifest: String?
+        public let signedWith: KeyAlgorithm?
+        public let parent: String?
+    }
+
+    /// - Parameters:
+    ///   - inputs: every file read, by role (`checkpoint`, `pre`, `statistics`).
+    ///   - records: where and how to write the records; nil writes none (`--no-sign`).
+    ///   - parentPath: `--parent`; else the input's `MODEL.manifest.json` is looked for.
+    public static func run(_ plan: ForgettingPlan, on checkpoint: any CheckpointFile, to destination: String,
+                           inputs: [(role: String, files: [String])], records: RecordWriter?, parentPath: String?,
+                           progress: @escaping RewriteProgress) throws -> (RunReport, Outcome) {
+        let inputModel = checkpoint.format == .shardedSafetensors ? (checkpoint.path as NSString).deletingLastPathComponent : checkpoint.path
+        let parent = try records == nil ? nil : ParentRecord.find(for: inputModel, explicit: parentPath)
+        let hashing = records == nil ? nil : BackgroundDigests(inputs.flatMap(\.files))
+
+        let transaction = OutputTransaction()
+        do {
+            let report = try ForgettingPipeline.run(plan, on: checkpoint, to: destination, in: transaction, progress: progress)
+            var outcome = Outcome(signature: nil, manifest: nil, signedWith: nil, parent: nil)
+            if let records, let hashing {
+                let inputDigests = try hashing.wait()
+                try parent?.check(inputFiles: inputDigests.filter { checkpoint.files.contains($0.key) })
+                let written = transaction.files
+                let temporaryDigests = try BackgroundDigests(written.map(\.temporary)).wait()
+                let outputs = Dictionary(uniqueKeysWithValues: written.map { ($0.final, temporaryDigests[$0.temporary]!) })
+                let described = inputs.flatMap { role, files in
+                    files.map { ForgettingAttestation.Input(role: role, path: $0, sha256: inputDigests[$0]!.hex) }
+                }
+                try records.write(report: report, outputs: outputs, inputs: described, parent: parent, into: transaction)
+                outcome = Outcome(signature: records.signaturePath, manifest: records.manifestPath,
+                                  signedWith: records.key?.algorithm, parent: parent?.path)
+            }
+            try transaction.commit()
+            return (report, outcome)
+        } catch {
+            transaction.abort()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,106 @@
+import Checkpoint
+import Forgetting
+import Foundation
+
+/// A record found for an input: the attestation a previous run wrote for it.
+public struct ParentRecord: Sendable {
+    public let path: String
+    public let sha256: String
+    public let statement: Statement
+
+    /// The attestation of `model` (`MODEL.manifest.json` beside it) or the one named; nil if there is none.
+    public static func find(for model: String, explicit: String?) throws -> ParentRecord? {
+        let path = explicit ?? model + ".manifest.json"
+        guard let data = FileManager.default.contents(atPath: path) else {
+            if explicit != nil { throw SigningError.unreadable(path: path, reason: "no such file") }
+            return nil
+        }
+        let bundle = try SigstoreBundle(bytes: [UInt8](data), path: path)
+        return ParentRecord(path: path, sha256: SHA256.digest([UInt8](data)).hex,
+                            statement: try Statement(payload: bundle.envelope.payload, path: path))
+    }
+
+    /// Checks that every file of the input is a subject of this record with the digest it has now.
+    public func check(inputFiles digests: [String: [UInt8]]) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let attested = Dictionary(statement.subjects.map { (RecordPaths.absolute((directory as NSString).appendingPathComponent($0.name)), $0.sha256) },
+                                  uniquingKeysWith: { a, _ in a })
+        for (file, digest) in digests.sorted(by: { $0.key < $1.key }) {
+            guard let recorded = attested[RecordPaths.absolute(file)] else {
+                throw LineageError.notAttested(input: file, record: path)
+            }
+            guard recorded == digest.hex else {
+                throw LineageError.changed(input: file, record: path, recorded: recorded, actual: digest.hex)
+            }
+        }
+    }
+}
+
+/// An input that does not match the attestation found for it (exit 2: nothing is written).
+public enum LineageError: Error, Equatable, CustomStringConvertible {
+    case changed(input: String, record: String, recorded: String, actual: String)
+    case notAttested(input: String, record: String)
+
+    public var description: String {
+        switch self {
+        case .changed(let input, let record, let recorded, let actual):
+            "\(input) changed after its attestation was made: \(record) records sha256 \(recorded), the file has \(actual) (give the right record with --parent, or none)"
+        case .notAttested(let input, let record):
+            "\(record) does not attest \(input) (it is another file's record; give the right one with --parent)"
+        }
+    }
+}
+
+/// Writes a run's records into its output transaction, so they appear (or not) with the output:
+/// `MODEL.sig` (OpenSSF Model Signing, ECDSA keys only) and `MODEL.manifest.json` (the forgetting
+/// attestation) beside MODEL, the output file or the directory of a sharded output.
+public struct RecordWriter {
+    /// The model: the output file, or the directory of a sharded output.
+    public let model: String
+    public let signaturePath: String?
+    public let manifestPath: String
+    public let key: PrivateKey?
+    public let version: String
+
+    /// Record paths for `model`; `.sig` only with an ECDSA key (OpenSSF Model Signing needs ECDSA).
+    public init(model: String, manifestPath: String?, key: PrivateKey?, version: String) {
+        self.model = RecordPaths.absolute(model)
+        self.manifestPath = manifestPath ?? self.model + ".manifest.json"
+        signaturePath = key?.algorithm.isECDSA == true ? self.model + ".sig" : nil
+        self.key = key
+        self.version = version
+    }
+
+    public var files: [String] { [signaturePath, manifestPath].compactMap { $0 } }
+
+    /// Signs and writes the records. `outputs` are the output files with their digests (computed
+    /// from the temporary files the transaction will rename to them).
+    public func write(report: RunReport, outputs: [String: [UInt8]], inputs: [ForgettingAttestation.Input],
+                      parent: ParentRecord?, into transaction: OutputTransaction) throws {
+        let known = Dictionary(uniqueKeysWithValues: outputs.map { (RecordPaths.absolute($0.key), $0.value) })
+        let skipped = Set(transaction.files.map { RecordPaths.absolute($0.temporary) })
+        let resources = try ModelSigning.resources(of: model, adding: known, skipping: skipped)
+        let root = ModelSigning.rootDigest(resources).hex
+
+        if let signaturePath, let key {
+            let statement = ModelSigning.statement(modelName: (model as NSString).lastPathComponent, resources: resources, ignorePaths: [])
+            try transaction.write(try Self.bundle(statement, key: key), to: signaturePath)
+        }
+        let directory = (manifestPath as NSString).deletingLastPathComponent
+        let subjects = known.keys.sorted().map { Statement.Subject(name: RecordPaths.relative($0, to: directory), sha256: known[$0]!.hex) }
+        let context = ForgettingAttestation.Context(
+            version: version, time: RecordPaths.timestamp(), inputs: inputs,
+            parent: parent.map { .init(path: RecordPaths.relative($0.path, to: directory), sha256: $0.sha256) },
+            modelSigningRoot: root, signatureFile: signaturePath.map { RecordPaths.relative($0, to: directory) })
+        let attestation = ForgettingAttestation.statement(report, subjects: subjects, context: context)
+        try transaction.write(try Self.bundle(attestation, key: key), to: manifestPath)
+    }
+
+    /// A statement in a DSSE envelope in a Sigstore bundle, signed when there is a key.
+    static func bundle(_ statement: Statement, key: PrivateKey?) throws -> [UInt8] {
+        var envelope = DSSEEnvelope(payload: Array(statement.json.compact.utf8))
+        if let key { try envelope.sign(with: key) }
+        let hint = try key.map { try $0.publicKey.hint } ?? ""
+        return Array(SigstoreBundle(envelope: envelope, keyHint: hint).json.compact.utf8)
+    }
+}
