@@ -5,6 +5,9 @@ import Foundation
 public enum ModelSigning {
     public static let predicateType = "https://model_signing/signature/v1.0"
 
+    /// What `model_signing` always leaves out of a model, and lists in `ignore_paths`.
+    public static let gitPaths = [".git", ".gitattributes", ".github", ".gitignore"]
+
     /// One file of a model: its path relative to the model root ("." for a single-file model).
     public struct Resource: Equatable, Sendable {
         public let name: String
@@ -13,7 +16,8 @@ public enum ModelSigning {
 
     /// The model's files in signing order: a single file is the one resource "."; a directory is
     /// every regular file below it (dotfiles too), named with "/" and sorted by path components
-    /// (so "a/x" comes before "a-c" and "a.b"), less `ignoring` (names relative to the root).
+    /// (so "a/x" comes before "a-c" and "a.b"), less `ignoring` (names relative to the root; a
+    /// directory's name leaves out everything below it).
     /// `adding` gives files (absolute paths) with digests already known, which need not exist yet
     /// (they are being written under temporary names, which `skipping` leaves out).
     public static func resources(of model: String, ignoring: Set<String> = [], adding known: [String: [UInt8]] = [:],
@@ -38,7 +42,8 @@ public enum ModelSigning {
                 names.insert(String(path.dropFirst(root.path.count + 1)))
             }
         }
-        return try names.subtracting(ignoring).sorted(by: componentOrder).map { name in
+        let kept = names.filter { name in !ignoring.contains { name == $0 || name.hasPrefix($0 + "/") } }
+        return try kept.sorted(by: componentOrder).map { name in
             let path = root.appendingPathComponent(name).path
             return Resource(name: name, digest: try known[path] ?? SHA256.digest(ofFile: path))
         }

@@ -44,7 +44,7 @@ public enum LineageError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .changed(let input, let record, let recorded, let actual):
-            "\(input) changed after its attestation was made: \(record) records sha256 \(recorded), the file has \(actual) (give the right record with --parent, or none)"
+            "\(input) changed after its attestation was made: \(record) records sha256 \(recorded), the file has \(actual) (name the right record with --parent, or move the stale one away)"
         case .notAttested(let input, let record):
             "\(record) does not attest \(input) (it is another file's record; give the right one with --parent)"
         }
@@ -79,11 +79,12 @@ public struct RecordWriter {
                       parent: ParentRecord?, into transaction: OutputTransaction) throws {
         let known = Dictionary(uniqueKeysWithValues: outputs.map { (RecordPaths.absolute($0.key), $0.value) })
         let skipped = Set(transaction.files.map { RecordPaths.absolute($0.temporary) })
-        let resources = try ModelSigning.resources(of: model, adding: known, skipping: skipped)
+        let resources = try ModelSigning.resources(of: model, ignoring: Set(ModelSigning.gitPaths), adding: known, skipping: skipped)
         let root = ModelSigning.rootDigest(resources).hex
 
         if let signaturePath, let key {
-            let statement = ModelSigning.statement(modelName: (model as NSString).lastPathComponent, resources: resources, ignorePaths: [])
+            let statement = ModelSigning.statement(modelName: (model as NSString).lastPathComponent, resources: resources,
+                                                   ignorePaths: ModelSigning.gitPaths)
             try transaction.write(try Self.bundle(statement, key: key), to: signaturePath)
         }
         let directory = (manifestPath as NSString).deletingLastPathComponent

@@ -21,6 +21,14 @@ enum CommandLineTool {
                 return try InspectCommand.run(Array(words.dropFirst()))
             case "diff":
                 return try DiffCommand.run(Array(words.dropFirst()))
+            case "verify":
+                return try VerifyCommand.run(Array(words.dropFirst()))
+            case "audit":
+                return try AuditCommand.run(Array(words.dropFirst()))
+            case "show":
+                return try ShowCommand.run(Array(words.dropFirst()))
+            case "keygen":
+                return try KeygenCommand.run(Array(words.dropFirst()))
             default:
                 return try ForgetCommand.run(words)
             }

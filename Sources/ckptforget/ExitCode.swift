@@ -10,6 +10,8 @@ enum ExitCode: Int32 {
     /// Bad usage or bad input: the arguments, the passes, or the input files (checked before any
     /// work where they can be; found while streaming otherwise). No output is left either way.
     case badInput = 2
+    /// `verify` or `audit` found a record that does not hold (bad signature, changed file, broken lineage).
+    case verificationFailed = 3
 
     /// Bad input (the files, the passes, the arguments) is 2; anything else is a failure.
     init(for error: any Error) {

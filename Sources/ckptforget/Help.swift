@@ -8,7 +8,11 @@ enum Help {
         usage: ckptforget INPUT --pass SPEC [--pass SPEC...] [--class C...] -o OUTPUT [options]
                ckptforget inspect FILE [--json] [--output-layer NAME]
                ckptforget diff A B [--json] [--all]
-               ckptforget help [inspect | diff] | --help | --version
+               ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]
+               ckptforget verify RECORD (--key PUB | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
+               ckptforget show RECORD [--json]
+               ckptforget audit PATH... (--key PUB | --keys DIR) [--json]
+               ckptforget help [SUBCOMMAND] | --help | --version
 
         Makes a trained model checkpoint forget: applies forgetting passes in the order given and
         writes a new checkpoint in the input's format. The input is never modified; a failed or
@@ -33,13 +37,25 @@ enum Help {
               --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
                                      from the data being forgotten)
           -n, --dry-run              print what would be edited (with --json: as JSON); write nothing
+              --sign-key KEY         sign the records with KEY (PEM; default $CKPTFORGET_SIGNING_KEY): an ECDSA
+                                     key also writes OUTPUT.sig (OpenSSF Model Signing); Ed25519 signs the
+                                     attestation only; without a key the attestation is written unsigned
+              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json)
+              --parent RECORD        the input's attestation (default INPUT.manifest.json when it exists)
+              --no-sign              write no records at all
               --json                 print the run's report as JSON on stdout
           -q, --quiet                no progress and no summary on stderr (warnings and errors remain)
           -h, --help                 this text
               --version              the version
 
-        exit status: 0 success, 1 failure while working, 2 bad usage or bad input, 128+N interrupted by
-        signal N; on any failure no output file is left.
+        Records: every run writes OUTPUT.manifest.json, an in-toto attestation of what was forgotten,
+        from which inputs, after which earlier edits (lineage); with an ECDSA key also OUTPUT.sig, an
+        OpenSSF Model Signing signature that `model_signing verify key` accepts. A sharded output's
+        records sit beside its directory.
+
+        exit status: 0 success, 1 failure while working, 2 bad usage or bad input, 3 verify or audit
+        found a record that does not hold, 128+N interrupted by signal N; on any failure no output
+        file is left.
         See man ckptforget for details and examples.
         """
     }
@@ -68,10 +84,51 @@ enum Help {
           -h, --help             this text
         """
 
+    static let keygen = """
+        usage: ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519] [--force]
+
+        Makes a signing key: KEY.pem (PKCS#8, created with mode 600) and KEY.pub.pem (SPKI), as
+        `openssl genpkey` writes them. ECDSA P-256 by default; OpenSSF Model Signing needs ECDSA.
+        Refuses to overwrite an existing key unless --force.
+        """
+
+    static let verify = """
+        usage: ckptforget verify RECORD (--key PUB.pem... | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
+
+        Checks one record: a forgetting attestation (*.manifest.json) or an OpenSSF Model Signing
+        signature (*.sig, also those made by `model_signing sign key`). The signature over the DSSE
+        envelope must verify with a trusted key, and every file the statement names must have the
+        recorded sha256; for a model signature the model's file list must match exactly.
+        Files are looked for beside the record, or in --files (for a .sig: the model path).
+        Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
+        unless --allow-unsigned.
+        """
+
+    static let show = """
+        usage: ckptforget show RECORD [--json]
+
+        Prints the in-toto statement inside a record (decoded, not verified): subjects, predicate
+        type and every field of the predicate. --json prints the statement itself.
+        """
+
+    static let audit = """
+        usage: ckptforget audit PATH... (--key PUB.pem... | --keys DIR) [--json]
+
+        Finds every *.manifest.json under the paths, verifies each (signature by a trusted key, every
+        file's digest), links each record to its parent by the parent's sha256 and checks that its
+        input is the parent's output, then prints each model's chain from the original checkpoint to
+        the latest edit with each step's passes. Exit 3 on any failed signature, unknown signer,
+        changed or missing file, or missing or mismatched parent.
+        """
+
     static func text(for subcommand: String) -> String {
         switch subcommand {
         case "inspect": inspect
         case "diff": diff
+        case "keygen": keygen
+        case "verify": verify
+        case "show": show
+        case "audit": audit
         default: main
         }
     }

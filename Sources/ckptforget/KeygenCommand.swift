@@ -1,0 +1,44 @@
+import Foundation
+import Manifest
+
+/// `ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519] [--force]`: a signing key
+/// (PKCS#8, mode 0600) and its public key beside it (KEY.pub.pem, SPKI).
+enum KeygenCommand {
+    static let options: [Arguments.Option] = [.value("--output", "-o"), .value("--type", "-t"), .flag("--force"), .flag("--help", "-h")]
+
+    static func run(_ words: [String]) throws -> ExitCode {
+        let arguments = try Arguments(words, options: options)
+        if arguments.has("--help") {
+            Console.output(Help.keygen)
+            return .success
+        }
+        guard arguments.operands.isEmpty, let path = arguments.value("--output") else {
+            throw UsageError.invalid("usage: ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]")
+        }
+        let typeName = arguments.value("--type") ?? "p256"
+        guard let algorithm = KeyAlgorithm(rawValue: typeName) else {
+            throw UsageError.invalid("--type \(typeName): expected p256, p384, p521 or ed25519")
+        }
+        let publicPath = (path.hasSuffix(".pem") ? String(path.dropLast(4)) : path) + ".pub.pem"
+        for existing in [path, publicPath] where FileManager.default.fileExists(atPath: existing) && !arguments.has("--force") {
+            throw UsageError.invalid("\(existing) exists; refusing to overwrite a key (--force replaces it)")
+        }
+        let key = try PrivateKey(generating: algorithm)
+        try write(Array(try key.pem.utf8), to: path, mode: 0o600)
+        try write(Array(try key.publicKey.pem.utf8), to: publicPath, mode: 0o644)
+        Console.output("wrote \(path) (\(algorithm.signatureName), mode 600) and \(publicPath)")
+        return .success
+    }
+
+    /// Creates the file with `mode` from the start, so a private key is never readable by others.
+    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SigningError.unreadable(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        fchmod(fd, mode)
+        guard bytes.withUnsafeBytes({ Foundation.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw SigningError.unreadable(path: path, reason: "cannot write: \(String(cString: strerror(errno)))")
+        }
+    }
+}
