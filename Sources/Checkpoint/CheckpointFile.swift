@@ -23,12 +23,22 @@ public struct CheckpointMetadata: Sendable {
     public init() {}
 }
 
+/// Receives a file's bytes in order while a rewrite reads or writes them, so a digest costs no
+/// second read. Backends that do their own I/O through a library (HDF5) cannot offer them.
+public protocol ByteSink: AnyObject, Sendable {
+    func consume(_ bytes: UnsafeRawBufferPointer)
+}
+
 /// Which tensors a rewrite replaces and which stored groups it leaves out.
 public struct RewritePlan: Sendable {
     /// Names of the tensors handed to the edit function; every other tensor is copied through as stored.
     public var edited: Set<String>
     /// Group paths (HDF5) left out of the output entirely, e.g. `optimizer_weights`.
     public var dropped: Set<String>
+    /// Sinks for the bytes of input files (by path) and output files (by final path), used by
+    /// backends whose `streamsBytes` is true; each sees its whole file exactly once, in order.
+    public var inputSinks: [String: any ByteSink] = [:]
+    public var outputSinks: [String: any ByteSink] = [:]
 
     public init(edited: Set<String>, dropped: Set<String> = []) {
         self.edited = edited
@@ -62,6 +72,8 @@ public protocol CheckpointFile: AnyObject {
     var metadata: CheckpointMetadata { get }
     /// Every file this checkpoint consists of (one, or the index and its shards).
     var files: [String] { get }
+    /// Whether a rewrite feeds `RewritePlan`'s byte sinks (every input and output file, whole).
+    var streamsBytes: Bool { get }
     /// The files a rewrite to `destination` creates, in the order they are committed.
     func outputFiles(for destination: String) -> [String]
 
@@ -77,6 +89,7 @@ public protocol CheckpointFile: AnyObject {
 
 extension CheckpointFile {
     public var files: [String] { [path] }
+    public var streamsBytes: Bool { false }
     public func outputFiles(for destination: String) -> [String] { [destination] }
 
     public func tensor(named name: String) -> TensorInfo? {

@@ -49,13 +49,18 @@ public struct RunReport: Sendable {
 /// Runs a plan: streams the checkpoint once, applying each pass in order to the tensors it
 /// selected, and writes the result through `output` (committed by the caller).
 public enum ForgettingPipeline {
+    /// `inputSinks` and `outputSinks` (by file path) see the files' bytes where the backend streams them.
     public static func run(_ plan: ForgettingPlan, on checkpoint: any CheckpointFile, to destination: String,
-                           in output: OutputTransaction, progress: RewriteProgress = { _, _ in }) throws -> RunReport {
+                           in output: OutputTransaction, inputSinks: [String: any ByteSink] = [:], outputSinks: [String: any ByteSink] = [:],
+                           progress: RewriteProgress = { _, _ in }) throws -> RunReport {
         var reports = plan.steps.map { PassReport(name: $0.pass.name, spec: $0.spec.text, parameters: $0.pass.parameters, edits: []) }
         let stepsOfTensor = Dictionary(grouping: plan.steps.indices.flatMap { i in plan.steps[i].tensors.map { ($0, i) } }, by: \.0)
             .mapValues { $0.map(\.1) }
         let loader = CompanionLoader(layout: plan.layout, inputs: plan.inputs)
-        try checkpoint.rewrite(to: destination, in: output, plan: plan.rewrite, progress: progress) { tensor in
+        var rewrite = plan.rewrite
+        rewrite.inputSinks = inputSinks
+        rewrite.outputSinks = outputSinks
+        try checkpoint.rewrite(to: destination, in: output, plan: rewrite, progress: progress) { tensor in
             guard let layout = plan.layout.tensors[tensor.name] else { return }
             let steps = stepsOfTensor[tensor.name] ?? []
             let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: tensor)

@@ -1,3 +1,4 @@
+import Checkpoint
 import Dispatch
 import Foundation
 import Synchronization
@@ -56,5 +57,33 @@ public enum RecordPaths {
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.formatOptions = [.withInternetDateTime]
         return formatter.string(from: Date(timeIntervalSince1970: seconds))
+    }
+}
+
+/// A SHA-256 fed with a file's bytes as a rewrite reads or writes them, hashing on its own thread
+/// so the rewrite does not wait for it. At most 16 MiB of copies are in flight.
+public final class StreamingDigest: ByteSink, @unchecked Sendable {
+    private let hasher = SHA256()
+    private let queue = DispatchQueue(label: "ckptforget.streaming-digest")
+    private let slots = DispatchSemaphore(value: 16)
+
+    public init() {}
+
+    public func consume(_ bytes: UnsafeRawBufferPointer) {
+        var offset = 0
+        while offset < bytes.count {
+            let chunk = Data(bytes[offset..<min(offset + (1 << 20), bytes.count)])
+            offset += chunk.count
+            slots.wait()
+            queue.async { [hasher, slots] in
+                chunk.withUnsafeBytes(hasher.update)
+                slots.signal()
+            }
+        }
+    }
+
+    /// Waits for the bytes consumed so far and returns their digest.
+    public func finish() -> [UInt8] {
+        queue.sync { hasher.finish() }
     }
 }

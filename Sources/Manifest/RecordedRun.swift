@@ -24,18 +24,24 @@ public enum RecordedRun {
                            progress: @escaping RewriteProgress) throws -> (RunReport, Outcome) {
         let inputModel = checkpoint.format == .shardedSafetensors ? (checkpoint.path as NSString).deletingLastPathComponent : checkpoint.path
         let parent = try records == nil ? nil : ParentRecord.find(for: inputModel, explicit: parentPath)
-        let hashing = records == nil ? nil : BackgroundDigests(inputs.flatMap(\.files))
+        // Where the backend streams its bytes, hash them as they pass; read the other files again
+        // on background threads (libhdf5 does its own I/O; --pre and --stats are read elsewhere).
+        let streamed = records != nil && checkpoint.streamsBytes
+        let inputSinks = streamed ? Dictionary(uniqueKeysWithValues: checkpoint.files.map { ($0, StreamingDigest()) }) : [:]
+        let outputSinks = streamed ? Dictionary(uniqueKeysWithValues: checkpoint.outputFiles(for: destination).map { ($0, StreamingDigest()) }) : [:]
+        let hashing = records == nil ? nil : BackgroundDigests(inputs.flatMap(\.files).filter { inputSinks[$0] == nil })
 
         let transaction = OutputTransaction()
         do {
-            let report = try ForgettingPipeline.run(plan, on: checkpoint, to: destination, in: transaction, progress: progress)
+            let report = try ForgettingPipeline.run(plan, on: checkpoint, to: destination, in: transaction,
+                                                    inputSinks: inputSinks, outputSinks: outputSinks, progress: progress)
             var outcome = Outcome(signature: nil, manifest: nil, signedWith: nil, parent: nil)
             if let records, let hashing {
-                let inputDigests = try hashing.wait()
+                let inputDigests = try hashing.wait().merging(inputSinks.mapValues { $0.finish() }) { a, _ in a }
                 try parent?.check(inputFiles: inputDigests.filter { checkpoint.files.contains($0.key) })
                 let written = transaction.files
-                let temporaryDigests = try BackgroundDigests(written.map(\.temporary)).wait()
-                let outputs = Dictionary(uniqueKeysWithValues: written.map { ($0.final, temporaryDigests[$0.temporary]!) })
+                let unstreamed = try BackgroundDigests(written.filter { outputSinks[$0.final] == nil }.map(\.temporary)).wait()
+                let outputs = Dictionary(uniqueKeysWithValues: written.map { ($0.final, outputSinks[$0.final]?.finish() ?? unstreamed[$0.temporary]!) })
                 let described = inputs.flatMap { role, files in
                     files.map { ForgettingAttestation.Input(role: role, path: $0, sha256: inputDigests[$0]!.hex) }
                 }

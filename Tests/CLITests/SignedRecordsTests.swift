@@ -151,6 +151,10 @@ import Testing
         #expect(same)
         let shown = try Run.ckptforget("show", first.file("out.safetensors.manifest.json"), "--json")
         #expect(shown.stdout.contains("\"time\": \"2023-11-14T22:13:20Z\""))
+        // The digests hashed while the bytes streamed past agree with the files (openssl's own hash).
+        let inputDigest = try Run.run("openssl", ["dgst", "-sha256", "-r", Run.fixture("safetensors/mlp.safetensors")]).stdout.prefix(64)
+        #expect(shown.stdout.contains("\"sha256\": \"\(inputDigest)\""))
+        #expect(try Run.ckptforget("verify", first.file("out.safetensors.manifest.json"), "--key", key("ed25519.pub.pem")).status == 0)
     }
 
     @Test func attestationRecordsEqualDiff() throws {

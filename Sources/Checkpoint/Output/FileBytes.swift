@@ -9,6 +9,8 @@ import Darwin
 final class FileBytes {
     let path: String
     let fd: Int32
+    /// Sees every byte read (input) or written (output) while set, in the order of the calls.
+    var observer: (any ByteSink)?
 
     /// Opens `path` read-only.
     init(reading path: String) throws {
@@ -45,6 +47,7 @@ final class FileBytes {
             }
             done += n
         }
+        observer?.consume(UnsafeRawBufferPointer(buffer))
     }
 
     func read(count: Int, at offset: Int) throws -> [UInt8] {
@@ -62,6 +65,7 @@ final class FileBytes {
             guard n > 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
             done += n
         }
+        observer?.consume(bytes)
     }
 
     /// Appends `count` bytes of `source` starting at `offset`, through a 1 MiB buffer (measured

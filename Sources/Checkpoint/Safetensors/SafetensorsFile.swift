@@ -3,6 +3,7 @@
 final class SafetensorsFile: CheckpointFile {
     let path: String
     let format = CheckpointFormat.safetensors
+    let streamsBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata
     private let header: SafetensorsHeader
@@ -61,6 +62,9 @@ final class SafetensorsFile: CheckpointFile {
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
         let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        out.observer = plan.outputSinks[destination]
+        file.observer = plan.inputSinks[path]
+        defer { file.observer = nil }
         try out.append(from: file, offset: 0, count: header.dataStart)
         for entry in header.entries {
             if plan.edited.contains(entry.info.name) {

@@ -6,6 +6,7 @@ import Foundation
 final class ShardedSafetensorsFile: CheckpointFile {
     let path: String
     let format = CheckpointFormat.shardedSafetensors
+    let streamsBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata
     private let shards: [(name: String, file: SafetensorsFile)]
@@ -80,7 +81,9 @@ final class ShardedSafetensorsFile: CheckpointFile {
             try shard.file.rewrite(to: target, in: output, plan: plan, progress: progress, edit: edit)
         }
         let source = try FileBytes(reading: path)
+        source.observer = plan.inputSinks[path]
         let index = try FileBytes(creating: output.temporaryPath(for: destination))
+        index.observer = plan.outputSinks[destination]
         try index.append(from: source, offset: 0, count: source.size)
     }
 }
