@@ -110,7 +110,7 @@ rule
 run_timed() {
     local label=$1 out=$2; shift 2
     local t0 t1 rss user sys
-    rm -f "$out"
+    rm -f "$out" "$out.sig" "$out.manifest.json"
     sync
     t0=$EPOCHREALTIME
     /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "$@" || die "command failed: $*"
@@ -118,7 +118,7 @@ run_timed() {
     [[ -s $out ]] || die "no output file after: $*"
     read -r rss user sys <"$WORK/time.txt"
     echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.4f", b - a}') $rss $user $sys" >>"$WORK/$label.txt"
-    rm -f "$out"
+    rm -f "$out" "$out.sig" "$out.manifest.json"
     sync
 }
 last_wall() { tail -1 "$WORK/$1.txt" | cut -d' ' -f1; }
@@ -131,7 +131,7 @@ stat_of() {
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-declare -a ROWS=() INFO=() CPU=() SPREAD=()
+declare -a ROWS=() INFO=() CPU=() SPREAD=() SIGNING=()
 missed=0
 for fmt in hdf5 safetensors; do
     case $fmt in
@@ -148,12 +148,16 @@ for fmt in hdf5 safetensors; do
     # A state dict does not say which layer is the classifier, and `head` sorts before `layers.*`,
     # so ckptforget refuses to guess: safetensors runs name the output layer explicitly.
     scenarios=("$fmt-head")
+    # The time target is for the pipeline itself (--no-sign: no records); the signed runs are
+    # measured beside it against the floor the issue sets for them: cp plus hashing both files.
     if [[ $fmt == safetensors ]]; then
-        ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" --output-layer head -o "$out" -q)
+        ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" --output-layer head -o "$out" -q --no-sign)
     else
-        ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" -o "$out" -q)
+        ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" -o "$out" -q --no-sign)
     fi
-    ck_big=("$BIN" "$input" "${PASS_ARGS[@]}" --output-layer "$big" -o "$out" -q)
+    ck_big=("$BIN" "$input" "${PASS_ARGS[@]}" --output-layer "$big" -o "$out" -q --no-sign)
+    ck_signed=("${ck_head[@]/--no-sign/--sign-key}" "$WORK/signer.pem")
+    [[ -f $WORK/signer.pem ]] || "$BIN" keygen -o "$WORK/signer.pem" >/dev/null
     [[ $BIG_EDIT == 1 ]] && scenarios+=("$fmt-big")
 
     echo "$fmt: $input ($(mib "$size") MiB, largest tensor $(mib "$largest") MiB)"
@@ -176,11 +180,12 @@ for fmt in hdf5 safetensors; do
     fi
     sync
 
-    for label in cp "${scenarios[@]}"; do : >"$WORK/$fmt-$label.txt"; done
+    for label in cp "${scenarios[@]}" signed floor; do : >"$WORK/$fmt-$label.txt"; done
     # One round runs every command once; the starting command rotates from round to round, so no
     # command always follows the same one (each run reuses the page-cache pages the previous freed).
     round=(cp "$fmt-head")
     [[ $BIG_EDIT == 1 ]] && round+=("$fmt-big")
+    round+=(signed floor)
     for ((i = 1; i <= RUNS; i++)); do
         for ((j = 0; j < ${#round[@]}; j++)); do
             label=${round[$(((i - 1 + j) % ${#round[@]}))]}
@@ -188,15 +193,23 @@ for fmt in hdf5 safetensors; do
                 cp) run_timed "$fmt-cp" "$out" cp "$input" "$out" ;;
                 *-head) run_timed "$fmt-$label" "$out" "${ck_head[@]}" ;;
                 *-big) run_timed "$fmt-$label" "$out" "${ck_big[@]}" ;;
+                signed) run_timed "$fmt-signed" "$out" "${ck_signed[@]}" ;;
+                floor) run_timed "$fmt-floor" "$out" sh -c 'cp "$1" "$2" && sha256sum "$1" "$2" >/dev/null' sh "$input" "$out" ;;
             esac
         done
         line=$(printf '  run %d: cp %6.3f s   ckptforget %6.3f s' "$i" "$(last_wall "$fmt-cp")" "$(last_wall "$fmt-$fmt-head")")
         [[ $BIG_EDIT == 1 ]] && line+=$(printf '   64 MiB edit %6.3f s' "$(last_wall "$fmt-$fmt-big")")
+        line+=$(printf '   signed %6.3f s   cp+sha256sum %6.3f s' "$(last_wall "$fmt-signed")" "$(last_wall "$fmt-floor")")
         echo "$line"
     done
 
     cpf=$WORK/$fmt-cp.txt
     cp_s=$(stat_of "$cpf" 1 median)
+    nosign_s=$(stat_of "$WORK/$fmt-$fmt-head.txt" 1 median)
+    signed_s=$(stat_of "$WORK/$fmt-signed.txt" 1 median)
+    floor_s=$(stat_of "$WORK/$fmt-floor.txt" 1 median)
+    SIGNING+=("$(printf '%-12s %9.3f %9.3f %9.3f %14.3f %6.2fx' "$fmt" "$nosign_s" "$signed_s" \
+        "$(awk -v a="$signed_s" -v b="$nosign_s" 'BEGIN {printf "%.3f", a - b}')" "$floor_s" "$(ratio "$signed_s" "$floor_s")")")
     SPREAD+=("$(printf '%-12s %-26s min %6.3f  median %6.3f  max %6.3f s' "$fmt" cp "$(stat_of "$cpf" 1 min)" "$cp_s" "$(stat_of "$cpf" 1 max)")")
     CPU+=("$(printf '%-12s %-26s user %5.2f s  sys %5.2f s  peak RSS %6.1f MiB' "$fmt" cp \
         "$(stat_of "$cpf" 3 median)" "$(stat_of "$cpf" 4 median)" "$(mib "$(($(stat_of "$cpf" 2 max) * 1024))")")")
@@ -229,6 +242,11 @@ echo "targets: ckptforget time <= ${TIME_RATIO_TARGET} x cp; peak RSS <= 2 x lar
 echo
 printf '%-12s %-26s %9s %7s %7s %7s %8s %9s   %-4s  %-4s\n' format "output layer" "size MiB" "cp s" "ckpt s" ratio "RSS MiB" "limit MiB" time RSS
 for row in "${ROWS[@]}"; do echo "$row"; done
+echo
+echo "Signed records (the head edit with --sign-key, ECDSA P-256: OUT.sig + OUT.manifest.json), against the"
+echo "same run with --no-sign and against the floor cp + sha256sum of both files:"
+printf '%-12s %9s %9s %9s %14s %7s\n' format "no-sign s" "signed s" "overhead" "cp+sha256sum s" ratio
+for row in "${SIGNING[@]}"; do echo "$row"; done
 echo
 echo "Informational (not targets): the fastest runs (neither cp nor ckptforget fsyncs its output):"
 printf '%-12s %-26s %7s %7s %7s\n' format "output layer" "min cp" "min ck" ratio

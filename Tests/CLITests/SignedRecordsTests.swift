@@ -212,3 +212,33 @@ import Testing
         #expect(audit.status == 3 && (report["problems"] as? [String])?.contains { $0.contains("parent record a.h5.manifest.json") } == true)
     }
 }
+
+/// The signing key from the environment, and the warning for a key others can read.
+@Suite struct SigningKeyTests {
+    @Test func keyFromTheEnvironmentAndPermissionWarning() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let key = scratch.file("k.pem")
+        try FileManager.default.copyItem(atPath: SignedRecordsTests.signing + "/p384.pem", toPath: key)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: key)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Run.binary)
+        process.arguments = [Run.fixture("safetensors/mlp.safetensors"), "-p", "zero", "-c", "1", "-q", "-o", scratch.file("out.safetensors")]
+        process.environment = ["CKPTFORGET_SIGNING_KEY": key]
+        let errors = Pipe()
+        process.standardError = errors
+        try process.run()
+        process.waitUntilExit()
+        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(stderr.contains("\(key) is readable by others (mode 644); chmod 600 it"))
+        #expect(FileManager.default.fileExists(atPath: scratch.file("out.safetensors.sig")))
+        let verify = try Run.ckptforget("verify", scratch.file("out.safetensors.sig"), "--key", SignedRecordsTests.signing + "/p384.pub.pem")
+        #expect(verify.status == 0, "\(verify.stdout)")
+        // A key that is not a key stops the run before any work.
+        let bad = try Run.ckptforget(Run.fixture("safetensors/mlp.safetensors"), "-p", "zero", "-c", "1", "-o", scratch.file("x.safetensors"),
+                                     "--sign-key", Run.fixture("safetensors/mlp.safetensors"))
+        #expect(bad.status == 2 && bad.stderr.contains("not a PEM private key"))
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("x.safetensors")))
+    }
+}
