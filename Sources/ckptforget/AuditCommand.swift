@@ -2,15 +2,12 @@ import Foundation
 import Manifest
 
 /// `ckptforget audit PATH... --key PUB... | --keys DIR [--json]`: every record, every link.
-enum AuditCommand {
-    static let options: [Arguments.Option] = [.value("--key", "-k", repeatable: true), .value("--keys"), .flag("--json"), .flag("--help", "-h")]
+enum AuditCommand: Subcommand {
+    static var help: String { Help.audit }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.audit)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.value("--key", "-k", repeatable: true), .value("--keys"), .flag("--json")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard !arguments.operands.isEmpty else { throw UsageError.invalid("audit needs a path (usage: ckptforget audit DIR --keys TRUSTED/)") }
         let audit = try Audit.run(paths: arguments.operands, keys: try VerifyCommand.trustedKeys(arguments))
         if arguments.has("--json") {

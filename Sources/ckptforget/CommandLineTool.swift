@@ -17,24 +17,37 @@ enum CommandLineTool {
             case "--version":
                 Console.output("ckptforget \(version)")
                 return .success
-            case "inspect":
-                return try InspectCommand.run(Array(words.dropFirst()))
-            case "diff":
-                return try DiffCommand.run(Array(words.dropFirst()))
-            case "verify":
-                return try VerifyCommand.run(Array(words.dropFirst()))
-            case "audit":
-                return try AuditCommand.run(Array(words.dropFirst()))
-            case "show":
-                return try ShowCommand.run(Array(words.dropFirst()))
-            case "keygen":
-                return try KeygenCommand.run(Array(words.dropFirst()))
+            case let name? where subcommands[name] != nil:
+                return try invoke(subcommands[name]!, Array(words.dropFirst()))
             default:
-                return try ForgetCommand.run(words)
+                return try invoke(ForgetCommand.self, words)
             }
         } catch {
             Console.error("ckptforget: error: \(error)")
             return ExitCode(for: error)
         }
     }
+
+    /// The subcommands by name; any other first word is the input of a forgetting run.
+    static let subcommands: [String: any Subcommand.Type] = [
+        "inspect": InspectCommand.self, "diff": DiffCommand.self, "keygen": KeygenCommand.self,
+        "verify": VerifyCommand.self, "show": ShowCommand.self, "audit": AuditCommand.self,
+    ]
+
+    /// Parses the words against the command's options (plus -h/--help, which prints its help).
+    private static func invoke(_ command: any Subcommand.Type, _ words: [String]) throws -> ExitCode {
+        let arguments = try Arguments(words, options: command.options + [.flag("--help", "-h")])
+        if arguments.has("--help") {
+            Console.output(command.help)
+            return .success
+        }
+        return try command.run(arguments)
+    }
+}
+
+/// A subcommand: its options, its `--help` text, and what it does with the parsed arguments.
+protocol Subcommand {
+    static var options: [Arguments.Option] { get }
+    static var help: String { get }
+    static func run(_ arguments: Arguments) throws -> ExitCode
 }

@@ -2,15 +2,12 @@ import Checkpoint
 import Forgetting
 
 /// `ckptforget diff A B [--json]`: what changed, tensor by tensor.
-enum DiffCommand {
-    static let options: [Arguments.Option] = [.flag("--json"), .flag("--all", "-a"), .flag("--help", "-h")]
+enum DiffCommand: Subcommand {
+    static var help: String { Help.diff }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.diff)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.flag("--json"), .flag("--all", "-a")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 2 else { throw UsageError.invalid("diff takes two checkpoints (usage: ckptforget diff A B [--json])") }
         let (first, second) = (try openCheckpoint(arguments.operands[0]), try openCheckpoint(arguments.operands[1]))
         let comparisons = try CheckpointDiff.compare(first, second)

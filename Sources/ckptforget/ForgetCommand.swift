@@ -4,7 +4,9 @@ import Forgetting
 import Manifest
 
 /// `ckptforget INPUT --pass SPEC... [--class C...] -o OUTPUT`: plan, check, run, commit.
-enum ForgetCommand {
+enum ForgetCommand: Subcommand {
+    static var help: String { Help.main }
+
     static let options: [Arguments.Option] = [
         .value("--pass", "-p", repeatable: true),
         .value("--class", "-c", repeatable: true),
@@ -20,15 +22,9 @@ enum ForgetCommand {
         .flag("--dry-run", "-n"),
         .flag("--json"),
         .flag("--quiet", "-q"),
-        .flag("--help", "-h"),
     ]
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.main)
-            return .success
-        }
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else {
             throw UsageError.invalid(arguments.operands.isEmpty
                 ? "no input checkpoint given (usage: ckptforget INPUT --pass SPEC -o OUTPUT)"

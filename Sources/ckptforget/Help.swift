@@ -122,14 +122,6 @@ enum Help {
         """
 
     static func text(for subcommand: String) -> String {
-        switch subcommand {
-        case "inspect": inspect
-        case "diff": diff
-        case "keygen": keygen
-        case "verify": verify
-        case "show": show
-        case "audit": audit
-        default: main
-        }
+        CommandLineTool.subcommands[subcommand]?.help ?? main
     }
 }

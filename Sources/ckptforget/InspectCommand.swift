@@ -2,15 +2,12 @@ import Checkpoint
 import Foundation
 
 /// `ckptforget inspect FILE [--json] [--output-layer NAME]`: tensors, dtypes, shapes, layers, roles.
-enum InspectCommand {
-    static let options: [Arguments.Option] = [.flag("--json"), .value("--output-layer"), .flag("--help", "-h")]
+enum InspectCommand: Subcommand {
+    static var help: String { Help.inspect }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.inspect)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.flag("--json"), .value("--output-layer")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("inspect takes one checkpoint (usage: ckptforget inspect FILE [--json])") }
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let layout = Layout(of: checkpoint)

@@ -3,15 +3,12 @@ import Manifest
 
 /// `ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519] [--force]`: a signing key
 /// (PKCS#8, mode 0600) and its public key beside it (KEY.pub.pem, SPKI).
-enum KeygenCommand {
-    static let options: [Arguments.Option] = [.value("--output", "-o"), .value("--type", "-t"), .flag("--force"), .flag("--help", "-h")]
+enum KeygenCommand: Subcommand {
+    static var help: String { Help.keygen }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.keygen)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.value("--output", "-o"), .value("--type", "-t"), .flag("--force")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.isEmpty, let path = arguments.value("--output") else {
             throw UsageError.invalid("usage: ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]")
         }

@@ -2,15 +2,12 @@ import Foundation
 import Manifest
 
 /// `ckptforget show RECORD [--json]`: the statement inside a record, decoded (no verification).
-enum ShowCommand {
-    static let options: [Arguments.Option] = [.flag("--json"), .flag("--help", "-h")]
+enum ShowCommand: Subcommand {
+    static var help: String { Help.show }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.show)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.flag("--json")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1, let path = arguments.operands.first else {
             throw UsageError.invalid("show takes one record (usage: ckptforget show RECORD [--json])")
         }

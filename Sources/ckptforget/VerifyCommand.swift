@@ -2,16 +2,13 @@ import Foundation
 import Manifest
 
 /// `ckptforget verify RECORD --key PUB [--files DIR] [--allow-unsigned] [--json]`: one record.
-enum VerifyCommand {
-    static let options: [Arguments.Option] = [.value("--key", "-k", repeatable: true), .value("--keys"), .value("--files"),
-                                              .flag("--allow-unsigned"), .flag("--json"), .flag("--help", "-h")]
+enum VerifyCommand: Subcommand {
+    static var help: String { Help.verify }
 
-    static func run(_ words: [String]) throws -> ExitCode {
-        let arguments = try Arguments(words, options: options)
-        if arguments.has("--help") {
-            Console.output(Help.verify)
-            return .success
-        }
+    static let options: [Arguments.Option] = [.value("--key", "-k", repeatable: true), .value("--keys"), .value("--files"),
+                                              .flag("--allow-unsigned"), .flag("--json")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("verify takes one record (usage: ckptforget verify RECORD --key PUB)") }
         let keys = try trustedKeys(arguments)
         let check = try RecordVerifier.check(arguments.operands[0], keys: keys, files: arguments.value("--files"),
