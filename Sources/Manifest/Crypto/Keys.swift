@@ -58,23 +58,11 @@ public final class PrivateKey: @unchecked Sendable {
     public let algorithm: KeyAlgorithm
 
     public convenience init(pemFile path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SigningError.unreadable(path: path, reason: "no such file or not readable")
-        }
-        try self.init(pem: [UInt8](data), source: path)
+        try self.init(pem: try readPEM(path), source: path)
     }
 
     public init(pem: [UInt8], source: String) throws {
-        let bio = try MemoryBIO(pem)
-        guard let key = PEM_read_bio_PrivateKey(bio.bio, nil, nil, nil) else {
-            throw SigningError.badKey(path: source, reason: "not a PEM private key (\(OpenSSLError.drain()))")
-        }
-        guard let algorithm = KeyAlgorithm.of(key) else {
-            EVP_PKEY_free(key)
-            throw SigningError.badKey(path: source, reason: "unsupported key type; use ECDSA P-256, P-384, P-521 or Ed25519")
-        }
-        self.key = key
-        self.algorithm = algorithm
+        (key, algorithm) = try loadKey(pem, source: source, kind: "private key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
     }
 
     /// A new key of `algorithm`.
@@ -127,24 +115,14 @@ public final class PublicKey: @unchecked Sendable {
     public let pem: String
 
     public convenience init(pemFile path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SigningError.unreadable(path: path, reason: "no such file or not readable")
-        }
-        try self.init(pem: [UInt8](data), source: path)
+        try self.init(pem: try readPEM(path), source: path)
     }
 
     public init(pem bytes: [UInt8], source: String) throws {
-        let bio = try MemoryBIO(bytes)
-        guard let key = PEM_read_bio_PUBKEY(bio.bio, nil, nil, nil) else {
-            throw SigningError.badKey(path: source, reason: "not a PEM public key (\(OpenSSLError.drain())); expected -----BEGIN PUBLIC KEY-----")
+        (key, algorithm) = try loadKey(bytes, source: source, kind: "public key (-----BEGIN PUBLIC KEY-----)") {
+            PEM_read_bio_PUBKEY($0, nil, nil, nil)
         }
-        guard let algorithm = KeyAlgorithm.of(key) else {
-            EVP_PKEY_free(key)
-            throw SigningError.badKey(path: source, reason: "unsupported key type; use ECDSA P-256, P-384, P-521 or Ed25519")
-        }
-        self.key = key
-        self.algorithm = algorithm
-        pem = try MemoryBIO.collect { PEM_write_bio_PUBKEY($0, key) }
+        pem = try MemoryBIO.collect { [key] in PEM_write_bio_PUBKEY($0, key) }
     }
 
     deinit { EVP_PKEY_free(key) }
@@ -163,6 +141,26 @@ public final class PublicKey: @unchecked Sendable {
         _ = OpenSSLError.drain()
         return ok
     }
+}
+
+private func readPEM(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw SigningError.unreadable(path: path, reason: "no such file or not readable")
+    }
+    return [UInt8](data)
+}
+
+/// Parses a PEM key with `read` and checks it is a type ckptforget signs with.
+private func loadKey(_ pem: [UInt8], source: String, kind: String, read: (OpaquePointer) -> OpaquePointer?) throws -> (OpaquePointer, KeyAlgorithm) {
+    let bio = try MemoryBIO(pem)
+    guard let key = read(bio.bio) else {
+        throw SigningError.badKey(path: source, reason: "not a PEM \(kind): \(OpenSSLError.drain())")
+    }
+    guard let algorithm = KeyAlgorithm.of(key) else {
+        EVP_PKEY_free(key)
+        throw SigningError.badKey(path: source, reason: "unsupported key type; use ECDSA P-256, P-384, P-521 or Ed25519")
+    }
+    return (key, algorithm)
 }
 
 /// A read-only memory BIO over PEM bytes, or a write BIO whose contents are collected as text.
