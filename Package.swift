@@ -19,13 +19,27 @@ let package = Package(
             pkgConfig: "libcrypto",
             providers: [.apt(["libssl-dev"])]
         ),
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint"]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "Checkpoint"]),
+        .target(name: "Evaluation"),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
-        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest"]),
+        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest", "Engine", "Evaluation"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoint"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "CLITests", dependencies: ["Checkpoint"]),
     ]
 )

@@ -1,5 +1,6 @@
 import Checkpoint
 import Forgetting
+import Engine
 import Manifest
 
 /// ckptforget's exit codes, in one table (documented in `man/ckptforget.1`, EXIT STATUS).
@@ -17,7 +18,7 @@ enum ExitCode: Int32 {
     init(for error: any Error) {
         switch error {
         case let error as CheckpointError: self = error.isBadInput ? .badInput : .failure
-        case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError: self = .badInput
+        case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError: self = .badInput
         default: self = .failure
         }
     }

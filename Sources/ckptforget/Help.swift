@@ -8,6 +8,8 @@ enum Help {
         usage: ckptforget INPUT --pass SPEC [--pass SPEC...] [--class C...] -o OUTPUT [options]
                ckptforget inspect FILE [--json] [--output-layer NAME]
                ckptforget diff A B [--json] [--all]
+               ckptforget stats MODEL --data D (--class C | --forget-ids F) [--fisher exact|batch:B] -o STATS.h5
+               ckptforget eval MODEL --data D [--class C | --forget-ids F] [--json]
                ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]
                ckptforget verify RECORD (--key PUB | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
                ckptforget show RECORD [--json]
@@ -82,6 +84,36 @@ enum Help {
           --json                 the same as JSON on stdout
           -a, --all              list unchanged tensors too
           -h, --help             this text
+        """
+
+    static let stats = """
+        usage: ckptforget stats MODEL --data D (--class C... | --forget-ids F) [--fisher exact|batch:B] [--scale S] -o STATS.h5
+               ckptforget stats MODEL --forget-data F --retain-data R [--data FULL] ... -o STATS.h5
+
+        Runs the model (a Keras .h5 with its model_config) on the data and writes the Fisher diagonals
+        of its cross-entropy loss on the forget, retain and full splits, in the statistics-file schema
+        (man ckptforget, STATISTICS FILES), ready for --stats.
+
+          --data D            HDF5 FILE[:X,Y] (datasets, default x and y), X.npy:Y.npy, or
+                              IMAGES.idx3-ubyte[.gz]:LABELS.idx1-ubyte[.gz]
+          -c, --class C       forget the samples of class C (repeatable)
+          --forget-ids F      forget the samples at these 0-based indices of D (whitespace or commas)
+          --forget-data F     the forget set as its own file, with --retain-data R for the rest
+          --fisher MODE       exact (default): mean of squared per-sample gradients, independent of
+                              batching and order; batch:B: mean over mini-batches of B, in file order,
+                              of the squared gradient of the batch-mean loss (the SSD paper's code)
+          --scale S           multiply inputs by S, e.g. 1/255 for bytes (default 1)
+          -o, --output PATH   the statistics file
+          -q, --quiet         no summary on stderr
+        """
+
+    static let eval = """
+        usage: ckptforget eval MODEL --data D [--class C... | --forget-ids F] [--scale S] [--json]
+
+        Runs the model on the data and reports accuracy, macro precision, recall, F1 and one-vs-rest
+        ROC AUC, per-class sensitivity and specificity, and the confusion matrix, for all of D and,
+        with --class or --forget-ids, for its forget and retain splits. --json states the exact
+        definitions used.
         """
 
     static let keygen = """

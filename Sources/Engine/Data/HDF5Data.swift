@@ -1,0 +1,34 @@
+import Checkpoint
+
+/// A data set in an HDF5 file: a samples dataset (first axis = sample) and a labels dataset.
+final class HDF5Data: LabeledData {
+    let path: String
+    let count: Int
+    let sampleShape: [Int]
+    private let file: HDF5ArrayFile
+    private let features: String, labels: String
+
+    init(path: String, features: String, labels: String) throws {
+        self.path = path
+        file = try HDF5ArrayFile(path: path)
+        guard let shape = file.shape(of: features), !shape.isEmpty else {
+            throw EngineError.data(path: path, problem: "no numeric dataset '\(features)' (name others as \(path):X,Y)")
+        }
+        guard let labelShape = file.shape(of: labels), labelShape.count == 1 || (labelShape.count == 2 && labelShape[1] == 1) else {
+            throw EngineError.data(path: path, problem: "no one-dimensional label dataset '\(labels)' (name others as \(path):X,Y)")
+        }
+        guard labelShape[0] == shape[0] else {
+            throw EngineError.data(path: path, problem: "'\(features)' has \(shape[0]) samples but '\(labels)' has \(labelShape[0]) labels")
+        }
+        count = shape[0]
+        sampleShape = Array(shape.dropFirst())
+        self.features = features
+        self.labels = labels
+    }
+
+    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
+        (try file.readRows(features, range), try file.readLabels(labels, range))
+    }
+
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try file.readLabels(labels, range)) }
+}

@@ -1,0 +1,66 @@
+import Checkpoint
+import Foundation
+
+/// Samples and their integer labels, read a batch at a time so memory does not grow with the set.
+public protocol LabeledData: AnyObject {
+    /// What the user named (for messages).
+    var path: String { get }
+    var count: Int { get }
+    /// Shape of one sample.
+    var sampleShape: [Int] { get }
+    /// Samples `range` (row-major, as float32, unscaled) and their labels.
+    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int])
+}
+
+/// Opens `--data` specifications: `FILE.h5[:X,Y]` (HDF5 datasets, default `x` and `y`),
+/// `X.npy:Y.npy` (NumPy arrays), and `IMAGES.idx3-ubyte[.gz]:LABELS.idx1-ubyte[.gz]` (MNIST IDX).
+public enum DataSource {
+    public static func open(_ specification: String) throws -> any LabeledData {
+        let (file, rest) = split(specification)
+        guard FileManager.default.fileExists(atPath: file) else { throw EngineError.data(path: file, problem: "no such file") }
+        if HDF5ArrayFile.isHDF5(file) {
+            let names = rest.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? ["x", "y"]
+            guard names.count == 2, !names[0].isEmpty, !names[1].isEmpty else {
+                throw EngineError.data(path: file, problem: "name the datasets as FILE:X,Y (got '\(rest ?? "")')")
+            }
+            return try HDF5Data(path: file, features: names[0], labels: names[1])
+        }
+        guard let labels = rest else {
+            throw EngineError.data(path: file, problem: "give the labels file too: X.npy:Y.npy or IMAGES.idx3-ubyte.gz:LABELS.idx1-ubyte.gz")
+        }
+        if file.hasSuffix(".npy") { return try NPYData(features: file, labels: labels) }
+        return try IDXData(images: file, labels: labels)
+    }
+
+    /// `a:b` → (a, b); a path with no ':' → (path, nil).
+    private static func split(_ text: String) -> (String, String?) {
+        guard let colon = text.lastIndex(of: ":"), !FileManager.default.fileExists(atPath: text) else { return (text, nil) }
+        return (String(text[..<colon]), String(text[text.index(after: colon)...]))
+    }
+}
+
+/// The samples of a data set whose labels are in (or not in) a set of classes, by index.
+public struct Split: Sendable {
+    public let name: String
+    public let indices: [Int]
+
+    public init(name: String, indices: [Int]) {
+        self.name = name
+        self.indices = indices
+    }
+
+    /// Reads every label once (in batches) and keeps the indices that `keep` accepts.
+    public static func select(_ data: any LabeledData, name: String, keep: (Int, Int) -> Bool) throws -> Split {
+        var indices: [Int] = []
+        for start in stride(from: 0, to: data.count, by: 4096) {
+            let (_, labels) = try data.labelsOnly(start..<min(start + 4096, data.count))
+            for (offset, label) in labels.enumerated() where keep(start + offset, label) { indices.append(start + offset) }
+        }
+        return Split(name: name, indices: indices)
+    }
+}
+
+extension LabeledData {
+    /// Labels of a range (the default reads the samples too).
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try batch(range).y) }
+}

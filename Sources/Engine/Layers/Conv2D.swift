@@ -1,0 +1,126 @@
+/// Keras Conv2D (channels last, no dilation, no groups) as im2col + GEMM: every output position's
+/// receptive field (kh · kw · c values, in the kernel's own (kh, kw, in) order) is a row, and the
+/// kernel, stored (kh, kw, in, out), is already the (kh · kw · in) × out matrix.
+struct Conv2D: Layer {
+    let name: String
+    let kernel: [Float]
+    let bias: [Float]?
+    let kernelHeight: Int, kernelWidth: Int, channels: Int, filters: Int
+    let strides: (Int, Int)
+    let samePadding: Bool
+    let activation: ActivationFunction
+    let kernelName: String, biasName: String?
+
+    var parameters: [(name: String, shape: [Int])] {
+        [(kernelName, [kernelHeight, kernelWidth, channels, filters])] + (biasName.map { [($0, [filters])] } ?? [])
+    }
+
+    /// Output size and leading padding along one axis, as TensorFlow and Keras compute them.
+    static func geometry(input: Int, kernel: Int, stride: Int, same: Bool) -> (size: Int, padBefore: Int) {
+        if same {
+            let size = (input + stride - 1) / stride
+            let total = max((size - 1) * stride + kernel - input, 0)
+            return (size, total / 2)
+        }
+        return ((input - kernel) / stride + 1, 0)
+    }
+
+    func outputShape(for input: [Int], path: String) throws -> [Int] {
+        guard input.count == 3, input[2] == channels else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [-1, -1, channels], actual: input)
+        }
+        let rows = Self.geometry(input: input[0], kernel: kernelHeight, stride: strides.0, same: samePadding)
+        let cols = Self.geometry(input: input[1], kernel: kernelWidth, stride: strides.1, same: samePadding)
+        guard rows.size > 0, cols.size > 0 else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [kernelHeight, kernelWidth, channels], actual: input)
+        }
+        return [rows.size, cols.size, filters]
+    }
+
+    private struct Plan {
+        let n, height, width, outHeight, outWidth, padTop, padLeft: Int
+        var positions: Int { outHeight * outWidth }
+    }
+
+    private func plan(_ input: Batch) -> Plan {
+        let rows = Self.geometry(input: input.shape[1], kernel: kernelHeight, stride: strides.0, same: samePadding)
+        let cols = Self.geometry(input: input.shape[2], kernel: kernelWidth, stride: strides.1, same: samePadding)
+        return Plan(n: input.samples, height: input.shape[1], width: input.shape[2], outHeight: rows.size, outWidth: cols.size,
+                    padTop: rows.padBefore, padLeft: cols.padBefore)
+    }
+
+    /// Calls `body(row, column-offset, input-index)` for every in-bounds tap of every output position.
+    private func forEachTap(_ p: Plan, _ body: (Int, Int, Int) -> Void) {
+        let patch = kernelHeight * kernelWidth * channels
+        for s in 0..<p.n {
+            for oy in 0..<p.outHeight {
+                for ox in 0..<p.outWidth {
+                    let row = (s * p.outHeight + oy) * p.outWidth + ox
+                    for ky in 0..<kernelHeight {
+                        let y = oy * strides.0 + ky - p.padTop
+                        guard y >= 0, y < p.height else { continue }
+                        for kx in 0..<kernelWidth {
+                            let x = ox * strides.1 + kx - p.padLeft
+                            guard x >= 0, x < p.width else { continue }
+                            let column = (ky * kernelWidth + kx) * channels
+                            let source = ((s * p.height + y) * p.width + x) * channels
+                            body(row * patch + column, source, channels)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func patches(_ input: Batch, _ p: Plan) -> [Float] {
+        var columns = [Float](repeating: 0, count: p.n * p.positions * kernelHeight * kernelWidth * channels)
+        input.values.withUnsafeBufferPointer { source in
+            forEachTap(p) { target, from, count in
+                for c in 0..<count { columns[target + c] = source[from + c] }
+            }
+        }
+        return columns
+    }
+
+    func forward(_ input: Batch) -> Batch {
+        let p = plan(input)
+        let k = kernelHeight * kernelWidth * channels
+        var out = GEMM.product(patches(input, p), kernel, m: p.n * p.positions, n: filters, k: k)
+        if let bias { for r in 0..<(p.n * p.positions) { for f in 0..<filters { out[r * filters + f] += bias[f] } } }
+        activation.apply(&out, classes: filters)
+        return Batch(values: out, shape: [p.n, p.outHeight, p.outWidth, filters])
+    }
+
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+        let p = plan(input)
+        let k = kernelHeight * kernelWidth * channels
+        var delta = gradient.values
+        if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: filters) }
+        let columns = patches(input, p)
+        // Per-sample kernel gradients: each sample's patches (positions × k) against its deltas.
+        var perSample = [Float](repeating: 0, count: p.n * k * filters)
+        columns.withUnsafeBufferPointer { a in
+            delta.withUnsafeBufferPointer { d in
+                perSample.withUnsafeMutableBufferPointer { g in
+                    for s in 0..<p.n {
+                        GEMM.multiply(a.baseAddress! + s * p.positions * k, transposeA: true, d.baseAddress! + s * p.positions * filters,
+                                      into: g.baseAddress! + s * k * filters, m: k, n: filters, k: p.positions)
+                    }
+                }
+            }
+        }
+        sink.addPerSample(kernelName, gradients: perSample, n: p.n, size: k * filters)
+        if let biasName {
+            var biasGradients = [Float](repeating: 0, count: p.n * filters)
+            for s in 0..<p.n { for r in 0..<p.positions { for f in 0..<filters { biasGradients[s * filters + f] += delta[(s * p.positions + r) * filters + f] } } }
+            sink.addPerSample(biasName, gradients: biasGradients, n: p.n, size: filters)
+        }
+        // dL/dinput: deltas · Wᵀ give each patch's gradient; scatter them back (col2im).
+        let patchGradients = GEMM.product(delta, kernel, transposeB: true, m: p.n * p.positions, n: k, k: filters)
+        var back = [Float](repeating: 0, count: input.values.count)
+        forEachTap(p) { target, from, count in
+            for c in 0..<count { back[from + c] += patchGradients[target + c] }
+        }
+        return Batch(values: back, shape: input.shape)
+    }
+}

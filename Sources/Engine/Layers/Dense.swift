@@ -1,0 +1,37 @@
+/// Keras Dense: y = activation(x · W + b), W stored (in, out).
+struct Dense: Layer {
+    let name: String
+    let kernel: [Float]
+    let bias: [Float]?
+    let inputs: Int, units: Int
+    let activation: ActivationFunction
+    let kernelName: String, biasName: String?
+
+    var parameters: [(name: String, shape: [Int])] {
+        [(kernelName, [inputs, units])] + (biasName.map { [($0, [units])] } ?? [])
+    }
+
+    func outputShape(for input: [Int], path: String) throws -> [Int] {
+        guard input.last == inputs else { throw EngineError.shapeMismatch(path: path, layer: name, expected: [inputs], actual: input) }
+        return input.dropLast() + [units]
+    }
+
+    func forward(_ input: Batch) -> Batch {
+        let rows = input.values.count / inputs
+        var out = GEMM.product(input.values, kernel, m: rows, n: units, k: inputs)
+        if let bias { for r in 0..<rows { for j in 0..<units { out[r * units + j] += bias[j] } } }
+        activation.apply(&out, classes: units)
+        return Batch(values: out, shape: input.shape.dropLast() + [units])
+    }
+
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+        var delta = gradient.values
+        if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: units) }
+        let rows = input.values.count / inputs
+        precondition(rows == input.samples, "Dense on inputs of rank > 2 is not differentiated")
+        sink.addOuter(kernelName, inputs: input.values, deltas: delta, n: rows, k: inputs, f: units)
+        if let biasName { sink.addPerSample(biasName, gradients: delta, n: rows, size: units) }
+        let back = GEMM.product(delta, kernel, transposeB: true, m: rows, n: inputs, k: units)
+        return Batch(values: back, shape: input.shape)
+    }
+}

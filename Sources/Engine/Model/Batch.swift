@@ -1,0 +1,45 @@
+/// A batch of activations: row-major float32 values whose first axis is the sample (NHWC for images).
+public struct Batch: Sendable, Equatable {
+    public var values: [Float]
+    public var shape: [Int]
+
+    public init(values: [Float], shape: [Int]) {
+        precondition(values.count == shape.reduce(1, *), "batch of \(values.count) values for shape \(shape)")
+        self.values = values
+        self.shape = shape
+    }
+
+    public var samples: Int { shape[0] }
+    /// Values per sample.
+    public var width: Int { shape.dropFirst().reduce(1, *) }
+}
+
+/// Why a model or a data set cannot be used by the engine (exit 2).
+public enum EngineError: Error, Equatable, CustomStringConvertible {
+    case noModelConfig(path: String)
+    case unsupportedLayer(path: String, layer: String, className: String)
+    case unsupportedOption(path: String, layer: String, option: String)
+    case missingWeights(path: String, layer: String, role: String)
+    case shapeMismatch(path: String, layer: String, expected: [Int], actual: [Int])
+    case data(path: String, problem: String)
+    case lossNeedsSoftmax(path: String)
+
+    public var description: String {
+        switch self {
+        case .noModelConfig(let path):
+            "\(path): no Keras model_config, so the engine cannot rebuild the model; give the full-model .h5 (model.save), or compute Fisher diagonals yourself and pass them with --stats (see STATISTICS FILES in man ckptforget)"
+        case .unsupportedLayer(let path, let layer, let className):
+            "\(path): layer '\(layer)' is a \(className), which the engine does not run (it runs InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, BatchNormalization); compute Fisher diagonals with your framework and pass them with --stats (see STATISTICS FILES in man ckptforget)"
+        case .unsupportedOption(let path, let layer, let option):
+            "\(path): layer '\(layer)': \(option) is not supported by the engine; compute statistics yourself and pass them with --stats"
+        case .missingWeights(let path, let layer, let role):
+            "\(path): layer '\(layer)' has no \(role) in the file"
+        case .shapeMismatch(let path, let layer, let expected, let actual):
+            "\(path): layer '\(layer)' expects input of shape \(expected), got \(actual)"
+        case .data(let path, let problem):
+            "\(path): \(problem)"
+        case .lossNeedsSoftmax(let path):
+            "\(path): the model does not end in a softmax, so the cross-entropy whose Fisher diagonals SSD uses is not defined"
+        }
+    }
+}

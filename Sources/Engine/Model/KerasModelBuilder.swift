@@ -1,0 +1,150 @@
+import Checkpoint
+import Foundation
+
+/// Rebuilds a Keras model from a legacy `.h5` file: the architecture from `model_config`, the
+/// weights from `model_weights/` through the checkpoint's layout. Sequential models and functional
+/// models that are a single chain are supported.
+enum KerasModelBuilder {
+    static func build(_ checkpoint: any CheckpointFile) throws -> Network {
+        let path = checkpoint.path
+        guard let json = checkpoint.metadata.modelConfig,
+              let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let config = root["config"] as? [String: Any], let entries = config["layers"] as? [[String: Any]] else {
+            throw EngineError.noModelConfig(path: path)
+        }
+        let layout = Layout(of: checkpoint)
+        let weights = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var inputShape = (config["build_input_shape"] as? [Any]).map(shape)
+        var layers: [any Layer] = []
+        var currentShape: [Int]?  // the shape flowing into the next layer, once the input shape is known
+        var previous: String?
+        for entry in entries {
+            let className = entry["class_name"] as? String ?? "?"
+            let settings = entry["config"] as? [String: Any] ?? [:]
+            let name = settings["name"] as? String ?? className
+            if root["class_name"] as? String != "Sequential", let previous, let source = inboundLayer(entry), source != previous {
+                throw EngineError.unsupportedOption(path: path, layer: name, option: "a functional graph that is not a single chain (input from '\(source)')")
+            }
+            previous = name
+            if let batchShape = (settings["batch_shape"] ?? settings["batch_input_shape"]) as? [Any], inputShape == nil {
+                inputShape = shape(batchShape)
+            }
+            let reader = WeightReader(checkpoint: checkpoint, layer: weights[name], name: name, path: path)
+            switch className {
+            case "InputLayer":
+                continue
+            case "Dense":
+                let kernel = try reader.required(.kernel)
+                layers.append(Dense(name: name, kernel: kernel.values, bias: try reader.optional(.bias)?.values,
+                                    inputs: kernel.shape[0], units: kernel.shape[1],
+                                    activation: try activation(settings, name, path), kernelName: kernel.name, biasName: try reader.optional(.bias)?.name))
+            case "Conv2D":
+                try requireChannelsLast(settings, name, path)
+                if let dilation = settings["dilation_rate"] as? [Int], dilation.contains(where: { $0 != 1 }) {
+                    throw EngineError.unsupportedOption(path: path, layer: name, option: "dilation_rate \(dilation)")
+                }
+                if let groups = settings["groups"] as? Int, groups != 1 {
+                    throw EngineError.unsupportedOption(path: path, layer: name, option: "groups \(groups)")
+                }
+                let kernel = try reader.required(.kernel)
+                let strides = pair(settings["strides"]) ?? (1, 1)
+                layers.append(Conv2D(name: name, kernel: kernel.values, bias: try reader.optional(.bias)?.values,
+                                     kernelHeight: kernel.shape[0], kernelWidth: kernel.shape[1], channels: kernel.shape[2], filters: kernel.shape[3],
+                                     strides: strides, samePadding: try padding(settings, name, path),
+                                     activation: try activation(settings, name, path), kernelName: kernel.name, biasName: try reader.optional(.bias)?.name))
+            case "MaxPooling2D", "AveragePooling2D":
+                try requireChannelsLast(settings, name, path)
+                let size = pair(settings["pool_size"]) ?? (2, 2)
+                layers.append(Pooling2D(name: name, kind: className == "MaxPooling2D" ? .max : .average, size: size,
+                                        strides: pair(settings["strides"]) ?? size, samePadding: try padding(settings, name, path)))
+            case "Flatten":
+                layers.append(Passthrough(name: name, kind: .flatten))
+            case "Dropout":
+                layers.append(Passthrough(name: name, kind: .identity))
+            case "Activation":
+                layers.append(ActivationLayer(name: name, function: try activation(settings, name, path)))
+            case "BatchNormalization":
+                // Only the last axis (channels last): -1, or its index counting the batch axis.
+                let axis = (settings["axis"] as? Int) ?? (settings["axis"] as? [Int])?.first ?? -1
+                guard axis == -1 || axis == currentShape?.count else {
+                    throw EngineError.unsupportedOption(path: path, layer: name, option: "normalization over axis \(axis) (only the last axis is supported)")
+                }
+                let gamma = try reader.optional(.gamma), beta = try reader.optional(.beta)
+                layers.append(BatchNormalization(name: name, gamma: gamma?.values, beta: beta?.values,
+                                                 mean: try reader.required(.movingMean).values, variance: try reader.required(.movingVariance).values,
+                                                 epsilon: Float(settings["epsilon"] as? Double ?? 1e-3), gammaName: gamma?.name, betaName: beta?.name))
+            default:
+                throw EngineError.unsupportedLayer(path: path, layer: name, className: className)
+            }
+            if let shape = currentShape ?? inputShape { currentShape = try layers.last!.outputShape(for: shape, path: path) }
+        }
+        guard let inputShape else { throw EngineError.noModelConfig(path: path) }
+        return try Network(path: path, inputShape: inputShape, layers: layers)
+    }
+
+    /// The layer a functional model's layer takes its input from (Keras 3 and Keras 2 forms).
+    private static func inboundLayer(_ entry: [String: Any]) -> String? {
+        guard let nodes = entry["inbound_nodes"] as? [Any], let node = nodes.first else { return nil }
+        if let keras3 = node as? [String: Any], let arguments = keras3["args"] as? [Any],
+           let tensor = arguments.first as? [String: Any], let config = tensor["config"] as? [String: Any],
+           let history = config["keras_history"] as? [Any] {
+            return history.first as? String
+        }
+        if let keras2 = node as? [Any], let first = keras2.first as? [Any] { return first.first as? String }
+        return nil
+    }
+
+    private static func shape(_ values: [Any]) -> [Int] { values.dropFirst().map { ($0 as? Int) ?? -1 } }
+
+    private static func pair(_ value: Any?) -> (Int, Int)? {
+        if let values = value as? [Int], values.count == 2 { return (values[0], values[1]) }
+        if let single = value as? Int { return (single, single) }
+        return nil
+    }
+
+    private static func padding(_ settings: [String: Any], _ name: String, _ path: String) throws -> Bool {
+        switch (settings["padding"] as? String ?? "valid").lowercased() {
+        case "same": return true
+        case "valid": return false
+        case let other: throw EngineError.unsupportedOption(path: path, layer: name, option: "padding '\(other)'")
+        }
+    }
+
+    private static func requireChannelsLast(_ settings: [String: Any], _ name: String, _ path: String) throws {
+        if let format = settings["data_format"] as? String, format != "channels_last" {
+            throw EngineError.unsupportedOption(path: path, layer: name, option: "data_format '\(format)'")
+        }
+    }
+
+    private static func activation(_ settings: [String: Any], _ name: String, _ path: String) throws -> ActivationFunction {
+        guard let value = settings["activation"] else { return .linear }
+        guard let text = value as? String else {
+            throw EngineError.unsupportedOption(path: path, layer: name, option: "a custom activation")
+        }
+        return try ActivationFunction(keras: text, layer: name, path: path)
+    }
+}
+
+/// Reads one layer's weights by role, as float32.
+private struct WeightReader {
+    let checkpoint: any CheckpointFile
+    let layer: Checkpoint.Layer?
+    let name: String
+    let path: String
+
+    struct Weight { let name: String; let shape: [Int]; let values: [Float] }
+
+    func optional(_ role: TensorRole) throws -> Weight? {
+        guard let entry = layer?.tensors.first(where: { $0.role == role }) else { return nil }
+        let values: [Float] = switch try checkpoint.read(entry.info).values {
+        case .float32(let v): v
+        case .float64(let v): v.map(Float.init)
+        }
+        return Weight(name: entry.info.name, shape: entry.info.shape, values: values)
+    }
+
+    func required(_ role: TensorRole) throws -> Weight {
+        guard let weight = try optional(role) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
+        return weight
+    }
+}

@@ -1,0 +1,68 @@
+import Checkpoint
+
+/// A model the engine can run: a chain of layers rebuilt from a checkpoint, its input shape and
+/// its number of classes.
+public struct Network: Sendable {
+    public let path: String
+    /// Input shape without the batch axis.
+    public let inputShape: [Int]
+    public let classes: Int
+    let layers: [any Layer]
+    /// Whether the last layer ends in a softmax (the loss then differentiates through it fused).
+    public let endsInSoftmax: Bool
+
+    init(path: String, inputShape: [Int], layers: [any Layer]) throws {
+        self.path = path
+        self.inputShape = inputShape
+        self.layers = layers
+        var shape = inputShape
+        for layer in layers { shape = try layer.outputShape(for: shape, path: path) }
+        classes = shape.last ?? 0
+        endsInSoftmax = switch layers.last {
+        case let dense as Dense: dense.activation == .softmax
+        case let conv as Conv2D: conv.activation == .softmax
+        case let activation as ActivationLayer: activation.function == .softmax
+        default: false
+        }
+    }
+
+    /// Opens a checkpoint's model (legacy Keras `.h5` with `model_config`).
+    public init(checkpoint: any CheckpointFile) throws {
+        self = try KerasModelBuilder.build(checkpoint)
+    }
+
+    /// Every trainable tensor the engine computes gradients for, with its shape.
+    public var parameters: [(name: String, shape: [Int])] { layers.flatMap(\.parameters) }
+
+    /// The model's output for a batch (probabilities when it ends in a softmax).
+    public func predict(_ input: Batch) -> Batch {
+        layers.reduce(input) { $1.forward($0) }
+    }
+
+    /// Keras' clip of probabilities in sparse categorical cross-entropy.
+    static let epsilon: Float = 1e-7
+
+    /// Adds one batch's per-sample gradients of the cross-entropy loss −log p_y to `sink`.
+    func accumulateGradients(_ input: Batch, labels: [Int], into sink: inout GradientSink) {
+        var activations = [input]
+        for layer in layers { activations.append(layer.forward(activations.last!)) }
+        let probabilities = activations.last!
+        // dL/dz for softmax + cross-entropy: p − onehot(y); zero where Keras' clip of p_y bites.
+        var delta = probabilities.values
+        for (s, label) in labels.enumerated() {
+            let row = s * classes
+            let p = probabilities.values[row + label]
+            if p < Self.epsilon || p > 1 - Self.epsilon {
+                for j in 0..<classes { delta[row + j] = 0 }
+            } else {
+                delta[row + label] -= 1
+            }
+        }
+        sink.beginBatch(samples: labels.count)
+        var gradient = Batch(values: delta, shape: probabilities.shape)
+        for (index, layer) in layers.enumerated().reversed() {
+            gradient = layer.backward(input: activations[index], output: activations[index + 1], gradient: gradient,
+                                      fusedSoftmax: index == layers.count - 1, into: &sink)
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Checkpoint
+import Engine
+import Evaluation
+import Foundation
+
+/// `ckptforget eval MODEL --data D [--class C | --forget-ids F] [--json]`: accuracy, macro
+/// precision, recall and F1, per-class sensitivity, specificity and ROC AUC, and the confusion
+/// matrix, for the forget and retain splits of the data and for all of it.
+enum EvalCommand: Subcommand {
+    static var help: String { Help.eval }
+    static let options: [Arguments.Option] = DataOptions.options + [.value("--class", "-c", repeatable: true), .flag("--json")]
+
+    static func run(_ arguments: Arguments) throws -> ExitCode {
+        guard arguments.operands.count == 1 else { throw UsageError.invalid("usage: ckptforget eval MODEL --data D [--class C] [--json]") }
+        let checkpoint = try openCheckpoint(arguments.operands[0])
+        let network = try Network(checkpoint: checkpoint)
+        let options = try DataOptions(arguments)
+        guard let data = options.data else { throw UsageError.invalid("eval needs --data FILE") }
+        let classes = try ForgetCommand.parseClasses(arguments.all("--class"))
+        let runner = try NetworkRunner(network: network, data: data, scale: options.scale)
+        var parts = [Split(name: "all", indices: Array(0..<data.count))]
+        if !classes.isEmpty || options.forgetIDs != nil {
+            let splits = try options.splits(network: network, classes: classes)
+            parts += [splits.forget.split, splits.retain.split]
+        }
+        let results = try parts.map { split -> (String, ClassificationMetrics) in
+            let (outputs, labels) = try runner.predictions(split)
+            return (split.name, ClassificationMetrics(labels: labels, probabilities: outputs, classes: network.classes))
+        }
+        if arguments.has("--json") {
+            Console.output(Summary.jsonText([
+                "model": checkpoint.path, "data": data.path, "classes": classes,
+                "definitions": ClassificationMetrics.definitions,
+                "splits": Dictionary(uniqueKeysWithValues: results.map { ($0.0, json($0.1)) }),
+            ] as [String: Any]))
+        } else {
+            var rows = [["SPLIT", "SAMPLES", "ACCURACY", "PRECISION", "RECALL", "F1", "AUC"]]
+            for (name, metrics) in results {
+                rows.append([name, String(metrics.samples), Format.number(metrics.accuracy), Format.number(metrics.macroPrecision),
+                             Format.number(metrics.macroRecall), Format.number(metrics.macroF1), metrics.macroAUC.map(Format.number) ?? "-"])
+            }
+            Console.output((Format.columns(rows) + ["(macro averages; definitions: ckptforget eval --json)"]).joined(separator: "\n"))
+        }
+        return .success
+    }
+
+    static func json(_ metrics: ClassificationMetrics) -> [String: Any] {
+        [
+            "samples": metrics.samples, "accuracy": metrics.accuracy, "macro_precision": metrics.macroPrecision,
+            "macro_recall": metrics.macroRecall, "macro_f1": metrics.macroF1, "macro_auc": metrics.macroAUC as Any? ?? NSNull(),
+            "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1,
+            "sensitivity": metrics.sensitivity, "specificity": metrics.specificity,
+            "auc": metrics.auc.map { $0 as Any? ?? NSNull() }, "confusion": metrics.confusion,
+        ]
+    }
+}

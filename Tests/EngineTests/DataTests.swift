@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+@testable import Engine
+
+/// The three data formats hold the same MNIST samples (Fixtures/engine): HDF5 (h5py), NumPy
+/// (numpy.save) and IDX (the real MNIST files' first 100 records, gzipped).
+@Suite struct DataTests {
+    @Test func formatsAgree() throws {
+        let hdf5 = try DataSource.open(ForwardTests.path("engine/test_data.h5:x_flat,labels"))
+        let images = try DataSource.open(ForwardTests.path("engine/test_data.h5"))
+        let npy = try DataSource.open(ForwardTests.path("engine/x_small.npy") + ":" + ForwardTests.path("engine/y_small.npy"))
+        #expect(hdf5.count == 200 && hdf5.sampleShape == [784] && images.sampleShape == [28, 28, 1])
+        #expect(npy.count == 50 && npy.sampleShape == [784])
+        let (a, labels) = try hdf5.batch(0..<50)
+        let (b, same) = try images.batch(0..<50)
+        let (c, npyLabels) = try npy.batch(0..<50)
+        #expect(a == b && labels == same && labels == npyLabels)
+        #expect(zip(a, c).allSatisfy { abs($0 / 255 - $1) < 1e-7 })  // x_small is x_flat / 255 in float32
+    }
+
+    @Test func idxReadsTheRealMNISTHeader() throws {
+        let idx = try DataSource.open(ForwardTests.path("engine/mnist_head.idx3-ubyte.gz") + ":" + ForwardTests.path("engine/mnist_head.idx1-ubyte.gz"))
+        #expect(idx.count == 100 && idx.sampleShape == [28, 28])
+        let (x, y) = try idx.batch(0..<3)
+        #expect(y == [7, 2, 1])  // the first three MNIST test labels
+        #expect(x.count == 3 * 784 && x.allSatisfy { $0 >= 0 && $0 <= 255 } && x.contains { $0 == 255 })
+    }
+
+    @Test func badDataIsAClearError() throws {
+        #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/test_data.h5:nope,labels")) }
+        #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/x_small.npy")) }  // no labels file
+        #expect(throws: EngineError.self) { try DataSource.open("/nonexistent.h5") }
+        // Samples that do not fit the model's input.
+        let network = try ForwardTests.network("keras/mnist_mlp.h5")
+        let idx = try DataSource.open(ForwardTests.path("engine/mnist_head.idx3-ubyte.gz") + ":" + ForwardTests.path("engine/mnist_head.idx1-ubyte.gz"))
+        #expect(throws: Never.self) { try NetworkRunner(network: network, data: idx, scale: 1) }  // 28×28 = 784 fits
+        let cnn = try ForwardTests.network("engine/mnist_cnn.h5")
+        let tiny = try DataSource.open(ForwardTests.path("engine/x_small.npy") + ":" + ForwardTests.path("engine/y_small.npy"))
+        #expect(throws: Never.self) { try NetworkRunner(network: cnn, data: tiny, scale: 1) }
+    }
+
+    @Test func unsupportedLayersAreNamed() throws {
+        // A Keras 3 weights file has no model_config: the engine cannot rebuild it, and says what to do.
+        do {
+            _ = try ForwardTests.network("keras/mnist_mlp.weights.h5")
+            Issue.record("no error")
+        } catch let error as EngineError {
+            #expect("\(error)".contains("no Keras model_config") && "\(error)".contains("--stats"))
+        }
+    }
+}
