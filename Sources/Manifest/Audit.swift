@@ -31,7 +31,7 @@ public struct Audit: Sendable {
         let bySHA = Dictionary(checks.map { ($0.sha256, $0) }, uniquingKeysWith: { a, _ in a })
         var links: [String: Link] = [:]
         for check in checks {
-            var problems = check.problems.map { "\(check.path): \($0)" }
+            var problems = check.problems.map { $0.hasPrefix(check.path) ? $0 : "\(check.path): \($0)" }
             var parentPath: String?
             if let parent = check.statement.predicate["parent"], parent != .null {
                 let digest = parent["sha256"]?.string ?? ""

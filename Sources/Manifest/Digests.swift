@@ -13,17 +13,13 @@ public final class BackgroundDigests: Sendable {
     private let results = Results()
     private let group = DispatchGroup()
 
-    /// Starts hashing `paths` (duplicates once), two at a time.
+    /// Starts hashing `paths` (duplicates once) on a background thread, two files at a time.
     public init(_ paths: [String]) {
         let unique = Array(Set(paths))
-        let queue = DispatchQueue(label: "ckptforget.digests", attributes: .concurrent)
-        let slots = DispatchSemaphore(value: 2)
-        for path in unique {
-            queue.async(group: group) { [results] in
-                slots.wait()
-                defer { slots.signal() }
-                let result = Result { try SHA256.digest(ofFile: path) }
-                results.table.withLock { $0[path] = result }
+        DispatchQueue.global().async(group: group) { [results] in
+            DispatchQueue.concurrentPerform(iterations: unique.count) { index in
+                let result = Result { try SHA256.digest(ofFile: unique[index]) }
+                results.table.withLock { $0[unique[index]] = result }
             }
         }
     }
@@ -41,18 +37,17 @@ public enum RecordPaths {
         URL(fileURLWithPath: path).standardizedFileURL.path
     }
 
-    /// `path` relative to `directory` ("a/b.h5", "../x/b.h5"), or absolute when they share nothing.
+    /// `path` relative to `directory` ("a/b.h5", "../x/b.h5"; through the root if need be).
     public static func relative(_ path: String, to directory: String) -> String {
         let target = absolute(path).split(separator: "/")
         let base = absolute(directory).split(separator: "/")
         let common = zip(target, base).prefix { $0 == $1 }.count
-        guard common > 0 else { return absolute(path) }
         return (Array(repeating: "..", count: base.count - common) + target[common...].map(String.init)).joined(separator: "/")
     }
 
     /// The time for records: SOURCE_DATE_EPOCH (seconds) when set, else now; RFC 3339 in UTC.
     public static func timestamp(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let seconds = environment["SOURCE_DATE_EPOCH"].flatMap(TimeInterval.init) ?? Date().timeIntervalSince1970.rounded(.down)
+        let seconds = environment["SOURCE_DATE_EPOCH"].flatMap { Int64($0) }.map(TimeInterval.init) ?? Date().timeIntervalSince1970.rounded(.down)
         let formatter = ISO8601DateFormatter()
         formatter.timeZone = TimeZone(identifier: "UTC")
         formatter.formatOptions = [.withInternetDateTime]
@@ -62,7 +57,7 @@ public enum RecordPaths {
 
 /// A SHA-256 fed with a file's bytes as a rewrite reads or writes them, hashing on its own thread
 /// so the rewrite does not wait for it. At most 16 MiB of copies are in flight.
-public final class StreamingDigest: ByteSink, @unchecked Sendable {
+public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hasher is only touched on `queue`
     private let hasher = SHA256()
     private let queue = DispatchQueue(label: "ckptforget.streaming-digest")
     private let slots = DispatchSemaphore(value: 16)
@@ -75,7 +70,7 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {
             let chunk = Data(bytes[offset..<min(offset + (1 << 20), bytes.count)])
             offset += chunk.count
             slots.wait()
-            queue.async { [hasher, slots] in
+            queue.async { [self] in
                 chunk.withUnsafeBytes(hasher.update)
                 slots.signal()
             }

@@ -53,6 +53,10 @@ public enum RecordedRun {
             return (report, outcome)
         } catch {
             transaction.abort()
+            // Let the hashing threads finish before the error ends the process: exiting under a
+            // thread that is inside libcrypto can crash in OpenSSL's exit-time cleanup.
+            _ = try? hashing?.wait()
+            for sink in Array(inputSinks.values) + Array(outputSinks.values) { _ = sink.finish() }
             throw error
         }
     }

@@ -18,6 +18,7 @@ enum ExitCode: Int32 {
     init(for error: any Error) {
         switch error {
         case let error as CheckpointError: self = error.isBadInput ? .badInput : .failure
+        case SigningError.failed: self = .failure
         case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError: self = .badInput
         default: self = .failure
         }

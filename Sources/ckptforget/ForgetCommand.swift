@@ -53,7 +53,10 @@ enum ForgetCommand: Subcommand {
         let records = try recordWriter(arguments, checkpoint: checkpoint, destination: destination)
         let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", inputs.pre?.files ?? []),
                                                        ("statistics", inputs.statistics?.file.files ?? [])]
-        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []), inputs: read.flatMap(\.files))
+        // The key and the input's record are read too: never written over.
+        let alsoRead = [arguments.value("--sign-key"), arguments.value("--parent")].compactMap { $0 }
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []),
+                                     inputs: read.flatMap(\.files) + alsoRead)
 
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
@@ -75,7 +78,12 @@ enum ForgetCommand: Subcommand {
 
     /// The records to write: none with --no-sign; signed with --sign-key or $CKPTFORGET_SIGNING_KEY.
     static func recordWriter(_ arguments: Arguments, checkpoint: any CheckpointFile, destination: String) throws -> RecordWriter? {
-        guard !arguments.has("--no-sign") else { return nil }
+        guard !arguments.has("--no-sign") else {
+            if let conflicting = ["--sign-key", "--manifest", "--parent"].first(where: { arguments.value($0) != nil }) {
+                throw UsageError.invalid("\(conflicting) has no effect with --no-sign, which writes no records")
+            }
+            return nil
+        }
         let keyPath = arguments.value("--sign-key") ?? ProcessInfo.processInfo.environment["CKPTFORGET_SIGNING_KEY"].flatMap { $0.isEmpty ? nil : $0 }
         let key = try keyPath.map { path in
             let key = try PrivateKey(pemFile: path)

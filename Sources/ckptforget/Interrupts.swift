@@ -16,7 +16,7 @@ enum Interrupts {
             source.setEventHandler {
                 OutputTransaction.abortAll()
                 Console.raw("\nckptforget: interrupted; no output written\n")
-                exit(128 + signalNumber)
+                _exit(128 + signalNumber)  // no atexit handlers while the main thread may be inside libhdf5
             }
             source.resume()
             sources.append(source)

@@ -11,8 +11,15 @@ enum VerifyCommand: Subcommand {
     static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("verify takes one record (usage: ckptforget verify RECORD --key PUB)") }
         let keys = try trustedKeys(arguments)
-        let check = try RecordVerifier.check(arguments.operands[0], keys: keys, files: arguments.value("--files"),
+        let check: RecordCheck
+        do {
+            check = try RecordVerifier.check(arguments.operands[0], keys: keys, files: arguments.value("--files"),
                                              allowUnsigned: arguments.has("--allow-unsigned"))
+        } catch let error as SigningError {
+            // A record that is not a valid record does not verify (audit counts it the same way).
+            Console.error("ckptforget: \(error)")
+            return .verificationFailed
+        }
         if arguments.has("--json") {
             Console.output(Summary.jsonText(json(check)))
         } else {

@@ -118,5 +118,7 @@ import Checkpoint
         }
         #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "prune:top=2")) }
         #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "fisher-noise")) }
+        // eps = 0 would divide zero by zero where the retain Fisher is 0.
+        #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "fisher-noise:alpha=0,eps=0")) }
     }
 }

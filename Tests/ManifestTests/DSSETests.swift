@@ -64,6 +64,14 @@ import Testing
         #expect([UInt8](hex: "00ff10") == [0, 255, 16] && [UInt8](hex: "0g") == nil)
     }
 
+    @Test func recordPathsAreRelativeEvenAcrossTheRoot() {
+        #expect(RecordPaths.relative("/tmp/a/out.h5", to: "/tmp/a") == "out.h5")
+        #expect(RecordPaths.relative("/tmp/b/out.h5", to: "/tmp/a") == "../b/out.h5")
+        #expect(RecordPaths.relative("/var/tmp/out.h5", to: "/tmp/a") == "../../var/tmp/out.h5")
+        #expect(RecordPaths.timestamp(environment: ["SOURCE_DATE_EPOCH": "0"]) == "1970-01-01T00:00:00Z")
+        #expect(RecordPaths.timestamp(environment: ["SOURCE_DATE_EPOCH": "nan"]).hasPrefix("20"))  // ignored: the clock
+    }
+
     @Test func jsonIsWrittenInAFixedOrder() {
         let value = JSONValue.object([("b", .integer(1)), ("a", .array([.string("x\"\n"), .number(0.5), .bool(true), .null]))])
         #expect(value.compact == #"{"b":1,"a":["x\"\n",0.5,true,null]}"#)

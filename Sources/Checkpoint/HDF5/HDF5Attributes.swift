@@ -37,7 +37,9 @@ enum HDF5Attributes {
 
     /// Copies every attribute of `source` onto `destination` in the source's attribute order, with
     /// the same name, datatype, dataspace and bytes.
-    static func copyAll(from source: hid_t, to destination: hid_t, path: String) throws(HDF5Failure) {
+    /// Attributes holding object references are refused (`CheckpointError.unsupported`, naming
+    /// `file`): copied as bytes they would point nowhere in the new file.
+    static func copyAll(from source: hid_t, to destination: hid_t, path: String, file: String) throws {
         let count = Int(try HDF5.check(H5Aget_num_attrs(source), "H5Aget_num_attrs(\(path))"))
         let order = HDF5Tree.attributeOrder(of: source)
         for index in 0..<count {
@@ -49,6 +51,11 @@ enum HDF5Attributes {
             try HDF5.check(H5Aget_name(attribute.raw, nameBuffer.count, &nameBuffer), "H5Aget_name(\(path))")
             let name = String(decoding: nameBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             let type = try H5ID(.datatype, H5Aget_type(attribute.raw), "H5Aget_type(\(path)@\(name))")
+            // Object references point into the source file; copied as bytes they would dangle.
+            guard H5Tdetect_class(type.raw, H5T_REFERENCE) <= 0 else {
+                throw CheckpointError.unsupported(path: file, tensor: path,
+                    reason: "its attribute '\(name)' holds object references (dimension scales?), which cannot be carried into the new file that editing needs")
+            }
             let space = try H5ID(.dataspace, H5Aget_space(attribute.raw), "H5Aget_space(\(path)@\(name))")
             let acpl = try H5ID(.plist, H5Aget_create_plist(attribute.raw), "H5Aget_create_plist(\(path)@\(name))")
             let copy = try H5ID(.attribute, H5Acreate2(destination, name, type.raw, space.raw, acpl.raw, HDF5.defaultPlist),

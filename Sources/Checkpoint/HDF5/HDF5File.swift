@@ -9,6 +9,8 @@ final class HDF5File: CheckpointFile {
     let metadata: CheckpointMetadata
     let file: H5ID
     let tree: [HDF5Node]
+    /// Every name of each dataset that has more than one hard link, by each of its names.
+    let aliases: [String: [String]]
 
     static func isHDF5(_ path: String) -> Bool {
         _ = HDF5.initialised
@@ -22,11 +24,15 @@ final class HDF5File: CheckpointFile {
             file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), HDF5.defaultPlist), "H5Fopen")
             let root = try H5ID(.group, H5Gopen2(file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
             tree = try HDF5Tree.walk(group: root.raw, path: "")
+            // A dataset with several hard links is one tensor, under its first name.
             var tensors: [TensorInfo] = []
+            var links: [haddr_t: [String]] = [:]
             for node in tree.flatMap({ [$0] + $0.descendants }) where node.kind == .dataset {
-                if let info = try Self.tensorInfo(file: file.raw, path: node.path) { tensors.append(info) }
+                links[node.address, default: []].append(node.path)
+                if links[node.address]!.count == 1, let info = try Self.tensorInfo(file: file.raw, path: node.path) { tensors.append(info) }
             }
             self.tensors = tensors
+            aliases = links.values.filter { $0.count > 1 }.reduce(into: [:]) { table, names in for name in names { table[name] = names } }
             metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
         } catch {
             throw CheckpointError.hdf5(path: path, call: error.call, message: error.message)
@@ -44,6 +50,13 @@ final class HDF5File: CheckpointFile {
         var dims = [hsize_t](repeating: 0, count: rank)
         try HDF5.check(H5Sget_simple_extent_dims(space.raw, &dims, nil), "H5Sget_simple_extent_dims(\(path))")
         let order: ByteOrder = H5Tget_order(type.raw) == H5T_ORDER_BE ? .big : .little
+        // Refuse shapes whose element or byte count does not fit (a corrupt or hostile header).
+        var bytes = dtype.size
+        for dim in dims {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: Int(clamping: dim))
+            guard !overflow, dim <= hsize_t(Int.max) else { throw HDF5Failure(call: "dataset \(path) of shape \(dims)", message: "too large to address") }
+            bytes = product
+        }
         return TensorInfo(name: path, dtype: dtype, shape: dims.map { Int($0) }, byteOrder: order)
     }
 

@@ -40,6 +40,11 @@ struct HDF5Failure: Error {
         self.call = call
         self.message = HDF5.currentErrorMessage()
     }
+
+    init(call: String, message: String) {
+        self.call = call
+        self.message = message
+    }
 }
 
 enum HDF5 {

@@ -22,6 +22,13 @@ struct HDF5Rewriter {
     }
 
     func write(to destination: String) throws {
+        // An edited dataset reachable under another name would keep the forgotten values there.
+        for name in plan.edited.sorted() {
+            if let names = source.aliases[name] {
+                throw CheckpointError.unsupported(path: source.path, tensor: name,
+                    reason: "the same dataset is also linked as \(names.filter { $0 != name }.joined(separator: ", ")); editing it would leave the forgotten values under that name (remove the extra link first)")
+            }
+        }
         do {
             let sourceRoot = try H5ID(.group, H5Gopen2(source.file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
             let fcpl = try H5ID(.plist, H5Fget_create_plist(source.file.raw), "H5Fget_create_plist")
@@ -36,8 +43,13 @@ struct HDF5Rewriter {
 
             let output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
-            try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/")
-            try copy(source.tree, into: output.raw, state: State(tensors: source.tensors))
+            try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)
+            // A link back to the root (a cycle) becomes a hard link to the new root, not a copy of it.
+            var rootInfo = H5O_info_t()
+            try HDF5.check(H5Oget_info2(sourceRoot.raw, &rootInfo, UInt32(H5O_INFO_BASIC)), "H5Oget_info2(/)")
+            let state = State(tensors: source.tensors)
+            state.pathOfAddress[rootInfo.addr] = "/"
+            try copy(source.tree, into: output.raw, state: state)
             try HDF5.check(H5Fflush(output.raw, H5F_SCOPE_GLOBAL), "H5Fflush")
         } catch {
             guard let failure = error as? HDF5Failure else { throw error }
@@ -76,7 +88,7 @@ struct HDF5Rewriter {
                 try HDF5.check(H5Pset_obj_track_times(gcpl.raw, false), "H5Pset_obj_track_times(\(node.path))")
                 let created = try H5ID(.group, H5Gcreate2(output, node.path, HDF5.defaultPlist, gcpl.raw, HDF5.defaultPlist),
                                        "H5Gcreate2(\(node.path))")
-                try HDF5Attributes.copyAll(from: group.raw, to: created.raw, path: node.path)
+                try HDF5Attributes.copyAll(from: group.raw, to: created.raw, path: node.path, file: source.path)
                 try copy(node.children, into: output, state: state)
             } else if let info = state.tensorOfPath[node.path], plan.edited.contains(node.path) {
                 try writeEdited(info, into: output)
@@ -99,7 +111,7 @@ struct HDF5Rewriter {
         try HDF5.check(H5Pset_obj_track_times(dcpl.raw, false), "H5Pset_obj_track_times(\(info.name))")
         let created = try H5ID(.dataset, H5Dcreate2(output, info.name, type.raw, space.raw, HDF5.defaultPlist, dcpl.raw, HDF5.defaultPlist),
                                "H5Dcreate2(\(info.name))")
-        try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name)
+        try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name, file: source.path)
 
         var tensor = try source.read(info)
         try edit(&tensor)

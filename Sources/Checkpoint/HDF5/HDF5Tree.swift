@@ -18,8 +18,16 @@ extension HDF5Node {
 
 enum HDF5Tree {
     /// Walks the group `groupID` (named `path`) recursively, in creation order where the group
-    /// tracks it and by name otherwise, as h5py and h5dump list them.
+    /// tracks it and by name otherwise, as h5py and h5dump list them. A group reached again
+    /// through another hard link (even a cycle) is listed but not walked twice.
     static func walk(group groupID: hid_t, path: String) throws(HDF5Failure) -> [HDF5Node] {
+        var root = H5O_info_t()
+        try HDF5.check(H5Oget_info2(groupID, &root, UInt32(H5O_INFO_BASIC)), "H5Oget_info2(\(path.isEmpty ? "/" : path))")
+        var visited: Set<haddr_t> = [root.addr]
+        return try walk(group: groupID, path: path, visited: &visited)
+    }
+
+    private static func walk(group groupID: hid_t, path: String, visited: inout Set<haddr_t>) throws(HDF5Failure) -> [HDF5Node] {
         final class Names { var list: [(String, H5L_info_t)] = [] }
         let names = Names()
         let order = try linkOrder(of: groupID)
@@ -44,9 +52,11 @@ enum HDF5Tree {
                                "H5Oget_info_by_name2(\(childPath))")
                 switch info.type {
                 case H5O_TYPE_GROUP:
-                    let child = try H5ID(.group, H5Gopen2(groupID, name, HDF5.defaultPlist), "H5Gopen2(\(childPath))")
                     var node = HDF5Node(path: childPath, kind: .group, address: info.addr)
-                    node.children = try walk(group: child.raw, path: childPath)
+                    if visited.insert(info.addr).inserted {
+                        let child = try H5ID(.group, H5Gopen2(groupID, name, HDF5.defaultPlist), "H5Gopen2(\(childPath))")
+                        node.children = try walk(group: child.raw, path: childPath, visited: &visited)
+                    }
                     nodes.append(node)
                 case H5O_TYPE_DATASET:
                     nodes.append(HDF5Node(path: childPath, kind: .dataset, address: info.addr))

@@ -85,7 +85,7 @@ public struct Layout: Sendable {
         path = checkpoint.path
         kind = reading.kind
         layers = reading.layers
-        tensors = Dictionary(uniqueKeysWithValues: (reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) })
+        tensors = Dictionary((reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
         optimizerGroups = reading.optimizerGroups
         declaredOutputLayers = reading.declaredOutputLayers
     }

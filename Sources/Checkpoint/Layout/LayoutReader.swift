@@ -39,11 +39,10 @@ struct LayoutReader {
         let classes = KerasModelConfig(json: metadata.modelConfig)
         declaredOutputLayers = classes?.outputLayers ?? []
         var claimed = Set<String>()
-        for layer in layerNames {
+        for layer in layerNames where !layers.contains(where: { $0.name == layer }) {
             let prefix = metadata.layerGroup.isEmpty ? layer : "\(metadata.layerGroup)/\(layer)"
             let entries: [TensorLayout] = (metadata.weightNames[layer] ?? []).compactMap { weight in
-                guard let info = byName["\(prefix)/\(weight)"] else { return nil }
-                claimed.insert(info.name)
+                guard let info = byName["\(prefix)/\(weight)"], claimed.insert(info.name).inserted else { return nil }
                 return Self.kerasTensor(info, layer: layer, role: Self.role(fromName: weight))
             }
             layers.append(Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries))

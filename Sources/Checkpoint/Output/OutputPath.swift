@@ -17,6 +17,10 @@ public enum OutputPath {
     public static func checkDistinct(outputs: [String], inputs: [String]) throws {
         let inputIdentities = inputs.compactMap(identity)
         let inputPaths = Set(inputs.map(canonical))
+        var seen = Set<String>()
+        for output in outputs where !seen.insert(canonical(output)).inserted {
+            throw CheckpointError.writeRefused(path: output, reason: "two outputs of this run would be written there (check -o and --manifest)")
+        }
         for output in outputs {
             if inputPaths.contains(canonical(output)) || identity(output).map(inputIdentities.contains) == true {
                 throw CheckpointError.writeRefused(path: output, reason: "it is the input; choose another -o (the input is never modified)")

@@ -17,9 +17,11 @@ public final class OutputTransaction: Sendable {
     public func temporaryPath(for finalPath: String) -> String {
         let url = URL(fileURLWithPath: finalPath)
         let directory = url.deletingLastPathComponent().path
-        let temporary = "\(directory)/.\(url.lastPathComponent).ckptforget-\(getpid())-\(pending.withLock { $0.count }).tmp"
-        pending.withLock { $0.append(Pending(temporary: temporary, final: finalPath)) }
-        return temporary
+        return pending.withLock { list in
+            let temporary = "\(directory)/.\(url.lastPathComponent).ckptforget-\(getpid())-\(list.count).tmp"
+            list.append(Pending(temporary: temporary, final: finalPath))
+            return temporary
+        }
     }
 
     /// Files reserved so far, in order: where each is being written and where it will end up.

@@ -18,7 +18,7 @@ struct FisherNoisePass: ForgettingPass {
     init(_ arguments: PassArguments) throws {
         let nonNegative = 0...Double.greatestFiniteMagnitude
         alpha = try arguments.double("alpha", positional: true, in: nonNegative)
-        epsilon = try arguments.double("eps", default: 1e-8, in: nonNegative)
+        epsilon = try arguments.double("eps", default: 1e-8, in: Double.leastNonzeroMagnitude...Double.greatestFiniteMagnitude)
         clip = try arguments.double("clip", default: 1000, in: nonNegative)
         seed = try arguments.integer("seed", default: 0)
     }

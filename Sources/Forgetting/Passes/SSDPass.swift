@@ -29,7 +29,8 @@ struct SSDPass: ForgettingPass {
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         guard let forget = context.companions.fisher[.forget], let full = context.companions.fisher[.full] else { return }
         let (alpha, lambda) = (alpha, lambda)
-        let selected = (0..<tensor.values.count).filter { forget[$0] > alpha * full[$0] }
+        // F_forget > 0 as well: diagonals are never negative, but a statistics file is input.
+        let selected = (0..<tensor.values.count).filter { forget[$0] > alpha * full[$0] && forget[$0] > 0 }
         tensor.update(selected) { i, w in w * min(lambda * full[i] / forget[i], 1) }
     }
 }

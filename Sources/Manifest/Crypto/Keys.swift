@@ -62,7 +62,11 @@ public final class PrivateKey: @unchecked Sendable {
     }
 
     public init(pem: [UInt8], source: String) throws {
-        (key, algorithm) = try loadKey(pem, source: source, kind: "private key") { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        if String(decoding: pem, as: UTF8.self).contains("ENCRYPTED") {
+            throw SigningError.badKey(path: source, reason: "an encrypted key; ckptforget runs unattended and asks for no passphrase (decrypt it with: openssl pkey -in KEY -out PLAIN.pem, mode 600)")
+        }
+        // A password callback that declines, so OpenSSL never prompts on a terminal.
+        (key, algorithm) = try loadKey(pem, source: source, kind: "private key") { PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in 0 }, nil) }
     }
 
     /// A new key of `algorithm`.

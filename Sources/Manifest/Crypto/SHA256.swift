@@ -1,8 +1,9 @@
 internal import CCrypto
 import Foundation
 
-/// Incremental SHA-256 (OpenSSL's EVP digest), so files are hashed while they stream.
-public final class SHA256: @unchecked Sendable {
+/// Incremental SHA-256 (OpenSSL's EVP digest), so files are hashed while they stream. Not
+/// thread-safe: one owner feeds it (StreamingDigest confines it to its queue).
+public final class SHA256 {
     private let context: OpaquePointer
 
     public init() {
@@ -53,7 +54,7 @@ extension Array where Element == UInt8 {
 
     /// Parses lower- or upper-case hexadecimal; nil if malformed.
     public init?(hex: String) {
-        guard hex.count % 2 == 0 else { return nil }
+        guard hex.count % 2 == 0, hex.allSatisfy(\.isHexDigit) else { return nil }
         var bytes: [UInt8] = []
         var index = hex.startIndex
         while index < hex.endIndex {

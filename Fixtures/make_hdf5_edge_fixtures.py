@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+"""HDF5 files with the structures ckptforget must refuse or survive, written by h5py.
+
+    python3 Fixtures/make_hdf5_edge_fixtures.py
+
+hdf5/links.h5  fc/weight (3,2) and fc/bias (3,) float32; `z_alias` is a second hard link to
+               fc/weight (editing it would leave the old values under the other name), and
+               fc/loop is a hard link back to the root group (a cycle a walk must not follow).
+hdf5/refs.h5   the same tensors; fc/weight has an attribute holding an object reference to
+               fc/bias (it would dangle if copied as bytes into a new file).
+"""
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+HERE = Path(__file__).resolve().parent / "hdf5"
+weight = np.arange(6, dtype=np.float32).reshape(3, 2) + 1
+bias = np.array([0.5, -0.5, 0.25], dtype=np.float32)
+
+with h5py.File(HERE / "links.h5", "w") as f:
+    f["fc/weight"] = weight
+    f["fc/bias"] = bias
+    f["z_alias"] = f["fc/weight"]  # a second hard link to the same dataset
+    f["fc/loop"] = f["/"]         # a hard link to the root: a cycle
+
+with h5py.File(HERE / "refs.h5", "w") as f:
+    f["fc/weight"] = weight
+    f["fc/bias"] = bias
+    f["fc/weight"].attrs["bias_ref"] = f["fc/bias"].ref
+
+print("wrote", HERE / "links.h5", HERE / "refs.h5")
