@@ -1,4 +1,5 @@
 import Checkpoint
+import Engine
 import Foundation
 import Forgetting
 import Manifest
@@ -7,13 +8,14 @@ import Manifest
 enum ForgetCommand: Subcommand {
     static var help: String { Help.main }
 
-    static let options: [Arguments.Option] = [
+    static let options: [Arguments.Option] = DataOptions.options + [
         .value("--pass", "-p", repeatable: true),
         .value("--class", "-c", repeatable: true),
         .value("--output", "-o"),
         .value("--output-layer"),
         .value("--pre"),
         .value("--stats"),
+        .value("--fisher"),
         .flag("--keep-optimizer-state"),
         .value("--sign-key"),
         .value("--manifest"),
@@ -39,8 +41,11 @@ enum ForgetCommand: Subcommand {
         }
 
         let checkpoint = try openCheckpoint(arguments.operands[0])
+        let data = try DataOptions(arguments)
+        let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, data: data, classes: target.classes)
+        defer { if let computed { try? FileManager.default.removeItem(atPath: (computed.path as NSString).deletingLastPathComponent) } }
         let inputs = PassInputs(pre: try arguments.value("--pre").map(openCheckpoint),
-                                statistics: try arguments.value("--stats").map(StatisticsFile.init(path:)))
+                                statistics: try computed ?? arguments.value("--stats").map(StatisticsFile.init(path:)))
         let plan = try ForgettingPlan(checkpoint: checkpoint, specs: specs, target: target, inputs: inputs,
                                       outputLayer: arguments.value("--output-layer"),
                                       keepOptimizerState: arguments.has("--keep-optimizer-state"))
@@ -52,7 +57,8 @@ enum ForgetCommand: Subcommand {
         try checkOutputFormat(destination, checkpoint: checkpoint, layout: plan.layout)
         let records = try recordWriter(arguments, checkpoint: checkpoint, destination: destination)
         let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", inputs.pre?.files ?? []),
-                                                       ("statistics", inputs.statistics?.file.files ?? [])]
+                                                       ("statistics", computed == nil ? inputs.statistics?.file.files ?? [] : []),
+                                                       ("data", data.files)]
         // The key and the input's record are read too: never written over.
         let alsoRead = [arguments.value("--sign-key"), arguments.value("--parent")].compactMap { $0 }
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []),
@@ -74,6 +80,39 @@ enum ForgetCommand: Subcommand {
         if !quiet { Console.error(Summary.run(report) + Summary.records(outcome)) }
         if arguments.has("--json") { Console.output(Summary.json(report)) }
         return .success
+    }
+
+    /// With data and a pass that needs Fisher diagonals but no --stats: the engine computes them
+    /// (as `ckptforget stats` would) into a temporary statistics file, removed after the run.
+    static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile,
+                                   data: DataOptions, classes: [Int]) throws -> StatisticsFile? {
+        let needsFisher = try specs.contains { spec in
+            try PassRegistry.make(spec).requirements.contains { if case .fisher = $0 { true } else { false } }
+        }
+        guard needsFisher, arguments.value("--stats") == nil, !data.isEmpty else {
+            if arguments.value("--fisher") != nil, !needsFisher || data.isEmpty {
+                throw UsageError.invalid("--fisher applies when a pass computes Fisher diagonals from --data")
+            }
+            return nil
+        }
+        let network = try Network(checkpoint: checkpoint)
+        let splits = try data.splits(network: network, classes: classes)
+        let mode = try StatsCommand.fisherMode(arguments.value("--fisher") ?? "exact")
+        let statistics = try StatisticsFileWriter.compute(splits, mode: mode)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        let path = directory + "/statistics.h5"
+        let transaction = OutputTransaction()
+        do {
+            try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes,
+                                           provenance: ["model": (checkpoint.path as NSString).lastPathComponent], to: path, in: transaction)
+            try transaction.commit()
+        } catch {
+            transaction.abort()
+            try? FileManager.default.removeItem(atPath: directory)
+            throw error
+        }
+        return try StatisticsFile(path: path)
     }
 
     /// The records to write: none with --no-sign; signed with --sign-key or $CKPTFORGET_SIGNING_KEY.
