@@ -9,9 +9,6 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-// OPENSSL_free is a macro (it passes the caller's file and line).
-static inline void ckf_OPENSSL_free(void *pointer) { OPENSSL_free(pointer); }
-
 // BIO_get_mem_data is a macro over BIO_ctrl.
 static inline long ckf_BIO_get_mem_data(BIO *bio, char **data) { return BIO_get_mem_data(bio, data); }
 

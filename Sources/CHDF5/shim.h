@@ -13,17 +13,14 @@ static inline hid_t ckf_H5S_ALL(void) { return H5S_ALL; }
 
 // File access flags.
 static inline unsigned ckf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
-static inline unsigned ckf_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline unsigned ckf_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 
 // Property-list classes.
 static inline hid_t ckf_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
-static inline hid_t ckf_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t ckf_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t ckf_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t ckf_H5P_OBJECT_COPY(void) { return H5P_OBJECT_COPY; }
 static inline hid_t ckf_H5P_LINK_CREATE(void) { return H5P_LINK_CREATE; }
-static inline hid_t ckf_H5P_ATTRIBUTE_CREATE(void) { return H5P_ATTRIBUTE_CREATE; }
 
 // Native memory types used for reading and writing.
 static inline hid_t ckf_H5T_NATIVE_FLOAT(void) { return H5T_NATIVE_FLOAT; }
@@ -37,6 +34,5 @@ static inline unsigned ckf_H5O_COPY_MERGE_COMMITTED_DTYPE_FLAG(void) { return H5
 
 // Link-iteration creation-order tracking flags for group creation property lists.
 static inline unsigned ckf_H5P_CRT_ORDER_TRACKED(void) { return H5P_CRT_ORDER_TRACKED; }
-static inline unsigned ckf_H5P_CRT_ORDER_INDEXED(void) { return H5P_CRT_ORDER_INDEXED; }
 
 #endif

@@ -12,7 +12,7 @@ enum CommandLineTool {
                 Console.error(Help.main)
                 return .badInput
             case "-h", "--help", "help":
-                Console.output(words.count > 1 && words[0] == "help" ? Help.text(for: words[1]) : Help.main)
+                Console.output(words.count > 1 ? Help.text(for: words[1]) : Help.main)
                 return .success
             case "--version":
                 Console.output("ckptforget \(version)")

@@ -32,6 +32,9 @@ enum Help {
           -o, --output PATH          output file (a directory receives the input's file name;
                                      for sharded input: a directory or a *.index.json path)
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
+              --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
+                                     compute Fisher diagonals from data for ssd and fisher-noise when
+                                     there is no --stats (as `ckptforget stats` does; see its help)
               --pre PRE              the snapshot from before the forget data was learned (for ΔW = W − W_pre:
                                      prune, negate, revert); tensors matched by name and shape
               --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,
@@ -50,7 +53,7 @@ enum Help {
           -h, --help                 this text
               --version              the version
 
-        Records: every run writes OUTPUT.manifest.json, an in-toto attestation of what was forgotten,
+        Records: every run (unless --no-sign) writes OUTPUT.manifest.json, an in-toto attestation of what was forgotten,
         from which inputs, after which earlier edits (lineage); with an ECDSA key also OUTPUT.sig, an
         OpenSSF Model Signing signature that `model_signing verify key` accepts. A sharded output's
         records sit beside its directory.
@@ -122,6 +125,10 @@ enum Help {
         Makes a signing key: KEY.pem (PKCS#8, created with mode 600) and KEY.pub.pem (SPKI), as
         `openssl genpkey` writes them. ECDSA P-256 by default; OpenSSF Model Signing needs ECDSA.
         Refuses to overwrite an existing key unless --force.
+
+          -o, --output KEY.pem   where to write the private key (the public key goes to KEY.pub.pem)
+          -t, --type TYPE        p256 (default), p384, p521 or ed25519
+              --force            replace existing key files
         """
 
     static let verify = """
@@ -134,6 +141,12 @@ enum Help {
         Files are looked for beside the record, or in --files (for a .sig: the model path).
         Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
         unless --allow-unsigned.
+
+          -k, --key PUB.pem      a trusted public key (repeatable)
+              --keys DIR         every public key in DIR is trusted
+              --files PATH       where the named files are (for a .sig: the model)
+              --allow-unsigned   accept a record without a signature
+              --json             the result as JSON
         """
 
     static let show = """
@@ -151,6 +164,10 @@ enum Help {
         input is the parent's output, then prints each model's chain from the original checkpoint to
         the latest edit with each step's passes. Exit 3 on any failed signature, unknown signer,
         changed or missing file, or missing or mismatched parent.
+
+          -k, --key PUB.pem      a trusted public key (repeatable)
+              --keys DIR         every public key in DIR is trusted
+              --json             chains and problems as JSON
         """
 
     static func text(for subcommand: String) -> String {

@@ -29,12 +29,6 @@ public final class StatisticsFile {
 
     public func info(_ name: String) -> TensorInfo? { byName[name] }
 
-    /// Tensor names that have Fisher diagonals for `split`.
-    public func tensorsWithFisher(_ split: FisherSplit) -> [String] {
-        let prefix = "fisher/\(split.rawValue)/"
-        return byName.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
-    }
-
     public func read(_ name: String) throws -> TensorValues {
         guard let info = byName[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
         return try file.read(info).values
