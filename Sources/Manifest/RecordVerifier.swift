@@ -120,6 +120,11 @@ public enum RecordVerifier {
             problems.append("an OpenSSF Model Signing statement has exactly one subject; this one has \(statement.subjects.count)")
             return
         }
+        let serialization = statement.predicate["serialization"]
+        if serialization?["method"]?.string != "files" || serialization?["hash_type"]?.string != "sha256" {
+            problems.append("serialization is \(serialization?["method"]?.string ?? "?")/\(serialization?["hash_type"]?.string ?? "?"); ckptforget verifies files/sha256 signatures")
+            return
+        }
         let listed = try ModelSigning.listedResources(statement, path: record)
         if ModelSigning.rootDigest(listed).hex != statement.subjects[0].sha256 {
             problems.append("the subject's digest is not the root digest of the listed resources")

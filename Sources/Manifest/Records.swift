@@ -93,7 +93,9 @@ public struct RecordWriter {
             version: version, time: RecordPaths.timestamp(), inputs: inputs,
             parent: parent.map { .init(path: RecordPaths.relative($0.path, to: directory), sha256: $0.sha256) },
             modelSigningRoot: root, signatureFile: signaturePath.map { RecordPaths.relative($0, to: directory) })
-        let attestation = ForgettingAttestation.statement(report, subjects: subjects, context: context)
+        var relativeInputs = context
+        relativeInputs.inputs = inputs.map { .init(role: $0.role, path: RecordPaths.relative($0.path, to: directory), sha256: $0.sha256) }
+        let attestation = ForgettingAttestation.statement(report, subjects: subjects, context: relativeInputs)
         try transaction.write(try Self.bundle(attestation, key: key), to: manifestPath)
     }
 

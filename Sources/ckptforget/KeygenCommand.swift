@@ -21,21 +21,8 @@ enum KeygenCommand: Subcommand {
             throw UsageError.invalid("\(existing) exists; refusing to overwrite a key (--force replaces it)")
         }
         let key = try PrivateKey(generating: algorithm)
-        try write(Array(try key.pem.utf8), to: path, mode: 0o600)
-        try write(Array(try key.publicKey.pem.utf8), to: publicPath, mode: 0o644)
+        try key.writePEM(to: path, publicKeyTo: publicPath)
         Console.output("wrote \(path) (\(algorithm.signatureName), mode 600) and \(publicPath)")
         return .success
-    }
-
-    /// Creates the file with `mode` from the start, so a private key is never readable by others.
-    private static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
-        unlink(path)
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw SigningError.unreadable(path: path, reason: "cannot create: \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        fchmod(fd, mode)
-        guard bytes.withUnsafeBytes({ Foundation.write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
-            throw SigningError.unreadable(path: path, reason: "cannot write: \(String(cString: strerror(errno)))")
-        }
     }
 }

@@ -17,6 +17,9 @@ final class ShardedSafetensorsFile: CheckpointFile {
     init(indexPath: String) throws {
         path = indexPath
         let bytes = try FileBytes(reading: indexPath)
+        guard bytes.size <= 100_000_000 else {
+            throw CheckpointError.shardIndex(path: indexPath, problem: "\(bytes.size) bytes is too large for a shard index (limit 100,000,000)")
+        }
         let json = try bytes.read(count: bytes.size, at: 0)
         guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
             throw CheckpointError.shardIndex(path: indexPath, problem: "not a JSON object")

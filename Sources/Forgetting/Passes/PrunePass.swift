@@ -69,7 +69,7 @@ struct PrunePass: ForgettingPass {
             for name in tensors {
                 let (tensor, loaded) = try companions(name)
                 candidates += tensor.values.indices.map { abs(loaded.delta($0)) }.filter {
-                    !$0.isNaN && Int(truncatingIfNeeded: $0.bitPattern >> 44) == location.bucket
+                    !$0.isNaN && LargestValueSelector.bucket($0) == location.bucket
                 }
             }
             pass.globalThreshold = LargestValueSelector.pick((location.bucket, location.rank), from: candidates)

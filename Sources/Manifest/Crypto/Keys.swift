@@ -86,6 +86,24 @@ public final class PrivateKey: @unchecked Sendable {
         }
     }
 
+    /// Writes the key (PKCS#8, created with mode 600, so it is never readable by others, not even
+    /// for a moment) and its public key (SPKI, mode 644), replacing files of those names.
+    public func writePEM(to path: String, publicKeyTo publicPath: String) throws {
+        try Self.create(path, Array(try pem.utf8), mode: 0o600)
+        try Self.create(publicPath, Array(try publicKey.pem.utf8), mode: 0o644)
+    }
+
+    private static func create(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        unlink(path)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw SigningError.failed("cannot create \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        fchmod(fd, mode)  // whatever the umask
+        guard bytes.withUnsafeBytes({ write(fd, $0.baseAddress, $0.count) }) == bytes.count else {
+            throw SigningError.failed("cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
     public var publicKey: PublicKey {
         get throws {
             try PublicKey(pem: Array(try MemoryBIO.collect { PEM_write_bio_PUBKEY($0, key) }.utf8), source: "generated")

@@ -1,0 +1,33 @@
+/// Finds the k-th largest of many non-negative numbers without holding them all: a histogram over
+/// the top 20 bits of their IEEE patterns (which order non-negative doubles), then an exact pick
+/// among the values in the one bucket that holds the k-th. Two scans of the data, bounded memory.
+struct LargestValueSelector {
+    private var counts = [Int](repeating: 0, count: 1 << 20)
+    private(set) var total = 0
+
+    static func bucket(_ x: Double) -> Int { Int(truncatingIfNeeded: x.bitPattern >> 44) }
+
+    /// First scan: every value (NaNs are ignored).
+    mutating func count(_ x: Double) {
+        guard !x.isNaN else { return }
+        counts[Self.bucket(x)] += 1
+        total += 1
+    }
+
+    /// The bucket holding the k-th largest (k ≥ 1) and that value's rank among the bucket's values.
+    func locate(_ k: Int) -> (bucket: Int, rank: Int)? {
+        guard k >= 1, k <= total else { return nil }
+        var above = 0
+        for bucket in counts.indices.reversed() where counts[bucket] > 0 {
+            if above + counts[bucket] >= k { return (bucket, k - above) }
+            above += counts[bucket]
+        }
+        return nil
+    }
+
+    /// Second scan: the k-th largest among `values` (all the values counted, in any order).
+    static func pick<S: Sequence<Double>>(_ location: (bucket: Int, rank: Int), from values: S) -> Double {
+        let inBucket = values.filter { !$0.isNaN && bucket($0) == location.bucket }.sorted(by: >)
+        return inBucket[location.rank - 1]
+    }
+}
