@@ -36,6 +36,8 @@ public enum ForgettingAttestation {
         /// The output's OpenSSF Model Signing root digest, and the `.sig` file when one was written.
         public var modelSigningRoot: String
         public var signatureFile: String?
+        /// Metrics before and after, with their definitions, when the run was given data.
+        public var evaluation: JSONValue = .null
 
         public init(version: String, time: String, inputs: [Input], parent: Parent?, modelSigningRoot: String, signatureFile: String?) {
             self.version = version
@@ -77,7 +79,7 @@ public enum ForgettingAttestation {
             ("optimizer_state", optimizer),
             ("model_signing", .object([("root_digest", .string(context.modelSigningRoot)),
                                        ("signature", context.signatureFile.map(JSONValue.string) ?? .null)])),
-            ("evaluation", .null),
+            ("evaluation", context.evaluation),
         ])
         return Statement(subjects: subjects, predicateType: predicateType, predicate: predicate)
     }

@@ -1,16 +1,21 @@
 import Engine
+import Evaluation
 import Foundation
 
 /// The data options shared by `stats`, `eval` and the main command: where the samples are, how to
 /// scale them, and which of them are to be forgotten.
 struct DataOptions {
     static let options: [Arguments.Option] = [
-        .value("--data"), .value("--forget-data"), .value("--retain-data"), .value("--forget-ids"), .value("--scale"),
+        .value("--data"), .value("--forget-data"), .value("--retain-data"), .value("--test-data"), .value("--forget-ids"),
+        .value("--scale"), .value("--mia-feature"),
     ]
 
     let data: (any LabeledData)?
     let forgetData: (any LabeledData)?
     let retainData: (any LabeledData)?
+    /// Held-out samples: test metrics, and the non-members of membership inference.
+    let testData: (any LabeledData)?
+    let miaFeature: MembershipInference.Feature
     let forgetIDs: Set<Int>?
     let scale: Float
     /// Every data file read, for the records.
@@ -20,6 +25,11 @@ struct DataOptions {
         data = try arguments.value("--data").map(DataSource.open)
         forgetData = try arguments.value("--forget-data").map(DataSource.open)
         retainData = try arguments.value("--retain-data").map(DataSource.open)
+        testData = try arguments.value("--test-data").map(DataSource.open)
+        guard let feature = MembershipInference.Feature(rawValue: arguments.value("--mia-feature") ?? "entropy") else {
+            throw UsageError.invalid("--mia-feature \(arguments.value("--mia-feature")!): expected entropy or confidence")
+        }
+        miaFeature = feature
         scale = try Self.parseScale(arguments.value("--scale") ?? "1")
         if let path = arguments.value("--forget-ids") {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
@@ -34,7 +44,7 @@ struct DataOptions {
         } else {
             forgetIDs = nil
         }
-        files = [data, forgetData, retainData].compactMap { $0?.path } + (arguments.value("--forget-ids").map { [$0] } ?? [])
+        files = [data, forgetData, retainData, testData].compactMap { $0?.path } + (arguments.value("--forget-ids").map { [$0] } ?? [])
     }
 
     var isEmpty: Bool { data == nil && forgetData == nil && retainData == nil }
@@ -81,5 +91,16 @@ struct DataOptions {
         guard !forget.indices.isEmpty else { throw EngineError.data(path: data.path, problem: "no sample to forget") }
         return StatisticsFileWriter.Splits(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
                                            full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<data.count))))
+    }
+
+    /// Metrics of `network` on the forget and retain splits and on the test data (less the
+    /// forgotten classes), with membership inference when all three are there.
+    func assess(_ network: Network, splits: StatisticsFileWriter.Splits, classes: [Int]) throws -> Assessment {
+        let test = try testData.map { data -> (NetworkRunner, Split) in
+            let runner = try NetworkRunner(network: network, data: data, scale: scale)
+            return (runner, try Split.select(data, name: "test") { !classes.contains($1) })
+        }
+        return try Assessment.measure(network, forget: (splits.forget.runner, splits.forget.split),
+                                      retain: (splits.retain.runner, splits.retain.split), test: test, feature: miaFeature)
     }
 }

@@ -19,9 +19,12 @@ enum EvalCommand: Subcommand {
         let classes = try ForgetCommand.parseClasses(arguments.all("--class"))
         let runner = try NetworkRunner(network: network, data: data, scale: options.scale)
         var parts = [Split(name: "all", indices: Array(0..<data.count))]
+        var membership: MembershipInference?
         if !classes.isEmpty || options.forgetIDs != nil {
             let splits = try options.splits(network: network, classes: classes)
             parts += [splits.forget.split, splits.retain.split]
+            // With held-out data: members = retain, non-members = test (less the forgotten classes).
+            if options.testData != nil { membership = try options.assess(network, splits: splits, classes: classes).membership }
         }
         let results = try parts.map { split -> (String, ClassificationMetrics) in
             let (outputs, labels) = try runner.predictions(split)
@@ -32,6 +35,9 @@ enum EvalCommand: Subcommand {
                 "model": checkpoint.path, "data": data.path, "classes": classes,
                 "definitions": ClassificationMetrics.definitions,
                 "splits": Dictionary(uniqueKeysWithValues: results.map { ($0.0, json($0.1)) }),
+                "mia": membership.map { ["feature": $0.feature.rawValue, "member_share": $0.memberShare, "members": $0.members,
+                                         "non_members": $0.nonMembers, "targets": $0.targets, "weight": $0.weight,
+                                         "intercept": $0.intercept, "definition": MembershipInference.definition] as [String: Any] } as Any? ?? NSNull(),
             ] as [String: Any]))
         } else {
             var rows = [["SPLIT", "SAMPLES", "ACCURACY", "PRECISION", "RECALL", "F1", "AUC"]]
@@ -39,7 +45,11 @@ enum EvalCommand: Subcommand {
                 rows.append([name, String(metrics.samples), Format.number(metrics.accuracy), Format.number(metrics.macroPrecision),
                              Format.number(metrics.macroRecall), Format.number(metrics.macroF1), metrics.macroAUC.map(Format.number) ?? "-"])
             }
-            Console.output((Format.columns(rows) + ["(macro averages; definitions: ckptforget eval --json)"]).joined(separator: "\n"))
+            var lines = Format.columns(rows)
+            if let membership {
+                lines.append("membership inference (\(membership.feature.rawValue)): \(Format.number(membership.memberShare)) of \(membership.targets) forget samples judged members (lower = forgotten)")
+            }
+            Console.output((lines + ["(macro averages; definitions: ckptforget eval --json)"]).joined(separator: "\n"))
         }
         return .success
     }

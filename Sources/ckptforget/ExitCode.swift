@@ -1,6 +1,7 @@
 import Checkpoint
 import Forgetting
 import Engine
+import Evaluation
 import Manifest
 
 /// ckptforget's exit codes, in one table (documented in `man/ckptforget.1`, EXIT STATUS).
@@ -13,12 +14,16 @@ enum ExitCode: Int32 {
     case badInput = 2
     /// `verify` or `audit` found a record that does not hold (bad signature, changed file, broken lineage).
     case verificationFailed = 3
+    /// A `--require` policy was not met: the metrics are printed, nothing is written.
+    case policyNotMet = 4
 
     /// Bad input (the files, the passes, the arguments) is 2; anything else is a failure.
     init(for error: any Error) {
         switch error {
         case let error as CheckpointError: self = error.isBadInput ? .badInput : .failure
         case SigningError.failed: self = .failure
+        case RequirementError.notMet: self = .policyNotMet
+        case is RequirementError: self = .badInput
         case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError: self = .badInput
         default: self = .failure
         }

@@ -1,5 +1,6 @@
 import Checkpoint
 import Engine
+import Evaluation
 import Foundation
 import Forgetting
 import Manifest
@@ -16,6 +17,7 @@ enum ForgetCommand: Subcommand {
         .value("--pre"),
         .value("--stats"),
         .value("--fisher"),
+        .value("--require"),
         .flag("--keep-optimizer-state"),
         .value("--sign-key"),
         .value("--manifest"),
@@ -64,12 +66,15 @@ enum ForgetCommand: Subcommand {
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []),
                                      inputs: read.flatMap(\.files) + alsoRead)
 
+        let requirements = try arguments.value("--require").map(Requirement.parse) ?? []
+        let check = try evaluation(data: data, checkpoint: checkpoint, classes: target.classes, requirements: requirements, quiet: quiet)
+
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
         let (report, outcome): (RunReport, RecordedRun.Outcome)
         do {
             (report, outcome) = try RecordedRun.run(plan, on: checkpoint, to: destination, inputs: read.filter { !$0.files.isEmpty },
-                                                    records: records, parentPath: arguments.value("--parent")) { info, edited in
+                                                    records: records, parentPath: arguments.value("--parent"), check: check) { info, edited in
                 progress.advance(info.name, bytes: info.byteCount, edited: edited)
             }
             progress.finish()
@@ -80,6 +85,26 @@ enum ForgetCommand: Subcommand {
         if !quiet { Console.error(Summary.run(report) + Summary.records(outcome)) }
         if arguments.has("--json") { Console.output(Summary.json(report)) }
         return .success
+    }
+
+    /// With data, the model is measured before the edit, and the edited model before it is published:
+    /// the metrics go into the attestation, and `--require` can stop the run (exit 4).
+    static func evaluation(data: DataOptions, checkpoint: any CheckpointFile, classes: [Int],
+                           requirements: [Requirement], quiet: Bool) throws -> ((String) throws -> JSONValue?)? {
+        guard !data.isEmpty else {
+            if !requirements.isEmpty { throw UsageError.invalid("--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data") }
+            return nil
+        }
+        let network = try Network(checkpoint: checkpoint)
+        let splits = try data.splits(network: network, classes: classes)
+        let before = try data.assess(network, splits: splits, classes: classes)
+        return { temporary in
+            let after = try data.assess(try Network(checkpoint: openCheckpoint(temporary)), splits: splits, classes: classes)
+            let failures = Requirement.failures(requirements, before: before, after: after)
+            if !quiet || !failures.isEmpty { Console.error(Summary.assessment(before: before, after: after)) }
+            guard failures.isEmpty else { throw RequirementError.notMet(failures) }
+            return Summary.evaluationRecord(before: before, after: after, requirements: requirements, sizes: splits.sizes)
+        }
     }
 
     /// With data and a pass that needs Fisher diagonals but no --stats: the engine computes them

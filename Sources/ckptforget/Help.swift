@@ -35,6 +35,11 @@ enum Help {
               --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
                                      compute Fisher diagonals from data for ssd and fisher-noise when
                                      there is no --stats (as `ckptforget stats` does; see its help)
+              --test-data T          held-out samples for test accuracy and membership inference
+              --require POLICY       e.g. 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1': measured on the
+                                     data before and after the edit; when not met, print the metrics,
+                                     write nothing and exit 4 (metrics: forget_acc, retain_acc, test_acc,
+                                     mia, retain_drop, test_drop; operators <=, <, >=, >)
               --pre PRE              the snapshot from before the forget data was learned (for ΔW = W − W_pre:
                                      prune, negate, revert); tensors matched by name and shape
               --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,
@@ -59,7 +64,7 @@ enum Help {
         records sit beside its directory.
 
         exit status: 0 success, 1 failure while working, 2 bad usage or bad input, 3 verify or audit
-        found a record that does not hold, 128+N interrupted by signal N; on any failure no output
+        found a record that does not hold, 4 a --require policy was not met (nothing written), 128+N interrupted by signal N; on any failure no output
         file is left.
         See man ckptforget for details and examples.
         """
@@ -117,6 +122,11 @@ enum Help {
         ROC AUC, per-class sensitivity and specificity, and the confusion matrix, for all of D and,
         with --class or --forget-ids, for its forget and retain splits. --json states the exact
         definitions used.
+
+          --test-data T          held-out samples: membership inference (the SSD code's recipe) trains
+                                 on the retain split as members against T (less the forgotten classes)
+                                 as non-members and reports the share of forget samples judged members
+          --mia-feature F        entropy (default) or confidence (the true-label probability)
         """
 
     static let keygen = """

@@ -1,5 +1,6 @@
 import Checkpoint
 import Foundation
+import Evaluation
 import Forgetting
 import Manifest
 
@@ -49,6 +50,32 @@ enum Summary {
         }
         lines.append("wrote \(report.outputFiles.joined(separator: ", "))")
         return lines.joined(separator: "\n")
+    }
+
+    /// Before/after metrics, one line per metric.
+    static func assessment(before: Assessment, after: Assessment) -> String {
+        let rows = [["METRIC", "BEFORE", "AFTER"]] + ["forget_acc", "retain_acc", "test_acc", "mia"].compactMap { name in
+            guard before.values[name] != nil || after.values[name] != nil else { return nil }
+            return [name, before.values[name].map(Format.number) ?? "-", after.values[name].map(Format.number) ?? "-"]
+        }
+        return Format.columns(rows).joined(separator: "\n")
+    }
+
+    /// The attestation's `evaluation`: the metrics before and after, and how they were measured.
+    static func evaluationRecord(before: Assessment, after: Assessment, requirements: [Requirement], sizes: [String: Int]) -> JSONValue {
+        func metrics(_ assessment: Assessment) -> JSONValue {
+            .object(["forget_acc", "retain_acc", "test_acc", "mia"].compactMap { name in assessment.values[name].map { (name, JSONValue.number($0)) } })
+        }
+        return .object([
+            ("before", metrics(before)),
+            ("after", metrics(after)),
+            ("splits", .object(["forget", "retain"].map { ($0, JSONValue.integer(sizes[$0] ?? 0)) }
+                + [("test", after.test.map { JSONValue.integer($0.samples) } ?? .null)])),
+            ("require", .array(requirements.map { .string("\($0.metric)\($0.comparison)\($0.bound)") })),
+            ("definitions", .object([("classification", .string(ClassificationMetrics.definitions)),
+                                     ("membership_inference", after.membership.map { _ in JSONValue.string(MembershipInference.definition) } ?? .null),
+                                     ("mia_feature", after.membership.map { JSONValue.string($0.feature.rawValue) } ?? .null)])),
+        ])
     }
 
     static func records(_ outcome: RecordedRun.Outcome) -> String {

@@ -32,6 +32,31 @@ import Testing
         #expect((report["definitions"] as? String)?.contains("Mann-Whitney") == true)
     }
 
+    @Test func requireGatesTheRunAndMetricsGoIntoTheRecord() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let common = [Self.model, "--data", Self.data, "--test-data", Self.data, "--scale", "1/255", "-c", "2", "-p", "ssd:alpha=5"]
+        // SSD at alpha=5 on 200 samples forgets class 2 but costs retain accuracy (0.961 → 0.758).
+        let strict = try Run.run(Run.binary, common + ["-o", scratch.file("strict.h5"), "--require", "forget_acc<=0.01,retain_drop<=0.005"])
+        #expect(strict.status == 4, "\(strict.stderr)")
+        #expect(strict.stderr.contains("retain_drop = 0.2022") && strict.stderr.contains("nothing written"))
+        #expect(strict.stderr.contains("forget_acc  0.772727  0"))
+        #expect(scratch.contents.isEmpty)
+
+        let lenient = try Run.run(Run.binary, common + ["-q", "-o", scratch.file("ok.h5"), "--require", "forget_acc<=0.01,retain_drop<0.25"])
+        #expect(lenient.status == 0, "\(lenient.stderr)")
+        let statement = try Run.ckptforget("show", scratch.file("ok.h5.manifest.json"), "--json").stdout
+        let predicate = try #require((try JSONSerialization.jsonObject(with: Data(statement.utf8)) as? [String: Any])?["predicate"] as? [String: Any])
+        let evaluation = try #require(predicate["evaluation"] as? [String: Any])
+        #expect((evaluation["after"] as? [String: Any])?["forget_acc"] as? Double == 0)
+        #expect(abs(((evaluation["before"] as? [String: Any])?["retain_acc"] as? Double ?? 0) - 171.0 / 178) < 1e-12)
+        #expect((evaluation["splits"] as? [String: Any])?["forget"] as? Int == 22)
+        #expect((evaluation["require"] as? [String]) == ["forget_acc<=0.01", "retain_drop<0.25"])
+
+        let bad = try Run.ckptforget(Self.model, "-p", "zero", "-c", "2", "-o", scratch.file("x.h5"), "--require", "accuracy>0.9")
+        #expect(bad.status == 2 && bad.stderr.contains("--require"))
+    }
+
     @Test func evalReportsEachSplit() throws {
         let run = try Run.ckptforget("eval", Self.model, "--data", Self.data, "--scale", "1/255", "-c", "2")
         #expect(run.status == 0)
@@ -40,6 +65,14 @@ import Testing
         #expect(rows.dropFirst().prefix(3).map { String($0[0]) + " " + String($0[1]) } == ["all 200", "forget 22", "retain 178"])
         // 188 of the 200 are right (Keras' own predictions on the same samples give 0.94).
         #expect(rows[1][2] == "0.94")
+        // Membership inference with held-out data (the MNIST IDX head as non-members).
+        let idx = Run.fixture("engine/mnist_head.idx3-ubyte.gz") + ":" + Run.fixture("engine/mnist_head.idx1-ubyte.gz")
+        let mia = try Run.ckptforget("eval", Self.model, "--data", Self.data, "--test-data", idx, "--scale", "1/255", "-c", "2", "--json")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(mia.stdout.utf8)) as? [String: Any])
+        let attack = try #require(report["mia"] as? [String: Any])
+        #expect(attack["members"] as? Int == 178 && attack["targets"] as? Int == 22 && attack["feature"] as? String == "entropy")
+        let share = try #require(attack["member_share"] as? Double)
+        #expect(share >= 0 && share <= 1 && abs((share * 22).rounded() - share * 22) < 1e-9)  // a count of 22
     }
 
     @Test func modelsTheEngineCannotRunAreNamed() throws {

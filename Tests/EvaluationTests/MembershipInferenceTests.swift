@@ -31,3 +31,15 @@ import Testing
         #expect(MembershipInference.value(.entropy, probabilities: [1, 0, 0], label: 0) == 0)
     }
 }
+
+@Suite struct RequirementTests {
+    @Test func grammarAndChecks() throws {
+        let parsed = try Requirement.parse("forget_acc<=0.01, retain_drop<0.005,mia>=0")
+        #expect(parsed == [Requirement(metric: "forget_acc", comparison: "<=", bound: 0.01),
+                           Requirement(metric: "retain_drop", comparison: "<", bound: 0.005),
+                           Requirement(metric: "mia", comparison: ">=", bound: 0)])
+        #expect(throws: RequirementError.unknownMetric("accuracy")) { try Requirement.parse("accuracy<1") }
+        #expect(throws: RequirementError.malformed("forget_acc=0")) { try Requirement.parse("forget_acc=0") }
+        #expect(throws: RequirementError.malformed("mia<=x")) { try Requirement.parse("mia<=x") }
+    }
+}

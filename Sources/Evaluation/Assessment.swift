@@ -1,0 +1,100 @@
+import Engine
+import Foundation
+
+/// What a model knows of the data: metrics on the forget, retain and test splits and the
+/// membership-inference score, under the names `--require` and the attestation use.
+public struct Assessment: Sendable {
+    public let forget: ClassificationMetrics?
+    public let retain: ClassificationMetrics?
+    public let test: ClassificationMetrics?
+    public let membership: MembershipInference?
+
+    /// `forget_acc`, `retain_acc`, `test_acc`, `mia` (those that could be measured).
+    public var values: [String: Double] {
+        var values: [String: Double] = [:]
+        values["forget_acc"] = forget?.accuracy
+        values["retain_acc"] = retain?.accuracy
+        values["test_acc"] = test?.accuracy
+        values["mia"] = membership?.memberShare
+        return values
+    }
+
+    /// Runs `network` on the splits. The test split excludes `forgottenClasses` (class
+    /// forgetting); membership inference needs retain and test.
+    public static func measure(_ network: Network, forget: (NetworkRunner, Split)?, retain: (NetworkRunner, Split)?,
+                               test: (NetworkRunner, Split)?, feature: MembershipInference.Feature) throws -> Assessment {
+        func run(_ part: (NetworkRunner, Split)?) throws -> (metrics: ClassificationMetrics, features: [Double])? {
+            guard let (runner, split) = part, !split.indices.isEmpty else { return nil }
+            let rebound = try NetworkRunner(network: network, data: runner.data, scale: runner.scale)
+            let (outputs, labels) = try rebound.predictions(split)
+            let classes = network.classes
+            let features = labels.indices.map { MembershipInference.value(feature, probabilities: outputs[($0 * classes)..<(($0 + 1) * classes)], label: labels[$0]) }
+            return (ClassificationMetrics(labels: labels, probabilities: outputs, classes: classes), features)
+        }
+        let (f, r, t) = (try run(forget), try run(retain), try run(test))
+        let membership = r != nil && t != nil && f != nil
+            ? MembershipInference(feature: feature, members: r!.features, nonMembers: t!.features, targets: f!.features) : nil
+        return Assessment(forget: f?.metrics, retain: r?.metrics, test: t?.metrics, membership: membership)
+    }
+}
+
+/// `--require 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1'`: conditions on the metrics after
+/// the edit (`forget_acc`, `retain_acc`, `test_acc`, `mia`) and on drops from before
+/// (`retain_drop`, `test_drop` = before − after), with `<=`, `<`, `>=`, `>`.
+public struct Requirement: Sendable, Equatable {
+    public let metric: String
+    public let comparison: String
+    public let bound: Double
+
+    public static let metrics = ["forget_acc", "retain_acc", "test_acc", "mia", "retain_drop", "test_drop"]
+
+    public static func parse(_ text: String) throws -> [Requirement] {
+        try text.split(separator: ",").map { clause in
+            let clause = clause.trimmingCharacters(in: .whitespaces)
+            guard let op = ["<=", ">=", "<", ">"].first(where: { clause.contains($0) }),
+                  let range = clause.range(of: op) else {
+                throw RequirementError.malformed(clause)
+            }
+            let metric = String(clause[..<range.lowerBound]).trimmingCharacters(in: .whitespaces)
+            guard metrics.contains(metric) else { throw RequirementError.unknownMetric(metric) }
+            guard let bound = Double(clause[range.upperBound...].trimmingCharacters(in: .whitespaces)), bound.isFinite else {
+                throw RequirementError.malformed(clause)
+            }
+            return Requirement(metric: metric, comparison: op, bound: bound)
+        }
+    }
+
+    /// The clauses that do not hold (a metric that could not be measured does not hold).
+    public static func failures(_ requirements: [Requirement], before: Assessment?, after: Assessment) -> [String] {
+        var values = after.values
+        if let before {
+            for (drop, metric) in [("retain_drop", "retain_acc"), ("test_drop", "test_acc")] {
+                if let b = before.values[metric], let a = after.values[metric] { values[drop] = b - a }
+            }
+        }
+        return requirements.compactMap { requirement in
+            guard let value = values[requirement.metric] else { return "\(requirement.metric) could not be measured (give the data it needs)" }
+            let holds = switch requirement.comparison {
+            case "<=": value <= requirement.bound
+            case "<": value < requirement.bound
+            case ">=": value >= requirement.bound
+            default: value > requirement.bound
+            }
+            return holds ? nil : "\(requirement.metric) = \(value), required \(requirement.comparison) \(requirement.bound)"
+        }
+    }
+}
+
+public enum RequirementError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+    case unknownMetric(String)
+    case notMet([String])
+
+    public var description: String {
+        switch self {
+        case .malformed(let clause): "--require: '\(clause)' must read METRIC<=NUMBER (or <, >=, >)"
+        case .unknownMetric(let metric): "--require: unknown metric '\(metric)'; metrics: \(Requirement.metrics.joined(separator: ", "))"
+        case .notMet(let failures): "--require not met: \(failures.joined(separator: "; ")); nothing written"
+        }
+    }
+}
