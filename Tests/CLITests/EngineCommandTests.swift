@@ -80,6 +80,9 @@ import Testing
         defer { scratch.remove() }
         let weights = try Run.ckptforget("stats", Run.fixture("keras/mnist_mlp.weights.h5"), "--data", Self.data, "-c", "2", "-o", scratch.file("s.h5"))
         #expect(weights.status == 2 && weights.stderr.contains("no Keras model_config") && weights.stderr.contains("--stats"))
+        let layer = try Run.ckptforget("stats", Run.fixture("keras/layernorm_mlp.h5"), "--data", Self.data, "-c", "2", "-o", scratch.file("s.h5"))
+        #expect(layer.status == 2 && layer.stderr.contains("layer 'norm' is a LayerNormalization, which the engine does not run")
+                && layer.stderr.contains("--stats"), "\(layer.stderr)")
         let outOfRange = try Run.ckptforget("stats", Self.model, "--data", Self.data, "-c", "12", "-o", scratch.file("s.h5"))
         #expect(outOfRange.status == 2 && outOfRange.stderr.contains("--class 12 is out of range"))
         let badScale = try Run.ckptforget("eval", Self.model, "--data", Self.data, "--scale", "1/0")
