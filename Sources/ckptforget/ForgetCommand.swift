@@ -107,14 +107,14 @@ enum ForgetCommand: Subcommand {
         }
     }
 
-    /// With data and a pass that needs Fisher diagonals but no --stats: the engine computes them
-    /// (as `ckptforget stats` would) into a temporary statistics file, removed after the run.
+    /// With data and a pass that needs Fisher diagonals or correlations but no --stats: the engine
+    /// computes them (as `ckptforget stats` would) into a temporary statistics file, removed after.
     static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile,
                                    data: DataOptions, classes: [Int]) throws -> StatisticsFile? {
-        let needsFisher = try specs.contains { spec in
-            try PassRegistry.make(spec).requirements.contains { if case .fisher = $0 { true } else { false } }
-        }
-        guard needsFisher, arguments.value("--stats") == nil, !data.isEmpty else {
+        let requirements = try specs.flatMap { try PassRegistry.make($0).requirements }
+        let needsFisher = requirements.contains { if case .fisher = $0 { true } else { false } }
+        let needsCorrelation = requirements.contains(.correlation)
+        guard needsFisher || needsCorrelation, arguments.value("--stats") == nil, !data.isEmpty else {
             if arguments.value("--fisher") != nil, !needsFisher || data.isEmpty {
                 throw UsageError.invalid("--fisher applies when a pass computes Fisher diagonals from --data")
             }
@@ -123,14 +123,16 @@ enum ForgetCommand: Subcommand {
         let network = try Network(checkpoint: checkpoint)
         let splits = try data.splits(network: network, classes: classes)
         let mode = try StatsCommand.fisherMode(arguments.value("--fisher") ?? "exact")
-        let statistics = try StatisticsFileWriter.compute(splits, mode: mode)
+        let statistics = needsFisher ? try StatisticsFileWriter.compute(splits, mode: mode) : [:]
+        let activity = needsCorrelation ? try StatisticsFileWriter.activity(splits) : nil
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let path = directory + "/statistics.h5"
         let transaction = OutputTransaction()
         do {
             try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes,
-                                           provenance: ["model": (checkpoint.path as NSString).lastPathComponent], to: path, in: transaction)
+                                           provenance: ["model": (checkpoint.path as NSString).lastPathComponent], activity: activity,
+                                           to: path, in: transaction)
             try transaction.commit()
         } catch {
             transaction.abort()

@@ -33,8 +33,8 @@ enum Help {
                                      for sharded input: a directory or a *.index.json path)
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
               --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
-                                     compute Fisher diagonals from data for ssd and fisher-noise when
-                                     there is no --stats (as `ckptforget stats` does; see its help)
+                                     compute Fisher diagonals (ssd, fisher-noise) or correlations (revert)
+                                     from data when there is no --stats (as `ckptforget stats` does)
               --test-data T          held-out samples for test accuracy and membership inference
               --require POLICY       e.g. 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1': measured on the
                                      data before and after the edit; when not met, print the metrics,

@@ -52,3 +52,32 @@ import Checkpoint
                     mode: .exact, splits: ["forget", "full"])
     }
 }
+
+/// Activity and correlation statistics against Keras' own outputs (predictions.h5) and the pixels.
+@Suite struct ActivityTests {
+    @Test func activityAndCorrelationOfTheMLP() throws {
+        let network = try ForwardTests.network("keras/mnist_mlp.h5")
+        let data = try DataSource.open(ForwardTests.path("engine/test_data.h5:x_flat,labels"))
+        let runner = try NetworkRunner(network: network, data: data, scale: 1 / 255)
+        let forget = try Split.select(data, name: "forget") { $1 == 2 }
+        let retain = try Split.select(data, name: "retain") { $1 != 2 }
+        let activity = try StatisticsFileWriter.activity(.init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
+                                                               full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200)))))
+        #expect(activity.samples == ["forget": 22, "retain": 178, "full": 200])
+        // The output layer's post activity is the mean of Keras' predicted probabilities over the split.
+        let keras = try ForwardTests.keras("mlp")
+        let (_, labels) = try data.batch(0..<200)
+        for unit in 0..<10 {
+            let expected = labels.indices.filter { labels[$0] == 2 }.map { Double(keras[$0 * 10 + unit]) }.reduce(0, +) / 22
+            #expect(abs(activity.mean["forget"]!["output"]!.post[unit] - expected) < 1e-6)
+        }
+        // The first layer's pre activity is the mean pixel / 255; its correlation the forget share of the pixel sums.
+        let (pixels, _) = try data.batch(0..<200)
+        for pixel in [100, 300, 400, 500] {
+            let forgetSum = labels.indices.filter { labels[$0] == 2 }.map { Double(pixels[$0 * 784 + pixel]) / 255 }.reduce(0, +)
+            let totalSum = (0..<200).map { Double(pixels[$0 * 784 + pixel]) / 255 }.reduce(0, +)
+            #expect(abs(activity.mean["full"]!["hidden"]!.pre[pixel] - totalSum / 200) < 1e-6)
+            #expect(abs(activity.correlation["hidden"]!.pre[pixel] - (totalSum > 0 ? forgetSum / totalSum : 0)) < 1e-6)
+        }
+    }
+}

@@ -73,3 +73,36 @@ public struct NetworkRunner {
         return sink.result()
     }
 }
+
+extension NetworkRunner {
+    /// For each layer with units (Dense, Conv2D), the sum over the split's samples of each input
+    /// unit's and each output unit's activation (for convolutions, per channel, averaged over
+    /// positions first), and the number of samples: activity = sum / samples.
+    public func activitySums(_ split: Split) throws -> (sums: [String: (pre: [Double], post: [Double])], samples: Int) {
+        var sums: [String: (pre: [Double], post: [Double])] = [:]
+        var samples = 0
+        try forEachBatch(of: split, size: 256) { batch, _ in
+            samples += batch.samples
+            var input = batch
+            for layer in network.layers {
+                let output = layer.forward(input)
+                if layer is Dense || layer is Conv2D {
+                    let pre = Self.channelSums(input), post = Self.channelSums(output)
+                    let previous = sums[layer.name] ?? ([Double](repeating: 0, count: pre.count), [Double](repeating: 0, count: post.count))
+                    sums[layer.name] = (zip(previous.pre, pre).map(+), zip(previous.post, post).map(+))
+                }
+                input = output
+            }
+        }
+        return (sums, samples)
+    }
+
+    /// Per last-axis channel: the sum over samples of each sample's mean over its other axes.
+    private static func channelSums(_ batch: Batch) -> [Double] {
+        let channels = batch.shape.last ?? 1
+        let positions = batch.width / channels
+        var sums = [Double](repeating: 0, count: channels)
+        for (i, value) in batch.values.enumerated() { sums[i % channels] += Double(value) }
+        return sums.map { $0 / Double(max(positions, 1)) }
+    }
+}

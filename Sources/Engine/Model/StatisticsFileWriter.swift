@@ -52,10 +52,63 @@ public enum StatisticsFileWriter {
         return result
     }
 
+    /// Per-unit activity on each split (`/activity/<split>/<layer>/{pre,post}`: mean activation of
+    /// the layer's inputs and outputs) and the correlation the spiking-network paper selects
+    /// neurons by, discretised: the share of each unit's activity that occurs on the forget data
+    /// (`/correlation/forget/<layer>/{pre,post}`; 0 for a unit never active).
+    public struct Activity: Sendable {
+        public var mean: [String: [String: (pre: [Double], post: [Double])]] = [:]
+        public var correlation: [String: (pre: [Double], post: [Double])] = [:]
+        public var samples: [String: Int] = [:]
+    }
+
+    public static func activity(_ splits: Splits) throws -> Activity {
+        var result = Activity()
+        var sums: [String: [String: (pre: [Double], post: [Double])]] = [:]
+        for (name, part) in [("forget", splits.forget), ("retain", splits.retain)] {
+            let (layerSums, count) = try part.runner.activitySums(part.split)
+            sums[name] = layerSums
+            result.samples[name] = count
+        }
+        if let full = splits.full {
+            let (layerSums, count) = try full.runner.activitySums(full.split)
+            sums["full"] = layerSums
+            result.samples["full"] = count
+        } else {
+            sums["full"] = sums["forget"]!.merging(sums["retain"]!) { f, r in (zip(f.pre, r.pre).map(+), zip(f.post, r.post).map(+)) }
+            result.samples["full"] = result.samples["forget"]! + result.samples["retain"]!
+        }
+        for (split, layers) in sums {
+            let n = Double(max(result.samples[split] ?? 1, 1))
+            result.mean[split] = layers.mapValues { ($0.pre.map { $0 / n }, $0.post.map { $0 / n }) }
+        }
+        func share(_ part: [Double], _ whole: [Double]) -> [Double] { zip(part, whole).map { $1 > 0 ? $0 / $1 : 0 } }
+        for (layer, forget) in sums["forget"]! {
+            guard let full = sums["full"]?[layer] else { continue }
+            result.correlation[layer] = (share(forget.pre, full.pre), share(forget.post, full.post))
+        }
+        return result
+    }
+
     /// Writes `statistics` (from `compute`) to `path` through `output`; `sizes` are the split sizes.
     public static func write(_ statistics: [String: [String: [Double]]], network: Network, mode: FisherMode,
-                             sizes: [String: Int], provenance: [String: String], to path: String, in output: OutputTransaction) throws {
+                             sizes: [String: Int], provenance: [String: String], activity: Activity? = nil,
+                             to path: String, in output: OutputTransaction) throws {
         let writer = try HDF5Writer(finalPath: path, in: output)
+        if let activity {
+            for (split, layers) in activity.mean.sorted(by: { $0.key < $1.key }) {
+                for (layer, values) in layers.sorted(by: { $0.key < $1.key }) {
+                    try writer.write("activity/\(split)/\(layer)/pre", values.pre, shape: [values.pre.count], asFloat32: true)
+                    try writer.write("activity/\(split)/\(layer)/post", values.post, shape: [values.post.count], asFloat32: true)
+                }
+                try writer.setAttribute("samples", .integer(activity.samples[split] ?? 0), on: "activity/\(split)")
+            }
+            for (layer, values) in activity.correlation.sorted(by: { $0.key < $1.key }) {
+                try writer.write("correlation/forget/\(layer)/pre", values.pre, shape: [values.pre.count], asFloat32: true)
+                try writer.write("correlation/forget/\(layer)/post", values.post, shape: [values.post.count], asFloat32: true)
+            }
+            if !activity.correlation.isEmpty { try writer.setAttribute("samples", .integer(activity.samples["forget"] ?? 0), on: "correlation/forget") }
+        }
         try writer.setAttribute("format", .string("ckptforget-stats"))
         try writer.setAttribute("version", .integer(1))
         for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try writer.setAttribute(key, .string(value)) }
