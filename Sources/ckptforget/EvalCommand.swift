@@ -5,7 +5,7 @@ import Foundation
 
 /// `ckptforget eval MODEL --data D [--class C | --forget-ids F] [--json]`: accuracy, macro
 /// precision, recall and F1, per-class sensitivity, specificity and ROC AUC, and the confusion
-/// matrix, for the forget and retain splits of the data and for all of it.
+/// matrix, for the forget and retain splits of the data, for all of it, and for held-out data.
 enum EvalCommand: Subcommand {
     static var help: String { Help.eval }
     static let options: [Arguments.Option] = DataOptions.options + [.value("--class", "-c", repeatable: true), .flag("--json")]
@@ -26,9 +26,15 @@ enum EvalCommand: Subcommand {
             // With held-out data: members = retain, non-members = test (less the forgotten classes).
             if options.testData != nil { membership = try options.assess(network, splits: splits, classes: classes).membership }
         }
-        let results = try parts.map { split -> (String, ClassificationMetrics) in
+        var results = try parts.map { split -> (String, ClassificationMetrics) in
             let (outputs, labels) = try runner.predictions(split)
             return (split.name, ClassificationMetrics(labels: labels, probabilities: outputs, classes: network.classes))
+        }
+        // The held-out set, less the forgotten classes (they are not to be recognised any more).
+        if let testData = options.testData {
+            let testRunner = try NetworkRunner(network: network, data: testData, scale: options.scale)
+            let (outputs, labels) = try testRunner.predictions(try Split.select(testData, name: "test") { !classes.contains($1) })
+            results.append(("test", ClassificationMetrics(labels: labels, probabilities: outputs, classes: network.classes)))
         }
         if arguments.has("--json") {
             Console.output(Summary.jsonText([

@@ -123,7 +123,8 @@ enum Help {
         with --class or --forget-ids, for its forget and retain splits. --json states the exact
         definitions used.
 
-          --test-data T          held-out samples: membership inference (the SSD code's recipe) trains
+          --test-data T          held-out samples: a "test" row (less the forgotten classes), and
+                                 membership inference (the SSD code's recipe), which trains
                                  on the retain split as members against T (less the forgotten classes)
                                  as non-members and reports the share of forget samples judged members
           --mia-feature F        entropy (default) or confidence (the true-label probability)

@@ -26,6 +26,15 @@ import Testing
         #expect(x.count == 3 * 784 && x.allSatisfy { $0 >= 0 && $0 <= 255 } && x.contains { $0 == 255 })
     }
 
+    @Test func aTruncatedIDXFileIsAClearError() throws {
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: ForwardTests.path("engine/mnist_head.idx3-ubyte.gz")))
+        let cut = FileManager.default.temporaryDirectory.appendingPathComponent("cut-\(UUID().uuidString).idx3-ubyte.gz")
+        try bytes.prefix(bytes.count / 2).write(to: cut)
+        defer { try? FileManager.default.removeItem(at: cut) }
+        let data = try DataSource.open(cut.path + ":" + ForwardTests.path("engine/mnist_head.idx1-ubyte.gz"))
+        #expect(throws: EngineError.self) { try data.batch(90..<100) }  // the header is there, the last images are not
+    }
+
     @Test func badDataIsAClearError() throws {
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/test_data.h5:nope,labels")) }
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/x_small.npy")) }  // no labels file
