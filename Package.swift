@@ -32,14 +32,14 @@ let package = Package(
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint"]),
         .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "Checkpoint"]),
-        .target(name: "Evaluation"),
+        .target(name: "Evaluation", dependencies: ["Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
         .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest", "Engine", "Evaluation"]),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoint"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine"]),
         .testTarget(name: "CLITests", dependencies: ["Checkpoint"]),
     ]
 )
