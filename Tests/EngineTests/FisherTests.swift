@@ -47,6 +47,23 @@ import Checkpoint
                     mode: .batch(64), splits: ["forget", "full"])
     }
 
+    /// With batches of one sample, the mini-batch definition is the exact one: this checks the
+    /// batch path (one product over the batch) against the per-sample path checked above.
+    @Test func batchOfOneEqualsExactForTheCNN() throws {
+        let network = try ForwardTests.network("engine/mnist_cnn.h5")
+        let data = try DataSource.open(ForwardTests.path("engine/test_data.h5"))
+        let runner = try NetworkRunner(network: network, data: data, scale: 1 / 255)
+        let split = Split(name: "some", indices: Array(0..<40))
+        let (exact, single) = (try runner.fisher(split, mode: .exact), try runner.fisher(split, mode: .batch(1)))
+        #expect(exact.keys.sorted() == single.keys.sorted() && exact.count == 10)  // 2 conv, BN, 2 dense: kernels or scales, and biases
+        for (name, values) in exact {
+            let other = single[name]!
+            let scale = values.map(abs).max() ?? 0
+            let worst = zip(values, other).map { abs($0 - $1) / (abs($0) + 1e-3 * scale + 1e-30) }.max() ?? 0
+            #expect(worst < 1e-4, "\(name): \(worst)")
+        }
+    }
+
     @Test func exactFisherOfTheCNNMatchesJAX() throws {
         try compare(model: "engine/mnist_cnn.h5", data: "test_data.h5", reference: "fisher_cnn_exact.h5",
                     mode: .exact, splits: ["forget", "full"])

@@ -97,6 +97,16 @@ struct Conv2D: Layer {
         var delta = gradient.values
         if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: filters) }
         let columns = patches(input, p)
+        if sink.mode != .exact {
+            // Only the batch's gradient is needed: one product over all samples and positions.
+            sink.addBatchSum(kernelName, sum: GEMM.product(columns, transposeA: true, delta, m: k, n: filters, k: p.n * p.positions), n: p.n)
+            if let biasName {
+                var sum = [Float](repeating: 0, count: filters)
+                for (i, d) in delta.enumerated() { sum[i % filters] += d }
+                sink.addBatchSum(biasName, sum: sum, n: p.n)
+            }
+            return Batch(values: inputGradient(delta, p), shape: input.shape)
+        }
         // Per-sample kernel gradients: each sample's patches (positions × k) against its deltas.
         var perSample = [Float](repeating: 0, count: p.n * k * filters)
         columns.withUnsafeBufferPointer { a in
@@ -115,12 +125,17 @@ struct Conv2D: Layer {
             for s in 0..<p.n { for r in 0..<p.positions { for f in 0..<filters { biasGradients[s * filters + f] += delta[(s * p.positions + r) * filters + f] } } }
             sink.addPerSample(biasName, gradients: biasGradients, n: p.n, size: filters)
         }
-        // dL/dinput: deltas · Wᵀ give each patch's gradient; scatter them back (col2im).
+        return Batch(values: inputGradient(delta, p), shape: input.shape)
+    }
+
+    /// dL/dinput: deltas · Wᵀ give each patch's gradient; scatter them back (col2im).
+    private func inputGradient(_ delta: [Float], _ p: Plan) -> [Float] {
+        let k = kernelHeight * kernelWidth * channels
         let patchGradients = GEMM.product(delta, kernel, transposeB: true, m: p.n * p.positions, n: k, k: filters)
-        var back = [Float](repeating: 0, count: input.values.count)
+        var back = [Float](repeating: 0, count: p.n * p.height * p.width * channels)
         forEachTap(p) { target, from, count in
             for c in 0..<count { back[from + c] += patchGradients[target + c] }
         }
-        return Batch(values: back, shape: input.shape)
+        return back
     }
 }

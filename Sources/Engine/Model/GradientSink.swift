@@ -55,6 +55,15 @@ struct GradientSink {
         sums[name] = sum
     }
 
+    /// A parameter's gradient summed over the batch's samples (batch mode only: the batch-mean
+    /// loss's gradient is this sum over n).
+    mutating func addBatchSum(_ name: String, sum gradient: [Float], n: Int) {
+        precondition(mode != .exact, "exact Fisher needs per-sample gradients")
+        var sum = sums[name] ?? [Double](repeating: 0, count: gradient.count)
+        for j in sum.indices { let mean = Double(gradient[j]) / Double(n); sum[j] += mean * mean }
+        sums[name] = sum
+    }
+
     /// Any parameter, given its per-sample gradients (n rows of `size`).
     mutating func addPerSample(_ name: String, gradients: [Float], n: Int, size: Int) {
         var sum = sums[name] ?? [Double](repeating: 0, count: size)
