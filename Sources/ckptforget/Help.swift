@@ -171,7 +171,7 @@ enum Help {
         usage: ckptforget audit PATH... (--key PUB.pem... | --keys DIR) [--json]
 
         Finds every *.manifest.json under the paths, verifies each (signature by a trusted key, every
-        file's digest), links each record to its parent by the parent's sha256 and checks that its
+        file's digest, and the .sig it names, which must sign the root digest it binds), links each record to its parent by the parent's sha256 and checks that its
         input is the parent's output, then prints each model's chain from the original checkpoint to
         the latest edit with each step's passes. Exit 3 on any failed signature, unknown signer,
         changed or missing file, or missing or mismatched parent.

@@ -205,6 +205,13 @@ import Testing
         #expect(refused.status == 2 && refused.stderr.contains("b.h5 changed after its attestation was made"))
         #expect(!FileManager.default.fileExists(atPath: scratch.file("d.h5")))
 
+        // The model signatures the records name are audited too: a swapped .sig is caught.
+        #expect(try Run.ckptforget(scratch.file("c.h5"), "-p", "zero", "-c", "4", "-q", "-o", scratch.file("e.h5"), "--sign-key", signer).status == 0)
+        try FileManager.default.removeItem(atPath: scratch.file("c.h5.sig"))
+        try FileManager.default.copyItem(atPath: scratch.file("e.h5.sig"), toPath: scratch.file("c.h5.sig"))
+        audit = try Run.ckptforget("audit", scratch.path, "--keys", Self.signing)
+        #expect(audit.stdout.contains("c.h5.sig: signs root digest"), "\(audit.stdout)")
+
         // A removed parent record breaks the link.
         try FileManager.default.removeItem(atPath: scratch.file("a.h5.manifest.json"))
         audit = try Run.ckptforget("audit", scratch.path, "--keys", Self.signing, "--json")
