@@ -9,6 +9,9 @@
 #   peak RSS  <= 2 x largest tensor + 64 MiB
 # A second run per format forces the output layer onto the last hidden layer (a 64 MiB kernel), so
 # that a largest-size tensor is actually read, edited and written (the RSS target's worst case).
+# A final section (bench/fisher_bench.py) times `ckptforget stats --fisher exact` on the seed MLP
+# (784-200-200-10, 10,000 MNIST images) against numpy (the Dense identity on OpenBLAS) and JAX
+# (jit(vmap(grad)) per-sample gradients), target: ckptforget >= 1 x numpy's samples/s.
 # It is a report: it exits 0 when a target is missed, non-zero only when it cannot measure
 # (missing tools, ckptforget fails, or an output is wrong). See bench/README.md.
 #
@@ -20,6 +23,9 @@
 #   BENCH_BIG_EDIT  0 = skip the 64 MiB-edit runs (default 1)
 #   BENCH_KEEP      0 = delete the generated inputs at the end (default 1: keep them for the next run)
 #   PYTHON          python interpreter (default python3)
+#   BENCH_FISHER    0 = skip the Fisher-diagonal section (default 1)
+#   BENCH_FISHER_RUNS  timed runs per Fisher command (default 5; medians are reported)
+#   MNIST_DIR       the gzipped MNIST IDX files for the Fisher section (default ../shared/data/mnist)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -30,6 +36,8 @@ GIB=${BENCH_GIB:-1.0}
 BIG_EDIT=${BENCH_BIG_EDIT:-1}
 KEEP=${BENCH_KEEP:-1}
 PYTHON=${PYTHON:-python3}
+FISHER=${BENCH_FISHER:-1}
+FISHER_RUNS=${BENCH_FISHER_RUNS:-5}
 CHECK=$ROOT/bench/bench_check.py
 TIME_RATIO_TARGET=1.3
 PASS_ARGS=(--pass dampen:0.01 --class 2)
@@ -40,6 +48,7 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 
 # ---------------------------------------------------------------------------------- preflight
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
+[[ $FISHER_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_FISHER_RUNS must be a positive integer (got '$FISHER_RUNS')"
 [[ -x $BIN ]] || die "no ckptforget binary at $BIN; build it with 'swift build -c release' (or set CKPTFORGET=path)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 
@@ -70,6 +79,9 @@ cleanup() {
     rm -rf "$WORK"
     if [[ $KEEP != 1 ]]; then
         rm -f "$BENCH_DIR"/bench_mlp.h5 "$BENCH_DIR"/bench_mlp.safetensors "$BENCH_DIR"/bench_checkpoints.json
+        rm -f "$BENCH_DIR"/seed_mlp.h5 "$BENCH_DIR"/mnist10k.h5 "$BENCH_DIR"/mnist10k_forget2.h5 \
+            "$BENCH_DIR"/mnist10k_retain2.h5 "$BENCH_DIR"/fisher_inputs.json
+        rm -rf "$BENCH_DIR"/fisher-work
         rmdir "$BENCH_DIR" 2>/dev/null || true
     fi
 }
@@ -262,6 +274,25 @@ noisy=$(for fmt in hdf5 safetensors; do awk '{print $1}' "$WORK/$fmt-cp.txt"; do
 if ((noisy)); then
     echo "NOTE: cp's own wall time varied by more than 1.5x between runs on this machine, so the ratios are"
     echo "      noisy; compare the 'min' columns too, or run again with more runs (BENCH_RUNS=$((RUNS < 7 ? 7 : RUNS * 2)))."
+fi
+
+# ---------------------------------------------------------------------------------- Fisher diagonals
+# bench/fisher_bench.py prints its own table (method, samples/s, ckptforget's samples/s over each)
+# and exits 0 (target met), 10 (missed), 3 (Keras/JAX missing: skipped) or 1 (cannot measure).
+if [[ $FISHER == 1 ]]; then
+    rule
+    echo "FISHER DIAGONALS: ckptforget stats --fisher exact vs numpy (Dense identity, OpenBLAS) and JAX (jit(vmap(grad)))"
+    echo "target: ckptforget samples/s >= 1 x numpy's (both with the environment as is)"
+    echo
+    fisher_rc=0
+    "$PYTHON" "$ROOT/bench/fisher_bench.py" "$BENCH_DIR" --bin "$BIN" --runs "$FISHER_RUNS" || fisher_rc=$?
+    case $fisher_rc in
+        0) ;;
+        10) missed=1 ;;
+        3) echo "(Fisher section skipped: see above)" ;;
+        *) die "the Fisher-diagonal benchmark could not measure (bench/fisher_bench.py exited $fisher_rc)" ;;
+    esac
+    rule
 fi
 if ((missed)); then
     echo "RESULT: at least one target MISSED (FAIL above). This is a report; exiting 0."
