@@ -131,7 +131,7 @@ def prepare(bench_dir, rebuild):
         meta = None
     if not rebuild and meta and meta.get("version") == INPUTS_VERSION and all(p.exists() for p in outputs):
         if not images.exists() or meta.get("mnist_sha256") == sha256(images):
-            log(f"inputs:      {outputs[1]} and {outputs[0]} exist (trained {meta['trained']}; --rebuild to redo)")
+            log(f"inputs:      {outputs[1].name}, {outputs[0].name} and the class-2 split files exist in {bench_dir} (--rebuild to redo)")
             return meta
     if not images.exists() or not labels.exists():
         raise SystemExit(f"fisher_bench: no MNIST test set at {src} (t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz); set MNIST_DIR")
@@ -520,9 +520,13 @@ def run(args, binary, bench_dir, work):
     log(f"numpy BLAS:  env as is: {np_env['kernel']}; OPENBLAS_* unset: {np_clean['kernel']}")
     if jax_res is not None:
         log(f"JAX:         {jax_res['jax']} on {', '.join(jax_res['devices'])}")
-    log(f"model:       {model.name} (784-200-200-10, {meta['trained']})")
-    log(f"ckptforget:  {' '.join(main_cmd).replace(str(bench_dir) + '/', '$BENCH_DIR/')}")
-    log(f"one pass:    {' '.join(one_cmd).replace(str(bench_dir) + '/', '$BENCH_DIR/')}")
+    t = meta["trained"]
+    log(f"model:       {model.name}: 784-200-200-10 built with Keras {t['keras']} on JAX {t['jax']}, trained {t['epochs']} epoch "
+        f"({t['optimizer']}, batch {t['batch_size']}) on the 10,000 images: loss {t['train_loss']}, accuracy {t['train_accuracy']}")
+    shown = lambda cmd: " ".join(["ckptforget"] + cmd[1:]).replace(str(bench_dir) + "/", "$BENCH_DIR/")
+    log(f"ckptforget:  {binary}")
+    log(f"  command:   {shown(main_cmd)}")
+    log(f"  one pass:  {shown(one_cmd)}")
     log("")
     log(f"{'method':<62} {'samples/s':>10} {'ckptforget / method':>20}")
     for label, r in rows:
