@@ -10,6 +10,8 @@ public protocol LabeledData: AnyObject {
     var sampleShape: [Int] { get }
     /// Samples `range` (row-major, as float32, unscaled) and their labels.
     func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int])
+    /// The labels alone: a requirement, so formats that can skip the samples do (HDF5, IDX).
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int])
 }
 
 /// Opens `--data` specifications: `FILE.h5[:X,Y]` (HDF5 datasets, default `x` and `y`),

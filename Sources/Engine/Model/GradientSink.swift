@@ -42,7 +42,7 @@ struct GradientSink {
     /// A Dense-style kernel whose per-sample gradient is the outer product of `inputs` (n × k) and
     /// `deltas` (n × f).
     mutating func addOuter(_ name: String, inputs: [Float], deltas: [Float], n: Int, k: Int, f: Int) {
-        var sum = sums[name] ?? [Double](repeating: 0, count: k * f)
+        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: k * f)
         switch mode {
         case .exact:
             let a2 = inputs.map { $0 * $0 }, d2 = deltas.map { $0 * $0 }
@@ -59,14 +59,14 @@ struct GradientSink {
     /// loss's gradient is this sum over n).
     mutating func addBatchSum(_ name: String, sum gradient: [Float], n: Int) {
         precondition(mode != .exact, "exact Fisher needs per-sample gradients")
-        var sum = sums[name] ?? [Double](repeating: 0, count: gradient.count)
+        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: gradient.count)
         for j in sum.indices { let mean = Double(gradient[j]) / Double(n); sum[j] += mean * mean }
         sums[name] = sum
     }
 
     /// Any parameter, given its per-sample gradients (n rows of `size`).
     mutating func addPerSample(_ name: String, gradients: [Float], n: Int, size: Int) {
-        var sum = sums[name] ?? [Double](repeating: 0, count: size)
+        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: size)
         switch mode {
         case .exact:
             for s in 0..<n { for j in 0..<size { let g = Double(gradients[s * size + j]); sum[j] += g * g } }
