@@ -69,7 +69,7 @@ struct DataOptions {
         if let forgetData {
             guard let retainData else { throw UsageError.invalid("--forget-data needs --retain-data (the rest of the training set)") }
             return StatisticsFileWriter.Splits(forget: try whole(forgetData, "forget"), retain: try whole(retainData, "retain"),
-                                               full: try data.map { try whole($0, "full") })
+                                               full: try data.map { try whole($0, "full") }, fullIsUnion: false)
         }
         guard let data else { throw UsageError.invalid("no data: give --data FILE (with --class C or --forget-ids F), or --forget-data and --retain-data") }
         let runner = try NetworkRunner(network: network, data: data, scale: scale)
@@ -90,7 +90,8 @@ struct DataOptions {
         let retain = try Split.select(data, name: "retain") { !isForgotten($0, $1) }
         guard !forget.indices.isEmpty else { throw EngineError.data(path: data.path, problem: "no sample to forget") }
         return StatisticsFileWriter.Splits(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
-                                           full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<data.count))))
+                                           full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<data.count))),
+                                           fullIsUnion: true)
     }
 
     /// Metrics of `network` on the forget and retain splits and on the test data (less the

@@ -123,15 +123,14 @@ enum ForgetCommand: Subcommand {
         let network = try Network(checkpoint: checkpoint)
         let splits = try data.splits(network: network, classes: classes)
         let mode = try StatsCommand.fisherMode(arguments.value("--fisher") ?? "exact")
-        let statistics = needsFisher ? try StatisticsFileWriter.compute(splits, mode: mode) : [:]
-        let activity = needsCorrelation ? try StatisticsFileWriter.activity(splits) : nil
+        let statistics = try StatisticsFileWriter.measure(splits, fisher: needsFisher ? mode : nil, activity: needsCorrelation)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let path = directory + "/statistics.h5"
         let transaction = OutputTransaction()
         do {
             try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes,
-                                           provenance: ["model": (checkpoint.path as NSString).lastPathComponent], activity: activity,
+                                           provenance: ["model": (checkpoint.path as NSString).lastPathComponent],
                                            to: path, in: transaction)
             try transaction.commit()
         } catch {

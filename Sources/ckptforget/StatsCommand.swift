@@ -23,15 +23,14 @@ enum StatsCommand: Subcommand {
         let splits = try data.splits(network: network, classes: try ForgetCommand.parseClasses(arguments.all("--class")))
         try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
 
-        let statistics = try StatisticsFileWriter.compute(splits, mode: mode)
-        let activity = try StatisticsFileWriter.activity(splits)
+        let statistics = try StatisticsFileWriter.measure(splits, fisher: mode, activity: true)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
         for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
         let transaction = OutputTransaction()
         do {
             try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes, provenance: provenance,
-                                           activity: activity, to: output, in: transaction)
+                                           to: output, in: transaction)
             try transaction.commit()
         } catch {
             transaction.abort()

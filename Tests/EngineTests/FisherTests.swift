@@ -6,15 +6,17 @@ import Checkpoint
 /// Fisher diagonals against JAX's (`jax.vmap(jax.grad)` in float64, Fixtures/engine/fisher_*.h5):
 /// the 200 test samples scaled by 1/255, forget = class 2, full = all of them.
 @Suite struct FisherTests {
-    private func compare(model: String, data: String, reference: String, mode: FisherMode, splits: [String]) throws {
+    private func compare(model: String, data: String, reference: String, mode: FisherMode, splits: [String],
+                         fullIsUnion: Bool = false) throws {
         let network = try ForwardTests.network(model)
         let dataSet = try DataSource.open(ForwardTests.path("engine/" + data))
         let runner = try NetworkRunner(network: network, data: dataSet, scale: 1 / 255)
         let forget = try Split.select(dataSet, name: "forget") { $1 == 2 }
         let retain = try Split.select(dataSet, name: "retain") { $1 != 2 }
-        let computed = try StatisticsFileWriter.compute(
+        let computed = try StatisticsFileWriter.measure(
             .init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
-                  full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200)))), mode: mode)
+                  full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200))), fullIsUnion: fullIsUnion),
+            fisher: mode, activity: false).fisher
         let expected = try openCheckpoint(ForwardTests.path("engine/" + reference))
         var compared = 0
         for split in splits {
@@ -37,14 +39,34 @@ import Checkpoint
         #expect(compared >= splits.count * 2, "only \(compared) tensors compared")
     }
 
-    @Test func exactFisherOfTheMLPMatchesJAX() throws {
+    /// Measured on its own, and (`fullIsUnion`) summed from the forget and retain passes.
+    @Test(arguments: [false, true]) func exactFisherOfTheMLPMatchesJAX(fullIsUnion: Bool) throws {
         try compare(model: "keras/mnist_mlp.h5", data: "test_data.h5:x_flat,labels", reference: "fisher_mlp_exact.h5",
-                    mode: .exact, splits: ["forget", "retain", "full"])
+                    mode: .exact, splits: ["forget", "retain", "full"], fullIsUnion: fullIsUnion)
     }
 
-    @Test func batchFisherOfTheMLPMatchesJAX() throws {
+    /// The full set's mini-batch Fisher depends on its order, so it takes its own pass either way.
+    @Test(arguments: [false, true]) func batchFisherOfTheMLPMatchesJAX(fullIsUnion: Bool) throws {
         try compare(model: "keras/mnist_mlp.h5", data: "test_data.h5:x_flat,labels", reference: "fisher_mlp_batch64.h5",
-                    mode: .batch(64), splits: ["forget", "full"])
+                    mode: .batch(64), splits: ["forget", "full"], fullIsUnion: fullIsUnion)
+    }
+
+    /// Batches are measured on several threads and added in file order: the sums equal, bit for
+    /// bit, those of the same batches measured and added one after another on this thread.
+    @Test(arguments: [FisherMode.exact, .batch(16)]) func concurrentBatchesAddUpInFileOrder(mode: FisherMode) throws {
+        let network = try ForwardTests.network("engine/mnist_cnn.h5")
+        let data = try DataSource.open(ForwardTests.path("engine/test_data.h5"))
+        let runner = try NetworkRunner(network: network, data: data, scale: 1 / 255)
+        let split = try Split.select(data, name: "odd") { index, _ in index % 3 != 0 }
+        let size = 16
+        let concurrent = try runner.measure(split, fisher: mode, activity: true, samplesPerBatch: size)
+        var sequential = SplitMeasures(fisher: FisherAccumulator(mode: mode))
+        try runner.forEachBatch(of: split, size: size) { batch, labels in
+            sequential.add(network.measure(batch, labels: labels, fisher: mode, activity: true), labels: labels, outputs: false)
+        }
+        #expect(NetworkRunner.workers >= 1 && concurrent.samples == split.indices.count && concurrent.fisher?.batches == sequential.fisher?.batches)
+        #expect(concurrent.fisher?.sums == sequential.fisher?.sums)
+        #expect(concurrent.activity.mapValues { $0.pre + $0.post } == sequential.activity.mapValues { $0.pre + $0.post })
     }
 
     /// With batches of one sample, the mini-batch definition is the exact one: this checks the
@@ -78,8 +100,10 @@ import Checkpoint
         let runner = try NetworkRunner(network: network, data: data, scale: 1 / 255)
         let forget = try Split.select(data, name: "forget") { $1 == 2 }
         let retain = try Split.select(data, name: "retain") { $1 != 2 }
-        let activity = try StatisticsFileWriter.activity(.init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
-                                                               full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200)))))
+        let activity = try #require(StatisticsFileWriter.measure(
+            .init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
+                  full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200))), fullIsUnion: true),
+            fisher: nil, activity: true).activity)
         #expect(activity.samples == ["forget": 22, "retain": 178, "full": 200])
         // The output layer's post activity is the mean of Keras' predicted probabilities over the split.
         let keras = try ForwardTests.keras("mlp")

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Keras BatchNormalization at inference over the last axis: y = γ (x − μ) / √(σ² + ε) + β with the
 /// stored moving mean and variance (which no gradient reaches).
 struct BatchNormalization: Layer {
@@ -20,40 +18,54 @@ struct BatchNormalization: Layer {
         return input
     }
 
-    private var scale: [Float] { (0..<channels).map { (gamma?[$0] ?? 1) / (variance[$0] + epsilon).squareRoot() } }
+    /// 1 / √(σ² + ε) per channel.
+    private var inverseDeviation: [Float] { variance.map { 1 / ($0 + epsilon).squareRoot() } }
 
     func forward(_ input: Batch) -> Batch {
-        let scale = scale
+        let inverse = inverseDeviation
+        let scale = (0..<channels).map { (gamma?[$0] ?? 1) * inverse[$0] }
+        let shift = (0..<channels).map { (beta?[$0] ?? 0) - mean[$0] * scale[$0] }
         var out = input.values
-        for i in out.indices {
-            let c = i % channels
-            out[i] = (out[i] - mean[c]) * scale[c] + (beta?[c] ?? 0)
+        out.withUnsafeMutableBufferPointer { v in
+            for row in stride(from: 0, to: v.count, by: channels) {
+                for c in 0..<channels { v[row + c] = v[row + c] * scale[c] + shift[c] }
+            }
         }
         return Batch(values: out, shape: input.shape)
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
-        let scale = scale
-        let perSample = input.width
-        let n = input.samples
-        if let gammaName {
-            var grads = [Float](repeating: 0, count: n * channels)
-            for s in 0..<n {
-                for j in 0..<perSample {
-                    let i = s * perSample + j, c = j % channels
-                    let normalized = (input.values[i] - mean[c]) / (variance[c] + epsilon).squareRoot()
-                    grads[s * channels + c] += gradient.values[i] * normalized
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
+        let inverse = inverseDeviation
+        let (n, perSample) = (input.samples, input.width)
+        // Per sample and channel: Σ over positions of δ·x̂ (for γ) and of δ (for β).
+        var gammaGradients = [Float](repeating: 0, count: n * channels), betaGradients = gammaGradients
+        input.values.withUnsafeBufferPointer { x in
+            gradient.values.withUnsafeBufferPointer { g in
+                gammaGradients.withUnsafeMutableBufferPointer { dg in
+                    betaGradients.withUnsafeMutableBufferPointer { db in
+                        for s in 0..<n {
+                            for row in stride(from: s * perSample, to: (s + 1) * perSample, by: channels) {
+                                for c in 0..<channels {
+                                    dg[s * channels + c] += g[row + c] * (x[row + c] - mean[c]) * inverse[c]
+                                    db[s * channels + c] += g[row + c]
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            sink.addPerSample(gammaName, gradients: grads, n: n, size: channels)
         }
-        if let betaName {
-            var grads = [Float](repeating: 0, count: n * channels)
-            for s in 0..<n { for j in 0..<perSample { grads[s * channels + j % channels] += gradient.values[s * perSample + j] } }
-            sink.addPerSample(betaName, gradients: grads, n: n, size: channels)
-        }
+        if let gammaName { sink.addPerSample(gammaName, gradients: gammaGradients, size: channels) }
+        if let betaName { sink.addPerSample(betaName, gradients: betaGradients, size: channels) }
+        guard inputGradient else { return nil }
+        let scale = (0..<channels).map { (gamma?[$0] ?? 1) * inverse[$0] }
         var back = gradient.values
-        for i in back.indices { back[i] *= scale[i % channels] }
+        back.withUnsafeMutableBufferPointer { v in
+            for row in stride(from: 0, to: v.count, by: channels) {
+                for c in 0..<channels { v[row + c] *= scale[c] }
+            }
+        }
         return Batch(values: back, shape: input.shape)
     }
 }

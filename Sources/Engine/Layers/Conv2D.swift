@@ -15,6 +15,9 @@ struct Conv2D: Layer {
         [(kernelName, [kernelHeight, kernelWidth, channels, filters])] + (biasName.map { [($0, [filters])] } ?? [])
     }
 
+    /// Values in one receptive field: a row of the im2col matrix.
+    private var patch: Int { kernelHeight * kernelWidth * channels }
+
     /// Output size and leading padding along one axis, as TensorFlow and Keras compute them.
     static func geometry(input: Int, kernel: Int, stride: Int, same: Bool) -> (size: Int, padBefore: Int) {
         if same {
@@ -49,34 +52,37 @@ struct Conv2D: Layer {
                     padTop: rows.padBefore, padLeft: cols.padBefore)
     }
 
-    /// Calls `body(row, column-offset, input-index)` for every in-bounds tap of every output position.
-    private func forEachTap(_ p: Plan, _ body: (Int, Int, Int) -> Void) {
-        let patch = kernelHeight * kernelWidth * channels
+    /// Calls `body(column, input, count)` for every run of in-bounds taps: for one output position
+    /// and one kernel row, the taps inside the input read `count` consecutive input values from
+    /// offset `input` into the im2col matrix from offset `column`.
+    private func forEachRun(_ p: Plan, _ body: (Int, Int, Int) -> Void) {
+        let patch = patch
         for s in 0..<p.n {
             for oy in 0..<p.outHeight {
                 for ox in 0..<p.outWidth {
-                    let row = (s * p.outHeight + oy) * p.outWidth + ox
+                    let row = ((s * p.outHeight + oy) * p.outWidth + ox) * patch
+                    let x0 = ox * strides.1 - p.padLeft
+                    let (first, end) = (max(0, -x0), min(kernelWidth, p.width - x0))
+                    guard end > first else { continue }
                     for ky in 0..<kernelHeight {
                         let y = oy * strides.0 + ky - p.padTop
                         guard y >= 0, y < p.height else { continue }
-                        for kx in 0..<kernelWidth {
-                            let x = ox * strides.1 + kx - p.padLeft
-                            guard x >= 0, x < p.width else { continue }
-                            let column = (ky * kernelWidth + kx) * channels
-                            let source = ((s * p.height + y) * p.width + x) * channels
-                            body(row * patch + column, source, channels)
-                        }
+                        body(row + (ky * kernelWidth + first) * channels, ((s * p.height + y) * p.width + x0 + first) * channels,
+                             (end - first) * channels)
                     }
                 }
             }
         }
     }
 
+    /// The im2col matrix: (n · positions) × patch, zero where a tap falls in the padding.
     private func patches(_ input: Batch, _ p: Plan) -> [Float] {
-        var columns = [Float](repeating: 0, count: p.n * p.positions * kernelHeight * kernelWidth * channels)
+        var columns = [Float](repeating: 0, count: p.n * p.positions * patch)
         input.values.withUnsafeBufferPointer { source in
-            forEachTap(p) { target, from, count in
-                for c in 0..<count { columns[target + c] = source[from + c] }
+            columns.withUnsafeMutableBufferPointer { target in
+                forEachRun(p) { column, from, count in
+                    (target.baseAddress! + column).update(from: source.baseAddress! + from, count: count)
+                }
             }
         }
         return columns
@@ -84,57 +90,66 @@ struct Conv2D: Layer {
 
     func forward(_ input: Batch) -> Batch {
         let p = plan(input)
-        let k = kernelHeight * kernelWidth * channels
-        var out = GEMM.product(patches(input, p), kernel, m: p.n * p.positions, n: filters, k: k)
-        if let bias { for r in 0..<(p.n * p.positions) { for f in 0..<filters { out[r * filters + f] += bias[f] } } }
+        var out = GEMM.product(patches(input, p), kernel, m: p.n * p.positions, n: filters, k: patch)
+        if let bias { out.addRowwise(bias) }
         activation.apply(&out, classes: filters)
         return Batch(values: out, shape: [p.n, p.outHeight, p.outWidth, filters])
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
         let p = plan(input)
-        let k = kernelHeight * kernelWidth * channels
+        let k = patch
         var delta = gradient.values
         if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: filters) }
         let columns = patches(input, p)
-        if sink.mode != .exact {
-            // Only the batch's gradient is needed: one product over all samples and positions.
-            sink.addBatchSum(kernelName, sum: GEMM.product(columns, transposeA: true, delta, m: k, n: filters, k: p.n * p.positions), n: p.n)
-            if let biasName {
-                var sum = [Float](repeating: 0, count: filters)
-                for (i, d) in delta.enumerated() { sum[i % filters] += d }
-                sink.addBatchSum(biasName, sum: sum, n: p.n)
-            }
-            return Batch(values: inputGradient(delta, p), shape: input.shape)
-        }
-        // Per-sample kernel gradients: each sample's patches (positions × k) against its deltas.
-        var perSample = [Float](repeating: 0, count: p.n * k * filters)
-        columns.withUnsafeBufferPointer { a in
-            delta.withUnsafeBufferPointer { d in
-                perSample.withUnsafeMutableBufferPointer { g in
+        if sink.mode == .exact {
+            // Per-sample kernel gradients: each sample's patches (positions × k) against its deltas.
+            var single = [Float](repeating: 0, count: k * filters)
+            columns.withUnsafeBufferPointer { a in
+                delta.withUnsafeBufferPointer { d in
                     for s in 0..<p.n {
-                        GEMM.multiply(a.baseAddress! + s * p.positions * k, transposeA: true, d.baseAddress! + s * p.positions * filters,
-                                      into: g.baseAddress! + s * k * filters, m: k, n: filters, k: p.positions)
+                        single.withUnsafeMutableBufferPointer { g in
+                            GEMM.multiply(a.baseAddress! + s * p.positions * k, transposeA: true, d.baseAddress! + s * p.positions * filters,
+                                          into: g.baseAddress!, m: k, n: filters, k: p.positions)
+                        }
+                        sink.addPerSample(kernelName, gradients: single, size: k * filters)
                     }
                 }
             }
+        } else {
+            // Only the batch's gradient is needed: one product over all samples and positions.
+            sink.addBatchSum(kernelName, sum: GEMM.product(columns, transposeA: true, delta, m: k, n: filters, k: p.n * p.positions), n: p.n)
         }
-        sink.addPerSample(kernelName, gradients: perSample, n: p.n, size: k * filters)
         if let biasName {
-            var biasGradients = [Float](repeating: 0, count: p.n * filters)
-            for s in 0..<p.n { for r in 0..<p.positions { for f in 0..<filters { biasGradients[s * filters + f] += delta[(s * p.positions + r) * filters + f] } } }
-            sink.addPerSample(biasName, gradients: biasGradients, n: p.n, size: filters)
+            // Each sample's bias gradient is its deltas summed over positions.
+            var perSample = [Float](repeating: 0, count: p.n * filters)
+            delta.withUnsafeBufferPointer { d in
+                perSample.withUnsafeMutableBufferPointer { g in
+                    for s in 0..<p.n {
+                        for r in 0..<p.positions {
+                            let row = (s * p.positions + r) * filters
+                            for f in 0..<filters { g[s * filters + f] += d[row + f] }
+                        }
+                    }
+                }
+            }
+            sink.addPerSample(biasName, gradients: perSample, size: filters)
         }
-        return Batch(values: inputGradient(delta, p), shape: input.shape)
+        guard inputGradient else { return nil }
+        return Batch(values: self.inputGradient(delta, p), shape: input.shape)
     }
 
     /// dL/dinput: deltas · Wᵀ give each patch's gradient; scatter them back (col2im).
     private func inputGradient(_ delta: [Float], _ p: Plan) -> [Float] {
-        let k = kernelHeight * kernelWidth * channels
-        let patchGradients = GEMM.product(delta, kernel, transposeB: true, m: p.n * p.positions, n: k, k: filters)
+        let patchGradients = GEMM.product(delta, kernel, transposeB: true, m: p.n * p.positions, n: patch, k: filters)
         var back = [Float](repeating: 0, count: p.n * p.height * p.width * channels)
-        forEachTap(p) { target, from, count in
-            for c in 0..<count { back[from + c] += patchGradients[target + c] }
+        patchGradients.withUnsafeBufferPointer { source in
+            back.withUnsafeMutableBufferPointer { target in
+                forEachRun(p) { column, to, count in
+                    for i in 0..<count { target[to + i] += source[column + i] }
+                }
+            }
         }
         return back
     }

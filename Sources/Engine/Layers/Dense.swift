@@ -19,19 +19,20 @@ struct Dense: Layer {
     func forward(_ input: Batch) -> Batch {
         let rows = input.values.count / inputs
         var out = GEMM.product(input.values, kernel, m: rows, n: units, k: inputs)
-        if let bias { for r in 0..<rows { for j in 0..<units { out[r * units + j] += bias[j] } } }
+        if let bias { out.addRowwise(bias) }
         activation.apply(&out, classes: units)
         return Batch(values: out, shape: input.shape.dropLast() + [units])
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
         var delta = gradient.values
         if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: units) }
         let rows = input.values.count / inputs
         precondition(rows == input.samples, "Dense on inputs of rank > 2 is not differentiated")
         sink.addOuter(kernelName, inputs: input.values, deltas: delta, n: rows, k: inputs, f: units)
-        if let biasName { sink.addPerSample(biasName, gradients: delta, n: rows, size: units) }
-        let back = GEMM.product(delta, kernel, transposeB: true, m: rows, n: inputs, k: units)
-        return Batch(values: back, shape: input.shape)
+        if let biasName { sink.addPerSample(biasName, gradients: delta, size: units) }
+        guard inputGradient else { return nil }
+        return Batch(values: GEMM.product(delta, kernel, transposeB: true, m: rows, n: inputs, k: units), shape: input.shape)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One layer of a network the engine runs: a forward pass over a batch, and a backward pass that
 /// turns dL/d(output) into dL/d(input) while reporting each parameter's per-sample gradients.
 protocol Layer: Sendable {
@@ -8,8 +10,10 @@ protocol Layer: Sendable {
     func outputShape(for input: [Int], path: String) throws -> [Int]
     func forward(_ input: Batch) -> Batch
     /// `gradient` is dL/d(output) per sample. With `fusedSoftmax` the layer's softmax activation is
-    /// skipped: the gradient is already taken with respect to the softmax's input.
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch
+    /// skipped: the gradient is already taken with respect to the softmax's input. Returns
+    /// dL/d(input), or nil when `inputGradient` is false (no layer below has parameters).
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch?
 }
 
 extension Layer {
@@ -29,44 +33,56 @@ enum ActivationFunction: String, Sendable {
 
     /// Applies the function in place; softmax over the last axis of width `classes`.
     func apply(_ values: inout [Float], classes: Int) {
-        switch self {
-        case .linear: break
-        case .relu: for i in values.indices where values[i] < 0 { values[i] = 0 }
-        case .sigmoid: for i in values.indices { values[i] = 1 / (1 + (-values[i]).exponential) }
-        case .tanh: for i in values.indices { values[i] = values[i].hyperbolicTangent }
-        case .softmax:
-            for row in stride(from: 0, to: values.count, by: classes) {
-                let range = row..<(row + classes)
-                let peak = values[range].max() ?? 0
-                var sum: Float = 0
-                for i in range { values[i] = (values[i] - peak).exponential; sum += values[i] }
-                for i in range { values[i] /= sum }
+        values.withUnsafeMutableBufferPointer { v in
+            switch self {
+            case .linear: break
+            case .relu: for i in v.indices { v[i] = v[i] < 0 ? 0 : v[i] }
+            case .sigmoid: for i in v.indices { v[i] = 1 / (1 + Foundation.exp(-v[i])) }
+            case .tanh: for i in v.indices { v[i] = Foundation.tanh(v[i]) }
+            case .softmax:
+                for row in stride(from: 0, to: v.count, by: classes) {
+                    var peak = v[row]
+                    for i in row..<(row + classes) { peak = Swift.max(peak, v[i]) }
+                    var sum: Float = 0
+                    for i in row..<(row + classes) { v[i] = Foundation.exp(v[i] - peak); sum += v[i] }
+                    for i in row..<(row + classes) { v[i] /= sum }
+                }
             }
         }
     }
 
     /// Multiplies `gradient` by the derivative, expressed through the function's output.
     func backpropagate(_ gradient: inout [Float], output: [Float], classes: Int) {
-        switch self {
-        case .linear: break
-        case .relu: for i in gradient.indices where output[i] <= 0 { gradient[i] = 0 }
-        case .sigmoid: for i in gradient.indices { gradient[i] *= output[i] * (1 - output[i]) }
-        case .tanh: for i in gradient.indices { gradient[i] *= 1 - output[i] * output[i] }
-        case .softmax:
-            // Full Jacobian: g_i ← p_i (g_i − Σ_j g_j p_j).
-            for row in stride(from: 0, to: gradient.count, by: classes) {
-                let range = row..<(row + classes)
-                var dot: Float = 0
-                for i in range { dot += gradient[i] * output[i] }
-                for i in range { gradient[i] = output[i] * (gradient[i] - dot) }
+        output.withUnsafeBufferPointer { y in
+            gradient.withUnsafeMutableBufferPointer { g in
+                switch self {
+                case .linear: break
+                case .relu: for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
+                case .sigmoid: for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
+                case .tanh: for i in g.indices { g[i] *= 1 - y[i] * y[i] }
+                case .softmax:
+                    // Full Jacobian: g_i ← p_i (g_i − Σ_j g_j p_j).
+                    for row in stride(from: 0, to: g.count, by: classes) {
+                        var dot: Float = 0
+                        for i in row..<(row + classes) { dot += g[i] * y[i] }
+                        for i in row..<(row + classes) { g[i] = y[i] * (g[i] - dot) }
+                    }
+                }
             }
         }
     }
 }
 
-extension Float {
-    var exponential: Float { Float(Foundation.exp(Double(self))) }
-    var hyperbolicTangent: Float { Float(Foundation.tanh(Double(self))) }
+extension Array where Element == Float {
+    /// Adds `bias` to every row (the last axis has `bias.count` values).
+    mutating func addRowwise(_ bias: [Float]) {
+        let width = bias.count
+        bias.withUnsafeBufferPointer { b in
+            withUnsafeMutableBufferPointer { v in
+                for row in stride(from: 0, to: v.count, by: width) {
+                    for j in 0..<width { v[row + j] += b[j] }
+                }
+            }
+        }
+    }
 }
-
-import Foundation

@@ -14,8 +14,9 @@ struct Passthrough: Layer {
         kind == .flatten ? Batch(values: input.values, shape: [input.samples, input.width]) : input
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
-        Batch(values: gradient.values, shape: input.shape)
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
+        inputGradient ? Batch(values: gradient.values, shape: input.shape) : nil
     }
 }
 
@@ -32,7 +33,9 @@ struct ActivationLayer: Layer {
         return Batch(values: values, shape: input.shape)
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
+        guard inputGradient else { return nil }
         var delta = gradient.values
         if !(fusedSoftmax && function == .softmax) { function.backpropagate(&delta, output: output.values, classes: input.shape.last ?? 1) }
         return Batch(values: delta, shape: input.shape)

@@ -16,29 +16,20 @@ struct Pooling2D: Layer {
         return [rows.size, cols.size, input[2]]
     }
 
-    /// Calls `body(output-index, taps)` with the input indices each output element pools.
-    private func forEachWindow(_ shape: [Int], _ body: (Int, [Int]) -> Void) {
+    /// Calls `body(output, rows, columns)` for every output position (offset of its first channel)
+    /// with the input rows and columns its window covers inside the input.
+    private func forEachWindow(_ shape: [Int], _ body: (Int, Range<Int>, Range<Int>) -> Void) {
         let (n, height, width, channels) = (shape[0], shape[1], shape[2], shape[3])
         let rows = Conv2D.geometry(input: height, kernel: size.0, stride: strides.0, same: samePadding)
         let cols = Conv2D.geometry(input: width, kernel: size.1, stride: strides.1, same: samePadding)
-        var taps: [Int] = []
-        taps.reserveCapacity(size.0 * size.1)
         for s in 0..<n {
             for oy in 0..<rows.size {
+                let y0 = oy * strides.0 - rows.padBefore
+                let ys = Swift.max(y0, 0)..<Swift.min(y0 + size.0, height)
                 for ox in 0..<cols.size {
-                    for c in 0..<channels {
-                        taps.removeAll(keepingCapacity: true)
-                        for ky in 0..<size.0 {
-                            let y = oy * strides.0 + ky - rows.padBefore
-                            guard y >= 0, y < height else { continue }
-                            for kx in 0..<size.1 {
-                                let x = ox * strides.1 + kx - cols.padBefore
-                                guard x >= 0, x < width else { continue }
-                                taps.append(((s * height + y) * width + x) * channels + c)
-                            }
-                        }
-                        body(((s * rows.size + oy) * cols.size + ox) * channels + c, taps)
-                    }
+                    let x0 = ox * strides.1 - cols.padBefore
+                    let xs = Swift.max(x0, 0)..<Swift.min(x0 + size.1, width)
+                    body(((s * rows.size + oy) * cols.size + ox) * channels, ys.lowerBound + s * height ..< ys.upperBound + s * height, xs)
                 }
             }
         }
@@ -52,25 +43,60 @@ struct Pooling2D: Layer {
 
     func forward(_ input: Batch) -> Batch {
         let shape = outputShape(input)
+        let (width, channels) = (input.shape[2], input.shape[3])
         var out = [Float](repeating: 0, count: shape.reduce(1, *))
-        forEachWindow(input.shape) { index, taps in
-            switch kind {
-            case .max: out[index] = taps.map { input.values[$0] }.max() ?? 0
-            case .average: out[index] = taps.isEmpty ? 0 : taps.reduce(0) { $0 + input.values[$1] } / Float(taps.count)
+        input.values.withUnsafeBufferPointer { x in
+            out.withUnsafeMutableBufferPointer { y in
+                forEachWindow(input.shape) { o, rows, columns in
+                    let taps = rows.count * columns.count
+                    guard taps > 0 else { return }
+                    for c in 0..<channels { y[o + c] = kind == .max ? -.infinity : 0 }
+                    for row in rows {
+                        for column in columns {
+                            let i = (row * width + column) * channels
+                            switch kind {
+                            case .max: for c in 0..<channels { y[o + c] = Swift.max(y[o + c], x[i + c]) }
+                            case .average: for c in 0..<channels { y[o + c] += x[i + c] }
+                            }
+                        }
+                    }
+                    if kind == .average { for c in 0..<channels { y[o + c] /= Float(taps) } }
+                }
             }
         }
         return Batch(values: out, shape: shape)
     }
 
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, into sink: inout GradientSink) -> Batch {
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
+        guard inputGradient else { return nil }
+        let (width, channels) = (input.shape[2], input.shape[3])
         var back = [Float](repeating: 0, count: input.values.count)
-        forEachWindow(input.shape) { index, taps in
-            switch kind {
-            case .max:
-                // The gradient goes to the first tap that holds the maximum (as TensorFlow routes it).
-                if let winner = taps.first(where: { input.values[$0] == output.values[index] }) { back[winner] += gradient.values[index] }
-            case .average:
-                for tap in taps { back[tap] += gradient.values[index] / Float(taps.count) }
+        input.values.withUnsafeBufferPointer { x in
+            output.values.withUnsafeBufferPointer { y in
+                gradient.values.withUnsafeBufferPointer { g in
+                    back.withUnsafeMutableBufferPointer { b in
+                        forEachWindow(input.shape) { o, rows, columns in
+                            let taps = rows.count * columns.count
+                            for c in 0..<channels {
+                                switch kind {
+                                case .max:
+                                    // The gradient goes to the first tap that holds the maximum (as TensorFlow routes it).
+                                    search: for row in rows {
+                                        for column in columns where x[(row * width + column) * channels + c] == y[o + c] {
+                                            b[(row * width + column) * channels + c] += g[o + c]
+                                            break search
+                                        }
+                                    }
+                                case .average:
+                                    for row in rows {
+                                        for column in columns { b[(row * width + column) * channels + c] += g[o + c] / Float(taps) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         }
         return Batch(values: back, shape: input.shape)

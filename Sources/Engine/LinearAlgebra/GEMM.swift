@@ -3,10 +3,15 @@ internal import CBLAS
 /// Row-major single-precision matrix products through the system's CBLAS (OpenBLAS). The only
 /// file that imports it.
 enum GEMM {
+    /// The engine runs batches on all cores itself (`NetworkRunner`), so OpenBLAS works on the
+    /// calling thread: its own threads would only compete for the same cores.
+    private static let singleThreaded: Void = openblas_set_num_threads(1)
+
     /// C (m × n) = alpha · op(A) · op(B) + beta · C, where op(A) is m × k and op(B) is k × n.
     static func multiply(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>, transposeB: Bool = false,
                          into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0) {
         guard m > 0, n > 0, k > 0 else { return }
+        _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
                     beta, c, Int32(n))

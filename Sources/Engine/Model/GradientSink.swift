@@ -25,65 +25,128 @@ public enum FisherMode: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-struct GradientSink {
+/// One batch's contribution to the Fisher diagonals, in float32, by tensor name: in exact mode the
+/// sum over the batch's samples of each squared per-sample gradient; in batch mode the gradient of
+/// the batch-mean loss (squared when it is accumulated). Batches are measured independently, in
+/// parallel, and added to a `FisherAccumulator` in file order.
+struct GradientSink: Sendable {
     let mode: FisherMode
-    /// Running sums in double precision (each batch's contribution is computed in float32).
-    private(set) var sums: [String: [Double]] = [:]
-    private(set) var samples = 0
-    private(set) var batches = 0
+    private(set) var contributions: [String: [Float]] = [:]
 
     init(mode: FisherMode) { self.mode = mode }
 
-    mutating func beginBatch(samples count: Int) {
-        samples += count
-        batches += 1
+    /// The contribution of `name` (of `size` values), zero until something is added.
+    private mutating func update(_ name: String, size: Int, _ body: (UnsafeMutableBufferPointer<Float>) -> Void) {
+        contributions[name, default: [Float](repeating: 0, count: size)].withUnsafeMutableBufferPointer { body($0) }
     }
 
     /// A Dense-style kernel whose per-sample gradient is the outer product of `inputs` (n × k) and
     /// `deltas` (n × f).
     mutating func addOuter(_ name: String, inputs: [Float], deltas: [Float], n: Int, k: Int, f: Int) {
-        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: k * f)
         switch mode {
         case .exact:
-            let a2 = inputs.map { $0 * $0 }, d2 = deltas.map { $0 * $0 }
-            let contribution = GEMM.product(a2, transposeA: true, d2, m: k, n: f, k: n)
-            for i in sum.indices { sum[i] += Double(contribution[i]) }
+            let (a2, d2) = (inputs.squared(), deltas.squared())
+            update(name, size: k * f) { c in
+                a2.withUnsafeBufferPointer { a in
+                    d2.withUnsafeBufferPointer { d in
+                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: c.baseAddress!, m: k, n: f, k: n, beta: 1)
+                    }
+                }
+            }
         case .batch:
-            let mean = GEMM.product(inputs, transposeA: true, deltas, m: k, n: f, k: n, alpha: 1 / Float(n))
-            for i in sum.indices { sum[i] += Double(mean[i]) * Double(mean[i]) }
-        }
-        sums[name] = sum
-    }
-
-    /// A parameter's gradient summed over the batch's samples (batch mode only: the batch-mean
-    /// loss's gradient is this sum over n).
-    mutating func addBatchSum(_ name: String, sum gradient: [Float], n: Int) {
-        precondition(mode != .exact, "exact Fisher needs per-sample gradients")
-        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: gradient.count)
-        for j in sum.indices { let mean = Double(gradient[j]) / Double(n); sum[j] += mean * mean }
-        sums[name] = sum
-    }
-
-    /// Any parameter, given its per-sample gradients (n rows of `size`).
-    mutating func addPerSample(_ name: String, gradients: [Float], n: Int, size: Int) {
-        var sum = sums.removeValue(forKey: name) ?? [Double](repeating: 0, count: size)
-        switch mode {
-        case .exact:
-            for s in 0..<n { for j in 0..<size { let g = Double(gradients[s * size + j]); sum[j] += g * g } }
-        case .batch:
-            for j in 0..<size {
-                var mean = 0.0
-                for s in 0..<n { mean += Double(gradients[s * size + j]) }
-                mean /= Double(n)
-                sum[j] += mean * mean
+            update(name, size: k * f) { c in
+                inputs.withUnsafeBufferPointer { a in
+                    deltas.withUnsafeBufferPointer { d in
+                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: c.baseAddress!, m: k, n: f, k: n,
+                                      alpha: 1 / Float(n), beta: 1)
+                    }
+                }
             }
         }
-        sums[name] = sum
+    }
+
+    /// Per-sample gradients of one parameter: `gradients` holds n rows of `size` values.
+    mutating func addPerSample(_ name: String, gradients: UnsafeBufferPointer<Float>, size: Int) {
+        let n = gradients.count / size
+        switch mode {
+        case .exact:
+            update(name, size: size) { c in
+                for row in stride(from: 0, to: n * size, by: size) {
+                    for j in 0..<size { c[j] += gradients[row + j] * gradients[row + j] }
+                }
+            }
+        case .batch:
+            var sum = [Float](repeating: 0, count: size)
+            for row in stride(from: 0, to: n * size, by: size) {
+                for j in 0..<size { sum[j] += gradients[row + j] }
+            }
+            addBatchSum(name, sum: sum, n: n)
+        }
+    }
+
+    mutating func addPerSample(_ name: String, gradients: [Float], size: Int) {
+        gradients.withUnsafeBufferPointer { addPerSample(name, gradients: $0, size: size) }
+    }
+
+    /// Batch mode only: a parameter's gradient summed over the batch's `n` samples (the batch-mean
+    /// loss's gradient is this sum over n).
+    mutating func addBatchSum(_ name: String, sum: [Float], n: Int) {
+        precondition(mode != .exact, "exact Fisher needs per-sample gradients")
+        update(name, size: sum.count) { c in
+            for j in c.indices { c[j] += sum[j] / Float(n) }
+        }
+    }
+}
+
+/// Fisher sums over a split in double precision, batch contributions added in file order, so the
+/// result does not depend on how many threads measured the batches.
+public struct FisherAccumulator: Sendable {
+    public let mode: FisherMode
+    public private(set) var sums: [String: [Double]] = [:]
+    public private(set) var samples = 0
+    public private(set) var batches = 0
+
+    public init(mode: FisherMode) { self.mode = mode }
+
+    mutating func add(_ sink: GradientSink, samples count: Int) {
+        samples += count
+        batches += 1
+        let square = mode != .exact
+        for (name, contribution) in sink.contributions {
+            sums[name, default: [Double](repeating: 0, count: contribution.count)].withUnsafeMutableBufferPointer { sum in
+                contribution.withUnsafeBufferPointer { c in
+                    if square {
+                        for j in sum.indices { sum[j] += Double(c[j]) * Double(c[j]) }
+                    } else {
+                        for j in sum.indices { sum[j] += Double(c[j]) }
+                    }
+                }
+            }
+        }
     }
 
     /// The diagonals: sums divided by samples (exact) or batches (batch).
-    func result() -> [String: [Double]] {
+    public var diagonals: [String: [Double]] {
         let divisor = Double(mode == .exact ? max(samples, 1) : max(batches, 1))
         return sums.mapValues { $0.map { $0 / divisor } }
+    }
+
+    /// Exact mode: the sums over two disjoint sets of samples are the sums over their union.
+    func merged(with other: FisherAccumulator) -> FisherAccumulator {
+        precondition(mode == .exact && other.mode == .exact, "only exact Fisher sums add across splits")
+        var union = self
+        union.samples += other.samples
+        union.batches += other.batches
+        union.sums.merge(other.sums) { zip($0, $1).map(+) }
+        return union
+    }
+}
+
+extension Array where Element == Float {
+    func squared() -> [Float] {
+        [Float](unsafeUninitializedCapacity: count) { out, initialized in
+            withUnsafeBufferPointer { v in for i in v.indices { out[i] = v[i] * v[i] } }
+            initialized = count
+        }
     }
 }

@@ -42,10 +42,23 @@ public struct Network: Sendable {
     /// Keras' clip of probabilities in sparse categorical cross-entropy.
     static let epsilon: Float = 1e-7
 
-    /// Adds one batch's per-sample gradients of the cross-entropy loss −log p_y to `sink`.
-    func accumulateGradients(_ input: Batch, labels: [Int], into sink: inout GradientSink) {
+    /// One batch forward and, with `fisher`, backward through the cross-entropy loss −log p_y; with
+    /// `activity`, each Dense and Conv2D layer's input and output summed per unit.
+    func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool) -> BatchMeasures {
         var activations = [input]
         for layer in layers { activations.append(layer.forward(activations.last!)) }
+        var result = BatchMeasures(outputs: activations.last!)
+        if activity {
+            for (index, layer) in layers.enumerated() where layer is Dense || layer is Conv2D {
+                result.activity[layer.name] = LayerActivity(pre: activations[index], post: activations[index + 1])
+            }
+        }
+        if let fisher { result.gradients = gradients(activations, labels: labels, mode: fisher) }
+        return result
+    }
+
+    /// Per-sample gradients of the loss, reported to a sink, from the batch's activations.
+    private func gradients(_ activations: [Batch], labels: [Int], mode: FisherMode) -> GradientSink {
         let probabilities = activations.last!
         // dL/dz for softmax + cross-entropy: p − onehot(y); zero where Keras' clip of p_y bites.
         var delta = probabilities.values
@@ -58,11 +71,22 @@ public struct Network: Sendable {
                 delta[row + label] -= 1
             }
         }
-        sink.beginBatch(samples: labels.count)
-        var gradient = Batch(values: delta, shape: probabilities.shape)
-        for (index, layer) in layers.enumerated().reversed() {
-            gradient = layer.backward(input: activations[index], output: activations[index + 1], gradient: gradient,
-                                      fusedSoftmax: index == layers.count - 1, into: &sink)
+        var sink = GradientSink(mode: mode)
+        var gradient: Batch? = Batch(values: delta, shape: probabilities.shape)
+        // Below the first layer with parameters no gradient is needed.
+        let first = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
+        for index in (first..<layers.count).reversed() {
+            guard let above = gradient else { break }
+            gradient = layers[index].backward(input: activations[index], output: activations[index + 1], gradient: above,
+                                              fusedSoftmax: index == layers.count - 1, inputGradient: index > first, into: &sink)
         }
+        return sink
     }
+}
+
+/// What one batch through the network yields.
+struct BatchMeasures: Sendable {
+    var outputs: Batch
+    var gradients: GradientSink?
+    var activity: [String: LayerActivity] = [:]
 }

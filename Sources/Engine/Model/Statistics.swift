@@ -1,4 +1,5 @@
 import Checkpoint
+import Foundation
 
 /// Runs a network over the samples of a split, a batch at a time: predictions for evaluation,
 /// Fisher diagonals for SSD.
@@ -20,9 +21,9 @@ public struct NetworkRunner {
     /// Calls `body` with consecutive batches of `size` samples from `split` (file order; the last
     /// batch may be smaller), reading the data in chunks so memory does not grow with the set.
     public func forEachBatch(of split: Split, size: Int, _ body: (Batch, [Int]) throws -> Void) throws {
+        let width = network.inputShape.reduce(1, *)
         var pendingX: [Float] = [], pendingY: [Int] = []
         var consumed = 0  // samples of the pending buffers already handed out
-        let width = network.inputShape.reduce(1, *)
         func flush(_ count: Int) throws {
             let batch = Batch(values: Array(pendingX[(consumed * width)..<((consumed + count) * width)]), shape: [count] + network.inputShape)
             try body(batch, Array(pendingY[consumed..<(consumed + count)]))
@@ -34,13 +35,14 @@ public struct NetworkRunner {
             let first = split.indices[cursor]
             var last = cursor
             while last + 1 < split.indices.count, split.indices[last + 1] - first < 4096 { last += 1 }
-            let (x, y) = try data.batch(first..<(split.indices[last] + 1))
+            var (x, y) = try data.batch(first..<(split.indices[last] + 1))
+            if scale != 1 { x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } } }
             pendingX.removeFirst(consumed * width)
             pendingY.removeFirst(consumed)
             consumed = 0
             for index in split.indices[cursor...last] {
                 let row = index - first
-                pendingX += x[(row * width)..<((row + 1) * width)].map { $0 * scale }
+                pendingX.append(contentsOf: x[(row * width)..<((row + 1) * width)])
                 pendingY.append(y[row])
             }
             cursor = last + 1
@@ -49,60 +51,142 @@ public struct NetworkRunner {
         if pendingY.count > consumed { try flush(pendingY.count - consumed) }
     }
 
+    /// Threads measuring batches at once (OpenBLAS then runs single-threaded inside each).
+    static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
+
+    /// Runs `work` on the batches of `split` on all cores, a few batches at a time (so memory stays
+    /// bounded), and hands the results to `combine` in file order: the outcome does not depend on
+    /// the number of threads.
+    func concurrentBatches<T: Sendable>(of split: Split, size: Int, _ work: @escaping @Sendable (Batch, [Int]) -> T,
+                                        combine: (T) throws -> Void) throws {
+        var group: [(Batch, [Int])] = []
+        func drain() throws {
+            let batches = group, slots = Slots<T>(batches.count)
+            DispatchQueue.concurrentPerform(iterations: batches.count) { i in slots.base[i] = work(batches[i].0, batches[i].1) }
+            group.removeAll(keepingCapacity: true)
+            for i in 0..<batches.count { try combine(slots.base[i]!) }
+        }
+        try forEachBatch(of: split, size: size) { batch, labels in
+            group.append((batch, labels))
+            if group.count == 2 * Self.workers { try drain() }
+        }
+        try drain()
+    }
+
+    /// One pass over `split` that measures what is asked: Fisher sums, activity sums, outputs.
+    /// `samplesPerBatch` applies where the result does not depend on it (not to mini-batch Fisher).
+    public func measure(_ split: Split, fisher: FisherMode? = nil, activity: Bool = false, outputs: Bool = false,
+                        samplesPerBatch: Int = 256) throws -> SplitMeasures {
+        if fisher != nil, !network.endsInSoftmax { throw EngineError.lossNeedsSoftmax(path: network.path) }
+        var result = SplitMeasures(fisher: fisher.map(FisherAccumulator.init(mode:)))
+        let size = if case .batch(let b) = fisher { b } else { samplesPerBatch }
+        let (network, classes) = (network, network.classes)
+        try concurrentBatches(of: split, size: size) { batch, labels in
+            // An out-of-range label is reported (in order) by `combine`; the batch is not measured.
+            guard fisher == nil || labels.allSatisfy({ (0..<classes).contains($0) }) else { return nil }
+            return (network.measure(batch, labels: labels, fisher: fisher, activity: activity), labels)
+        } combine: { (measured: (BatchMeasures, [Int])?) in
+            guard let (measures, labels) = measured else {
+                throw EngineError.data(path: data.path, problem: "a label is outside the model's \(classes) classes (0 to \(classes - 1))")
+            }
+            result.add(measures, labels: labels, outputs: outputs)
+        }
+        return result
+    }
+
     /// The model's outputs (probabilities) for every sample of `split`, in order, with the labels.
     public func predictions(_ split: Split) throws -> (outputs: [Float], labels: [Int]) {
-        var outputs: [Float] = [], labels: [Int] = []
-        try forEachBatch(of: split, size: 256) { batch, y in
-            outputs += network.predict(batch).values
-            labels += y
-        }
-        return (outputs, labels)
+        let measured = try measure(split, outputs: true)
+        return (measured.outputs, measured.labels)
     }
 
     /// Fisher diagonals of the cross-entropy loss over `split`, by tensor name.
     public func fisher(_ split: Split, mode: FisherMode) throws -> [String: [Double]] {
-        guard network.endsInSoftmax else { throw EngineError.lossNeedsSoftmax(path: network.path) }
-        var sink = GradientSink(mode: mode)
-        let size = if case .batch(let b) = mode { b } else { 128 }
-        try forEachBatch(of: split, size: size) { batch, y in
-            if let bad = y.first(where: { $0 < 0 || $0 >= network.classes }) {
-                throw EngineError.data(path: data.path, problem: "label \(bad) is outside the model's \(network.classes) classes")
-            }
-            network.accumulateGradients(batch, labels: y, into: &sink)
-        }
-        return sink.result()
+        try measure(split, fisher: mode).fisher!.diagonals
     }
 }
 
-extension NetworkRunner {
-    /// For each layer with units (Dense, Conv2D), the sum over the split's samples of each input
-    /// unit's and each output unit's activation (for convolutions, per channel, averaged over
-    /// positions first), and the number of samples: activity = sum / samples.
-    public func activitySums(_ split: Split) throws -> (sums: [String: (pre: [Double], post: [Double])], samples: Int) {
-        var sums: [String: (pre: [Double], post: [Double])] = [:]
-        var samples = 0
-        try forEachBatch(of: split, size: 256) { batch, _ in
-            samples += batch.samples
-            var input = batch
-            for layer in network.layers {
-                let output = layer.forward(input)
-                if layer is Dense || layer is Conv2D {
-                    let pre = Self.channelSums(input), post = Self.channelSums(output)
-                    let previous = sums[layer.name] ?? ([Double](repeating: 0, count: pre.count), [Double](repeating: 0, count: post.count))
-                    sums[layer.name] = (zip(previous.pre, pre).map(+), zip(previous.post, post).map(+))
-                }
-                input = output
-            }
+/// Results of concurrent iterations, one slot each: every slot is written by exactly one iteration
+/// and read only after all have finished, which is why sharing it is safe.
+private final class Slots<T>: @unchecked Sendable {
+    let base: UnsafeMutablePointer<T?>
+    let count: Int
+
+    init(_ count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+        base.initialize(repeating: nil, count: count)
+    }
+
+    deinit {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+}
+
+/// What one pass over a split measured.
+public struct SplitMeasures: Sendable {
+    public var fisher: FisherAccumulator?
+    /// Per Dense and Conv2D layer: activations summed over the samples (see `LayerActivity`).
+    public var activity: [String: LayerActivity] = [:]
+    /// Outputs and labels, in order (when asked for).
+    public var outputs: [Float] = [], labels: [Int] = []
+    public var samples = 0
+
+    mutating func add(_ measures: BatchMeasures, labels: [Int], outputs keep: Bool) {
+        samples += labels.count
+        if let gradients = measures.gradients { fisher?.add(gradients, samples: labels.count) }
+        for (layer, sums) in measures.activity { activity[layer, default: LayerActivity()].add(sums) }
+        if keep {
+            outputs += measures.outputs.values
+            self.labels += labels
         }
-        return (sums, samples)
+    }
+
+    /// The measures of the union of two disjoint splits: activity sums add, and so do exact Fisher
+    /// sums (mini-batch Fisher does not: it is left out).
+    func merged(with other: SplitMeasures) -> SplitMeasures {
+        var union = self
+        union.samples += other.samples
+        union.fisher = nil
+        if let fisher, let more = other.fisher, fisher.mode == .exact { union.fisher = fisher.merged(with: more) }
+        union.activity.merge(other.activity) { var sum = $0; sum.add($1); return sum }
+        union.outputs += other.outputs
+        union.labels += other.labels
+        return union
+    }
+}
+
+/// A layer's input and output units' activations summed over samples. For convolutions each
+/// sample contributes its mean over positions, per channel: activity = sum / samples.
+public struct LayerActivity: Sendable {
+    public private(set) var pre: [Double] = [], post: [Double] = []
+
+    init() {}
+
+    init(pre input: Batch, post output: Batch) {
+        pre = Self.channelSums(input)
+        post = Self.channelSums(output)
+    }
+
+    mutating func add(_ other: LayerActivity) {
+        if pre.isEmpty { self = other; return }
+        for i in pre.indices { pre[i] += other.pre[i] }
+        for i in post.indices { post[i] += other.post[i] }
     }
 
     /// Per last-axis channel: the sum over samples of each sample's mean over its other axes.
     private static func channelSums(_ batch: Batch) -> [Double] {
         let channels = batch.shape.last ?? 1
-        let positions = batch.width / channels
+        let positions = Swift.max(batch.width / channels, 1)
         var sums = [Double](repeating: 0, count: channels)
-        for (i, value) in batch.values.enumerated() { sums[i % channels] += Double(value) }
-        return sums.map { $0 / Double(max(positions, 1)) }
+        batch.values.withUnsafeBufferPointer { v in
+            sums.withUnsafeMutableBufferPointer { sum in
+                for row in stride(from: 0, to: v.count, by: channels) {
+                    for c in 0..<channels { sum[c] += Double(v[row + c]) }
+                }
+            }
+        }
+        return sums.map { $0 / Double(positions) }
     }
 }

@@ -16,16 +16,21 @@ public enum StatisticsFileWriter {
         }
     }
 
-    /// The splits to compute. Without `full` (exact mode only) the full set's diagonal is the
-    /// sample-weighted mean of forget and retain, which is what it is by definition.
+    /// The splits to measure.
     public struct Splits {
         public let forget: Part, retain: Part
+        /// The full training set; nil when only forget and retain are given (it is then their union).
         public let full: Part?
+        /// Whether `full` holds exactly the samples of forget and retain (the same data split by class
+        /// or ids). Its exact Fisher sums and activity are then the sums of the two, with no pass of
+        /// their own; mini-batch Fisher depends on the order of the full set, so it still takes one.
+        public let fullIsUnion: Bool
 
-        public init(forget: Part, retain: Part, full: Part?) {
+        public init(forget: Part, retain: Part, full: Part?, fullIsUnion: Bool) {
             self.forget = forget
             self.retain = retain
             self.full = full
+            self.fullIsUnion = fullIsUnion
         }
 
         public var sizes: [String: Int] {
@@ -34,21 +39,34 @@ public enum StatisticsFileWriter {
         }
     }
 
-    /// Diagonals by split name and tensor name.
-    public static func compute(_ splits: Splits, mode: FisherMode) throws -> [String: [String: [Double]]] {
-        let forget = try splits.forget.runner.fisher(splits.forget.split, mode: mode)
-        let retain = try splits.retain.runner.fisher(splits.retain.split, mode: mode)
-        var result = ["forget": forget, "retain": retain]
-        if let full = splits.full {
-            result["full"] = try full.runner.fisher(full.split, mode: mode)
-        } else {
-            guard mode == .exact else {
-                throw EngineError.data(path: splits.forget.runner.data.path,
-                                       problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
-            }
-            let (nf, nr) = (Double(splits.forget.split.indices.count), Double(splits.retain.split.indices.count))
-            result["full"] = forget.merging(retain) { f, r in zip(f, r).map { (nf * $0 + nr * $1) / (nf + nr) } }
+    /// Fisher diagonals by split name and tensor name, and activity.
+    public struct Statistics {
+        public var fisher: [String: [String: [Double]]] = [:]
+        public var activity: Activity?
+    }
+
+    /// Measures Fisher diagonals (with `fisher`) and activity (with `activity`) on the three splits,
+    /// one pass over each split that needs one.
+    public static func measure(_ splits: Splits, fisher: FisherMode?, activity: Bool) throws -> Statistics {
+        let forget = try splits.forget.runner.measure(splits.forget.split, fisher: fisher, activity: activity)
+        let retain = try splits.retain.runner.measure(splits.retain.split, fisher: fisher, activity: activity)
+        let isUnion = splits.full == nil || splits.fullIsUnion
+        let union = isUnion ? forget.merged(with: retain) : nil
+        var full = union
+        if let part = splits.full, !isUnion || (fisher != nil && fisher != .exact) {
+            full = try part.runner.measure(part.split, fisher: fisher, activity: activity && !isUnion)
+            if let union, activity { full!.activity = union.activity }
+        } else if let fisher, fisher != .exact {
+            throw EngineError.data(path: splits.forget.runner.data.path,
+                                   problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
         }
+        var result = Statistics()
+        if fisher != nil {
+            for (name, measured) in [("forget", forget), ("retain", retain), ("full", full!)] {
+                result.fisher[name] = measured.fisher!.diagonals
+            }
+        }
+        if activity { result.activity = Activity(forget: forget, retain: retain, full: full!) }
         return result
     }
 
@@ -60,42 +78,26 @@ public enum StatisticsFileWriter {
         public var mean: [String: [String: (pre: [Double], post: [Double])]] = [:]
         public var correlation: [String: (pre: [Double], post: [Double])] = [:]
         public var samples: [String: Int] = [:]
+
+        init(forget: SplitMeasures, retain: SplitMeasures, full: SplitMeasures) {
+            for (split, measured) in [("forget", forget), ("retain", retain), ("full", full)] {
+                let n = Double(max(measured.samples, 1))
+                samples[split] = measured.samples
+                mean[split] = measured.activity.mapValues { ($0.pre.map { $0 / n }, $0.post.map { $0 / n }) }
+            }
+            func share(_ part: [Double], _ whole: [Double]) -> [Double] { zip(part, whole).map { $1 > 0 ? $0 / $1 : 0 } }
+            for (layer, sums) in forget.activity {
+                guard let whole = full.activity[layer] else { continue }
+                correlation[layer] = (share(sums.pre, whole.pre), share(sums.post, whole.post))
+            }
+        }
     }
 
-    public static func activity(_ splits: Splits) throws -> Activity {
-        var result = Activity()
-        var sums: [String: [String: (pre: [Double], post: [Double])]] = [:]
-        for (name, part) in [("forget", splits.forget), ("retain", splits.retain)] {
-            let (layerSums, count) = try part.runner.activitySums(part.split)
-            sums[name] = layerSums
-            result.samples[name] = count
-        }
-        if let full = splits.full {
-            let (layerSums, count) = try full.runner.activitySums(full.split)
-            sums["full"] = layerSums
-            result.samples["full"] = count
-        } else {
-            sums["full"] = sums["forget"]!.merging(sums["retain"]!) { f, r in (zip(f.pre, r.pre).map(+), zip(f.post, r.post).map(+)) }
-            result.samples["full"] = result.samples["forget"]! + result.samples["retain"]!
-        }
-        for (split, layers) in sums {
-            let n = Double(max(result.samples[split] ?? 1, 1))
-            result.mean[split] = layers.mapValues { ($0.pre.map { $0 / n }, $0.post.map { $0 / n }) }
-        }
-        func share(_ part: [Double], _ whole: [Double]) -> [Double] { zip(part, whole).map { $1 > 0 ? $0 / $1 : 0 } }
-        for (layer, forget) in sums["forget"]! {
-            guard let full = sums["full"]?[layer] else { continue }
-            result.correlation[layer] = (share(forget.pre, full.pre), share(forget.post, full.post))
-        }
-        return result
-    }
-
-    /// Writes `statistics` (from `compute`) to `path` through `output`; `sizes` are the split sizes.
-    public static func write(_ statistics: [String: [String: [Double]]], network: Network, mode: FisherMode,
-                             sizes: [String: Int], provenance: [String: String], activity: Activity? = nil,
-                             to path: String, in output: OutputTransaction) throws {
+    /// Writes `statistics` (from `measure`) to `path` through `output`; `sizes` are the split sizes.
+    public static func write(_ statistics: Statistics, network: Network, mode: FisherMode,
+                             sizes: [String: Int], provenance: [String: String], to path: String, in output: OutputTransaction) throws {
         let writer = try HDF5Writer(finalPath: path, in: output)
-        if let activity {
+        if let activity = statistics.activity {
             for (split, layers) in activity.mean.sorted(by: { $0.key < $1.key }) {
                 for (layer, values) in layers.sorted(by: { $0.key < $1.key }) {
                     try writer.write("activity/\(split)/\(layer)/pre", values.pre, shape: [values.pre.count], asFloat32: true)
@@ -114,7 +116,7 @@ public enum StatisticsFileWriter {
         for (key, value) in provenance.sorted(by: { $0.key < $1.key }) { try writer.setAttribute(key, .string(value)) }
         let shapes = Dictionary(network.parameters.map { ($0.name, $0.shape) }, uniquingKeysWith: { a, _ in a })
         for split in ["forget", "retain", "full"] {
-            guard let tensors = statistics[split] else { continue }
+            guard let tensors = statistics.fisher[split] else { continue }
             let group = "fisher/\(split)"
             for name in network.parameters.map(\.name) where tensors[name] != nil {
                 try writer.write("\(group)/\(name)", tensors[name]!, shape: shapes[name]!, asFloat32: true)
