@@ -29,12 +29,16 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // glibc's <malloc.h> (mallopt); part of libc, so nothing to link or install.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint"]),
-        .target(name: "Engine", dependencies: ["CBLAS", "CZlib", "Checkpoint"]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "CZlib", "Checkpoint"]),
         .target(name: "Evaluation", dependencies: ["Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
         .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest", "Engine", "Evaluation"]),
+        // The engine's throughput with data in memory, for bench/fisher_bench.py; not installed.
+        .executableTarget(name: "engine-bench", dependencies: ["Checkpoint", "Engine"], path: "Sources/EngineBench"),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
         .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),

@@ -28,7 +28,7 @@ struct BatchNormalization: Layer {
         var out = input.values
         out.withUnsafeMutableBufferPointer { v in
             for row in stride(from: 0, to: v.count, by: channels) {
-                for c in 0..<channels { v[row + c] = v[row + c] * scale[c] + shift[c] }
+                for c in 0..<channels { v[row &+ c] = v[row &+ c] * scale[c] + shift[c] }
             }
         }
         return Batch(values: out, shape: input.shape)
@@ -47,8 +47,8 @@ struct BatchNormalization: Layer {
                         for s in 0..<n {
                             for row in stride(from: s * perSample, to: (s + 1) * perSample, by: channels) {
                                 for c in 0..<channels {
-                                    dg[s * channels + c] += g[row + c] * (x[row + c] - mean[c]) * inverse[c]
-                                    db[s * channels + c] += g[row + c]
+                                    dg[s &* channels &+ c] += g[row &+ c] * (x[row &+ c] - mean[c]) * inverse[c]
+                                    db[s &* channels &+ c] += g[row &+ c]
                                 }
                             }
                         }
@@ -63,7 +63,7 @@ struct BatchNormalization: Layer {
         var back = gradient.values
         back.withUnsafeMutableBufferPointer { v in
             for row in stride(from: 0, to: v.count, by: channels) {
-                for c in 0..<channels { v[row + c] *= scale[c] }
+                for c in 0..<channels { v[row &+ c] *= scale[c] }
             }
         }
         return Batch(values: back, shape: input.shape)

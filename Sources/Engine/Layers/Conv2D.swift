@@ -129,7 +129,7 @@ struct Conv2D: Layer {
                     for s in 0..<p.n {
                         for r in 0..<p.positions {
                             let row = (s * p.positions + r) * filters
-                            for f in 0..<filters { g[s * filters + f] += d[row + f] }
+                            for f in 0..<filters { g[s &* filters &+ f] += d[row &+ f] }
                         }
                     }
                 }
@@ -147,7 +147,7 @@ struct Conv2D: Layer {
         patchGradients.withUnsafeBufferPointer { source in
             back.withUnsafeMutableBufferPointer { target in
                 forEachRun(p) { column, to, count in
-                    for i in 0..<count { target[to + i] += source[column + i] }
+                    for i in 0..<count { target[to &+ i] += source[column &+ i] }
                 }
             }
         }

@@ -18,7 +18,11 @@ struct Dense: Layer {
 
     func forward(_ input: Batch) -> Batch {
         let rows = input.values.count / inputs
-        var out = GEMM.product(input.values, kernel, m: rows, n: units, k: inputs)
+        var out = if let live = LiveColumns(input.values, width: inputs) {
+            GEMM.product(live.columns(of: input.values), live.rows(of: kernel, columns: units), m: rows, n: units, k: live.count)
+        } else {
+            GEMM.product(input.values, kernel, m: rows, n: units, k: inputs)
+        }
         if let bias { out.addRowwise(bias) }
         activation.apply(&out, classes: units)
         return Batch(values: out, shape: input.shape.dropLast() + [units])

@@ -57,7 +57,7 @@ enum ActivationFunction: String, Sendable {
             gradient.withUnsafeMutableBufferPointer { g in
                 switch self {
                 case .linear: break
-                case .relu: for i in g.indices { g[i] = y[i] > 0 ? g[i] : 0 }
+                case .relu: for i in g.indices { let v = g[i]; g[i] = y[i] > 0 ? v : 0 }  // load first: it vectorizes
                 case .sigmoid: for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
                 case .tanh: for i in g.indices { g[i] *= 1 - y[i] * y[i] }
                 case .softmax:
@@ -80,7 +80,7 @@ extension Array where Element == Float {
         bias.withUnsafeBufferPointer { b in
             withUnsafeMutableBufferPointer { v in
                 for row in stride(from: 0, to: v.count, by: width) {
-                    for j in 0..<width { v[row + j] += b[j] }
+                    for j in 0..<width { v[row &+ j] += b[j] }
                 }
             }
         }

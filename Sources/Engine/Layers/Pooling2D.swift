@@ -50,17 +50,17 @@ struct Pooling2D: Layer {
                 forEachWindow(input.shape) { o, rows, columns in
                     let taps = rows.count * columns.count
                     guard taps > 0 else { return }
-                    for c in 0..<channels { y[o + c] = kind == .max ? -.infinity : 0 }
+                    for c in 0..<channels { y[o &+ c] = kind == .max ? -.infinity : 0 }
                     for row in rows {
                         for column in columns {
                             let i = (row * width + column) * channels
                             switch kind {
-                            case .max: for c in 0..<channels { y[o + c] = Swift.max(y[o + c], x[i + c]) }
-                            case .average: for c in 0..<channels { y[o + c] += x[i + c] }
+                            case .max: for c in 0..<channels { y[o &+ c] = Swift.max(y[o &+ c], x[i &+ c]) }
+                            case .average: for c in 0..<channels { y[o &+ c] += x[i &+ c] }
                             }
                         }
                     }
-                    if kind == .average { for c in 0..<channels { y[o + c] /= Float(taps) } }
+                    if kind == .average { for c in 0..<channels { y[o &+ c] /= Float(taps) } }
                 }
             }
         }
@@ -83,14 +83,14 @@ struct Pooling2D: Layer {
                                 case .max:
                                     // The gradient goes to the first tap that holds the maximum (as TensorFlow routes it).
                                     search: for row in rows {
-                                        for column in columns where x[(row * width + column) * channels + c] == y[o + c] {
-                                            b[(row * width + column) * channels + c] += g[o + c]
+                                        for column in columns where x[(row * width + column) * channels + c] == y[o &+ c] {
+                                            b[(row * width + column) * channels + c] += g[o &+ c]
                                             break search
                                         }
                                     }
                                 case .average:
                                     for row in rows {
-                                        for column in columns { b[(row * width + column) * channels + c] += g[o + c] / Float(taps) }
+                                        for column in columns { b[(row * width + column) * channels + c] += g[o &+ c] / Float(taps) }
                                     }
                                 }
                             }

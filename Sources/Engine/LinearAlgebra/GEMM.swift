@@ -20,15 +20,23 @@ enum GEMM {
     /// Array form of `multiply`: returns op(A) · op(B) (+ beta · initial).
     static func product(_ a: [Float], transposeA: Bool = false, _ b: [Float], transposeB: Bool = false,
                         m: Int, n: Int, k: Int, alpha: Float = 1, adding initial: [Float]? = nil) -> [Float] {
-        var c = initial ?? [Float](repeating: 0, count: m * n)
-        a.withUnsafeBufferPointer { a in
-            b.withUnsafeBufferPointer { b in
-                c.withUnsafeMutableBufferPointer { c in
+        func run(_ c: UnsafeMutableBufferPointer<Float>) {
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
                     multiply(a.baseAddress!, transposeA: transposeA, b.baseAddress!, transposeB: transposeB, into: c.baseAddress!,
                              m: m, n: n, k: k, alpha: alpha, beta: initial == nil ? 0 : 1)
                 }
             }
         }
-        return c
+        if var c = initial {
+            c.withUnsafeMutableBufferPointer { run($0) }
+            return c
+        }
+        // With beta = 0 C is only written, so it needs no zeroing (an empty product is all zeros).
+        guard m > 0, n > 0, k > 0 else { return [Float](repeating: 0, count: m * n) }
+        return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
+            run(c)
+            initialized = m * n
+        }
     }
 }

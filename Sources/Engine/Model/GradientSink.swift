@@ -41,27 +41,27 @@ struct GradientSink: Sendable {
     }
 
     /// A Dense-style kernel whose per-sample gradient is the outer product of `inputs` (n × k) and
-    /// `deltas` (n × f).
+    /// `deltas` (n × f). Rows of inputs zero in every sample get nothing, so only the live ones are
+    /// multiplied when that pays.
     mutating func addOuter(_ name: String, inputs: [Float], deltas: [Float], n: Int, k: Int, f: Int) {
-        switch mode {
-        case .exact:
-            let (a2, d2) = (inputs.squared(), deltas.squared())
-            update(name, size: k * f) { c in
-                a2.withUnsafeBufferPointer { a in
-                    d2.withUnsafeBufferPointer { d in
-                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: c.baseAddress!, m: k, n: f, k: n, beta: 1)
+        let live = LiveColumns(inputs, width: k)
+        let exact = mode == .exact
+        var a = live?.columns(of: inputs) ?? inputs
+        let d = exact ? deltas.squared() : deltas
+        if exact { a.square() }
+        let rows = live?.count ?? k
+        var product = [Float](repeating: 0, count: live == nil ? 0 : rows * f)
+        update(name, size: k * f) { contribution in
+            product.withUnsafeMutableBufferPointer { compact in
+                let target = live == nil ? contribution.baseAddress! : compact.baseAddress!
+                a.withUnsafeBufferPointer { a in
+                    d.withUnsafeBufferPointer { d in
+                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: target, m: rows, n: f, k: n,
+                                      alpha: exact ? 1 : 1 / Float(n), beta: live == nil ? 1 : 0)
                     }
                 }
             }
-        case .batch:
-            update(name, size: k * f) { c in
-                inputs.withUnsafeBufferPointer { a in
-                    deltas.withUnsafeBufferPointer { d in
-                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: c.baseAddress!, m: k, n: f, k: n,
-                                      alpha: 1 / Float(n), beta: 1)
-                    }
-                }
-            }
+            live?.addRows(product, into: contribution, columns: f)
         }
     }
 
@@ -72,13 +72,13 @@ struct GradientSink: Sendable {
         case .exact:
             update(name, size: size) { c in
                 for row in stride(from: 0, to: n * size, by: size) {
-                    for j in 0..<size { c[j] += gradients[row + j] * gradients[row + j] }
+                    for j in 0..<size { c[j] += gradients[row &+ j] * gradients[row &+ j] }
                 }
             }
         case .batch:
             var sum = [Float](repeating: 0, count: size)
             for row in stride(from: 0, to: n * size, by: size) {
-                for j in 0..<size { sum[j] += gradients[row + j] }
+                for j in 0..<size { sum[j] += gradients[row &+ j] }
             }
             addBatchSum(name, sum: sum, n: n)
         }
@@ -143,6 +143,10 @@ public struct FisherAccumulator: Sendable {
 }
 
 extension Array where Element == Float {
+    mutating func square() {
+        withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= v[i] } }
+    }
+
     func squared() -> [Float] {
         [Float](unsafeUninitializedCapacity: count) { out, initialized in
             withUnsafeBufferPointer { v in for i in v.indices { out[i] = v[i] * v[i] } }

@@ -52,13 +52,14 @@ public struct NetworkRunner {
     }
 
     /// Threads measuring batches at once (OpenBLAS then runs single-threaded inside each).
-    static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
+    public static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
 
     /// Runs `work` on the batches of `split` on all cores, a few batches at a time (so memory stays
     /// bounded), and hands the results to `combine` in file order: the outcome does not depend on
     /// the number of threads.
     func concurrentBatches<T: Sendable>(of split: Split, size: Int, _ work: @escaping @Sendable (Batch, [Int]) -> T,
                                         combine: (T) throws -> Void) throws {
+        _ = AllocatorTuning.applied
         var group: [(Batch, [Int])] = []
         func drain() throws {
             let batches = group, slots = Slots<T>(batches.count)
@@ -183,7 +184,7 @@ public struct LayerActivity: Sendable {
         batch.values.withUnsafeBufferPointer { v in
             sums.withUnsafeMutableBufferPointer { sum in
                 for row in stride(from: 0, to: v.count, by: channels) {
-                    for c in 0..<channels { sum[c] += Double(v[row + c]) }
+                    for c in 0..<channels { sum[c] += Double(v[row &+ c]) }
                 }
             }
         }
