@@ -19,22 +19,59 @@ public struct Assessment: Sendable {
         return values
     }
 
-    /// Runs `network` on the splits. The test split excludes `forgottenClasses` (class
-    /// forgetting); membership inference needs retain and test.
+    /// Runs `network` on the splits (for class forgetting, the test split leaves the forgotten
+    /// classes out: see `EvaluationData.testSplit`); membership inference needs all three.
     public static func measure(_ network: Network, forget: (NetworkRunner, Split)?, retain: (NetworkRunner, Split)?,
                                test: (NetworkRunner, Split)?, feature: MembershipInference.Feature) throws -> Assessment {
-        func run(_ part: (NetworkRunner, Split)?) throws -> (metrics: ClassificationMetrics, features: [Double])? {
+        func run(_ part: (NetworkRunner, Split)?) throws -> Predictions? {
             guard let (runner, split) = part, !split.indices.isEmpty else { return nil }
-            let rebound = try NetworkRunner(network: network, data: runner.data, scale: runner.scale)
-            let (outputs, labels) = try rebound.predictions(split)
-            let classes = network.classes
-            let features = labels.indices.map { MembershipInference.value(feature, probabilities: outputs[($0 * classes)..<(($0 + 1) * classes)], label: labels[$0]) }
-            return (ClassificationMetrics(labels: labels, probabilities: outputs, classes: classes), features)
+            let (outputs, labels) = try NetworkRunner(network: network, data: runner.data, scale: runner.scale).predictions(split)
+            return Predictions(outputs: outputs, labels: labels, classes: network.classes)
         }
-        let (f, r, t) = (try run(forget), try run(retain), try run(test))
-        let membership = r != nil && t != nil && f != nil
-            ? MembershipInference(feature: feature, members: r!.features, nonMembers: t!.features, targets: f!.features) : nil
-        return Assessment(forget: f?.metrics, retain: r?.metrics, test: t?.metrics, membership: membership)
+        return Assessment(forget: try run(forget), retain: try run(retain), test: try run(test), feature: feature)
+    }
+
+    /// Metrics from the model's outputs on each split.
+    public init(forget: Predictions?, retain: Predictions?, test: Predictions?, feature: MembershipInference.Feature) {
+        func nonEmpty(_ predictions: Predictions?) -> Predictions? { predictions.flatMap { $0.labels.isEmpty ? nil : $0 } }
+        let (f, r, t) = (nonEmpty(forget), nonEmpty(retain), nonEmpty(test))
+        self.forget = f?.metrics
+        self.retain = r?.metrics
+        self.test = t?.metrics
+        if let f, let r, let t {
+            membership = MembershipInference(feature: feature, members: r.features(feature), nonMembers: t.features(feature),
+                                             targets: f.features(feature))
+        } else {
+            membership = nil
+        }
+    }
+}
+
+/// A model's outputs (probabilities, row per sample) on a split, with the labels.
+public struct Predictions: Sendable {
+    public let outputs: [Float]
+    public let labels: [Int]
+    public let classes: Int
+
+    public init(outputs: [Float], labels: [Int], classes: Int) {
+        self.outputs = outputs
+        self.labels = labels
+        self.classes = classes
+    }
+
+    /// The samples at `positions` (indices into these predictions).
+    public func subset(_ positions: [Int]) -> Predictions {
+        var outputs: [Float] = []
+        outputs.reserveCapacity(positions.count * classes)
+        for position in positions { outputs += self.outputs[(position * classes)..<((position + 1) * classes)] }
+        return Predictions(outputs: outputs, labels: positions.map { labels[$0] }, classes: classes)
+    }
+
+    public var metrics: ClassificationMetrics { ClassificationMetrics(labels: labels, probabilities: outputs, classes: classes) }
+
+    /// Each sample's membership-inference feature.
+    func features(_ feature: MembershipInference.Feature) -> [Double] {
+        labels.indices.map { MembershipInference.value(feature, probabilities: outputs[($0 * classes)..<(($0 + 1) * classes)], label: labels[$0]) }
     }
 }
 

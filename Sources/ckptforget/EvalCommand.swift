@@ -14,28 +14,30 @@ enum EvalCommand: Subcommand {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("usage: ckptforget eval MODEL --data D [--class C] [--json]") }
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let network = try Network(checkpoint: checkpoint)
-        let options = try DataOptions(arguments)
-        guard let data = options.data else { throw UsageError.invalid("eval needs --data FILE") }
         let classes = try ForgetCommand.parseClasses(arguments.all("--class"))
-        let runner = try NetworkRunner(network: network, data: data, scale: options.scale)
-        var parts = [Split(name: "all", indices: Array(0..<data.count))]
+        let options = try DataOptions.parse(arguments, classes: classes)
+        guard let data = options.data else { throw UsageError.invalid("eval needs --data FILE") }
+        func predictions(_ runner: NetworkRunner, _ split: Split) throws -> Predictions {
+            let (outputs, labels) = try runner.predictions(split)
+            return Predictions(outputs: outputs, labels: labels, classes: network.classes)
+        }
+        // One pass over the data; the forget and retain splits are subsets of it.
+        let all = try predictions(try NetworkRunner(network: network, data: data, scale: options.scale),
+                                  Split(name: "all", indices: Array(0..<data.count)))
+        // The held-out set, less the forgotten classes (they are not to be recognised any more).
+        let test = try options.testSplit(network: network).map(predictions)
+        var results = [("all", all.metrics)]
         var membership: MembershipInference?
         if !classes.isEmpty || options.forgetIDs != nil {
-            let splits = try options.splits(network: network, classes: classes)
-            parts += [splits.forget.split, splits.retain.split]
-            // With held-out data: members = retain, non-members = test (less the forgotten classes).
-            if options.testData != nil { membership = try options.assess(network, splits: splits, classes: classes).membership }
+            let splits = try options.splits(network: network)
+            let (forget, retain) = splits.fullIsUnion
+                ? (all.subset(splits.forget.split.indices), all.subset(splits.retain.split.indices))
+                : (try predictions(splits.forget.runner, splits.forget.split), try predictions(splits.retain.runner, splits.retain.split))
+            results += [("forget", forget.metrics), ("retain", retain.metrics)]
+            // With held-out data: members = retain, non-members = test.
+            membership = Assessment(forget: forget, retain: retain, test: test, feature: options.miaFeature).membership
         }
-        var results = try parts.map { split -> (String, ClassificationMetrics) in
-            let (outputs, labels) = try runner.predictions(split)
-            return (split.name, ClassificationMetrics(labels: labels, probabilities: outputs, classes: network.classes))
-        }
-        // The held-out set, less the forgotten classes (they are not to be recognised any more).
-        if let testData = options.testData {
-            let testRunner = try NetworkRunner(network: network, data: testData, scale: options.scale)
-            let (outputs, labels) = try testRunner.predictions(try Split.select(testData, name: "test") { !classes.contains($1) })
-            results.append(("test", ClassificationMetrics(labels: labels, probabilities: outputs, classes: network.classes)))
-        }
+        if let test { results.append(("test", test.metrics)) }
         if arguments.has("--json") {
             Console.output(Summary.jsonText([
                 "model": checkpoint.path, "data": data.path, "classes": classes,

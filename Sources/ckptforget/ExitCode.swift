@@ -24,7 +24,8 @@ enum ExitCode: Int32 {
         case SigningError.failed: self = .failure
         case RequirementError.notMet: self = .policyNotMet
         case is RequirementError: self = .badInput
-        case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError: self = .badInput
+        case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError,
+             is EvaluationDataError: self = .badInput
         default: self = .failure
         }
     }

@@ -43,8 +43,11 @@ enum ForgetCommand: Subcommand {
         }
 
         let checkpoint = try openCheckpoint(arguments.operands[0])
-        let data = try DataOptions(arguments)
-        let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, data: data, classes: target.classes)
+        let data = try DataOptions.parse(arguments, classes: target.classes)
+        // With data, the model is rebuilt and the data split once, for statistics and measurements alike.
+        let network = data.isEmpty ? nil : try Network(checkpoint: checkpoint)
+        let splits = try network.map { try data.splits(network: $0) }
+        let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, network: network, splits: splits)
         defer { if let computed { try? FileManager.default.removeItem(atPath: (computed.path as NSString).deletingLastPathComponent) } }
         let inputs = PassInputs(pre: try arguments.value("--pre").map(openCheckpoint),
                                 statistics: try computed ?? arguments.value("--stats").map(StatisticsFile.init(path:)))
@@ -60,14 +63,14 @@ enum ForgetCommand: Subcommand {
         let records = try recordWriter(arguments, checkpoint: checkpoint, destination: destination)
         let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", inputs.pre?.files ?? []),
                                                        ("statistics", computed == nil ? inputs.statistics?.file.files ?? [] : []),
-                                                       ("data", data.files)]
+                                                       ("data", data.files + (arguments.value("--forget-ids").map { [$0] } ?? []))]
         // The key and the input's record are read too: never written over.
         let alsoRead = [arguments.value("--sign-key"), arguments.value("--parent")].compactMap { $0 }
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []),
                                      inputs: read.flatMap(\.files) + alsoRead)
 
         let requirements = try arguments.value("--require").map(Requirement.parse) ?? []
-        let check = try evaluation(data: data, checkpoint: checkpoint, classes: target.classes, requirements: requirements, quiet: quiet)
+        let check = try evaluation(data: data, network: network, splits: splits, requirements: requirements, quiet: quiet)
 
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
@@ -89,17 +92,15 @@ enum ForgetCommand: Subcommand {
 
     /// With data, the model is measured before the edit, and the edited model before it is published:
     /// the metrics go into the attestation, and `--require` can stop the run (exit 4).
-    static func evaluation(data: DataOptions, checkpoint: any CheckpointFile, classes: [Int],
+    static func evaluation(data: EvaluationData, network: Network?, splits: StatisticsFileWriter.Splits?,
                            requirements: [Requirement], quiet: Bool) throws -> ((String) throws -> JSONValue?)? {
-        guard !data.isEmpty else {
+        guard let network, let splits else {
             if !requirements.isEmpty { throw UsageError.invalid("--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data") }
             return nil
         }
-        let network = try Network(checkpoint: checkpoint)
-        let splits = try data.splits(network: network, classes: classes)
-        let before = try data.assess(network, splits: splits, classes: classes)
+        let before = try data.assess(network, splits: splits)
         return { temporary in
-            let after = try data.assess(try Network(checkpoint: openCheckpoint(temporary)), splits: splits, classes: classes)
+            let after = try data.assess(try Network(checkpoint: openCheckpoint(temporary)), splits: splits)
             let failures = Requirement.failures(requirements, before: before, after: after)
             if !quiet || !failures.isEmpty { Console.error(Summary.assessment(before: before, after: after)) }
             guard failures.isEmpty else { throw RequirementError.notMet(failures) }
@@ -110,18 +111,16 @@ enum ForgetCommand: Subcommand {
     /// With data and a pass that needs Fisher diagonals or correlations but no --stats: the engine
     /// computes them (as `ckptforget stats` would) into a temporary statistics file, removed after.
     static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile,
-                                   data: DataOptions, classes: [Int]) throws -> StatisticsFile? {
+                                   network: Network?, splits: StatisticsFileWriter.Splits?) throws -> StatisticsFile? {
         let requirements = try specs.flatMap { try PassRegistry.make($0).requirements }
         let needsFisher = requirements.contains { if case .fisher = $0 { true } else { false } }
         let needsCorrelation = requirements.contains(.correlation)
-        guard needsFisher || needsCorrelation, arguments.value("--stats") == nil, !data.isEmpty else {
-            if arguments.value("--fisher") != nil, !needsFisher || data.isEmpty {
+        guard needsFisher || needsCorrelation, arguments.value("--stats") == nil, let network, let splits else {
+            if arguments.value("--fisher") != nil, !needsFisher || splits == nil {
                 throw UsageError.invalid("--fisher applies when a pass computes Fisher diagonals from --data")
             }
             return nil
         }
-        let network = try Network(checkpoint: checkpoint)
-        let splits = try data.splits(network: network, classes: classes)
         let mode = try StatsCommand.fisherMode(arguments.value("--fisher") ?? "exact")
         let statistics = try StatisticsFileWriter.measure(splits, fisher: needsFisher ? mode : nil, activity: needsCorrelation)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-\(UUID().uuidString)").path

@@ -1,5 +1,6 @@
 import Checkpoint
 import Engine
+import Evaluation
 import Foundation
 import Manifest
 
@@ -19,14 +20,15 @@ enum StatsCommand: Subcommand {
         let mode = try fisherMode(arguments.value("--fisher") ?? "exact")
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let network = try Network(checkpoint: checkpoint)
-        let data = try DataOptions(arguments)
-        let splits = try data.splits(network: network, classes: try ForgetCommand.parseClasses(arguments.all("--class")))
-        try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
+        let data = try DataOptions.parse(arguments, classes: try ForgetCommand.parseClasses(arguments.all("--class")))
+        let splits = try data.splits(network: network)
+        let dataFiles = data.files + (arguments.value("--forget-ids").map { [$0] } ?? [])
+        try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + dataFiles)
 
         let statistics = try StatisticsFileWriter.measure(splits, fisher: mode, activity: true)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
-        for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
+        for (index, file) in dataFiles.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
         let transaction = OutputTransaction()
         do {
             try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes, provenance: provenance,

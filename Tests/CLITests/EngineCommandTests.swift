@@ -75,6 +75,30 @@ import Testing
         #expect(share >= 0 && share <= 1 && abs((share * 22).rounded() - share * 22) < 1e-9)  // a count of 22
     }
 
+    /// Both files of an IDX (or .npy) pair are inputs of the record; data that cannot be split as
+    /// asked stops the run before any work.
+    @Test func dataFilesAreRecordedAndBadSelectionsExitTwo() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (images, labels) = (Run.fixture("engine/mnist_head.idx3-ubyte.gz"), Run.fixture("engine/mnist_head.idx1-ubyte.gz"))
+        let run = try Run.ckptforget(Self.model, "--data", images + ":" + labels, "--scale", "1/255", "-c", "2", "-p", "zero", "-q",
+                                     "-o", scratch.file("out.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let shown = try Run.ckptforget("show", scratch.file("out.h5.manifest.json"), "--json")
+        let statement = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+        let inputs = try #require((statement["predicate"] as? [String: Any])?["inputs"] as? [[String: Any]])
+        let data = inputs.filter { $0["role"] as? String == "data" }.compactMap { $0["path"] as? String }
+        #expect(data.count == 2 && data.contains { $0.hasSuffix("idx3-ubyte.gz") } && data.contains { $0.hasSuffix("idx1-ubyte.gz") },
+                "\(inputs)")
+
+        try "3\n500\n".write(toFile: scratch.file("ids.txt"), atomically: true, encoding: .utf8)
+        let beyond = try Run.ckptforget("stats", Self.model, "--data", Self.data, "--forget-ids", scratch.file("ids.txt"), "-o", scratch.file("s.h5"))
+        #expect(beyond.status == 2 && beyond.stderr.contains("--forget-ids: sample 500 is beyond the 200 samples"), "\(beyond.stderr)")
+        let alone = try Run.ckptforget("stats", Self.model, "--forget-data", Self.data, "-o", scratch.file("s.h5"))
+        #expect(alone.status == 2 && alone.stderr.contains("--forget-data needs --retain-data"), "\(alone.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("s.h5")))
+    }
+
     @Test func modelsTheEngineCannotRunAreNamed() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

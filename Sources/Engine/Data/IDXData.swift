@@ -6,6 +6,7 @@ import Foundation
 /// time through zlib's seekable stream, so memory does not grow with the file.
 final class IDXData: LabeledData {
     let path: String
+    let files: [String]
     let count: Int
     let sampleShape: [Int]
     private let images: GzipFile, labels: GzipFile
@@ -13,6 +14,7 @@ final class IDXData: LabeledData {
 
     init(images imagePath: String, labels labelPath: String) throws {
         path = imagePath
+        files = [imagePath, labelPath]
         images = try GzipFile(imagePath)
         labels = try GzipFile(labelPath)
         let imageShape = try Self.header(images)

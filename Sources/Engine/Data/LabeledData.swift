@@ -5,6 +5,8 @@ import Foundation
 public protocol LabeledData: AnyObject {
     /// What the user named (for messages).
     var path: String { get }
+    /// Every file the samples and labels are read from (hashed into the records).
+    var files: [String] { get }
     var count: Int { get }
     /// Shape of one sample.
     var sampleShape: [Int] { get }
@@ -54,15 +56,23 @@ public struct Split: Sendable {
     /// Reads every label once (in batches) and keeps the indices that `keep` accepts.
     public static func select(_ data: any LabeledData, name: String, keep: (Int, Int) -> Bool) throws -> Split {
         var indices: [Int] = []
+        try forEachLabel(of: data) { index, label in if keep(index, label) { indices.append(index) } }
+        return Split(name: name, indices: indices)
+    }
+
+    /// Calls `body(index, label)` for every sample, reading the labels alone, in batches.
+    public static func forEachLabel(of data: any LabeledData, _ body: (Int, Int) throws -> Void) throws {
         for start in stride(from: 0, to: data.count, by: 4096) {
             let (_, labels) = try data.labelsOnly(start..<min(start + 4096, data.count))
-            for (offset, label) in labels.enumerated() where keep(start + offset, label) { indices.append(start + offset) }
+            for (offset, label) in labels.enumerated() { try body(start + offset, label) }
         }
-        return Split(name: name, indices: indices)
     }
 }
 
 extension LabeledData {
+    /// One file holds both (HDF5).
+    public var files: [String] { [path] }
+
     /// Labels of a range (the default reads the samples too).
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try batch(range).y) }
 }

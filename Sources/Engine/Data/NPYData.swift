@@ -94,12 +94,14 @@ struct NPYArray {
 /// A data set as two `.npy` files: samples and labels.
 final class NPYData: LabeledData {
     let path: String
+    let files: [String]
     let count: Int
     let sampleShape: [Int]
     private let features: NPYArray, labels: NPYArray
 
     init(features: String, labels: String) throws {
         path = features
+        files = [features, labels]
         self.features = try NPYArray(path: features)
         self.labels = try NPYArray(path: labels)
         guard self.labels.shape.count == 1, self.labels.shape[0] == self.features.shape[0] else {
