@@ -51,7 +51,7 @@ do {
     let runs = Int(option("--runs", "5")) ?? 5
     let fisherText = option("--fisher", "exact")
     let mode: FisherMode = fisherText.hasPrefix("batch:") ? .batch(Int(fisherText.dropFirst(6)) ?? 64) : .exact
-    let samplesPerBatch = Int(option("--batch", "256")) ?? 256
+    let samplesPerBatch = Int(option("--batch", ""))  // default: the engine's own choice
     let runner = try NetworkRunner(network: network, data: data, scale: scale)
     let all = Split(name: "all", indices: Array(0..<data.count))
     var seconds: [Double] = []

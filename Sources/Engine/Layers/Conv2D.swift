@@ -40,6 +40,13 @@ struct Conv2D: Layer {
         return [rows.size, cols.size, filters]
     }
 
+    /// Values of one sample's im2col matrix for an input shape (positions × patch).
+    func patchValues(for input: [Int]) -> Int {
+        let rows = Self.geometry(input: input[0], kernel: kernelHeight, stride: strides.0, same: samePadding)
+        let cols = Self.geometry(input: input[1], kernel: kernelWidth, stride: strides.1, same: samePadding)
+        return rows.size * cols.size * patch
+    }
+
     private struct Plan {
         let n, height, width, outHeight, outWidth, padTop, padLeft: Int
         var positions: Int { outHeight * outWidth }
@@ -59,16 +66,18 @@ struct Conv2D: Layer {
         let patch = patch
         for s in 0..<p.n {
             for oy in 0..<p.outHeight {
+                let top = oy &* strides.0 &- p.padTop
+                let firstRow = (s &* p.outHeight &+ oy) &* p.outWidth
                 for ox in 0..<p.outWidth {
-                    let row = ((s * p.outHeight + oy) * p.outWidth + ox) * patch
-                    let x0 = ox * strides.1 - p.padLeft
-                    let (first, end) = (max(0, -x0), min(kernelWidth, p.width - x0))
+                    let row = (firstRow &+ ox) &* patch
+                    let x0 = ox &* strides.1 &- p.padLeft
+                    let (first, end) = (max(0, -x0), min(kernelWidth, p.width &- x0))
                     guard end > first else { continue }
+                    let count = (end &- first) &* channels
                     for ky in 0..<kernelHeight {
-                        let y = oy * strides.0 + ky - p.padTop
+                        let y = top &+ ky
                         guard y >= 0, y < p.height else { continue }
-                        body(row + (ky * kernelWidth + first) * channels, ((s * p.height + y) * p.width + x0 + first) * channels,
-                             (end - first) * channels)
+                        body(row &+ (ky &* kernelWidth &+ first) &* channels, ((s &* p.height &+ y) &* p.width &+ x0 &+ first) &* channels, count)
                     }
                 }
             }
@@ -81,7 +90,9 @@ struct Conv2D: Layer {
         input.values.withUnsafeBufferPointer { source in
             columns.withUnsafeMutableBufferPointer { target in
                 forEachRun(p) { column, from, count in
-                    (target.baseAddress! + column).update(from: source.baseAddress! + from, count: count)
+                    // Runs are short (kernel width × channels: 3 values for a 3×3 kernel on grey
+                    // images), too short for a memcpy call to pay.
+                    for i in 0..<count { target[column &+ i] = source[from &+ i] }
                 }
             }
         }

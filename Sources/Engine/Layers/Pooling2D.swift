@@ -50,17 +50,19 @@ struct Pooling2D: Layer {
                 forEachWindow(input.shape) { o, rows, columns in
                     let taps = rows.count * columns.count
                     guard taps > 0 else { return }
-                    for c in 0..<channels { y[o &+ c] = kind == .max ? -.infinity : 0 }
+                    let target = y.baseAddress! + o
+                    let first = x.baseAddress! + (rows.lowerBound &* width &+ columns.lowerBound) &* channels
+                    for c in 0..<channels { target[c] = kind == .max ? first[c] : 0 }
                     for row in rows {
                         for column in columns {
-                            let i = (row * width + column) * channels
+                            let source = x.baseAddress! + (row &* width &+ column) &* channels
                             switch kind {
-                            case .max: for c in 0..<channels { y[o &+ c] = Swift.max(y[o &+ c], x[i &+ c]) }
-                            case .average: for c in 0..<channels { y[o &+ c] += x[i &+ c] }
+                            case .max: for c in 0..<channels { target[c] = Swift.max(target[c], source[c]) }
+                            case .average: for c in 0..<channels { target[c] += source[c] }
                             }
                         }
                     }
-                    if kind == .average { for c in 0..<channels { y[o &+ c] /= Float(taps) } }
+                    if kind == .average { for c in 0..<channels { target[c] /= Float(taps) } }
                 }
             }
         }
@@ -72,25 +74,44 @@ struct Pooling2D: Layer {
         guard inputGradient else { return nil }
         let (width, channels) = (input.shape[2], input.shape[3])
         var back = [Float](repeating: 0, count: input.values.count)
+        var remaining = [Float](repeating: 1, count: channels)
+        remaining.withUnsafeMutableBufferPointer { r in
         input.values.withUnsafeBufferPointer { x in
             output.values.withUnsafeBufferPointer { y in
                 gradient.values.withUnsafeBufferPointer { g in
                     back.withUnsafeMutableBufferPointer { b in
                         forEachWindow(input.shape) { o, rows, columns in
                             let taps = rows.count * columns.count
-                            for c in 0..<channels {
-                                switch kind {
-                                case .max:
-                                    // The gradient goes to the first tap that holds the maximum (as TensorFlow routes it).
-                                    search: for row in rows {
-                                        for column in columns where x[(row * width + column) * channels + c] == y[o &+ c] {
-                                            b[(row * width + column) * channels + c] += g[o &+ c]
-                                            break search
+                            switch kind {
+                            case .max:
+                                // The gradient goes to the first tap that holds the maximum (as TensorFlow
+                                // routes it). `r` is 1 until a channel's winner is found: selects instead
+                                // of a search, whose data-dependent branches mispredict.
+                                for c in 0..<channels { r[c] = 1 }
+                                for row in rows {
+                                    for column in columns {
+                                        let tap = (row &* width &+ column) &* channels
+                                        var c = 0
+                                        while c &+ 8 <= channels {  // eight channels at a time, in vector registers
+                                            let none = SIMD8<Float>(repeating: 0)
+                                            let take = none.replacing(with: r.load(c), where: x.load(tap &+ c) .== y.load(o &+ c))
+                                            b.store(b.load(tap &+ c) + none.replacing(with: g.load(o &+ c), where: take .!= 0), at: tap &+ c)
+                                            r.store(r.load(c) - take, at: c)
+                                            c &+= 8
+                                        }
+                                        while c < channels {
+                                            let (take, delta) = (x[tap &+ c] == y[o &+ c] ? r[c] : 0, g[o &+ c])
+                                            b[tap &+ c] += take != 0 ? delta : 0
+                                            r[c] -= take
+                                            c &+= 1
                                         }
                                     }
-                                case .average:
-                                    for row in rows {
-                                        for column in columns { b[(row * width + column) * channels + c] += g[o &+ c] / Float(taps) }
+                                }
+                            case .average:
+                                for row in rows {
+                                    for column in columns {
+                                        let i = (row &* width &+ column) &* channels
+                                        for c in 0..<channels { b[i &+ c] += g[o &+ c] / Float(taps) }
                                     }
                                 }
                             }
@@ -99,6 +120,24 @@ struct Pooling2D: Layer {
                 }
             }
         }
+        }
         return Batch(values: back, shape: input.shape)
+    }
+}
+
+extension UnsafeBufferPointer<Float> {
+    /// Eight consecutive values from `offset`.
+    @inline(__always) func load(_ offset: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(baseAddress! + offset).loadUnaligned(as: SIMD8<Float>.self)
+    }
+}
+
+extension UnsafeMutableBufferPointer<Float> {
+    @inline(__always) func load(_ offset: Int) -> SIMD8<Float> {
+        UnsafeRawPointer(baseAddress! + offset).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inline(__always) func store(_ values: SIMD8<Float>, at offset: Int) {
+        UnsafeMutableRawPointer(baseAddress! + offset).storeBytes(of: values, as: SIMD8<Float>.self)
     }
 }

@@ -10,14 +10,23 @@ public struct Network: Sendable {
     let layers: [any Layer]
     /// Whether the last layer ends in a softmax (the loss then differentiates through it fused).
     public let endsInSoftmax: Bool
+    /// Float values one sample's forward pass holds: every layer's output, and the im2col matrices
+    /// of convolutions. Sets how many samples a batch takes.
+    let valuesPerSample: Int
 
     init(path: String, inputShape: [Int], layers: [any Layer]) throws {
         self.path = path
         self.inputShape = inputShape
         self.layers = layers
         var shape = inputShape
-        for layer in layers { shape = try layer.outputShape(for: shape, path: path) }
+        var values = inputShape.reduce(1, *)
+        for layer in layers {
+            if let conv = layer as? Conv2D { values += conv.patchValues(for: shape) }
+            shape = try layer.outputShape(for: shape, path: path)
+            values += shape.reduce(1, *)
+        }
         classes = shape.last ?? 0
+        valuesPerSample = values
         endsInSoftmax = switch layers.last {
         case let dense as Dense: dense.activation == .softmax
         case let conv as Conv2D: conv.activation == .softmax

@@ -75,12 +75,13 @@ public struct NetworkRunner {
     }
 
     /// One pass over `split` that measures what is asked: Fisher sums, activity sums, outputs.
-    /// `samplesPerBatch` applies where the result does not depend on it (not to mini-batch Fisher).
+    /// `samplesPerBatch` applies where the result does not depend on it (not to mini-batch Fisher);
+    /// by default a batch's activations take about 16 MiB, at most 256 samples.
     public func measure(_ split: Split, fisher: FisherMode? = nil, activity: Bool = false, outputs: Bool = false,
-                        samplesPerBatch: Int = 256) throws -> SplitMeasures {
+                        samplesPerBatch: Int? = nil) throws -> SplitMeasures {
         if fisher != nil, !network.endsInSoftmax { throw EngineError.lossNeedsSoftmax(path: network.path) }
         var result = SplitMeasures(fisher: fisher.map(FisherAccumulator.init(mode:)))
-        let size = if case .batch(let b) = fisher { b } else { samplesPerBatch }
+        let size = if case .batch(let b) = fisher { b } else { samplesPerBatch ?? min(max((4 << 20) / network.valuesPerSample, 16), 256) }
         let (network, classes) = (network, network.classes)
         try concurrentBatches(of: split, size: size) { batch, labels in
             // An out-of-range label is reported (in order) by `combine`; the batch is not measured.
