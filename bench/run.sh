@@ -9,14 +9,18 @@
 #   peak RSS  <= 2 x largest tensor + 64 MiB
 # A second run per format forces the output layer onto the last hidden layer (a 64 MiB kernel), so
 # that a largest-size tensor is actually read, edited and written (the RSS target's worst case).
-# A final section (bench/fisher_bench.py) times `ckptforget stats --fisher exact` on the seed MLP
-# (784-200-200-10, 10,000 MNIST images) against numpy (the Dense identity on OpenBLAS) and JAX
-# (jit(vmap(grad)) per-sample gradients), target: ckptforget >= 1 x numpy's samples/s.
+# A final section (bench/fisher_bench.py) times the exact Fisher diagonals on the seed MLP
+# (784-200-200-10, 10,000 MNIST images): the engine in-process with the data in memory
+# (engine-bench, built by `swift build -c release`), run alternately with numpy (the Dense identity
+# on OpenBLAS, also compute only) in BENCH_FISHER_ROUNDS rounds, JAX (jit(vmap(grad)) per-sample
+# gradients), and the whole `ckptforget stats --fisher exact` command (reported, not the target);
+# target: engine-bench >= 1 x numpy's samples/s (median of the per-round ratios).
 # It is a report: it exits 0 when a target is missed, non-zero only when it cannot measure
 # (missing tools, ckptforget fails, or an output is wrong). See bench/README.md.
 #
 # Environment:
 #   CKPTFORGET      binary to measure (default: .build/release/ckptforget)
+#   ENGINE_BENCH    engine-bench binary for the Fisher section (default: .build/release/engine-bench)
 #   BENCH_DIR       work directory (default: bench-out/ under the repository root; gitignored)
 #   BENCH_RUNS      timed runs per command (default 3; medians are reported)
 #   BENCH_GIB       checkpoint size in GiB (default 1.0)
@@ -25,11 +29,13 @@
 #   PYTHON          python interpreter (default python3)
 #   BENCH_FISHER    0 = skip the Fisher-diagonal section (default 1)
 #   BENCH_FISHER_RUNS  timed runs per Fisher command (default 5; medians are reported)
+#   BENCH_FISHER_ROUNDS  interleaved numpy / engine-bench rounds (default 3; medians over the rounds)
 #   MNIST_DIR       the gzipped MNIST IDX files for the Fisher section (default ../shared/data/mnist)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BIN=${CKPTFORGET:-$ROOT/.build/release/ckptforget}
+ENGINE_BENCH=${ENGINE_BENCH:-$ROOT/.build/release/engine-bench}
 BENCH_DIR=${BENCH_DIR:-$ROOT/bench-out}
 RUNS=${BENCH_RUNS:-3}
 GIB=${BENCH_GIB:-1.0}
@@ -38,6 +44,7 @@ KEEP=${BENCH_KEEP:-1}
 PYTHON=${PYTHON:-python3}
 FISHER=${BENCH_FISHER:-1}
 FISHER_RUNS=${BENCH_FISHER_RUNS:-5}
+FISHER_ROUNDS=${BENCH_FISHER_ROUNDS:-3}
 CHECK=$ROOT/bench/bench_check.py
 TIME_RATIO_TARGET=1.3
 PASS_ARGS=(--pass dampen:0.01 --class 2)
@@ -49,8 +56,14 @@ mib() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1048576}'; }
 # ---------------------------------------------------------------------------------- preflight
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_RUNS must be a positive integer (got '$RUNS')"
 [[ $FISHER_RUNS =~ ^[1-9][0-9]*$ ]] || die "BENCH_FISHER_RUNS must be a positive integer (got '$FISHER_RUNS')"
+[[ $FISHER_ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_FISHER_ROUNDS must be a positive integer (got '$FISHER_ROUNDS')"
 [[ -x $BIN ]] || die "no ckptforget binary at $BIN; build it with 'swift build -c release' (or set CKPTFORGET=path)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+if [[ $FISHER == 1 ]]; then
+    [[ -x $ENGINE_BENCH ]] || die "no engine-bench binary at $ENGINE_BENCH (the Fisher section needs it); build it with" \
+        "'swift build -c release --product engine-bench' (or set ENGINE_BENCH=path, or BENCH_FISHER=0 to skip the section)"
+    ENGINE_BENCH=$(cd "$(dirname "$ENGINE_BENCH")" && pwd)/$(basename "$ENGINE_BENCH")
+fi
 
 if ! "$PYTHON" -c 'import h5py, numpy, safetensors' 2>/dev/null; then
     echo "bench: $PYTHON cannot import h5py, numpy and safetensors, which generate and check the checkpoints." >&2
@@ -277,15 +290,19 @@ if ((noisy)); then
 fi
 
 # ---------------------------------------------------------------------------------- Fisher diagonals
-# bench/fisher_bench.py prints its own table (method, samples/s, ckptforget's samples/s over each)
-# and exits 0 (target met), 10 (missed), 3 (Keras/JAX missing: skipped) or 1 (cannot measure).
+# bench/fisher_bench.py prints its own table (method, samples/s, and the engine's and the whole
+# command's samples/s over each), then which figure is which, then a JSON summary line; it exits
+# 0 (target met: engine-bench >= 1 x numpy), 10 (missed), 3 (Keras/JAX missing: skipped) or 1
+# (cannot measure).
 if [[ $FISHER == 1 ]]; then
     rule
-    echo "FISHER DIAGONALS: ckptforget stats --fisher exact vs numpy (Dense identity, OpenBLAS) and JAX (jit(vmap(grad)))"
-    echo "target: ckptforget samples/s >= 1 x numpy's (both with the environment as is)"
+    echo "FISHER DIAGONALS: the engine (engine-bench, in-process, data in memory) and the whole 'ckptforget stats --fisher exact'"
+    echo "command vs numpy (Dense identity, OpenBLAS) and JAX (jit(vmap(grad)))"
+    echo "target: engine-bench samples/s >= 1 x numpy's (both compute only, environment as is; median of $FISHER_ROUNDS per-round ratios)"
     echo
     fisher_rc=0
-    "$PYTHON" "$ROOT/bench/fisher_bench.py" "$BENCH_DIR" --bin "$BIN" --runs "$FISHER_RUNS" || fisher_rc=$?
+    "$PYTHON" "$ROOT/bench/fisher_bench.py" "$BENCH_DIR" --bin "$BIN" --engine-bin "$ENGINE_BENCH" \
+        --runs "$FISHER_RUNS" --rounds "$FISHER_ROUNDS" || fisher_rc=$?
     case $fisher_rc in
         0) ;;
         10) missed=1 ;;

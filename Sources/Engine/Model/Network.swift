@@ -43,11 +43,6 @@ public struct Network: Sendable {
     /// Every trainable tensor the engine computes gradients for, with its shape.
     public var parameters: [(name: String, shape: [Int])] { layers.flatMap(\.parameters) }
 
-    /// The model's output for a batch (probabilities when it ends in a softmax).
-    public func predict(_ input: Batch) -> Batch {
-        layers.reduce(input) { $1.forward($0) }
-    }
-
     /// Keras' clip of probabilities in sparse categorical cross-entropy.
     static let epsilon: Float = 1e-7
 

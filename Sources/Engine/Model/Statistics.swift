@@ -84,12 +84,13 @@ public struct NetworkRunner {
         let size = if case .batch(let b) = fisher { b } else { samplesPerBatch ?? min(max((4 << 20) / network.valuesPerSample, 16), 256) }
         let (network, classes) = (network, network.classes)
         try concurrentBatches(of: split, size: size) { batch, labels in
-            // An out-of-range label is reported (in order) by `combine`; the batch is not measured.
-            guard fisher == nil || labels.allSatisfy({ (0..<classes).contains($0) }) else { return nil }
+            // A batch with a label out of range is not measured; `combine` reports it, in order.
+            guard fisher == nil || labels.allSatisfy({ (0..<classes).contains($0) }) else { return (nil, labels) }
             return (network.measure(batch, labels: labels, fisher: fisher, activity: activity), labels)
-        } combine: { (measured: (BatchMeasures, [Int])?) in
-            guard let (measures, labels) = measured else {
-                throw EngineError.data(path: data.path, problem: "a label is outside the model's \(classes) classes (0 to \(classes - 1))")
+        } combine: { (measures: BatchMeasures?, labels: [Int]) in
+            guard let measures else {
+                let bad = labels.first { !(0..<classes).contains($0) }!
+                throw EngineError.data(path: data.path, problem: "label \(bad) is outside the model's \(classes) classes")
             }
             result.add(measures, labels: labels, outputs: outputs)
         }
