@@ -323,7 +323,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--modes", default="exact,batch:64")
-    ap.add_argument("--alphas", default="0.5,1,2,3,5,8")
+    ap.add_argument("--alphas", default="0.4,0.45,0.5,1,2,3,5,8")
     ap.add_argument("--lambdas", default="1,0.5,0.1,0.05,0.01")
     ap.add_argument("--runs", type=int, default=3, help="timed runs for the best settings and retraining")
     ap.add_argument("--no-keras-check", action="store_true", help="skip the Keras cross-check of ssd outputs")

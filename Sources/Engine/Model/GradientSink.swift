@@ -44,24 +44,24 @@ struct GradientSink: Sendable {
     /// `deltas` (n × f). Rows of inputs zero in every sample get nothing, so only the live ones are
     /// multiplied when that pays.
     mutating func addOuter(_ name: String, inputs: [Float], deltas: [Float], n: Int, k: Int, f: Int) {
-        let live = LiveColumns(inputs, width: k)
         let exact = mode == .exact
+        let live = LiveColumns(inputs, width: k)
         var a = live?.columns(of: inputs) ?? inputs
-        let d = exact ? deltas.squared() : deltas
         if exact { a.square() }
-        let rows = live?.count ?? k
-        var product = [Float](repeating: 0, count: live == nil ? 0 : rows * f)
+        let d = exact ? deltas.squared() : deltas
+        let alpha: Float = exact ? 1 : 1 / Float(n)
+        if let live {
+            let product = GEMM.product(a, transposeA: true, d, m: live.count, n: f, k: n, alpha: alpha)
+            update(name, size: k * f) { live.addRows(product, into: $0, columns: f) }
+            return
+        }
         update(name, size: k * f) { contribution in
-            product.withUnsafeMutableBufferPointer { compact in
-                let target = live == nil ? contribution.baseAddress! : compact.baseAddress!
-                a.withUnsafeBufferPointer { a in
-                    d.withUnsafeBufferPointer { d in
-                        GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: target, m: rows, n: f, k: n,
-                                      alpha: exact ? 1 : 1 / Float(n), beta: live == nil ? 1 : 0)
-                    }
+            a.withUnsafeBufferPointer { a in
+                d.withUnsafeBufferPointer { d in
+                    GEMM.multiply(a.baseAddress!, transposeA: true, d.baseAddress!, into: contribution.baseAddress!, m: k, n: f, k: n,
+                                  alpha: alpha, beta: 1)
                 }
             }
-            live?.addRows(product, into: contribution, columns: f)
         }
     }
 
