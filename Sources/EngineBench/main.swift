@@ -4,33 +4,10 @@
 //     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B]
 //
 // Prints one JSON object: samples, runs, the median (and least) seconds of a pass over all samples,
-// samples/s (from the median)
-// and the worker threads.
+// samples/s (from the median) and the worker threads.
 import Checkpoint
 import Engine
 import Foundation
-
-/// A data set held in memory, so that only the engine is timed.
-final class MemoryData: LabeledData {
-    let path: String
-    let count: Int
-    let sampleShape: [Int]
-    private let x: [Float], y: [Int]
-
-    init(_ source: any LabeledData) throws {
-        path = source.path
-        count = source.count
-        sampleShape = source.sampleShape
-        (x, y) = try source.batch(0..<source.count)
-    }
-
-    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
-        let width = sampleShape.reduce(1, *)
-        return (Array(x[(range.lowerBound * width)..<(range.upperBound * width)]), Array(y[range]))
-    }
-
-    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), Array(y[range])) }
-}
 
 func option(_ name: String, _ fallback: String) -> String {
     let arguments = CommandLine.arguments
@@ -45,7 +22,7 @@ do {
         exit(2)
     }
     let network = try Network(checkpoint: try openCheckpoint(arguments[1]))
-    let data = try MemoryData(try DataSource.open(arguments[2]))
+    let data = try ArrayData(reading: try DataSource.open(arguments[2]))  // in memory: only the engine is timed
     let scaleParts = option("--scale", "1").split(separator: "/").compactMap { Float($0) }
     let scale = scaleParts.count == 2 ? scaleParts[0] / scaleParts[1] : scaleParts.first ?? 1
     let runs = Int(option("--runs", "5")) ?? 5

@@ -47,7 +47,7 @@ enum CommandLineTool {
 }
 
 /// A subcommand: its options, its `--help` text, and what it does with the parsed arguments.
-protocol Subcommand {
+protocol Subcommand: Sendable {
     static var options: [Arguments.Option] { get }
     static var help: String { get }
     static func run(_ arguments: Arguments) throws -> ExitCode

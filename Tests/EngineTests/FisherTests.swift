@@ -123,32 +123,13 @@ import Checkpoint
     }
 }
 
-/// Samples held in memory, for cases no fixture has.
-final class ArrayData: LabeledData {
-    let path = "memory"
-    let count: Int
-    let sampleShape: [Int]
-    private let x: [Float], y: [Int]
-
-    init(x: [Float], y: [Int], sampleShape: [Int]) {
-        (self.x, self.y, self.sampleShape, count) = (x, y, sampleShape, y.count)
-    }
-
-    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
-        let width = sampleShape.reduce(1, *)
-        return (Array(x[(range.lowerBound * width)..<(range.upperBound * width)]), Array(y[range]))
-    }
-
-    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), Array(y[range])) }
-}
-
 @Suite struct LabelTests {
     /// A label the model has no class for stops the pass, naming it, whichever batch and thread it is in.
     @Test func labelsOutsideTheClassesAreNamed() throws {
         let network = try ForwardTests.network("keras/mnist_mlp.h5")
         var labels = (0..<700).map { $0 % 10 }
         labels[650] = 12
-        let data = ArrayData(x: [Float](repeating: 0.5, count: 700 * 784), y: labels, sampleShape: [784])
+        let data = ArrayData(path: "memory", x: [Float](repeating: 0.5, count: 700 * 784), y: labels, sampleShape: [784])
         let runner = try NetworkRunner(network: network, data: data, scale: 1)
         #expect(throws: EngineError.data(path: "memory", problem: "label 12 is outside the model's 10 classes")) {
             try runner.fisher(Split(name: "all", indices: Array(0..<700)), mode: .exact)
