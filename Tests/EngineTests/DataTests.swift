@@ -58,3 +58,29 @@ import Testing
         }
     }
 }
+
+/// Batches cut from chunked reads: in order, every selected sample once, scaled, across the
+/// 4096-row chunks, for contiguous runs and for gathered ones.
+@Suite struct BatchingTests {
+    @Test func batchesCoverTheSplitInOrder() throws {
+        let network = try ForwardTests.network("keras/mnist_mlp.h5")
+        let (count, width) = (9000, 784)
+        var x = [Float](repeating: 0, count: count * width)
+        for index in 0..<count { x[index * width] = Float(index); x[index * width + 1] = -Float(index) }
+        let data = ArrayData(path: "memory", x: x, y: (0..<count).map { $0 % 10 }, sampleShape: [width])
+        let runner = try NetworkRunner(network: network, data: data, scale: 0.5)
+        let indices = Array(0..<5000) + stride(from: 5000, to: count, by: 3)  // a contiguous run, then gaps
+        var seen: [Int] = [], sizes: [Int] = []
+        try runner.forEachBatch(of: Split(name: "some", indices: indices), size: 300) { batch, labels in
+            sizes.append(labels.count)
+            #expect(batch.shape == [labels.count, width])
+            for (row, label) in labels.enumerated() {
+                let index = Int(batch.values[row * width] / 0.5)
+                #expect(batch.values[row * width + 1] == -Float(index) * 0.5 && label == index % 10)
+                seen.append(index)
+            }
+        }
+        #expect(seen == indices)
+        #expect(sizes.dropLast().allSatisfy { $0 == 300 } && sizes.last == indices.count % 300)
+    }
+}

@@ -22,13 +22,8 @@ public struct NetworkRunner {
     /// batch may be smaller), reading the data in chunks so memory does not grow with the set.
     public func forEachBatch(of split: Split, size: Int, _ body: (Batch, [Int]) throws -> Void) throws {
         let width = network.inputShape.reduce(1, *)
-        var pendingX: [Float] = [], pendingY: [Int] = []
-        var consumed = 0  // samples of the pending buffers already handed out
-        func flush(_ count: Int) throws {
-            let batch = Batch(values: Array(pendingX[(consumed * width)..<((consumed + count) * width)]), shape: [count] + network.inputShape)
-            try body(batch, Array(pendingY[consumed..<(consumed + count)]))
-            consumed += count
-        }
+        func emit(_ x: [Float], _ y: [Int]) throws { try body(Batch(values: x, shape: [y.count] + network.inputShape), y) }
+        var carryX: [Float] = [], carryY: [Int] = []  // fewer than `size` samples left from earlier chunks
         var cursor = 0
         while cursor < split.indices.count {
             // The contiguous file range holding the next indices, at most 4096 rows long.
@@ -36,19 +31,36 @@ public struct NetworkRunner {
             var last = cursor
             while last + 1 < split.indices.count, split.indices[last + 1] - first < 4096 { last += 1 }
             var (x, y) = try data.batch(first..<(split.indices[last] + 1))
-            if scale != 1 { x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } } }
-            pendingX.removeFirst(consumed * width)
-            pendingY.removeFirst(consumed)
-            consumed = 0
-            for index in split.indices[cursor...last] {
-                let row = index - first
-                pendingX.append(contentsOf: x[(row * width)..<((row + 1) * width)])
-                pendingY.append(y[row])
+            if split.indices[last] - first != last - cursor {  // not every row of the range: gather the selected
+                var (selectedX, selectedY): ([Float], [Int]) = ([], [])
+                selectedX.reserveCapacity((last - cursor + 1) * width)
+                for index in split.indices[cursor...last] {
+                    let row = index - first
+                    selectedX.append(contentsOf: x[(row * width)..<((row + 1) * width)])
+                    selectedY.append(y[row])
+                }
+                (x, y) = (selectedX, selectedY)
             }
+            if scale != 1 { x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } } }
             cursor = last + 1
-            while pendingY.count - consumed >= size { try flush(size) }
+            // Complete the carried batch first, then hand out whole batches, and carry the rest.
+            var next = 0
+            if !carryY.isEmpty {
+                next = min(size - carryY.count, y.count)
+                carryX += x[0..<(next * width)]
+                carryY += y[0..<next]
+                if carryY.count == size {
+                    try emit(carryX, carryY)
+                    (carryX, carryY) = ([], [])
+                }
+            }
+            while y.count - next >= size {
+                try emit(Array(x[(next * width)..<((next + size) * width)]), Array(y[next..<(next + size)]))
+                next += size
+            }
+            if next < y.count { (carryX, carryY) = (Array(x[(next * width)...]), Array(y[next...])) }
         }
-        if pendingY.count > consumed { try flush(pendingY.count - consumed) }
+        if !carryY.isEmpty { try emit(carryX, carryY) }
     }
 
     /// Threads measuring batches at once (OpenBLAS then runs single-threaded inside each).
