@@ -1,7 +1,7 @@
 // engine-bench: the engine's Fisher throughput with the data already in memory, as numpy and JAX
 // are timed in bench/fisher_bench.py. Not installed; `make bench` builds and runs it.
 //
-//     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B]
+//     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]
 //
 // Prints one JSON object: samples, runs, the median (and least) seconds of a pass over all samples,
 // samples/s (from the median) and the worker threads.
@@ -18,7 +18,7 @@ func option(_ name: String, _ fallback: String) -> String {
 do {
     let arguments = CommandLine.arguments
     guard arguments.count >= 3 else {
-        FileHandle.standardError.write(Data("usage: engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B]\n".utf8))
+        FileHandle.standardError.write(Data("usage: engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]\n".utf8))
         exit(2)
     }
     let network = try Network(checkpoint: try openCheckpoint(arguments[1]))

@@ -11,26 +11,30 @@ public struct EvaluationData {
     public let testData: (any LabeledData)?
     /// The forgotten classes: the forget split (unless `forgetIDs` is given), and left out of the test split.
     public let classes: [Int]
-    /// The indices of the samples to forget (sample-wise forgetting), when given.
+    /// The indices of the samples to forget (sample-wise forgetting), when given, and their file.
     public let forgetIDs: Set<Int>?
+    public let forgetIDsFile: String?
     public let scale: Float
     public let miaFeature: MembershipInference.Feature
 
     public init(data: (any LabeledData)?, forgetData: (any LabeledData)?, retainData: (any LabeledData)?,
-                testData: (any LabeledData)?, classes: [Int], forgetIDs: Set<Int>?, scale: Float,
-                miaFeature: MembershipInference.Feature) {
+                testData: (any LabeledData)?, classes: [Int], forgetIDs: Set<Int>?, forgetIDsFile: String? = nil,
+                scale: Float, miaFeature: MembershipInference.Feature) {
         self.data = data
         self.forgetData = forgetData
         self.retainData = retainData
         self.testData = testData
         self.classes = classes
         self.forgetIDs = forgetIDs
+        self.forgetIDsFile = forgetIDsFile
         self.scale = scale
         self.miaFeature = miaFeature
     }
 
     /// Every data file read, for the records and the output checks.
-    public var files: [String] { [data, forgetData, retainData, testData].compactMap { $0 }.flatMap(\.files) }
+    public var files: [String] {
+        [data, forgetData, retainData, testData].compactMap { $0 }.flatMap(\.files) + (forgetIDsFile.map { [$0] } ?? [])
+    }
 
     /// No training data was given (held-out data alone cannot be split).
     public var isEmpty: Bool { data == nil && forgetData == nil && retainData == nil }
@@ -50,7 +54,7 @@ public struct EvaluationData {
         let runner = try NetworkRunner(network: network, data: data, scale: scale)
         let isForgotten: (Int, Int) -> Bool
         if let ids = forgetIDs {
-            if let beyond = ids.first(where: { $0 >= data.count }) {
+            if let beyond = ids.filter({ $0 >= data.count }).min() {
                 throw EvaluationDataError.sampleOutOfRange(beyond, samples: data.count, path: data.path)
             }
             isForgotten = { index, _ in ids.contains(index) }

@@ -21,6 +21,7 @@ enum DataOptions {
                               retainData: try arguments.value("--retain-data").map(DataSource.open),
                               testData: try arguments.value("--test-data").map(DataSource.open),
                               classes: classes, forgetIDs: try arguments.value("--forget-ids").map(parseIDs),
+                              forgetIDsFile: arguments.value("--forget-ids"),
                               scale: try parseScale(arguments.value("--scale") ?? "1"), miaFeature: feature)
     }
 

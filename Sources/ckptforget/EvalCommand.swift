@@ -21,6 +21,8 @@ enum EvalCommand: Subcommand {
             let (outputs, labels) = try runner.predictions(split)
             return Predictions(outputs: outputs, labels: labels, classes: network.classes)
         }
+        // Bad selections stop the command before any pass: splitting reads the labels alone.
+        let splits = !classes.isEmpty || options.forgetIDs != nil ? try options.splits(network: network) : nil
         // One pass over the data; the forget and retain splits are subsets of it.
         let all = try predictions(try NetworkRunner(network: network, data: data, scale: options.scale),
                                   Split(name: "all", indices: Array(0..<data.count)))
@@ -28,8 +30,8 @@ enum EvalCommand: Subcommand {
         let test = try options.testSplit(network: network).map(predictions)
         var results = [("all", all.metrics)]
         var membership: MembershipInference?
-        if !classes.isEmpty || options.forgetIDs != nil {
-            let splits = try options.splits(network: network)
+        if let splits {
+            // fullIsUnion: forget and retain split --data itself, so their indices are positions in `all`.
             let (forget, retain) = splits.fullIsUnion
                 ? (all.subset(splits.forget.split.indices), all.subset(splits.retain.split.indices))
                 : (try predictions(splits.forget.runner, splits.forget.split), try predictions(splits.retain.runner, splits.retain.split))

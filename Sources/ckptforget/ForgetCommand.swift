@@ -44,10 +44,18 @@ enum ForgetCommand: Subcommand {
 
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let data = try DataOptions.parse(arguments, classes: target.classes)
-        // With data, the model is rebuilt and the data split once, for statistics and measurements alike.
-        let network = data.isEmpty ? nil : try Network(checkpoint: checkpoint)
-        let splits = try network.map { try data.splits(network: $0) }
-        let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, network: network, splits: splits)
+        // With data, the model is rebuilt and the data split once, when statistics or measurements
+        // first need them (a dry run that needs neither does not).
+        var engine: (network: Network, splits: StatisticsFileWriter.Splits)?
+        func measurable() throws -> (network: Network, splits: StatisticsFileWriter.Splits)? {
+            guard !data.isEmpty else { return nil }
+            if engine == nil {
+                let network = try Network(checkpoint: checkpoint)
+                engine = (network, try data.splits(network: network))
+            }
+            return engine
+        }
+        let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, hasData: !data.isEmpty, engine: measurable)
         defer { if let computed { try? FileManager.default.removeItem(atPath: (computed.path as NSString).deletingLastPathComponent) } }
         let inputs = PassInputs(pre: try arguments.value("--pre").map(openCheckpoint),
                                 statistics: try computed ?? arguments.value("--stats").map(StatisticsFile.init(path:)))
@@ -63,14 +71,14 @@ enum ForgetCommand: Subcommand {
         let records = try recordWriter(arguments, checkpoint: checkpoint, destination: destination)
         let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", inputs.pre?.files ?? []),
                                                        ("statistics", computed == nil ? inputs.statistics?.file.files ?? [] : []),
-                                                       ("data", data.files + (arguments.value("--forget-ids").map { [$0] } ?? []))]
+                                                       ("data", data.files)]
         // The key and the input's record are read too: never written over.
         let alsoRead = [arguments.value("--sign-key"), arguments.value("--parent")].compactMap { $0 }
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.files ?? []),
                                      inputs: read.flatMap(\.files) + alsoRead)
 
         let requirements = try arguments.value("--require").map(Requirement.parse) ?? []
-        let check = try evaluation(data: data, network: network, splits: splits, requirements: requirements, quiet: quiet)
+        let check = try evaluation(data: data, engine: try measurable(), requirements: requirements, quiet: quiet)
 
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
@@ -92,9 +100,9 @@ enum ForgetCommand: Subcommand {
 
     /// With data, the model is measured before the edit, and the edited model before it is published:
     /// the metrics go into the attestation, and `--require` can stop the run (exit 4).
-    static func evaluation(data: EvaluationData, network: Network?, splits: StatisticsFileWriter.Splits?,
+    static func evaluation(data: EvaluationData, engine: (network: Network, splits: StatisticsFileWriter.Splits)?,
                            requirements: [Requirement], quiet: Bool) throws -> ((String) throws -> JSONValue?)? {
-        guard let network, let splits else {
+        guard let (network, splits) = engine else {
             if !requirements.isEmpty { throw UsageError.invalid("--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data") }
             return nil
         }
@@ -110,13 +118,13 @@ enum ForgetCommand: Subcommand {
 
     /// With data and a pass that needs Fisher diagonals or correlations but no --stats: the engine
     /// computes them (as `ckptforget stats` would) into a temporary statistics file, removed after.
-    static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile,
-                                   network: Network?, splits: StatisticsFileWriter.Splits?) throws -> StatisticsFile? {
+    static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile, hasData: Bool,
+                                   engine: () throws -> (network: Network, splits: StatisticsFileWriter.Splits)?) throws -> StatisticsFile? {
         let requirements = try specs.flatMap { try PassRegistry.make($0).requirements }
         let needsFisher = requirements.contains { if case .fisher = $0 { true } else { false } }
         let needsCorrelation = requirements.contains(.correlation)
-        guard needsFisher || needsCorrelation, arguments.value("--stats") == nil, let network, let splits else {
-            if arguments.value("--fisher") != nil, !needsFisher || splits == nil {
+        guard needsFisher || needsCorrelation, arguments.value("--stats") == nil, let (network, splits) = try engine() else {
+            if arguments.value("--fisher") != nil, !needsFisher || !hasData {
                 throw UsageError.invalid("--fisher applies when a pass computes Fisher diagonals from --data")
             }
             return nil

@@ -22,13 +22,12 @@ enum StatsCommand: Subcommand {
         let network = try Network(checkpoint: checkpoint)
         let data = try DataOptions.parse(arguments, classes: try ForgetCommand.parseClasses(arguments.all("--class")))
         let splits = try data.splits(network: network)
-        let dataFiles = data.files + (arguments.value("--forget-ids").map { [$0] } ?? [])
-        try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + dataFiles)
+        try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
 
         let statistics = try StatisticsFileWriter.measure(splits, fisher: mode, activity: true)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
-        for (index, file) in dataFiles.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
+        for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
         let transaction = OutputTransaction()
         do {
             try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes, provenance: provenance,

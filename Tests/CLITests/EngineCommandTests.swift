@@ -80,16 +80,19 @@ import Testing
     @Test func dataFilesAreRecordedAndBadSelectionsExitTwo() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
-        let (images, labels) = (Run.fixture("engine/mnist_head.idx3-ubyte.gz"), Run.fixture("engine/mnist_head.idx1-ubyte.gz"))
-        let run = try Run.ckptforget(Self.model, "--data", images + ":" + labels, "--scale", "1/255", "-c", "2", "-p", "zero", "-q",
-                                     "-o", scratch.file("out.h5"))
-        #expect(run.status == 0, "\(run.stderr)")
-        let shown = try Run.ckptforget("show", scratch.file("out.h5.manifest.json"), "--json")
-        let statement = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
-        let inputs = try #require((statement["predicate"] as? [String: Any])?["inputs"] as? [[String: Any]])
-        let data = inputs.filter { $0["role"] as? String == "data" }.compactMap { $0["path"] as? String }
-        #expect(data.count == 2 && data.contains { $0.hasSuffix("idx3-ubyte.gz") } && data.contains { $0.hasSuffix("idx1-ubyte.gz") },
-                "\(inputs)")
+        let pairs = [(Run.fixture("engine/mnist_head.idx3-ubyte.gz"), Run.fixture("engine/mnist_head.idx1-ubyte.gz"), "1/255"),
+                     (Run.fixture("engine/x_small.npy"), Run.fixture("engine/y_small.npy"), "1")]
+        for (samples, labels, scale) in pairs {
+            let out = scratch.file((samples as NSString).lastPathComponent + ".h5")
+            let run = try Run.ckptforget(Self.model, "--data", samples + ":" + labels, "--scale", scale, "-c", "2", "-p", "zero", "-q", "-o", out)
+            #expect(run.status == 0, "\(run.stderr)")
+            let shown = try Run.ckptforget("show", out + ".manifest.json", "--json")
+            let statement = try #require(try JSONSerialization.jsonObject(with: Data(shown.stdout.utf8)) as? [String: Any])
+            let inputs = try #require((statement["predicate"] as? [String: Any])?["inputs"] as? [[String: Any]])
+            // Paths are recorded relative to the record.
+            let data = inputs.filter { $0["role"] as? String == "data" }.compactMap { ($0["path"] as? String).map { ($0 as NSString).lastPathComponent } }
+            #expect(data == [samples, labels].map { ($0 as NSString).lastPathComponent }, "\(inputs)")
+        }
 
         try "3\n500\n".write(toFile: scratch.file("ids.txt"), atomically: true, encoding: .utf8)
         let beyond = try Run.ckptforget("stats", Self.model, "--data", Self.data, "--forget-ids", scratch.file("ids.txt"), "-o", scratch.file("s.h5"))
@@ -97,6 +100,19 @@ import Testing
         let alone = try Run.ckptforget("stats", Self.model, "--forget-data", Self.data, "-o", scratch.file("s.h5"))
         #expect(alone.status == 2 && alone.stderr.contains("--forget-data needs --retain-data"), "\(alone.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.file("s.h5")))
+    }
+
+    /// A dry run whose passes need no statistics does not rebuild the model, so data beside a file
+    /// the engine cannot run (no model_config) is no obstacle; a real run then names the problem.
+    @Test func dryRunsNeedNoEngine() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let weights = Run.fixture("keras/mnist_mlp.weights.h5")
+        let dry = try Run.ckptforget(weights, "--data", Self.data, "-c", "2", "-p", "zero", "--dry-run")
+        #expect(dry.status == 0, "\(dry.stderr)")
+        let real = try Run.ckptforget(weights, "--data", Self.data, "-c", "2", "-p", "zero", "--no-sign", "-o", scratch.file("out.weights.h5"))
+        #expect(real.status == 2 && real.stderr.contains("no Keras model_config"), "\(real.stderr)")
+        #expect(scratch.contents.isEmpty)
     }
 
     @Test func modelsTheEngineCannotRunAreNamed() throws {

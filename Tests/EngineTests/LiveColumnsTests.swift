@@ -56,4 +56,26 @@ import Testing
             }
         }
     }
+
+    /// 0 · ∞ is NaN: with an infinite weight or a NaN delta nothing is skipped, as the full
+    /// products would give.
+    @Test func nonFiniteValuesAreNotSkipped() {
+        let (n, k, f) = (3, 16, 2)
+        var x = [Float](repeating: 0, count: n * k)
+        for s in 0..<n { x[s * k + 5] = Float(s + 1) }  // only column 5 is live
+        var kernel = [Float](repeating: 0.5, count: k * f)
+        kernel[0 * f + 1] = .infinity  // row 0, unit 1: input column 0 is zero throughout
+        let dense = Dense(name: "d", kernel: kernel, bias: nil, inputs: k, units: f, activation: .linear, kernelName: "w", biasName: nil)
+        let y = dense.forward(Batch(values: x, shape: [n, k])).values
+        for s in 0..<n {
+            #expect(y[s * f] == Float(s + 1) * 0.5)
+            #expect(y[s * f + 1].isNaN)
+        }
+        var deltas = [Float](repeating: 1, count: n * f)
+        deltas[1 * f + 0] = .nan
+        var sink = GradientSink(mode: .exact)
+        sink.addOuter("w", inputs: x, deltas: deltas, n: n, k: k, f: f)
+        let fisher = sink.contributions["w"]!
+        #expect(fisher[0 * f + 0].isNaN && fisher[0 * f + 1] == 0)  // a zero column against the NaN delta
+    }
 }

@@ -46,9 +46,11 @@ public enum DataSource {
 /// The samples of a data set whose labels are in (or not in) a set of classes, by index.
 public struct Split: Sendable {
     public let name: String
+    /// Strictly increasing: batches are read in file order, each sample once.
     public let indices: [Int]
 
     public init(name: String, indices: [Int]) {
+        precondition(zip(indices, indices.dropFirst()).allSatisfy { $0 < $1 }, "split '\(name)': indices must be strictly increasing")
         self.name = name
         self.indices = indices
     }

@@ -6,6 +6,15 @@ struct Dense: Layer {
     let inputs: Int, units: Int
     let activation: ActivationFunction
     let kernelName: String, biasName: String?
+    /// Zero inputs may be skipped only if no weight is infinite or NaN (0 · ∞ is NaN).
+    private let kernelIsFinite: Bool
+
+    init(name: String, kernel: [Float], bias: [Float]?, inputs: Int, units: Int, activation: ActivationFunction,
+         kernelName: String, biasName: String?) {
+        (self.name, self.kernel, self.bias, self.inputs, self.units) = (name, kernel, bias, inputs, units)
+        (self.activation, self.kernelName, self.biasName) = (activation, kernelName, biasName)
+        kernelIsFinite = kernel.allFinite
+    }
 
     var parameters: [(name: String, shape: [Int])] {
         [(kernelName, [inputs, units])] + (biasName.map { [($0, [units])] } ?? [])
@@ -18,7 +27,7 @@ struct Dense: Layer {
 
     func forward(_ input: Batch) -> Batch {
         let rows = input.values.count / inputs
-        var out = if let live = LiveColumns(input.values, width: inputs) {
+        var out = if kernelIsFinite, let live = LiveColumns(input.values, width: inputs) {
             GEMM.product(live.columns(of: input.values), live.rows(of: kernel, columns: units), m: rows, n: units, k: live.count)
         } else {
             GEMM.product(input.values, kernel, m: rows, n: units, k: inputs)

@@ -77,6 +77,7 @@ extension Array where Element == Float {
     /// Adds `bias` to every row (the last axis has `bias.count` values).
     mutating func addRowwise(_ bias: [Float]) {
         let width = bias.count
+        precondition(width > 0 && count % width == 0, "\(count) values do not make rows of \(width)")
         bias.withUnsafeBufferPointer { b in
             withUnsafeMutableBufferPointer { v in
                 for row in stride(from: 0, to: v.count, by: width) {

@@ -72,56 +72,67 @@ struct Pooling2D: Layer {
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch? {
         guard inputGradient else { return nil }
-        let (width, channels) = (input.shape[2], input.shape[3])
         var back = [Float](repeating: 0, count: input.values.count)
-        var remaining = [Float](repeating: 1, count: channels)
-        remaining.withUnsafeMutableBufferPointer { r in
-        input.values.withUnsafeBufferPointer { x in
-            output.values.withUnsafeBufferPointer { y in
-                gradient.values.withUnsafeBufferPointer { g in
-                    back.withUnsafeMutableBufferPointer { b in
-                        forEachWindow(input.shape) { o, rows, columns in
-                            let taps = rows.count * columns.count
-                            switch kind {
-                            case .max:
-                                // The gradient goes to the first tap that holds the maximum (as TensorFlow
-                                // routes it). `r` is 1 until a channel's winner is found: selects instead
-                                // of a search, whose data-dependent branches mispredict.
-                                for c in 0..<channels { r[c] = 1 }
-                                for row in rows {
-                                    for column in columns {
-                                        let tap = (row &* width &+ column) &* channels
-                                        var c = 0
-                                        while c &+ 8 <= channels {  // eight channels at a time, in vector registers
-                                            let none = SIMD8<Float>(repeating: 0)
-                                            let take = none.replacing(with: r.load(c), where: x.load(tap &+ c) .== y.load(o &+ c))
-                                            b.store(b.load(tap &+ c) + none.replacing(with: g.load(o &+ c), where: take .!= 0), at: tap &+ c)
-                                            r.store(r.load(c) - take, at: c)
-                                            c &+= 8
-                                        }
-                                        while c < channels {
-                                            let (take, delta) = (x[tap &+ c] == y[o &+ c] ? r[c] : 0, g[o &+ c])
-                                            b[tap &+ c] += take != 0 ? delta : 0
-                                            r[c] -= take
-                                            c &+= 1
-                                        }
-                                    }
-                                }
-                            case .average:
-                                for row in rows {
-                                    for column in columns {
-                                        let i = (row &* width &+ column) &* channels
-                                        for c in 0..<channels { b[i &+ c] += g[o &+ c] / Float(taps) }
-                                    }
-                                }
-                            }
+        back.withUnsafeMutableBufferPointer { b in
+            input.values.withUnsafeBufferPointer { x in
+                output.values.withUnsafeBufferPointer { y in
+                    gradient.values.withUnsafeBufferPointer { g in
+                        switch kind {
+                        case .max: routeToMaxima(g, inputs: x, maxima: y, into: b, shape: input.shape)
+                        case .average: spreadOverWindows(g, into: b, shape: input.shape)
                         }
                     }
                 }
             }
         }
-        }
         return Batch(values: back, shape: input.shape)
+    }
+
+    /// Each window's gradient goes to the first tap that holds its maximum (as TensorFlow routes
+    /// it). `r` is 1 until a channel's winner is found: selects instead of a search, whose
+    /// data-dependent branches mispredict, eight channels at a time in vector registers.
+    private func routeToMaxima(_ g: UnsafeBufferPointer<Float>, inputs x: UnsafeBufferPointer<Float>, maxima y: UnsafeBufferPointer<Float>,
+                               into b: UnsafeMutableBufferPointer<Float>, shape: [Int]) {
+        let (width, channels) = (shape[2], shape[3])
+        var remaining = [Float](repeating: 1, count: channels)
+        remaining.withUnsafeMutableBufferPointer { r in
+            forEachWindow(shape) { o, rows, columns in
+                for c in 0..<channels { r[c] = 1 }
+                for row in rows {
+                    for column in columns {
+                        let tap = (row &* width &+ column) &* channels
+                        var c = 0
+                        while c &+ 8 <= channels {
+                            let none = SIMD8<Float>(repeating: 0)
+                            let take = none.replacing(with: r.load(c), where: x.load(tap &+ c) .== y.load(o &+ c))
+                            b.store(b.load(tap &+ c) + none.replacing(with: g.load(o &+ c), where: take .!= 0), at: tap &+ c)
+                            r.store(r.load(c) - take, at: c)
+                            c &+= 8
+                        }
+                        while c < channels {
+                            let (take, delta) = (x[tap &+ c] == y[o &+ c] ? r[c] : 0, g[o &+ c])
+                            b[tap &+ c] += take != 0 ? delta : 0
+                            r[c] -= take
+                            c &+= 1
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Each window's gradient, shared equally among its taps inside the input.
+    private func spreadOverWindows(_ g: UnsafeBufferPointer<Float>, into b: UnsafeMutableBufferPointer<Float>, shape: [Int]) {
+        let (width, channels) = (shape[2], shape[3])
+        forEachWindow(shape) { o, rows, columns in
+            let taps = Float(rows.count * columns.count)
+            for row in rows {
+                for column in columns {
+                    let i = (row &* width &+ column) &* channels
+                    for c in 0..<channels { b[i &+ c] += g[o &+ c] / taps }
+                }
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ struct LiveColumns {
     let count: Int
     let width: Int
 
-    /// nil when fewer than an eighth of the columns are zero throughout.
+    /// nil unless more than an eighth of the columns are zero throughout.
     init?(_ matrix: [Float], width: Int) {
         // A column is zero throughout when the OR of its entries' bits, sign aside, is 0 (NaN is live).
         var bits = [UInt32](repeating: 0, count: width)

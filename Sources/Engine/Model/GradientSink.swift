@@ -1,8 +1,9 @@
 /// Accumulates Fisher diagonals from per-sample gradients.
 ///
 /// - exact: the mean over samples of each parameter's squared per-sample gradient. It does not
-///   depend on batching or order. For a Dense kernel that is a matrix product of squared
-///   activations and squared output deltas, which is how it is computed.
+///   depend on batching or order (mathematically: float32 sums within a batch round differently).
+///   For a Dense kernel that is a matrix product of squared activations and squared output deltas,
+///   which is how it is computed.
 /// - batch: the official SSD code's definition: for each mini-batch, the squared gradient of the
 ///   batch-mean loss, summed over batches and divided by their number.
 public enum FisherMode: Sendable, Equatable, CustomStringConvertible {
@@ -41,11 +42,12 @@ struct GradientSink: Sendable {
     }
 
     /// A Dense-style kernel whose per-sample gradient is the outer product of `inputs` (n × k) and
-    /// `deltas` (n × f). Rows of inputs zero in every sample get nothing, so only the live ones are
-    /// multiplied when that pays.
+    /// `deltas` (n × f). Kernel rows whose input column is zero in every sample get nothing, so
+    /// only the live columns are multiplied when that pays.
     mutating func addOuter(_ name: String, inputs: [Float], deltas: [Float], n: Int, k: Int, f: Int) {
         let exact = mode == .exact
-        let live = LiveColumns(inputs, width: k)
+        // Zero inputs contribute nothing unless a delta is infinite or NaN (0 · ∞ is NaN).
+        let live = deltas.allFinite ? LiveColumns(inputs, width: k) : nil
         var a = live?.columns(of: inputs) ?? inputs
         if exact { a.square() }
         let d = exact ? deltas.squared() : deltas
@@ -66,26 +68,24 @@ struct GradientSink: Sendable {
     }
 
     /// Per-sample gradients of one parameter: `gradients` holds n rows of `size` values.
-    mutating func addPerSample(_ name: String, gradients: UnsafeBufferPointer<Float>, size: Int) {
-        let n = gradients.count / size
-        switch mode {
-        case .exact:
-            update(name, size: size) { c in
-                for row in stride(from: 0, to: n * size, by: size) {
-                    for j in 0..<size { c[j] += gradients[row &+ j] * gradients[row &+ j] }
-                }
-            }
-        case .batch:
-            var sum = [Float](repeating: 0, count: size)
-            for row in stride(from: 0, to: n * size, by: size) {
-                for j in 0..<size { sum[j] += gradients[row &+ j] }
-            }
-            addBatchSum(name, sum: sum, n: n)
-        }
-    }
-
     mutating func addPerSample(_ name: String, gradients: [Float], size: Int) {
-        gradients.withUnsafeBufferPointer { addPerSample(name, gradients: $0, size: size) }
+        let n = gradients.count / size
+        gradients.withUnsafeBufferPointer { g in
+            switch mode {
+            case .exact:
+                update(name, size: size) { c in
+                    for row in stride(from: 0, to: n * size, by: size) {
+                        for j in 0..<size { c[j] += g[row &+ j] * g[row &+ j] }
+                    }
+                }
+            case .batch:
+                var sum = [Float](repeating: 0, count: size)
+                for row in stride(from: 0, to: n * size, by: size) {
+                    for j in 0..<size { sum[j] += g[row &+ j] }
+                }
+                addBatchSum(name, sum: sum, n: n)
+            }
+        }
     }
 
     /// Batch mode only: a parameter's gradient summed over the batch's `n` samples (the batch-mean
@@ -143,6 +143,13 @@ public struct FisherAccumulator: Sendable {
 }
 
 extension Array where Element == Float {
+    /// No value is infinite or NaN (one pass that vectorises: x · 0 is NaN exactly for those).
+    var allFinite: Bool {
+        var probe: Float = 0
+        withUnsafeBufferPointer { v in for i in v.indices { probe += v[i] * 0 } }
+        return probe == 0
+    }
+
     mutating func square() {
         withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= v[i] } }
     }

@@ -34,10 +34,10 @@ enum KerasModelBuilder {
             case "InputLayer":
                 continue
             case "Dense":
-                let kernel = try reader.required(.kernel)
-                layers.append(Dense(name: name, kernel: kernel.values, bias: try reader.optional(.bias)?.values,
-                                    inputs: kernel.shape[0], units: kernel.shape[1],
-                                    activation: try activation(settings, name, path), kernelName: kernel.name, biasName: try reader.optional(.bias)?.name))
+                let kernel = try reader.required(.kernel, rank: 2)
+                let bias = try reader.optional(.bias, count: kernel.shape[1])
+                layers.append(Dense(name: name, kernel: kernel.values, bias: bias?.values, inputs: kernel.shape[0], units: kernel.shape[1],
+                                    activation: try activation(settings, name, path), kernelName: kernel.name, biasName: bias?.name))
             case "Conv2D":
                 try requireChannelsLast(settings, name, path)
                 if let dilation = settings["dilation_rate"] as? [Int], dilation.contains(where: { $0 != 1 }) {
@@ -46,12 +46,13 @@ enum KerasModelBuilder {
                 if let groups = settings["groups"] as? Int, groups != 1 {
                     throw EngineError.unsupportedOption(path: path, layer: name, option: "groups \(groups)")
                 }
-                let kernel = try reader.required(.kernel)
+                let kernel = try reader.required(.kernel, rank: 4)
+                let bias = try reader.optional(.bias, count: kernel.shape[3])
                 let strides = pair(settings["strides"]) ?? (1, 1)
-                layers.append(Conv2D(name: name, kernel: kernel.values, bias: try reader.optional(.bias)?.values,
+                layers.append(Conv2D(name: name, kernel: kernel.values, bias: bias?.values,
                                      kernelHeight: kernel.shape[0], kernelWidth: kernel.shape[1], channels: kernel.shape[2], filters: kernel.shape[3],
                                      strides: strides, samePadding: try padding(settings, name, path),
-                                     activation: try activation(settings, name, path), kernelName: kernel.name, biasName: try reader.optional(.bias)?.name))
+                                     activation: try activation(settings, name, path), kernelName: kernel.name, biasName: bias?.name))
             case "MaxPooling2D", "AveragePooling2D":
                 try requireChannelsLast(settings, name, path)
                 let size = pair(settings["pool_size"]) ?? (2, 2)
@@ -69,9 +70,10 @@ enum KerasModelBuilder {
                 guard axis == -1 || axis == currentShape?.count else {
                     throw EngineError.unsupportedOption(path: path, layer: name, option: "normalization over axis \(axis) (only the last axis is supported)")
                 }
-                let gamma = try reader.optional(.gamma), beta = try reader.optional(.beta)
-                layers.append(BatchNormalization(name: name, gamma: gamma?.values, beta: beta?.values,
-                                                 mean: try reader.required(.movingMean).values, variance: try reader.required(.movingVariance).values,
+                let mean = try reader.required(.movingMean, rank: 1)
+                let gamma = try reader.optional(.gamma, count: mean.values.count), beta = try reader.optional(.beta, count: mean.values.count)
+                let variance = try reader.required(.movingVariance, count: mean.values.count)
+                layers.append(BatchNormalization(name: name, gamma: gamma?.values, beta: beta?.values, mean: mean.values, variance: variance.values,
                                                  epsilon: Float(settings["epsilon"] as? Double ?? 1e-3), gammaName: gamma?.name, betaName: beta?.name))
             default:
                 throw EngineError.unsupportedLayer(path: path, layer: name, className: className)
@@ -134,7 +136,7 @@ private struct WeightReader {
 
     struct Weight { let name: String; let shape: [Int]; let values: [Float] }
 
-    func optional(_ role: TensorRole) throws -> Weight? {
+    private func read(_ role: TensorRole) throws -> Weight? {
         guard let entry = layer?.tensors.first(where: { $0.role == role }) else { return nil }
         let values: [Float] = switch try checkpoint.read(entry.info).values {
         case .float32(let v): v
@@ -143,8 +145,27 @@ private struct WeightReader {
         return Weight(name: entry.info.name, shape: entry.info.shape, values: values)
     }
 
-    func required(_ role: TensorRole) throws -> Weight {
-        guard let weight = try optional(role) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
+    /// A weight of `count` values (a bias, a scale), if the layer has one.
+    func optional(_ role: TensorRole, count: Int) throws -> Weight? {
+        guard let weight = try read(role) else { return nil }
+        guard weight.values.count == count else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [count], actual: weight.shape)
+        }
+        return weight
+    }
+
+    /// A weight of `count` values the layer must have.
+    func required(_ role: TensorRole, count: Int) throws -> Weight {
+        guard let weight = try optional(role, count: count) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
+        return weight
+    }
+
+    /// A weight the layer must have, with `rank` axes.
+    func required(_ role: TensorRole, rank: Int) throws -> Weight {
+        guard let weight = try read(role) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
+        guard weight.shape.count == rank, !weight.shape.contains(0) else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [Int](repeating: -1, count: rank), actual: weight.shape)
+        }
         return weight
     }
 }

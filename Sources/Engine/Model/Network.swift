@@ -21,8 +21,9 @@ public struct Network: Sendable {
         var shape = inputShape
         var values = inputShape.reduce(1, *)
         for layer in layers {
+            let output = try layer.outputShape(for: shape, path: path)
             if let conv = layer as? Conv2D { values += conv.patchValues(for: shape) }
-            shape = try layer.outputShape(for: shape, path: path)
+            shape = output
             values += shape.reduce(1, *)
         }
         classes = shape.last ?? 0

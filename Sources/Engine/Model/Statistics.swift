@@ -63,7 +63,8 @@ public struct NetworkRunner {
         if !carryY.isEmpty { try emit(carryX, carryY) }
     }
 
-    /// Threads measuring batches at once (OpenBLAS then runs single-threaded inside each).
+    /// The cores batches are measured on (Dispatch runs them; OpenBLAS single-threaded inside each):
+    /// two batches per core are in flight at a time.
     public static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
 
     /// Runs `work` on the batches of `split` on all cores, a few batches at a time (so memory stays
@@ -87,8 +88,8 @@ public struct NetworkRunner {
     }
 
     /// One pass over `split` that measures what is asked: Fisher sums, activity sums, outputs.
-    /// `samplesPerBatch` applies where the result does not depend on it (not to mini-batch Fisher);
-    /// by default a batch's activations take about 16 MiB, at most 256 samples.
+    /// `samplesPerBatch` applies where the result does not depend on it mathematically (not to
+    /// mini-batch Fisher); by default a batch's activations take about 16 MiB, at most 256 samples.
     public func measure(_ split: Split, fisher: FisherMode? = nil, activity: Bool = false, outputs: Bool = false,
                         samplesPerBatch: Int? = nil) throws -> SplitMeasures {
         if fisher != nil, !network.endsInSoftmax { throw EngineError.lossNeedsSoftmax(path: network.path) }

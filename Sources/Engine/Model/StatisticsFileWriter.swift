@@ -48,6 +48,10 @@ public enum StatisticsFileWriter {
     /// Measures Fisher diagonals (with `fisher`) and activity (with `activity`) on the three splits,
     /// one pass over each split that needs one.
     public static func measure(_ splits: Splits, fisher: FisherMode?, activity: Bool) throws -> Statistics {
+        if splits.full == nil, let fisher, fisher != .exact {
+            throw EngineError.data(path: splits.forget.runner.data.path,
+                                   problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
+        }
         let forget = try splits.forget.runner.measure(splits.forget.split, fisher: fisher, activity: activity)
         let retain = try splits.retain.runner.measure(splits.retain.split, fisher: fisher, activity: activity)
         let isUnion = splits.full == nil || splits.fullIsUnion
@@ -56,9 +60,6 @@ public enum StatisticsFileWriter {
         if let part = splits.full, !isUnion || (fisher != nil && fisher != .exact) {
             full = try part.runner.measure(part.split, fisher: fisher, activity: activity && !isUnion)
             if let union, activity { full!.activity = union.activity }
-        } else if let fisher, fisher != .exact {
-            throw EngineError.data(path: splits.forget.runner.data.path,
-                                   problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
         }
         var result = Statistics()
         if fisher != nil {
