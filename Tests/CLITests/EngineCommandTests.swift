@@ -127,6 +127,10 @@ import Testing
         #expect(outOfRange.status == 2 && outOfRange.stderr.contains("--class 12 is out of range"))
         let badScale = try Run.ckptforget("eval", Self.model, "--data", Self.data, "--scale", "1/0")
         #expect(badScale.status == 2 && badScale.stderr.contains("--scale 1/0"))
+        // Weights that do not fit the model's config (a 6-value bias on 4 units, set by h5py).
+        let malformed = try Run.ckptforget("eval", Run.fixture("keras/bad_bias_mlp.h5"), "--data", Self.data)
+        #expect(malformed.status == 2 && malformed.stderr.contains("layer 'fc': model_weights/fc/bad_bias_mlp/fc/bias has shape [6], expected 4 values"),
+                "\(malformed.stderr)")
         let badMode = try Run.ckptforget("stats", Self.model, "--data", Self.data, "-c", "2", "--fisher", "batch:0", "-o", scratch.file("s.h5"))
         #expect(badMode.status == 2 && badMode.stderr.contains("--fisher batch:0"))
         #expect(scratch.contents.isEmpty)

@@ -21,6 +21,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case unsupportedOption(path: String, layer: String, option: String)
     case missingWeights(path: String, layer: String, role: String)
     case shapeMismatch(path: String, layer: String, expected: [Int], actual: [Int])
+    case weightShape(path: String, layer: String, tensor: String, expected: String, actual: [Int])
     case data(path: String, problem: String)
     case lossNeedsSoftmax(path: String)
 
@@ -36,6 +37,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             "\(path): layer '\(layer)' has no \(role) in the file"
         case .shapeMismatch(let path, let layer, let expected, let actual):
             "\(path): layer '\(layer)' expects input of shape \(expected), got \(actual)"
+        case .weightShape(let path, let layer, let tensor, let expected, let actual):
+            "\(path): layer '\(layer)': \(tensor) has shape \(actual), expected \(expected); the file's weights do not fit its model_config"
         case .data(let path, let problem):
             "\(path): \(problem)"
         case .lossNeedsSoftmax(let path):

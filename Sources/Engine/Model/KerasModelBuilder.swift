@@ -149,7 +149,7 @@ private struct WeightReader {
     func optional(_ role: TensorRole, count: Int) throws -> Weight? {
         guard let weight = try read(role) else { return nil }
         guard weight.values.count == count else {
-            throw EngineError.shapeMismatch(path: path, layer: name, expected: [count], actual: weight.shape)
+            throw EngineError.weightShape(path: path, layer: name, tensor: weight.name, expected: "\(count) values", actual: weight.shape)
         }
         return weight
     }
@@ -164,7 +164,7 @@ private struct WeightReader {
     func required(_ role: TensorRole, rank: Int) throws -> Weight {
         guard let weight = try read(role) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
         guard weight.shape.count == rank, !weight.shape.contains(0) else {
-            throw EngineError.shapeMismatch(path: path, layer: name, expected: [Int](repeating: -1, count: rank), actual: weight.shape)
+            throw EngineError.weightShape(path: path, layer: name, tensor: weight.name, expected: "\(rank) axes, none empty", actual: weight.shape)
         }
         return weight
     }
