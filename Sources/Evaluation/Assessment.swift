@@ -19,18 +19,6 @@ public struct Assessment: Sendable {
         return values
     }
 
-    /// Runs `network` on the splits (for class forgetting, the test split leaves the forgotten
-    /// classes out: see `EvaluationData.testSplit`); membership inference needs all three.
-    public static func measure(_ network: Network, forget: (NetworkRunner, Split)?, retain: (NetworkRunner, Split)?,
-                               test: (NetworkRunner, Split)?, feature: MembershipInference.Feature) throws -> Assessment {
-        func run(_ part: (NetworkRunner, Split)?) throws -> Predictions? {
-            guard let (runner, split) = part, !split.indices.isEmpty else { return nil }
-            let (outputs, labels) = try NetworkRunner(network: network, data: runner.data, scale: runner.scale).predictions(split)
-            return Predictions(outputs: outputs, labels: labels, classes: network.classes)
-        }
-        return Assessment(forget: try run(forget), retain: try run(retain), test: try run(test), feature: feature)
-    }
-
     /// Metrics from the model's outputs on each split.
     public init(forget: Predictions?, retain: Predictions?, test: Predictions?, feature: MembershipInference.Feature) {
         func nonEmpty(_ predictions: Predictions?) -> Predictions? { predictions.flatMap { $0.labels.isEmpty ? nil : $0 } }

@@ -85,11 +85,20 @@ public struct EvaluationData {
     }
 
     /// Metrics of `network` on the forget and retain splits and on the test split, with membership
-    /// inference when all three are there.
-    public func assess(_ network: Network, splits: StatisticsFileWriter.Splits) throws -> Assessment {
-        try Assessment.measure(network, forget: (splits.forget.runner, splits.forget.split),
-                               retain: (splits.retain.runner, splits.retain.split), test: try testSplit(network: network),
-                               feature: miaFeature)
+    /// inference when all three are there. `known` holds outputs of this network already computed
+    /// (by the Fisher passes), by split name: those splits are not run again.
+    public func assess(_ network: Network, splits: StatisticsFileWriter.Splits,
+                       known: [String: (values: [Float], labels: [Int])] = [:]) throws -> Assessment {
+        func predictions(_ runner: NetworkRunner, _ split: Split) throws -> Predictions? {
+            if let (values, labels) = known[split.name] { return Predictions(outputs: values, labels: labels, classes: network.classes) }
+            guard !split.indices.isEmpty else { return nil }
+            // The splits' runners may hold another network (the model before the edit).
+            let (outputs, labels) = try NetworkRunner(network: network, data: runner.data, scale: runner.scale).predictions(split)
+            return Predictions(outputs: outputs, labels: labels, classes: network.classes)
+        }
+        return Assessment(forget: try predictions(splits.forget.runner, splits.forget.split),
+                          retain: try predictions(splits.retain.runner, splits.retain.split),
+                          test: try testSplit(network: network).map(predictions) ?? nil, feature: miaFeature)
     }
 }
 

@@ -56,9 +56,9 @@ enum ForgetCommand: Subcommand {
             return engine
         }
         let computed = try computedStatistics(arguments, specs: specs, checkpoint: checkpoint, hasData: !data.isEmpty, engine: measurable)
-        defer { if let computed { try? FileManager.default.removeItem(atPath: (computed.path as NSString).deletingLastPathComponent) } }
+        defer { if let computed { try? FileManager.default.removeItem(atPath: (computed.file.path as NSString).deletingLastPathComponent) } }
         let inputs = PassInputs(pre: try arguments.value("--pre").map(openCheckpoint),
-                                statistics: try computed ?? arguments.value("--stats").map(StatisticsFile.init(path:)))
+                                statistics: try computed?.file ?? arguments.value("--stats").map(StatisticsFile.init(path:)))
         let plan = try ForgettingPlan(checkpoint: checkpoint, specs: specs, target: target, inputs: inputs,
                                       outputLayer: arguments.value("--output-layer"),
                                       keepOptimizerState: arguments.has("--keep-optimizer-state"))
@@ -78,7 +78,7 @@ enum ForgetCommand: Subcommand {
                                      inputs: read.flatMap(\.files) + alsoRead)
 
         let requirements = try arguments.value("--require").map(Requirement.parse) ?? []
-        let check = try evaluation(data: data, engine: try measurable(), requirements: requirements, quiet: quiet)
+        let check = try evaluation(data: data, engine: try measurable(), known: computed?.outputs ?? [:], requirements: requirements, quiet: quiet)
 
         let written = checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         let progress = ProgressLine(total: written.count, enabled: !quiet)
@@ -98,15 +98,17 @@ enum ForgetCommand: Subcommand {
         return .success
     }
 
-    /// With data, the model is measured before the edit, and the edited model before it is published:
-    /// the metrics go into the attestation, and `--require` can stop the run (exit 4).
+    /// With data, the model is measured before the edit (from the statistics passes' outputs where
+    /// there were any, `known`), and the edited model before it is published: the metrics go into
+    /// the attestation, and `--require` can stop the run (exit 4).
     static func evaluation(data: EvaluationData, engine: (network: Network, splits: StatisticsFileWriter.Splits)?,
+                           known: [String: (values: [Float], labels: [Int])],
                            requirements: [Requirement], quiet: Bool) throws -> ((String) throws -> JSONValue?)? {
         guard let (network, splits) = engine else {
             if !requirements.isEmpty { throw UsageError.invalid("--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data") }
             return nil
         }
-        let before = try data.assess(network, splits: splits)
+        let before = try data.assess(network, splits: splits, known: known)
         return { temporary in
             let after = try data.assess(try Network(checkpoint: openCheckpoint(temporary)), splits: splits)
             let failures = Requirement.failures(requirements, before: before, after: after)
@@ -117,9 +119,11 @@ enum ForgetCommand: Subcommand {
     }
 
     /// With data and a pass that needs Fisher diagonals or correlations but no --stats: the engine
-    /// computes them (as `ckptforget stats` would) into a temporary statistics file, removed after.
+    /// computes them (as `ckptforget stats` would) into a temporary statistics file, removed after,
+    /// and keeps the model's outputs on the forget and retain splits for measuring it.
     static func computedStatistics(_ arguments: Arguments, specs: [PassSpec], checkpoint: any CheckpointFile, hasData: Bool,
-                                   engine: () throws -> (network: Network, splits: StatisticsFileWriter.Splits)?) throws -> StatisticsFile? {
+                                   engine: () throws -> (network: Network, splits: StatisticsFileWriter.Splits)?) throws
+        -> (file: StatisticsFile, outputs: [String: (values: [Float], labels: [Int])])? {
         let requirements = try specs.flatMap { try PassRegistry.make($0).requirements }
         let needsFisher = requirements.contains { if case .fisher = $0 { true } else { false } }
         let needsCorrelation = requirements.contains(.correlation)
@@ -130,7 +134,7 @@ enum ForgetCommand: Subcommand {
             return nil
         }
         let mode = try StatsCommand.fisherMode(arguments.value("--fisher") ?? "exact")
-        let statistics = try StatisticsFileWriter.measure(splits, fisher: needsFisher ? mode : nil, activity: needsCorrelation)
+        let statistics = try StatisticsFileWriter.measure(splits, fisher: needsFisher ? mode : nil, activity: needsCorrelation, outputs: true)
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckptforget-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
         let path = directory + "/statistics.h5"
@@ -145,7 +149,7 @@ enum ForgetCommand: Subcommand {
             try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
-        return try StatisticsFile(path: path)
+        return (try StatisticsFile(path: path), statistics.outputs)
     }
 
     /// The records to write: none with --no-sign; signed with --sign-key or $CKPTFORGET_SIGNING_KEY.

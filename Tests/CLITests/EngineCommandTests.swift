@@ -50,6 +50,12 @@ import Testing
         let evaluation = try #require(predicate["evaluation"] as? [String: Any])
         #expect((evaluation["after"] as? [String: Any])?["forget_acc"] as? Double == 0)
         #expect(abs(((evaluation["before"] as? [String: Any])?["retain_acc"] as? Double ?? 0) - 171.0 / 178) < 1e-12)
+        // "before" comes from the Fisher passes' outputs: it agrees with eval's own passes.
+        let eval = try Run.ckptforget("eval", Self.model, "--data", Self.data, "--test-data", Self.data, "--scale", "1/255", "-c", "2", "--json")
+        let splits = try #require((try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["splits"] as? [String: [String: Any]])
+        for (metric, split) in [("forget_acc", "forget"), ("retain_acc", "retain"), ("test_acc", "test")] {
+            #expect((evaluation["before"] as? [String: Any])?[metric] as? Double == splits[split]?["accuracy"] as? Double, "\(metric)")
+        }
         #expect((evaluation["splits"] as? [String: Any])?["forget"] as? Int == 22)
         #expect((evaluation["require"] as? [String]) == ["forget_acc<=0.01", "retain_drop<0.25"])
 

@@ -160,15 +160,14 @@ public struct SplitMeasures: Sendable {
     }
 
     /// The measures of the union of two disjoint splits: activity sums add, and so do exact Fisher
-    /// sums (mini-batch Fisher does not: it is left out).
+    /// sums (mini-batch Fisher does not: it is left out, and so are outputs).
     func merged(with other: SplitMeasures) -> SplitMeasures {
         var union = self
         union.samples += other.samples
         union.fisher = nil
         if let fisher, let more = other.fisher, fisher.mode == .exact { union.fisher = fisher.merged(with: more) }
         union.activity.merge(other.activity) { var sum = $0; sum.add($1); return sum }
-        union.outputs += other.outputs
-        union.labels += other.labels
+        (union.outputs, union.labels) = ([], [])  // not in file order: the union's outputs are not kept
         return union
     }
 }

@@ -43,17 +43,20 @@ public enum StatisticsFileWriter {
     public struct Statistics {
         public var fisher: [String: [String: [Double]]] = [:]
         public var activity: Activity?
+        /// The model's outputs and the labels on the forget and retain splits, in order, when asked
+        /// for: the same forward passes serve to measure the model.
+        public var outputs: [String: (values: [Float], labels: [Int])] = [:]
     }
 
     /// Measures Fisher diagonals (with `fisher`) and activity (with `activity`) on the three splits,
-    /// one pass over each split that needs one.
-    public static func measure(_ splits: Splits, fisher: FisherMode?, activity: Bool) throws -> Statistics {
+    /// one pass over each split that needs one, keeping the forget and retain outputs with `outputs`.
+    public static func measure(_ splits: Splits, fisher: FisherMode?, activity: Bool, outputs: Bool = false) throws -> Statistics {
         if splits.full == nil, let fisher, fisher != .exact {
             throw EngineError.data(path: splits.forget.runner.data.path,
                                    problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
         }
-        let forget = try splits.forget.runner.measure(splits.forget.split, fisher: fisher, activity: activity)
-        let retain = try splits.retain.runner.measure(splits.retain.split, fisher: fisher, activity: activity)
+        let forget = try splits.forget.runner.measure(splits.forget.split, fisher: fisher, activity: activity, outputs: outputs)
+        let retain = try splits.retain.runner.measure(splits.retain.split, fisher: fisher, activity: activity, outputs: outputs)
         let isUnion = splits.full == nil || splits.fullIsUnion
         let union = isUnion ? forget.merged(with: retain) : nil
         var full = union
@@ -68,6 +71,7 @@ public enum StatisticsFileWriter {
             }
         }
         if activity { result.activity = Activity(forget: forget, retain: retain, full: full!) }
+        if outputs { result.outputs = ["forget": (forget.outputs, forget.labels), "retain": (retain.outputs, retain.labels)] }
         return result
     }
 
