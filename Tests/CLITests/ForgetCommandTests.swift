@@ -140,7 +140,7 @@ import Testing
         let count = 10 * 8_000_000  // 320 MB of F32: long enough to be interrupted while copying
         let header = #"{"head.weight":{"dtype":"F32","shape":[10,8000000],"data_offsets":[0,\#(count * 4)]}}"#
         let input = scratch.file("big.safetensors")
-        FileManager.default.createFile(atPath: input, contents: nil)
+        #expect(FileManager.default.createFile(atPath: input, contents: nil))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: input))
         var length = UInt64(header.utf8.count).littleEndian
         try handle.write(contentsOf: Data(bytes: &length, count: 8) + Data(header.utf8))

@@ -68,7 +68,7 @@ public final class HDF5ArrayFile {
             count[0] = hsize_t(range.count)
             try HDF5.check(H5Sselect_hyperslab(space.raw, H5S_SELECT_SET, &start, nil, &count, nil), "H5Sselect_hyperslab(\(name))")
             let memory = try H5ID(.dataspace, H5Screate_simple(Int32(rank), &count, nil), "H5Screate_simple")
-            try values.withUnsafeMutableBytes { buffer in
+            _ = try values.withUnsafeMutableBytes { buffer in
                 try HDF5.check(H5Dread(dataset.raw, memoryType, memory.raw, space.raw, HDF5.defaultPlist, buffer.baseAddress), "H5Dread(\(name))")
             }
         } catch let failure as HDF5Failure {

@@ -16,8 +16,8 @@ public final class HDF5Writer {
             let fcpl = try H5ID(.plist, H5Pcreate(ckf_H5P_FILE_CREATE()), "H5Pcreate(file create)")
             try HDF5.check(H5Pset_obj_track_times(fcpl.raw, false), "H5Pset_obj_track_times")
             file = try H5ID(.file, H5Fcreate(temporary, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
-        } catch let failure as HDF5Failure {
-            throw CheckpointError.writeFailed(path: finalPath, reason: "HDF5 \(failure.call) failed: \(failure.message)")
+        } catch {
+            throw CheckpointError.writeFailed(path: finalPath, reason: "HDF5 \(error.call) failed: \(error.message)")
         }
     }
 
