@@ -25,7 +25,6 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import argparse
-import gzip
 import json
 import shutil
 import sys
@@ -36,6 +35,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fixture_common import build_mlp, mnist_test_flat  # noqa: E402
+
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 EVAL_START = 8000
 _mnist = None
@@ -43,20 +44,10 @@ ARGS = None
 
 
 # ---------------------------------------------------------------- data / metrics
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def mnist_eval():
     global _mnist
     if _mnist is None:
-        d = Path(ARGS.mnist)
-        x = read_idx(d / "t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255.0
-        y = read_idx(d / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+        x, y = mnist_test_flat(ARGS.mnist)
         _mnist = (x[EVAL_START:], y[EVAL_START:])
     return _mnist
 
@@ -81,18 +72,6 @@ def accuracy_report(pred, y, tag):
 
 
 # ---------------------------------------------------------------- Keras
-def build_mlp():
-    import keras
-    return keras.Sequential(
-        [
-            keras.Input(shape=(784,)),
-            keras.layers.Dense(32, activation="relu", name="hidden"),
-            keras.layers.Dense(10, activation="softmax", name="output"),
-        ],
-        name="mnist_mlp",
-    )
-
-
 def keras_predict(model):
     x, y = mnist_eval()
     pred = np.argmax(np.asarray(model.predict(x, batch_size=500, verbose=0)), axis=1)

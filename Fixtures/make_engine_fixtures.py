@@ -52,7 +52,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import gzip
 import hashlib
 import json
-import sys
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -66,7 +65,7 @@ import keras
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "engine"
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+from fixture_common import MNIST_DIR, mnist_test, read_idx, versions  # noqa: E402
 MLP_H5 = HERE / "keras" / "mnist_mlp.h5"        # existing fixture (make_fixtures.py)
 
 N_TRAIN = 8000              # MNIST test images [0, 8000) train, [8000, 10000) evaluate
@@ -100,41 +99,12 @@ def cnn_name(layer, weight):
 written = []
 
 
-def versions():
-    return {
-        "python": sys.version.split()[0],
-        "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "jax": jax.__version__,
-        "h5py": h5py.__version__,
-        "hdf5": h5py.version.hdf5_version,
-        "numpy": np.__version__,
-    }
-
-
 def check(cond, msg):
     print(f"[check] {'ok  ' if cond else 'FAIL'} {msg}")
     assert cond, msg
 
 
 # ---------------------------------------------------------------- MNIST (IDX), as make_fixtures.py
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    assert data[0] == 0 and data[1] == 0 and data[2] == 0x08, f"bad IDX magic in {path}"
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def load_mnist():
-    """Raw uint8 images (10000, 28, 28) and int64 labels (10000,)."""
-    x = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz")
-    y = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    assert x.shape == (10000, 28, 28) and y.shape == (10000,)
-    return x, y
-
-
 def scale(x_u8):
     return x_u8.astype(np.float32) / 255.0   # float32 division, as make_fixtures.py
 
@@ -726,7 +696,7 @@ def report_config():
 def main():
     print("versions: " + " ".join(f"{k}={v}" for k, v in versions().items()))
     OUT.mkdir(parents=True, exist_ok=True)
-    x_u8, y = load_mnist()
+    x_u8, y = mnist_test()
     x4 = scale(x_u8).reshape(-1, 28, 28, 1)
     xf = scale(x_u8).reshape(-1, 784)
 

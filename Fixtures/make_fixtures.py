@@ -30,11 +30,9 @@ os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import gzip
 import hashlib
 import json
 import math
-import struct
 import sys
 import warnings
 from fractions import Fraction
@@ -42,7 +40,6 @@ from pathlib import Path
 
 import numpy as np
 import h5py
-import jax
 import jax.numpy as jnp
 import keras
 import safetensors
@@ -52,7 +49,7 @@ import ml_dtypes
 
 HERE = Path(__file__).resolve().parent
 # Default: <repo>/../shared/data/mnist (the repo is this script's parent's parent).
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+from fixture_common import build_mlp, mnist_test_flat, read_safetensors_raw, versions  # noqa: E402
 N_TRAIN = 8000          # images [0, 8000) train, [8000, 10000) evaluate
 EPOCHS = 3
 BATCH = 64
@@ -61,54 +58,12 @@ FORGET_CLASS = 2        # class whose accuracy we report separately
 written = []
 
 
-def versions():
-    return {
-        "python": sys.version.split()[0],
-        "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "jax": jax.__version__,
-        "h5py": h5py.__version__,
-        "hdf5": h5py.version.hdf5_version,
-        "safetensors": safetensors.__version__,
-        "numpy": np.__version__,
-    }
-
-
 # ---------------------------------------------------------------- MNIST (IDX)
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[0:4], "big")
-    assert data[0] == 0 and data[1] == 0 and data[2] == 0x08, f"bad IDX magic {magic:#x}"
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    return arr.reshape(dims)
-
-
-def load_mnist():
-    x = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255.0
-    y = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    assert x.shape == (10000, 784) and y.shape == (10000,)
-    return x, y
-
-
 def per_class_acc(pred, y):
     return {c: float((pred[y == c] == c).mean()) for c in range(10)}
 
 
 # ---------------------------------------------------------------- Keras
-def build_mlp():
-    return keras.Sequential(
-        [
-            keras.Input(shape=(784,)),
-            keras.layers.Dense(32, activation="relu", name="hidden"),
-            keras.layers.Dense(10, activation="softmax", name="output"),
-        ],
-        name="mnist_mlp",
-    )
-
-
 def train(x, y):
     keras.utils.set_random_seed(0)
     model = build_mlp()
@@ -324,17 +279,6 @@ def check_against_exact(inputs, got, ebits, mbits, what):
         assert ok, f"{what}: {x!r} -> {g!r}, exact rounding gives {r!r}"
 
 
-def read_safetensors_raw(path):
-    """Minimal independent reader: {name: (dtype, shape, raw bytes)}."""
-    b = Path(path).read_bytes()
-    n = struct.unpack("<Q", b[:8])[0]
-    hdr = json.loads(b[8:8 + n])
-    hdr.pop("__metadata__", None)
-    data = b[8 + n:]
-    return {k: (v["dtype"], tuple(v["shape"]), data[v["data_offsets"][0]:v["data_offsets"][1]])
-            for k, v in hdr.items()}
-
-
 def save_expected(tensors, path, metadata, bf16=False):
     """Write with the same writer as the source fixtures (safetensors.numpy, or
     safetensors.flax with jnp.bfloat16 for BF16), then read back raw and check
@@ -515,9 +459,9 @@ def main():
         write_expected()
         print_written()
         return
-    v = versions()
+    v = versions(safetensors=True)
     print("versions: " + " ".join(f"{k}={val}" for k, val in v.items()))
-    x, y = load_mnist()
+    x, y = mnist_test_flat()
     model = train(x, y)
     report_accuracy(model, x, y)
     write_keras(model)

@@ -55,11 +55,8 @@ os.environ["KERAS_BACKEND"] = "jax"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import gzip
 import hashlib
-import json
 import math
-import struct
 import sys
 import warnings
 from pathlib import Path
@@ -73,7 +70,7 @@ import safetensors
 import safetensors.numpy
 
 HERE = Path(__file__).resolve().parent
-MNIST_DIR = Path(os.environ.get("MNIST_DIR", Path(__file__).resolve().parents[2] / "shared/data/mnist"))
+from fixture_common import build_mlp, mnist_test_flat, read_safetensors_raw, versions  # noqa: E402
 N_TRAIN = 8000          # images [0, 8000) train / statistics, [8000, 10000) evaluate
 BATCH = 64
 PRE_EPOCHS = 2
@@ -101,36 +98,7 @@ LOSS = "sparse_categorical_crossentropy"
 written = []
 
 
-def versions():
-    return {
-        "python": sys.version.split()[0],
-        "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(),
-        "jax": jax.__version__,
-        "h5py": h5py.__version__,
-        "hdf5": h5py.version.hdf5_version,
-        "safetensors": safetensors.__version__,
-        "numpy": np.__version__,
-    }
-
-
 # ---------------------------------------------------------------- MNIST (IDX), as make_fixtures.py
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    assert data[0] == 0 and data[1] == 0 and data[2] == 0x08, f"bad IDX magic in {path}"
-    ndim = data[3]
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
-def load_mnist():
-    x = read_idx(MNIST_DIR / "t10k-images-idx3-ubyte.gz").reshape(-1, 784).astype(np.float32) / 255.0
-    y = read_idx(MNIST_DIR / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    assert x.shape == (10000, 784) and y.shape == (10000,)
-    return x, y
-
-
 def splits(y):
     """Sample indices (ascending) of the forget / retain / full splits of [0, N_TRAIN)."""
     yt = y[:N_TRAIN]
@@ -139,17 +107,6 @@ def splits(y):
 
 
 # ---------------------------------------------------------------- Keras training
-def build_mlp():
-    return keras.Sequential(
-        [
-            keras.Input(shape=(784,)),
-            keras.layers.Dense(32, activation="relu", name="hidden"),
-            keras.layers.Dense(10, activation="softmax", name="output"),
-        ],
-        name="mnist_mlp",
-    )
-
-
 def keras_params(model):
     k1, b1 = [np.asarray(v) for v in model.get_layer("hidden").get_weights()]
     k2, b2 = [np.asarray(v) for v in model.get_layer("output").get_weights()]
@@ -436,17 +393,6 @@ def make_stats(x, y, post):
 
 
 # ---------------------------------------------------------------- expected outputs
-def read_safetensors_raw(path):
-    """Minimal independent reader: {name: (dtype, shape, raw bytes)}."""
-    b = Path(path).read_bytes()
-    n = struct.unpack("<Q", b[:8])[0]
-    hdr = json.loads(b[8:8 + n])
-    hdr.pop("__metadata__", None)
-    data = b[8 + n:]
-    return {k: (v["dtype"], tuple(v["shape"]), data[v["data_offsets"][0]:v["data_offsets"][1]])
-            for k, v in hdr.items()}
-
-
 def save_expected(tensors, name, description):
     path = EXPECTED / name
     tensors = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
@@ -601,7 +547,7 @@ def write_all_expected(x, y):
         if k.startswith("k"):
             print(f"[expected] revert {layer}: inputs with corr>{C}: {int((cpre > C).sum())}/{cpre.size}, "
                   f"units with corr>{C}: {int(sel_post.sum())}/{cpost.size}")
-    out(f"snap_revert.safetensors", edited,
+    out("snap_revert.safetensors", edited,
         f"{src}; revert:alpha={A},dw={DW},corr={C} with stats/mnist_mlp_post_exact.h5 correlation; "
         f"kernel (i,j) iff |dW|>{DW} and corr_pre[i]>{C} and corr_post[j]>{C}; bias j iff |db|>{DW} "
         f"and corr_post[j]>{C}; W' = W - {A}*dW", counts)
@@ -679,8 +625,8 @@ def print_written():
 
 
 def main():
-    print("versions: " + " ".join(f"{k}={v}" for k, v in versions().items()))
-    x, y = load_mnist()
+    print("versions: " + " ".join(f"{k}={v}" for k, v in versions(safetensors=True).items()))
+    x, y = mnist_test_flat()
     SNAP.mkdir(parents=True, exist_ok=True)
     if "--no-train" not in sys.argv[1:]:
         kpre, kpost = train_snapshots(x, y)
