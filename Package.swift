@@ -32,18 +32,23 @@ let package = Package(
         // glibc's <malloc.h> (mallopt); part of libc, so nothing to link or install.
         .systemLibrary(name: "CMalloc"),
         .target(name: "Checkpoint", dependencies: ["CHDF5"]),
-        .target(name: "Forgetting", dependencies: ["Checkpoint"]),
         .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "CZlib", "Checkpoint"]),
-        .target(name: "Evaluation", dependencies: ["Engine"]),
+        .target(name: "Forgetting", dependencies: ["Checkpoint", "Engine"]),
+        .target(name: "Evaluation", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
-        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Forgetting", "Manifest", "Engine", "Evaluation"]),
+        // A forgetting run as one library call: plan, statistics, model passes, gate, pipeline, records.
+        .target(name: "Jobs", dependencies: ["Checkpoint", "Engine", "Forgetting", "Evaluation", "Manifest"]),
+        .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Engine", "Forgetting", "Evaluation", "Manifest", "Jobs"]),
         // The engine's throughput with data in memory, for bench/fisher_bench.py; not installed.
         .executableTarget(name: "engine-bench", dependencies: ["Checkpoint", "Engine"], path: "Sources/EngineBench"),
         .testTarget(name: "CheckpointTests", dependencies: ["Checkpoint"]),
-        .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint"]),
+        .testTarget(name: "ForgettingTests", dependencies: ["Forgetting", "Checkpoint", "Engine"]),
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoint"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine"]),
+        .testTarget(name: "JobsTests", dependencies: ["Jobs", "Forgetting", "Engine", "Checkpoint"]),
         .testTarget(name: "CLITests", dependencies: ["Checkpoint"]),
+        // Reads Sources/ only: which module imports which, and where the C libraries are imported.
+        .testTarget(name: "ArchitectureTests"),
     ]
 )

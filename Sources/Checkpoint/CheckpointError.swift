@@ -4,6 +4,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case notFound(path: String)
     case unreadable(path: String, reason: String)
     case unrecognizedFormat(path: String, detail: String)
+    /// A format ckptforget recognises but does not read yet (exit 2).
+    case notSupportedYet(path: String, format: String, hint: String)
     case safetensors(path: String, SafetensorsProblem)
     case shardIndex(path: String, problem: String)
     case hdf5(path: String, call: String, message: String)
@@ -24,6 +26,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
         case .unrecognizedFormat(let path, let detail):
             "\(path): not a checkpoint ckptforget can read (\(detail)); expected HDF5 (.h5, .weights.h5, .nir), safetensors, or a model.safetensors.index.json"
+        case .notSupportedYet(let path, let format, let hint): "\(path): \(format), which ckptforget does not read yet; \(hint)"
         case .safetensors(let path, let problem): "\(path): \(problem)"
         case .shardIndex(let path, let problem): "\(path): \(problem)"
         case .hdf5(let path, let call, let message): "\(path): HDF5 \(call) failed\(message.isEmpty ? "" : ": \(message)")"

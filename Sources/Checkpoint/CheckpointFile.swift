@@ -1,12 +1,5 @@
 import Foundation
 
-/// The on-disk families ckptforget reads and writes.
-public enum CheckpointFormat: String, Sendable {
-    case hdf5 = "HDF5"
-    case safetensors = "safetensors"
-    case shardedSafetensors = "sharded safetensors"
-}
-
 /// What a file says about its model beyond the tensors themselves; the layouts read it.
 public struct CheckpointMetadata: Sendable {
     /// Keras' `model_config` root attribute (legacy `.h5`): the architecture as JSON.
@@ -66,6 +59,7 @@ public typealias RewriteProgress = (TensorInfo, _ edited: Bool) -> Void
 public protocol CheckpointFile: AnyObject {
     /// The path the user named (a file, or a shard index).
     var path: String { get }
+    /// The format, as its backend declares it in `CheckpointFormats`.
     var format: CheckpointFormat { get }
     /// Every numeric tensor in file order, editable or not.
     var tensors: [TensorInfo] { get }
@@ -95,26 +89,4 @@ extension CheckpointFile {
     public func tensor(named name: String) -> TensorInfo? {
         tensors.first { $0.name == name }
     }
-}
-
-/// Opens a checkpoint, choosing the backend from the file's first bytes (or the shard index name).
-public func openCheckpoint(_ path: String) throws -> any CheckpointFile {
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw CheckpointError.notFound(path: path)
-    }
-    if isDirectory.boolValue {
-        let index = (path as NSString).appendingPathComponent("model.safetensors.index.json")
-        guard FileManager.default.fileExists(atPath: index) else {
-            throw CheckpointError.unrecognizedFormat(path: path, detail: "a directory without model.safetensors.index.json")
-        }
-        return try ShardedSafetensorsFile(indexPath: index)
-    }
-    if path.hasSuffix(".index.json") { return try ShardedSafetensorsFile(indexPath: path) }
-    let magic = try FileBytes.prefix(of: path, count: 8)
-    if magic == [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A] || HDF5File.isHDF5(path) {
-        return try HDF5File(path: path)
-    }
-    if magic.count == 8 || path.hasSuffix(".safetensors") { return try SafetensorsFile(path: path) }
-    throw CheckpointError.unrecognizedFormat(path: path, detail: "\(magic.count) bytes long; neither HDF5 nor safetensors")
 }

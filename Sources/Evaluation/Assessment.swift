@@ -1,3 +1,4 @@
+import Checkpoint
 import Engine
 import Foundation
 
@@ -33,6 +34,20 @@ public struct Assessment: Sendable {
             membership = nil
         }
     }
+
+    /// Metrics of `network` on the forget, retain and test parts of `splits`, with membership
+    /// inference when all three are there. `known` holds outputs of this network already computed
+    /// (by the statistics passes), by split: those splits are not run again.
+    public init(of network: Network, on splits: DataSplits, known: [DataSplit: (values: [Float], labels: [Int])] = [:],
+                feature: MembershipInference.Feature) throws {
+        func predictions(_ part: DataPart?, _ split: DataSplit) throws -> Predictions? {
+            if let (values, labels) = known[split] { return Predictions(outputs: values, labels: labels, classes: network.classes) }
+            guard let part, part.count > 0 else { return nil }
+            return try Predictions(of: network, on: part)
+        }
+        self.init(forget: try predictions(splits.forget, .forget), retain: try predictions(splits.retain, .retain),
+                  test: try predictions(splits.test, .test), feature: feature)
+    }
 }
 
 /// A model's outputs (probabilities, row per sample) on a split, with the labels.
@@ -45,6 +60,12 @@ public struct Predictions: Sendable {
         self.outputs = outputs
         self.labels = labels
         self.classes = classes
+    }
+
+    /// The outputs of `network` on every sample of `part`, in order.
+    public init(of network: Network, on part: DataPart) throws {
+        let (outputs, labels) = try part.runner(network).predictions(part.split)
+        self.init(outputs: outputs, labels: labels, classes: network.classes)
     }
 
     /// The samples at `positions` (indices into these predictions).

@@ -1,80 +1,135 @@
 import Checkpoint
+import Engine
 
-/// What one pass did to one tensor, measured on the values as stored (after rounding to the
-/// tensor's dtype), so it agrees with a later `diff` of the files.
-public struct TensorEdit: Sendable, Equatable {
-    public let tensor: String
-    public let elementsChanged: Int
-    /// L2 norm of the change.
-    public let l2: Double
-    /// Largest absolute change of one element.
-    public let maxAbs: Double
+/// The model and data that model passes run on: the network the engine rebuilt from the input and
+/// the run's data splits.
+public struct ModelStageInput {
+    public let network: Network
+    public let data: DataSplits
 
-    public init(tensor: String, changes: ChangeTally) {
-        self.tensor = tensor
-        elementsChanged = changes.elementsChanged
-        l2 = changes.l2
-        maxAbs = changes.maxAbs
-    }
-
-    /// Compares two value arrays of one tensor element by element.
-    public init(tensor: String, before: TensorValues, after: TensorValues) {
-        self.init(tensor: tensor, changes: ChangeTally(from: before, to: after))
+    public init(network: Network, data: DataSplits) {
+        self.network = network
+        self.data = data
     }
 }
 
-/// One pass of a run: its spec, its parameters and what it did to each tensor it touched.
-public struct PassReport: Sendable {
-    public let name: String
-    public let spec: String
-    public let parameters: [(name: String, value: String)]
-    public var edits: [TensorEdit]
-}
-
-/// What a run did, for the summary on stderr, `--json`, and the records.
-public struct RunReport: Sendable {
-    public let input: String
-    public let output: String
-    public let format: CheckpointFormat
-    public let outputFiles: [String]
-    public let classes: [Int]
-    public let outputLayer: String?
-    public let passes: [PassReport]
-    /// Optimizer-state groups the input has, and those left out of the output.
-    public let optimizerGroups: [String]
-    public let droppedGroups: [String]
-    public let droppedTensors: [TensorInfo]
-}
-
-/// Runs a plan: streams the checkpoint once, applying each pass in order to the tensors it
-/// selected, and writes the result through `output` (committed by the caller).
+/// Runs a plan: first the model passes, in memory, with every pass before the last of them; then
+/// one stream over the checkpoint, writing each tensor with the remaining passes applied in order.
+/// The output is written through `output` (committed by the caller).
 public enum ForgettingPipeline {
-    /// `inputSinks` and `outputSinks` (by file path) see the files' bytes where the backend streams them.
+    /// `inputSinks` and `outputSinks` (by file path) see the files' bytes where the backend streams
+    /// them; `model` is needed when the plan has model passes.
     public static func run(_ plan: ForgettingPlan, on checkpoint: any CheckpointFile, to destination: String,
-                           in output: OutputTransaction, inputSinks: [String: any ByteSink] = [:], outputSinks: [String: any ByteSink] = [:],
+                           in output: OutputTransaction, model: ModelStageInput? = nil,
+                           inputSinks: [String: any ByteSink] = [:], outputSinks: [String: any ByteSink] = [:],
                            progress: RewriteProgress = { _, _ in }) throws -> RunReport {
+        let plan = plan.isPrepared ? plan : try plan.prepared(checkpoint: checkpoint)
         var reports = plan.steps.map { PassReport(name: $0.pass.name, spec: $0.spec.text, parameters: $0.pass.parameters, edits: []) }
-        let stepsOfTensor = Dictionary(grouping: plan.steps.indices.flatMap { i in plan.steps[i].tensors.map { ($0, i) } }, by: \.0)
-            .mapValues { $0.map(\.1) }
         let loader = CompanionLoader(layout: plan.layout, inputs: plan.inputs)
+        // Model passes and the passes before them run first, on the tensors the model holds.
+        var stage = try ModelStage(plan: plan, checkpoint: checkpoint, model: model, loader: loader, reports: &reports)
+        let streamed = stage?.firstStreamedStep ?? 0
+        var stepsOfTensor: [String: [Int]] = [:]
+        for index in plan.steps.indices {
+            guard plan.steps[index].pass is any TensorPass else { continue }
+            for name in plan.steps[index].tensors { stepsOfTensor[name, default: []].append(index) }
+        }
         var rewrite = plan.rewrite
         rewrite.inputSinks = inputSinks
         rewrite.outputSinks = outputSinks
         try checkpoint.rewrite(to: destination, in: output, plan: rewrite, progress: progress) { tensor in
             guard let layout = plan.layout.tensors[tensor.name] else { return }
-            let steps = stepsOfTensor[tensor.name] ?? []
-            let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: tensor)
+            var steps = stepsOfTensor[tensor.name] ?? []
+            let original = tensor
+            if let held = stage?.take(tensor.name) {
+                tensor = held
+                steps = steps.filter { $0 >= streamed }
+            }
+            let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: original)
             for step in steps {
+                guard let pass = plan.steps[step].pass as? any TensorPass else { continue }
                 tensor.changes = ChangeTally()
-                let context = PassContext(tensor: layout, target: plan.target, companions: companions)
-                try plan.steps[step].pass.apply(to: &tensor, context: context)
+                try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target, companions: companions))
                 reports[step].edits.append(TensorEdit(tensor: tensor.name, changes: tensor.changes))
             }
         }
+        stage = nil
         let dropped = checkpoint.tensors.filter { info in plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
         return RunReport(input: checkpoint.path, output: destination, format: checkpoint.format,
                          outputFiles: checkpoint.outputFiles(for: destination), classes: plan.target.classes,
                          outputLayer: plan.outputLayer, passes: reports, optimizerGroups: plan.layout.optimizerGroups,
                          droppedGroups: plan.droppedGroups, droppedTensors: dropped)
+    }
+}
+
+/// The in-memory part of a run with model passes: every tensor the model reads, with every pass up
+/// to the last model pass applied in order (tensor passes to those tensors, model passes to the
+/// model rebuilt from them). The stream then writes these tensors as held here.
+private struct ModelStage {
+    /// Tensors the model reads, edited so far, by name; taken out as the stream writes them.
+    private var held: [String: Tensor]
+    /// The first step the stream applies to held tensors (the one after the last model pass).
+    let firstStreamedStep: Int
+
+    init?(plan: ForgettingPlan, checkpoint: any CheckpointFile, model: ModelStageInput?, loader: CompanionLoader,
+          reports: inout [PassReport]) throws {
+        guard let last = plan.steps.lastIndex(where: { $0.pass is any ModelPass }) else { return nil }
+        guard let model else { throw PassError.needsData(pass: plan.steps[last].pass.name) }
+        firstStreamedStep = last + 1
+        let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        var originals: [String: Tensor] = [:]
+        for name in model.network.weightNames {
+            guard let info = infos[name] else { continue }
+            originals[name] = try checkpoint.read(info)
+        }
+        held = originals
+        var network = model.network
+        for index in 0...last {
+            let step = plan.steps[index]
+            switch step.pass {
+            case let pass as any TensorPass:
+                for name in step.tensors {
+                    guard var tensor = held[name], let layout = plan.layout.tensors[name] else { continue }
+                    let companions = try loader.load(pass.requirements, for: originals[name]!)
+                    tensor.changes = ChangeTally()
+                    try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target, companions: companions))
+                    reports[index].edits.append(TensorEdit(tensor: name, changes: tensor.changes))
+                    held[name] = tensor
+                }
+            case let pass as any ModelPass:
+                network = try network.replacing(held.mapValues(\.values.floats))
+                let result = try pass.run(ModelPassContext(network: network, data: model.data, target: plan.target, tensors: step.tensors))
+                for name in step.tensors {
+                    guard var tensor = held[name] else { continue }
+                    tensor.changes = ChangeTally()
+                    if let values = result.values[name] {
+                        guard values.count == tensor.info.count else {
+                            throw PassError.malformed(spec: step.spec.text, reason: "returned \(values.count) values for \(name) of shape \(tensor.shape)")
+                        }
+                        tensor.update(0..<values.count) { i, _ in Double(values[i]) }
+                    }
+                    reports[index].edits.append(TensorEdit(tensor: name, changes: tensor.changes))
+                    held[name] = tensor
+                }
+                reports[index].details = result.details
+            default:
+                break
+            }
+        }
+    }
+
+    /// The held tensor of that name, if the model holds it (each is taken once).
+    mutating func take(_ name: String) -> Tensor? {
+        held.removeValue(forKey: name)
+    }
+}
+
+extension TensorValues {
+    /// The values as float32 (float64 tensors are narrowed), as the engine computes.
+    var floats: [Float] {
+        switch self {
+        case .float32(let values): values
+        case .float64(let values): values.map(Float.init)
+        }
     }
 }

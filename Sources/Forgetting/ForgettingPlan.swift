@@ -4,11 +4,13 @@ import Glibc
 #endif
 
 /// The work of one run, decided and checked before any byte is written: each pass with the
-/// tensors it edits, the groups left out, and the rewrite that follows from them.
+/// tensors it edits, what they need, the groups left out, and the rewrite that follows from them.
+/// Built once from the specs; `prepared` binds statistics computed from data and lets passes that
+/// need a view over all their tensors look at them.
 public struct ForgettingPlan {
     public struct Step {
         public let spec: PassSpec
-        public let pass: any ForgettingPass
+        public let pass: any Pass
         /// Tensors this pass edits, in file order.
         public let tensors: [String]
     }
@@ -16,20 +18,31 @@ public struct ForgettingPlan {
     public let steps: [Step]
     public let target: ForgetTarget
     public let layout: Layout
-    /// `--pre` and `--stats`, as the passes read them.
+    /// `--pre` and the statistics, as the passes read them.
     public let inputs: PassInputs
     /// Optimizer-state groups left out of the output (empty with `keepOptimizerState`).
     public let droppedGroups: [String]
     /// The output layer, when a pass needed it.
     public let outputLayer: String?
+    /// Whether `prepared` made this plan (the pipeline prepares a plan that is not).
+    public let isPrepared: Bool
+
+    /// Everything the passes read besides the checkpoint.
+    public var requirements: Set<PassRequirement> { steps.reduce(into: []) { $0.formUnion($1.pass.requirements) } }
+    /// Whether a pass runs the model (the run then rebuilds it and splits the data).
+    public var hasModelPasses: Bool { steps.contains { $0.pass is any ModelPass } }
+    /// Whether statistics are needed and none were given: the run computes them from data.
+    public var needsStatisticsFromData: Bool { inputs.statistics == nil && requirements.contains(where: \.isStatistic) }
 
     /// Everything the writer needs: edited tensors and dropped groups.
     public var rewrite: RewritePlan {
         RewritePlan(edited: Set(steps.flatMap(\.tensors)), dropped: Set(droppedGroups))
     }
 
+    /// - Parameter statisticsFromData: the run will compute missing statistics from data; without
+    ///   it, a pass that needs statistics needs `inputs.statistics`.
     public init(checkpoint: any CheckpointFile, specs: [PassSpec], target: ForgetTarget, inputs: PassInputs = PassInputs(),
-                outputLayer requested: String? = nil, keepOptimizerState: Bool = false) throws {
+                statisticsFromData: Bool = false, outputLayer requested: String? = nil, keepOptimizerState: Bool = false) throws {
         let layout = Layout(of: checkpoint)
         self.layout = layout
         self.target = target
@@ -41,7 +54,7 @@ public struct ForgettingPlan {
             resolved = layer
             return layer
         }
-        let fileOrder = Dictionary(uniqueKeysWithValues: checkpoint.tensors.enumerated().map { ($0.element.name, $0.offset) })
+        let fileOrder = Dictionary(checkpoint.tensors.enumerated().map { ($0.element.name, $0.offset) }, uniquingKeysWith: { a, _ in a })
         var steps: [Step] = []
         for spec in specs {
             let pass = try PassRegistry.make(spec)
@@ -54,20 +67,56 @@ public struct ForgettingPlan {
             steps.append(Step(spec: spec, pass: pass, tensors: chosen.sorted { fileOrder[$0, default: 0] < fileOrder[$1, default: 0] }))
         }
         if let requested, resolved == nil { resolved = try layout.outputLayer(named: requested) }
-
-        let loader = CompanionLoader(layout: layout, inputs: inputs)
-        try loader.validate(steps.map { ($0.pass, $0.tensors) })
-        steps = try steps.map { step in
-            // Passes that need a view over all their tensors (a global threshold) look now, before writing.
-            let prepared = try step.pass.prepared(for: step.tensors) { name in
-                let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
-                return (tensor, try loader.load(step.pass.requirements, for: tensor))
-            }
-            return Step(spec: step.spec, pass: prepared, tensors: step.tensors)
-        }
         self.steps = steps
         outputLayer = resolved?.name
         droppedGroups = keepOptimizerState ? [] : layout.optimizerGroups
+        isPrepared = false
+        // Statistics still to be computed are checked once they are (`prepared`); the rest now.
+        try CompanionLoader(layout: layout, inputs: inputs).validate(steps.map { ($0.pass, $0.tensors) },
+                                                                     statisticsPending: statisticsFromData && needsStatisticsFromData)
+    }
+
+    private init(steps: [Step], from plan: ForgettingPlan, inputs: PassInputs) {
+        self.steps = steps
+        target = plan.target
+        layout = plan.layout
+        self.inputs = inputs
+        droppedGroups = plan.droppedGroups
+        outputLayer = plan.outputLayer
+        isPrepared = true
+    }
+
+    /// The plan ready to run: statistics computed from data bound in (each pass keeps the tensors
+    /// they cover), everything checked against `--pre` and the statistics, and passes that need a
+    /// view over all their tensors (a global threshold) prepared by reading them. No output is
+    /// written yet.
+    public func prepared(checkpoint: any CheckpointFile, computed: (any StatisticsSource)? = nil) throws -> ForgettingPlan {
+        var inputs = self.inputs
+        var steps = self.steps
+        if let computed, inputs.statistics == nil {
+            inputs.statistics = computed
+            let context = PlanContext(layout: layout, target: target, inputs: inputs) { [layout, outputLayer] in
+                try layout.outputLayer(named: outputLayer)
+            }
+            steps = try steps.map { step in
+                guard step.pass.requirements.contains(where: \.isStatistic) else { return step }
+                let covered = Set(try step.pass.tensors(in: context))
+                let kept = step.tensors.filter(covered.contains)
+                guard !kept.isEmpty else { throw PassError.noTensorMatches(spec: step.spec.text, path: checkpoint.path) }
+                return Step(spec: step.spec, pass: step.pass, tensors: kept)
+            }
+        }
+        let loader = CompanionLoader(layout: layout, inputs: inputs)
+        try loader.validate(steps.map { ($0.pass, $0.tensors) })
+        steps = try steps.map { step in
+            guard let pass = step.pass as? any TensorPass else { return step }
+            let prepared = try pass.prepared(for: step.tensors) { name in
+                let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
+                return (tensor, try loader.load(pass.requirements, for: tensor))
+            }
+            return Step(spec: step.spec, pass: prepared, tensors: step.tensors)
+        }
+        return ForgettingPlan(steps: steps, from: self, inputs: inputs)
     }
 
     /// Shell-style glob (`*`, `?`, `[...]`) over a whole name.

@@ -1,6 +1,7 @@
-/// Every pass ckptforget knows, in the order `--help` lists them. One line per pass.
+/// Every pass ckptforget knows, tensor passes and model passes, in the order `--help` lists them.
+/// One line per pass.
 public enum PassRegistry {
-    public static let all: [any ForgettingPass.Type] = [
+    public static let all: [any Pass.Type] = [
         DampenPass.self,
         ZeroPass.self,
         RandomizePass.self,
@@ -12,7 +13,7 @@ public enum PassRegistry {
     ]
 
     /// Parses `--pass` text into a configured pass.
-    public static func make(_ spec: PassSpec) throws -> any ForgettingPass {
+    public static func make(_ spec: PassSpec) throws -> any Pass {
         guard let type = all.first(where: { $0.name == spec.name }) else {
             throw PassError.unknownPass(name: spec.name, known: all.map { $0.name })
         }
@@ -20,9 +21,9 @@ public enum PassRegistry {
     }
 }
 
-extension ForgettingPass {
+extension Pass {
     /// Builds the pass and checks that every argument was understood.
-    static func configured(by arguments: PassArguments) throws -> any ForgettingPass {
+    static func configured(by arguments: PassArguments) throws -> any Pass {
         let pass = try Self(arguments)
         try arguments.finish(accepted: parameterNames)
         return pass

@@ -118,6 +118,7 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
     case unknownKey(spec: String, key: String, accepted: [String])
     case needsClass(pass: String)
     case needsInput(pass: String, option: String)
+    case needsData(pass: String)
     case classOutOfRange(class: Int, layer: String, units: Int, path: String)
     case noTensorMatches(spec: String, path: String)
 
@@ -132,6 +133,7 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
             "--pass \(spec): unknown parameter '\(key)'" + (accepted.isEmpty ? " (this pass takes none)" : "; accepted: \(accepted.joined(separator: ", "))")
         case .needsClass(let pass): "pass '\(pass)' forgets a class: give it with --class C"
         case .needsInput(let pass, let option): "pass '\(pass)' needs \(option)"
+        case .needsData(let pass): "pass '\(pass)' runs the model on data: give --data (with --class or --forget-ids) or --forget-data and --retain-data"
         case .classOutOfRange(let c, let layer, let units, let path):
             "\(path): --class \(c) is out of range: output layer '\(layer)' has \(units) units (classes 0...\(units - 1))"
         case .noTensorMatches(let spec, let path): "\(path): --pass \(spec) selects no editable tensor"

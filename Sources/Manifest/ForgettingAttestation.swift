@@ -74,7 +74,7 @@ public enum ForgettingAttestation {
                         .object([("tensor", .string(edit.tensor)), ("elements_changed", .integer(edit.elementsChanged)),
                                  ("l2", .number(edit.l2)), ("max_abs", .number(edit.maxAbs))])
                     })),
-                ])
+                ] + (pass.details == .null ? [] : [("details", pass.details)]))
             })),
             ("optimizer_state", optimizer),
             ("model_signing", .object([("root_digest", .string(context.modelSigningRoot)),

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// OpenSSF Model Signing v1.0, as `model_signing` 1.1.1 signs and verifies with a key: a statement

@@ -41,17 +41,23 @@ public struct TrustedKey: Sendable {
         self.key = key
     }
 
-    /// Every public key in `directory` (files ending .pem that hold one; others are skipped).
-    public static func all(in directory: String) throws -> [TrustedKey] {
+    /// Every public key in `directory` (files ending .pem), and the .pem files that hold none, each
+    /// with the reason (a private key, a damaged file), so that a caller can name them.
+    public static func all(in directory: String) throws -> (keys: [TrustedKey], skipped: [(path: String, reason: String)]) {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
             throw SigningError.unreadable(path: directory, reason: "not a directory of public keys")
         }
-        let keys = entries.sorted().filter { $0.hasSuffix(".pem") }.compactMap { name -> TrustedKey? in
+        var keys: [TrustedKey] = [], skipped: [(String, String)] = []
+        for name in entries.sorted() where name.hasSuffix(".pem") {
             let path = (directory as NSString).appendingPathComponent(name)
-            return (try? PublicKey(pemFile: path)).map { TrustedKey(name: path, key: $0) }
+            do {
+                keys.append(TrustedKey(name: path, key: try PublicKey(pemFile: path)))
+            } catch {
+                skipped.append((path, "\(error)"))
+            }
         }
         guard !keys.isEmpty else { throw SigningError.badKey(path: directory, reason: "holds no PEM public key") }
-        return keys
+        return (keys, skipped)
     }
 }
 

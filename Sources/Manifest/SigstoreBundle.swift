@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// The Sigstore bundle (v0.3 JSON) that OpenSSF Model Signing writes around a DSSE envelope, with a

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Manifest
 
@@ -9,19 +10,20 @@ enum AuditCommand: Subcommand {
 
     static func run(_ arguments: Arguments) throws -> ExitCode {
         guard !arguments.operands.isEmpty else { throw UsageError.invalid("audit needs a path (usage: ckptforget audit DIR --keys TRUSTED/)") }
-        let audit = try Audit.run(paths: arguments.operands, keys: try VerifyCommand.trustedKeys(arguments))
+        let audit = try Audit.run(paths: arguments.operands, keys: try SharedOptions.trustedKeys(arguments))
         if arguments.has("--json") {
-            Console.output(Summary.jsonText([
-                "holds": audit.problems.isEmpty,
-                "problems": audit.problems,
-                "chains": audit.chains.map { chain in chain.map { link in
+            let object: JSONValue = [
+                "holds": .bool(audit.problems.isEmpty),
+                "problems": JSONValue(audit.problems),
+                "chains": .array(audit.chains.map { chain in .array(chain.map { link in
                     [
-                        "record": link.check.path, "sha256": link.check.sha256, "signer": link.check.signer as Any? ?? NSNull(),
-                        "parent": link.parentPath as Any? ?? NSNull(), "outputs": link.check.statement.subjects.map(\.name),
-                        "passes": passes(link), "problems": link.problems,
-                    ] as [String: Any]
-                } },
-            ] as [String: Any]))
+                        "record": .string(link.check.path), "sha256": .string(link.check.sha256), "signer": JSONValue(link.check.signer),
+                        "parent": JSONValue(link.parentPath), "outputs": JSONValue(link.check.statement.subjects.map(\.name)),
+                        "passes": JSONValue(passes(link)), "problems": JSONValue(link.problems),
+                    ]
+                }) }),
+            ]
+            Console.output(object.pretty)
         } else {
             var lines: [String] = []
             for (number, chain) in audit.chains.enumerated() {

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -13,6 +14,11 @@ enum Console {
         raw(text + "\n")
     }
 
+    /// `ckptforget: warning: TEXT` on stderr (also with --quiet).
+    static func warning(_ text: String) {
+        error("ckptforget: warning: " + text)
+    }
+
     /// Writes to stderr unbuffered (also from the interrupt handler).
     static func raw(_ text: String) {
         var bytes = Array(text.utf8)
@@ -24,13 +30,22 @@ enum Console {
 
 /// A one-line progress display on a terminal's stderr: `[ 3/12] edit name  size`, rewritten in place.
 final class ProgressLine {
-    private let total: Int
+    private var total = 0
     private var done = 0
     private let enabled: Bool
 
-    init(total: Int, enabled: Bool) {
-        self.total = total
+    init(enabled: Bool) {
         self.enabled = enabled && Console.stderrIsTerminal
+    }
+
+    /// `total` tensors are about to be written.
+    func start(_ total: Int) {
+        self.total = total
+        done = 0
+    }
+
+    func advance(_ info: TensorInfo, edited: Bool) {
+        advance(info.name, bytes: info.byteCount, edited: edited)
     }
 
     func advance(_ name: String, bytes: Int, edited: Bool) {

@@ -2,9 +2,8 @@ import Engine
 import Evaluation
 import Foundation
 
-/// The data options shared by `stats`, `eval` and the main command, parsed into the
-/// `EvaluationData` that splits and measures: where the samples are, how to scale them, and which
-/// of them are to be forgotten.
+/// The data options shared by `stats`, `eval` and the main command: where the samples are, how to
+/// scale them, which of them are to be forgotten, and how membership inference scores them.
 enum DataOptions {
     static let options: [Arguments.Option] = [
         .value("--data"), .value("--forget-data"), .value("--retain-data"), .value("--test-data"), .value("--forget-ids"),
@@ -12,17 +11,20 @@ enum DataOptions {
     ]
 
     /// The data named by the arguments; `classes` are those of `--class`.
-    static func parse(_ arguments: Arguments, classes: [Int]) throws -> EvaluationData {
+    static func selection(_ arguments: Arguments, classes: [Int]) throws -> DataSelection {
+        DataSelection(data: try arguments.value("--data").map(DataSource.open),
+                      forgetData: try arguments.value("--forget-data").map(DataSource.open),
+                      retainData: try arguments.value("--retain-data").map(DataSource.open),
+                      testData: try arguments.value("--test-data").map(DataSource.open),
+                      classes: classes, forgetIDs: try arguments.value("--forget-ids").map(parseIDs),
+                      forgetIDsFile: arguments.value("--forget-ids"), scale: try parseScale(arguments.value("--scale") ?? "1"))
+    }
+
+    static func miaFeature(_ arguments: Arguments) throws(UsageError) -> MembershipInference.Feature {
         guard let feature = MembershipInference.Feature(rawValue: arguments.value("--mia-feature") ?? "entropy") else {
-            throw UsageError.invalid("--mia-feature \(arguments.value("--mia-feature")!): expected entropy or confidence")
+            throw .invalid("--mia-feature \(arguments.value("--mia-feature")!): expected entropy or confidence")
         }
-        return EvaluationData(data: try arguments.value("--data").map(DataSource.open),
-                              forgetData: try arguments.value("--forget-data").map(DataSource.open),
-                              retainData: try arguments.value("--retain-data").map(DataSource.open),
-                              testData: try arguments.value("--test-data").map(DataSource.open),
-                              classes: classes, forgetIDs: try arguments.value("--forget-ids").map(parseIDs),
-                              forgetIDsFile: arguments.value("--forget-ids"),
-                              scale: try parseScale(arguments.value("--scale") ?? "1"), miaFeature: feature)
+        return feature
     }
 
     /// Sample indices separated by newlines, commas, spaces or tabs.
@@ -31,7 +33,7 @@ enum DataOptions {
             throw UsageError.invalid("--forget-ids \(path): cannot read the file")
         }
         var ids = Set<Int>()
-        for token in text.split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == " " || $0 == "\t" }) {
+        for token in text.split(whereSeparator: { $0 == "\n" || $0 == "," || $0 == " " || $0 == "\t" || $0 == "\r" }) {
             guard let id = Int(token), id >= 0 else { throw UsageError.invalid("--forget-ids \(path): '\(token)' is not a sample index") }
             ids.insert(id)
         }

@@ -19,12 +19,13 @@ enum DiffCommand: Subcommand {
             + "\(comparisons.filter { $0.status == .identical }.count) identical; \(onlyFirst) only in \(first.path); \(onlySecond) only in \(second.path)"
 
         if arguments.has("--json") {
-            Console.output(Summary.jsonText([
-                "first": first.path, "second": second.path,
-                "tensors": comparisons.map(json),
-                "summary": ["tensors": comparisons.count, "changed": changed.count, "elements_changed": elements,
-                            "only_in_first": onlyFirst, "only_in_second": onlySecond],
-            ] as [String: Any]))
+            let object: JSONValue = [
+                "first": .string(first.path), "second": .string(second.path),
+                "tensors": .array(comparisons.map(json)),
+                "summary": ["tensors": .integer(comparisons.count), "changed": .integer(changed.count), "elements_changed": .integer(elements),
+                            "only_in_first": .integer(onlyFirst), "only_in_second": .integer(onlySecond)],
+            ]
+            Console.output(object.pretty)
             return .success
         }
         let shown = arguments.has("--all") ? comparisons : comparisons.filter { $0.status != .identical }
@@ -52,15 +53,13 @@ enum DiffCommand: Subcommand {
 
     private static func percent(_ share: Double) -> String { Format.number(share * 100) + "%" }
 
-    private static func json(_ comparison: TensorComparison) -> [String: Any] {
-        var object: [String: Any] = ["tensor": comparison.name, "status": status(comparison.status)]
+    private static func json(_ comparison: TensorComparison) -> JSONValue {
+        var members: [(String, JSONValue)] = [("tensor", .string(comparison.name)), ("status", .string(status(comparison.status)))]
         if let edit = comparison.edit {
-            object["elements_changed"] = edit.elementsChanged
-            object["l2"] = edit.l2
-            object["max_abs"] = edit.maxAbs
+            members += [("elements_changed", .integer(edit.elementsChanged)), ("l2", .number(edit.l2)), ("max_abs", .number(edit.maxAbs))]
         }
-        if let zeros = comparison.zerosBefore { object["zeros_before"] = zeros }
-        if let zeros = comparison.zerosAfter { object["zeros_after"] = zeros }
-        return object
+        if let zeros = comparison.zerosBefore { members.append(("zeros_before", .number(zeros))) }
+        if let zeros = comparison.zerosAfter { members.append(("zeros_after", .number(zeros))) }
+        return .object(members)
     }
 }

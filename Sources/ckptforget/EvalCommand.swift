@@ -14,41 +14,40 @@ enum EvalCommand: Subcommand {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("usage: ckptforget eval MODEL --data D [--class C] [--json]") }
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let network = try Network(checkpoint: checkpoint)
-        let classes = try ForgetCommand.parseClasses(arguments.all("--class"))
-        let options = try DataOptions.parse(arguments, classes: classes)
-        guard let data = options.data else { throw UsageError.invalid("eval needs --data FILE") }
-        func predictions(_ runner: NetworkRunner, _ split: Split) throws -> Predictions {
-            let (outputs, labels) = try runner.predictions(split)
-            return Predictions(outputs: outputs, labels: labels, classes: network.classes)
-        }
+        let classes = try SharedOptions.classes(arguments.all("--class"))
+        let selection = try DataOptions.selection(arguments, classes: classes)
+        let feature = try DataOptions.miaFeature(arguments)
+        guard let data = selection.data else { throw UsageError.invalid("eval needs --data FILE") }
         // Bad selections stop the command before any pass: splitting reads the labels alone.
-        let splits = !classes.isEmpty || options.forgetIDs != nil ? try options.splits(network: network) : nil
+        let splits = selection.hasTarget ? try selection.splits(network: network) : nil
         // One pass over the data; the forget and retain splits are subsets of it.
-        let all = try predictions(try NetworkRunner(network: network, data: data, scale: options.scale),
-                                  Split(name: "all", indices: Array(0..<data.count)))
+        let all = try Predictions(of: network, on: DataPart(data: data, split: Split(name: "all", indices: Array(0..<data.count)), scale: selection.scale))
         // The held-out set, less the forgotten classes (they are not to be recognised any more).
-        let test = try options.testSplit(network: network).map(predictions)
+        let test = try (splits?.test ?? selection.testPart(network: network)).map { try Predictions(of: network, on: $0) }
         var results = [("all", all.metrics)]
         var membership: MembershipInference?
         if let splits {
             // fullIsUnion: forget and retain split --data itself, so their indices are positions in `all`.
             let (forget, retain) = splits.fullIsUnion
                 ? (all.subset(splits.forget.split.indices), all.subset(splits.retain.split.indices))
-                : (try predictions(splits.forget.runner, splits.forget.split), try predictions(splits.retain.runner, splits.retain.split))
+                : (try Predictions(of: network, on: splits.forget), try Predictions(of: network, on: splits.retain))
             results += [("forget", forget.metrics), ("retain", retain.metrics)]
             // With held-out data: members = retain, non-members = test.
-            membership = Assessment(forget: forget, retain: retain, test: test, feature: options.miaFeature).membership
+            membership = Assessment(forget: forget, retain: retain, test: test, feature: feature).membership
         }
         if let test { results.append(("test", test.metrics)) }
         if arguments.has("--json") {
-            Console.output(Summary.jsonText([
-                "model": checkpoint.path, "data": data.path, "classes": classes,
-                "definitions": ClassificationMetrics.definitions,
-                "splits": Dictionary(uniqueKeysWithValues: results.map { ($0.0, json($0.1)) }),
-                "mia": membership.map { ["feature": $0.feature.rawValue, "member_share": $0.memberShare, "members": $0.members,
-                                         "non_members": $0.nonMembers, "targets": $0.targets, "weight": $0.weight,
-                                         "intercept": $0.intercept, "definition": MembershipInference.definition] as [String: Any] } as Any? ?? NSNull(),
-            ] as [String: Any]))
+            let object: JSONValue = [
+                "model": .string(checkpoint.path), "data": .string(data.path), "classes": JSONValue(classes),
+                "definitions": .string(ClassificationMetrics.definitions),
+                "splits": .object(results.map { ($0.0, json($0.1)) }),
+                "mia": membership.map { mia in
+                    ["feature": .string(mia.feature.rawValue), "member_share": .number(mia.memberShare), "members": .integer(mia.members),
+                     "non_members": .integer(mia.nonMembers), "targets": .integer(mia.targets), "weight": .number(mia.weight),
+                     "intercept": .number(mia.intercept), "definition": .string(MembershipInference.definition)]
+                } ?? .null,
+            ]
+            Console.output(object.pretty)
         } else {
             var rows = [["SPLIT", "SAMPLES", "ACCURACY", "PRECISION", "RECALL", "F1", "AUC"]]
             for (name, metrics) in results {
@@ -64,13 +63,13 @@ enum EvalCommand: Subcommand {
         return .success
     }
 
-    static func json(_ metrics: ClassificationMetrics) -> [String: Any] {
+    static func json(_ metrics: ClassificationMetrics) -> JSONValue {
         [
-            "samples": metrics.samples, "accuracy": metrics.accuracy, "macro_precision": metrics.macroPrecision,
-            "macro_recall": metrics.macroRecall, "macro_f1": metrics.macroF1, "macro_auc": metrics.macroAUC as Any? ?? NSNull(),
-            "precision": metrics.precision, "recall": metrics.recall, "f1": metrics.f1,
-            "sensitivity": metrics.sensitivity, "specificity": metrics.specificity,
-            "auc": metrics.auc.map { $0 as Any? ?? NSNull() }, "confusion": metrics.confusion,
+            "samples": .integer(metrics.samples), "accuracy": .number(metrics.accuracy), "macro_precision": .number(metrics.macroPrecision),
+            "macro_recall": .number(metrics.macroRecall), "macro_f1": .number(metrics.macroF1), "macro_auc": JSONValue(metrics.macroAUC),
+            "precision": JSONValue(metrics.precision), "recall": JSONValue(metrics.recall), "f1": JSONValue(metrics.f1),
+            "sensitivity": JSONValue(metrics.sensitivity), "specificity": JSONValue(metrics.specificity),
+            "auc": .array(metrics.auc.map { JSONValue($0) }), "confusion": .array(metrics.confusion.map { JSONValue($0) }),
         ]
     }
 }

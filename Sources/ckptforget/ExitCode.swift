@@ -1,7 +1,8 @@
 import Checkpoint
-import Forgetting
 import Engine
 import Evaluation
+import Forgetting
+import Jobs
 import Manifest
 
 /// ckptforget's exit codes, in one table (documented in `man/ckptforget.1`, EXIT STATUS).
@@ -25,7 +26,7 @@ enum ExitCode: Int32 {
         case RequirementError.notMet: self = .policyNotMet
         case is RequirementError: self = .badInput
         case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError,
-             is EvaluationDataError: self = .badInput
+             is DataSelectionError, is ForgetJobError: self = .badInput
         default: self = .failure
         }
     }

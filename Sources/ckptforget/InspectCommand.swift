@@ -20,28 +20,28 @@ enum InspectCommand: Subcommand {
         let rows = checkpoint.tensors.map { info in (info, layout.tensors[info.name]) }
 
         if arguments.has("--json") {
-            let object: [String: Any] = [
-                "path": checkpoint.path,
-                "format": checkpoint.format.rawValue,
-                "layout": layout.kind.rawValue,
-                "output_layer": outputLayer?.name as Any? ?? NSNull(),
-                "output_layer_problem": outputProblem as Any? ?? NSNull(),
-                "optimizer_groups": layout.optimizerGroups,
-                "tensors": rows.map { info, entry in
+            let object: JSONValue = [
+                "path": .string(checkpoint.path),
+                "format": .string(checkpoint.format.name),
+                "layout": .string(layout.kind.rawValue),
+                "output_layer": JSONValue(outputLayer?.name),
+                "output_layer_problem": JSONValue(outputProblem),
+                "optimizer_groups": JSONValue(layout.optimizerGroups),
+                "tensors": .array(rows.map { info, entry in
                     [
-                        "name": info.name, "dtype": info.dtype.rawValue, "shape": info.shape, "bytes": info.byteCount,
-                        "layer": entry?.layer ?? "", "role": entry?.role.rawValue ?? "other",
-                        "class_axis": entry?.classAxis as Any? ?? NSNull(), "output": outputTensors.contains(info.name),
-                        "editable": info.dtype.isEditable,
-                    ] as [String: Any]
-                },
+                        "name": .string(info.name), "dtype": .string(info.dtype.rawValue), "shape": JSONValue(info.shape),
+                        "bytes": .integer(info.byteCount), "layer": .string(entry?.layer ?? ""), "role": .string(entry?.role.rawValue ?? "other"),
+                        "class_axis": JSONValue(entry?.classAxis), "output": .bool(outputTensors.contains(info.name)),
+                        "editable": .bool(info.dtype.isEditable),
+                    ]
+                }),
             ]
-            Console.output(Summary.jsonText(object))
+            Console.output(object.pretty)
             return .success
         }
 
         let total = checkpoint.tensors.reduce(0) { $0 + $1.byteCount }
-        var lines = ["\(checkpoint.path): \(checkpoint.format.rawValue), \(layout.kind.rawValue) layout, \(checkpoint.tensors.count) tensors, \(Format.bytes(total))"]
+        var lines = ["\(checkpoint.path): \(checkpoint.format.name), \(layout.kind.rawValue) layout, \(checkpoint.tensors.count) tensors, \(Format.bytes(total))"]
         lines.append(outputLayer.map { "output layer: \($0.name) (\($0.outputUnits ?? 0) classes), marked *" } ?? "output layer: \(outputProblem ?? "none")")
         let header = ["  TENSOR", "DTYPE", "SHAPE", "LAYER", "ROLE"]
         let table = [header] + rows.map { info, entry in

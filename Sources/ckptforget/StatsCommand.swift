@@ -1,11 +1,10 @@
 import Checkpoint
 import Engine
-import Evaluation
 import Foundation
 import Manifest
 
 /// `ckptforget stats MODEL --data D (--class C | --forget-ids F) [--fisher exact|batch:B] -o STATS.h5`:
-/// Fisher diagonals of the model's loss on the forget, retain and full splits, in the
+/// Fisher diagonals of the model's loss on the forget, retain and full splits, and activity, in the
 /// statistics-file schema, for `--stats` to reuse without the data.
 enum StatsCommand: Subcommand {
     static var help: String { Help.stats }
@@ -17,21 +16,20 @@ enum StatsCommand: Subcommand {
         guard arguments.operands.count == 1, let output = arguments.value("--output") else {
             throw UsageError.invalid("usage: ckptforget stats MODEL --data D --class C -o STATS.h5")
         }
-        let mode = try fisherMode(arguments.value("--fisher") ?? "exact")
+        let mode = try SharedOptions.fisherMode(arguments.value("--fisher") ?? "exact")
         let checkpoint = try openCheckpoint(arguments.operands[0])
         let network = try Network(checkpoint: checkpoint)
-        let data = try DataOptions.parse(arguments, classes: try ForgetCommand.parseClasses(arguments.all("--class")))
+        let data = try DataOptions.selection(arguments, classes: try SharedOptions.classes(arguments.all("--class")))
         let splits = try data.splits(network: network)
         try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
 
-        let statistics = try StatisticsFileWriter.measure(splits, fisher: mode, activity: true)
+        let statistics = try MeasuredStatistics.measure(network, on: splits, fisher: mode, activity: true)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
         for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
         let transaction = OutputTransaction()
         do {
-            try StatisticsFileWriter.write(statistics, network: network, mode: mode, sizes: splits.sizes, provenance: provenance,
-                                           to: output, in: transaction)
+            try StatisticsFileWriter.write(statistics, provenance: provenance, to: output, in: transaction)
             try transaction.commit()
         } catch {
             transaction.abort()
@@ -39,16 +37,9 @@ enum StatsCommand: Subcommand {
         }
         if !arguments.has("--quiet") {
             let sizes = splits.sizes
-            Console.error("\(output): Fisher \(mode) for \(network.parameters.count) tensors on forget (\(sizes["forget"]!) samples), "
-                + "retain (\(sizes["retain"]!)), full (\(sizes["full"]!))")
+            Console.error("\(output): Fisher \(mode) for \(network.parameters.count) tensors on forget (\(sizes[.forget]!) samples), "
+                + "retain (\(sizes[.retain]!)), full (\(sizes[.full]!))")
         }
         return .success
-    }
-
-    /// `exact` or `batch:B`.
-    static func fisherMode(_ text: String) throws(UsageError) -> FisherMode {
-        if text == "exact" { return .exact }
-        if text.hasPrefix("batch:"), let size = Int(text.dropFirst(6)), size > 0 { return .batch(size) }
-        throw .invalid("--fisher \(text): expected exact or batch:B (B a positive batch size)")
     }
 }

@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Manifest
 
@@ -10,7 +11,7 @@ enum VerifyCommand: Subcommand {
 
     static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("verify takes one record (usage: ckptforget verify RECORD --key PUB)") }
-        let keys = try trustedKeys(arguments)
+        let keys = try SharedOptions.trustedKeys(arguments)
         let check: RecordCheck
         do {
             check = try RecordVerifier.check(arguments.operands[0], keys: keys, files: arguments.value("--files"),
@@ -21,19 +22,11 @@ enum VerifyCommand: Subcommand {
             return .verificationFailed
         }
         if arguments.has("--json") {
-            Console.output(Summary.jsonText(json(check)))
+            Console.output(json(check).pretty)
         } else {
             Console.output(describe(check))
         }
         return check.holds ? .success : .verificationFailed
-    }
-
-    /// `--key PUB` (repeatable) and/or `--keys DIR`; at least one.
-    static func trustedKeys(_ arguments: Arguments) throws -> [TrustedKey] {
-        var keys = try arguments.all("--key").map { TrustedKey(name: $0, key: try PublicKey(pemFile: $0)) }
-        if let directory = arguments.value("--keys") { keys += try TrustedKey.all(in: directory) }
-        guard !keys.isEmpty else { throw UsageError.invalid("no trusted key: give --key PUB.pem or --keys DIR") }
-        return keys
     }
 
     static func kindName(_ kind: RecordCheck.Kind) -> String {
@@ -59,12 +52,14 @@ enum VerifyCommand: Subcommand {
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ check: RecordCheck) -> [String: Any] {
+    static func json(_ check: RecordCheck) -> JSONValue {
         [
-            "record": check.path, "sha256": check.sha256, "kind": kindName(check.kind),
-            "predicate_type": check.statement.predicateType, "signed": check.signed,
-            "signer": check.signer as Any? ?? NSNull(), "holds": check.holds, "problems": check.problems,
-            "files": check.files.map { ["name": $0.name, "path": $0.path, "expected_sha256": $0.expected, "actual_sha256": $0.actual as Any? ?? NSNull()] },
+            "record": .string(check.path), "sha256": .string(check.sha256), "kind": .string(kindName(check.kind)),
+            "predicate_type": .string(check.statement.predicateType), "signed": .bool(check.signed),
+            "signer": JSONValue(check.signer), "holds": .bool(check.holds), "problems": JSONValue(check.problems),
+            "files": .array(check.files.map {
+                ["name": .string($0.name), "path": .string($0.path), "expected_sha256": .string($0.expected), "actual_sha256": JSONValue($0.actual)]
+            }),
         ]
     }
 }

@@ -10,12 +10,12 @@ import Checkpoint
                          fullIsUnion: Bool = false) throws {
         let network = try ForwardTests.network(model)
         let dataSet = try DataSource.open(ForwardTests.path("engine/" + data))
-        let runner = try NetworkRunner(network: network, data: dataSet, scale: 1 / 255)
         let forget = try Split.select(dataSet, name: "forget") { $1 == 2 }
         let retain = try Split.select(dataSet, name: "retain") { $1 != 2 }
-        let computed = try StatisticsFileWriter.measure(
-            .init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
-                  full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200))), fullIsUnion: fullIsUnion),
+        func part(_ split: Split) -> DataPart { DataPart(data: dataSet, split: split, scale: 1 / 255) }
+        let computed = try MeasuredStatistics.measure(
+            network, on: DataSplits(forget: part(forget), retain: part(retain), full: part(Split(name: "full", indices: Array(0..<200))),
+                                    fullIsUnion: fullIsUnion),
             fisher: mode, activity: false).fisher
         let expected = try openCheckpoint(ForwardTests.path("engine/" + reference))
         var compared = 0
@@ -24,7 +24,7 @@ import Checkpoint
                 guard let info = expected.tensor(named: "fisher/\(split)/\(name)") else { continue }
                 #expect(info.shape == shape)
                 let want = try expected.read(info).values
-                let got = try #require(computed[split]?[name])
+                let got = try #require(computed[DataSplit(rawValue: split)!]?[name])
                 var scale = 0.0, worst = 0.0
                 for i in want.indices { scale = max(scale, abs(want[i])) }
                 for i in want.indices {
@@ -97,44 +97,48 @@ import Checkpoint
     @Test func activityAndCorrelationOfTheMLP() throws {
         let network = try ForwardTests.network("keras/mnist_mlp.h5")
         let data = try DataSource.open(ForwardTests.path("engine/test_data.h5:x_flat,labels"))
-        let runner = try NetworkRunner(network: network, data: data, scale: 1 / 255)
         let forget = try Split.select(data, name: "forget") { $1 == 2 }
         let retain = try Split.select(data, name: "retain") { $1 != 2 }
-        let activity = try #require(StatisticsFileWriter.measure(
-            .init(forget: .init(runner: runner, split: forget), retain: .init(runner: runner, split: retain),
-                  full: .init(runner: runner, split: Split(name: "full", indices: Array(0..<200))), fullIsUnion: true),
+        func part(_ split: Split) -> DataPart { DataPart(data: data, split: split, scale: 1 / 255) }
+        let activity = try #require(MeasuredStatistics.measure(
+            network, on: DataSplits(forget: part(forget), retain: part(retain), full: part(Split(name: "full", indices: Array(0..<200))),
+                                    fullIsUnion: true),
             fisher: nil, activity: true).activity)
-        #expect(activity.samples == ["forget": 22, "retain": 178, "full": 200])
+        #expect(activity.samples == [.forget: 22, .retain: 178, .full: 200])
         // The output layer's post activity is the mean of Keras' predicted probabilities over the split.
         let keras = try ForwardTests.keras("mlp")
         let (_, labels) = try data.batch(0..<200)
         for unit in 0..<10 {
             let expected = labels.indices.filter { labels[$0] == 2 }.map { Double(keras[$0 * 10 + unit]) }.reduce(0, +) / 22
-            #expect(abs(activity.mean["forget"]!["output"]!.post[unit] - expected) < 1e-6)
+            #expect(abs(activity.mean[.forget]!["output"]!.post[unit] - expected) < 1e-6)
         }
         // The first layer's pre activity is the mean pixel / 255; its correlation the forget share of the pixel sums.
         let (pixels, _) = try data.batch(0..<200)
         for pixel in [100, 300, 400, 500] {
             let forgetSum = labels.indices.filter { labels[$0] == 2 }.map { Double(pixels[$0 * 784 + pixel]) / 255 }.reduce(0, +)
             let totalSum = (0..<200).map { Double(pixels[$0 * 784 + pixel]) / 255 }.reduce(0, +)
-            #expect(abs(activity.mean["full"]!["hidden"]!.pre[pixel] - totalSum / 200) < 1e-6)
+            #expect(abs(activity.mean[.full]!["hidden"]!.pre[pixel] - totalSum / 200) < 1e-6)
             #expect(abs(activity.correlation["hidden"]!.pre[pixel] - (totalSum > 0 ? forgetSum / totalSum : 0)) < 1e-6)
         }
     }
 }
 
 @Suite struct LabelTests {
-    /// A label the model has no class for stops the pass, naming it, whichever batch and thread it is in.
+    /// A label the model has no class for stops the pass, naming it and its sample, whichever batch
+    /// and thread it is in; predictions too, since every metric reads the labels.
     @Test func labelsOutsideTheClassesAreNamed() throws {
         let network = try ForwardTests.network("keras/mnist_mlp.h5")
         var labels = (0..<700).map { $0 % 10 }
         labels[650] = 12
         let data = ArrayData(path: "memory", x: [Float](repeating: 0.5, count: 700 * 784), y: labels, sampleShape: [784])
         let runner = try NetworkRunner(network: network, data: data, scale: 1)
-        #expect(throws: EngineError.data(path: "memory", problem: "label 12 is outside the model's 10 classes")) {
-            try runner.fisher(Split(name: "all", indices: Array(0..<700)), mode: .exact)
+        let error = EngineError.labelOutOfRange(path: "memory", label: 12, sample: 650, classes: 10)
+        #expect(error.description == "memory: label 12 of sample 650 is outside the model's 10 classes (0...9)")
+        #expect(throws: error) { try runner.fisher(Split(name: "all", indices: Array(0..<700)), mode: .exact) }
+        #expect(throws: error) { try runner.predictions(Split(name: "all", indices: Array(0..<700))) }
+        // In a split, the sample is named by its index in the data.
+        #expect(throws: EngineError.labelOutOfRange(path: "memory", label: 12, sample: 650, classes: 10)) {
+            try runner.predictions(Split(name: "some", indices: Array(600..<700)))
         }
-        // Forward passes need no label: predictions run.
-        #expect(try runner.predictions(Split(name: "all", indices: Array(0..<700))).labels.count == 700)
     }
 }

@@ -9,7 +9,7 @@ import Checkpoint
     private let torch = TensorLayout(info: TensorInfo(name: "w", dtype: .float32, shape: [4, 3]), layer: "out", role: .kernel, classAxis: 0)
 
     private func run(_ spec: String, on layout: TensorLayout, values: [Float], classes: [Int]) throws -> [Float] {
-        let pass = try PassRegistry.make(PassSpec(parsing: spec))
+        let pass = try #require(try PassRegistry.make(PassSpec(parsing: spec)) as? any TensorPass)
         var tensor = Tensor(info: layout.info, values: .float32(values))
         try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: ForgetTarget(classes: classes)))
         guard case .float32(let result) = tensor.values else { return [] }

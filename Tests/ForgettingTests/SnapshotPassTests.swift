@@ -7,7 +7,7 @@ import Checkpoint
     /// A (2, 3) Keras kernel: inputs i = rows, output units j = columns.
     private let kernel = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [2, 3]), layer: "l", role: .kernel, classAxis: 1)
 
-    private func apply(_ spec: String, _ values: [Float], pre: [Float]? = nil, fisher: [FisherSplit: [Float]] = [:],
+    private func apply(_ spec: String, _ values: [Float], pre: [Float]? = nil, fisher: [DataSplit: [Float]] = [:],
                        correlation: (pre: [Float], post: [Float])? = nil, layout: TensorLayout? = nil) throws -> [Float] {
         let layout = layout ?? kernel
         var companions = Companions()
@@ -20,7 +20,7 @@ import Checkpoint
             companions.correlationPre = .float32(correlation.pre)
             companions.correlationPost = .float32(correlation.post)
         }
-        let pass = try PassRegistry.make(PassSpec(parsing: spec))
+        let pass = try #require(try PassRegistry.make(PassSpec(parsing: spec)) as? any TensorPass)
         var tensor = Tensor(info: layout.info, values: .float32(values))
         try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: ForgetTarget(), companions: companions))
         guard case .float32(let out) = tensor.values else { return [] }
@@ -80,7 +80,7 @@ import Checkpoint
         companions.pre = .float32([0, 0.95, 0])
         companions.correlationPost = .float32([0.8, 0.9, 0.2])
         var tensor = Tensor(info: bias.info, values: .float32([1, 1, 1]))
-        try PassRegistry.make(PassSpec(parsing: "revert:alpha=0.5,dw=0.1,corr=0.5")).apply(to: &tensor, context: PassContext(tensor: bias, target: ForgetTarget(), companions: companions))
+        try #require(try PassRegistry.make(PassSpec(parsing: "revert:alpha=0.5,dw=0.1,corr=0.5")) as? any TensorPass).apply(to: &tensor, context: PassContext(tensor: bias, target: ForgetTarget(), companions: companions))
         #expect(tensor.values == .float32([0.5, 1, 1]))  // unit 1's |Δ| = 0.05 is under T
     }
 

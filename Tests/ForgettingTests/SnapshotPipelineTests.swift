@@ -101,7 +101,7 @@ import Checkpoint
         #expect(throws: PassError.needsInput(pass: "prune", option: "--pre PRE")) {
             try ForgettingPlan(checkpoint: post, specs: [PassSpec(parsing: "prune:theta=1")], target: ForgetTarget())
         }
-        #expect(throws: PassError.needsInput(pass: "ssd", option: "--stats STATS")) {
+        #expect(throws: PassError.needsInput(pass: "ssd", option: "--stats STATS, or --data to compute them from")) {
             try ForgettingPlan(checkpoint: post, specs: [PassSpec(parsing: "ssd")], target: ForgetTarget())
         }
         // A checkpoint is not a statistics file.

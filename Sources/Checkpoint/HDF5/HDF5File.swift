@@ -2,9 +2,20 @@ internal import CHDF5
 
 /// An HDF5 checkpoint (Keras `.h5`, Keras 3 `.weights.h5`, NIR, or any HDF5 file): every numeric
 /// dataset is a tensor named by its path. Opened read-only; rewrites go to a fresh file.
-final class HDF5File: CheckpointFile {
+final class HDF5File: CheckpointFile, CheckpointBackend {
+    static let format = CheckpointFormat(name: "HDF5", outputSuffixes: [], outputHint: "give it an .h5 name",
+                                         nameSeparator: "/", mayHoldKerasOptimizerState: true)
+    /// The HDF5 signature; libhdf5 also finds it after a user block (at 512, 1024, ...).
+    static let signature: [UInt8] = [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    static func recognizes(_ probe: FileProbe) -> Bool {
+        !probe.isDirectory && (probe.starts(with: signature) || isHDF5(probe.path))
+    }
+
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { try HDF5File(path: probe.path) }
+
     let path: String
-    let format = CheckpointFormat.hdf5
+    var format: CheckpointFormat { Self.format }
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata
     let file: H5ID

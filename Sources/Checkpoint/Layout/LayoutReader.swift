@@ -14,7 +14,7 @@ struct LayoutReader {
         // Optimizer state is Keras' own: `optimizer_weights/` beside `model_weights/` (legacy .h5),
         // `optimizer/` beside `layers/` (Keras 3). Other files' groups of those names are left alone.
         let isKeras3 = tensors.contains { $0.name.hasPrefix("layers/") && $0.name.contains("/vars/") }
-        if checkpoint.format == .hdf5 {
+        if checkpoint.format.mayHoldKerasOptimizerState {
             let candidates = checkpoint.metadata.layerNames != nil ? ["optimizer_weights"] : isKeras3 ? ["optimizer"] : []
             optimizerGroups = candidates.filter { group in tensors.contains { $0.name.hasPrefix(group + "/") } }
         }
@@ -29,7 +29,7 @@ struct LayoutReader {
             readKeras3(model)
         } else {
             kind = .stateDict
-            readStateDict(model, separator: checkpoint.format == .hdf5 ? "/" : ".")
+            readStateDict(model, separator: checkpoint.format.nameSeparator)
         }
     }
 

@@ -1,8 +1,19 @@
 /// A single safetensors file: validated header, tensors read on demand, rewritten by copying the
 /// header verbatim and each tensor's bytes through (or its edited values, same dtype and size).
-final class SafetensorsFile: CheckpointFile {
+final class SafetensorsFile: CheckpointFile, CheckpointBackend {
+    static let format = CheckpointFormat(name: "safetensors", outputSuffixes: [".safetensors"], outputHint: "give it a .safetensors name",
+                                         nameSeparator: ".")
+
+    /// The last resort of the table: anything of 8 bytes or more is parsed as a safetensors header
+    /// (whose errors then say what is wrong), as is a short file named `.safetensors`.
+    static func recognizes(_ probe: FileProbe) -> Bool {
+        !probe.isDirectory && (probe.head.count >= 8 || probe.path.hasSuffix(".safetensors"))
+    }
+
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { try SafetensorsFile(path: probe.path) }
+
     let path: String
-    let format = CheckpointFormat.safetensors
+    var format: CheckpointFormat { Self.format }
     let streamsBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata

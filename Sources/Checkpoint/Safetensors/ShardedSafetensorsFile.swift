@@ -3,9 +3,24 @@ import Foundation
 /// A sharded safetensors checkpoint (`model.safetensors.index.json` plus its shards), read and
 /// written as one checkpoint: tensor names are global, each shard is rewritten beside a verbatim
 /// copy of the index, and the index is committed last.
-final class ShardedSafetensorsFile: CheckpointFile {
+final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
+    static let format = CheckpointFormat(name: "sharded safetensors", outputSuffixes: [".index.json"],
+                                         outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path",
+                                         isDirectoryModel: true, nameSeparator: ".")
+    static let indexName = "model.safetensors.index.json"
+
+    /// A directory holding `model.safetensors.index.json`, or a `*.index.json` file.
+    static func recognizes(_ probe: FileProbe) -> Bool {
+        probe.isDirectory ? FileManager.default.fileExists(atPath: (probe.path as NSString).appendingPathComponent(indexName))
+            : probe.path.hasSuffix(".index.json")
+    }
+
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile {
+        try ShardedSafetensorsFile(indexPath: probe.isDirectory ? (probe.path as NSString).appendingPathComponent(indexName) : probe.path)
+    }
+
     let path: String
-    let format = CheckpointFormat.shardedSafetensors
+    var format: CheckpointFormat { Self.format }
     let streamsBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata

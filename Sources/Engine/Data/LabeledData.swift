@@ -7,6 +7,8 @@ public protocol LabeledData: AnyObject {
     var path: String { get }
     /// Every file the samples and labels are read from (hashed into the records).
     var files: [String] { get }
+    /// The file the labels are read from (for messages about a label).
+    var labelsPath: String { get }
     var count: Int { get }
     /// Shape of one sample.
     var sampleShape: [Int] { get }
@@ -74,6 +76,7 @@ public struct Split: Sendable {
 extension LabeledData {
     /// One file holds both (HDF5).
     public var files: [String] { [path] }
+    public var labelsPath: String { files.last ?? path }
 
     /// Labels of a range (the default reads the samples too).
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try batch(range).y) }

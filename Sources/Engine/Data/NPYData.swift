@@ -1,80 +1,47 @@
 import Foundation
 
-/// A NumPy `.npy` array (format 1.0–3.0, C order, little-endian or single-byte numbers).
+/// A NumPy `.npy` array (C order, little-endian or single-byte numbers), read a range of rows at a time.
 struct NPYArray {
-    enum Element: Sendable { case float32, float64, uint8, int8, int32, int64, uint16, int16, uint32, uint64 }
-
     let path: String
-    let shape: [Int]
-    let element: Element
-    let dataOffset: Int
+    let header: NPYHeader
     private let handle: FileHandle
 
-    var elementSize: Int {
-        switch element {
-        case .uint8, .int8: 1
-        case .uint16, .int16: 2
-        case .float32, .int32, .uint32: 4
-        case .float64, .int64, .uint64: 8
-        }
-    }
+    var shape: [Int] { header.shape }
 
     init(path: String) throws {
         self.path = path
         guard let handle = FileHandle(forReadingAtPath: path) else { throw EngineError.data(path: path, problem: "cannot open") }
         self.handle = handle
-        let prefix = [UInt8](try handle.read(upToCount: 12) ?? Data())
-        guard prefix.count >= 10, prefix[0] == 0x93, Array(prefix[1..<6]) == Array("NUMPY".utf8), (1...3).contains(prefix[6]) else {
-            throw EngineError.data(path: path, problem: "not a NumPy .npy file (bad magic)")
+        let size = Int((try? handle.seekToEnd()) ?? 0)
+        try handle.seek(toOffset: 0)
+        var prefix = [UInt8](try handle.read(upToCount: 12) ?? Data())
+        do {
+            // Read the whole header: its length is in the prefix (checked before reading it).
+            if prefix.count >= 10, prefix[0] == 0x93 {
+                let start = NPYHeader.prefixLength(version: prefix[6])
+                let length = prefix.count < start ? 0 : start == 10 ? Int(prefix[8]) | Int(prefix[9]) << 8
+                    : Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24
+                if length <= NPYHeader.maximumHeaderLength, start + length > prefix.count {
+                    prefix += [UInt8](try handle.read(upToCount: start + length - prefix.count) ?? Data())
+                }
+            }
+            header = try NPYHeader(prefix, fileSize: size)
+        } catch let problem as NPYProblem {
+            throw EngineError.npy(path: path, problem)
         }
-        let wide = prefix[6] >= 2
-        guard !wide || prefix.count >= 12 else { throw EngineError.data(path: path, problem: "truncated .npy header") }
-        let headerLength = wide ? Int(prefix[8]) | Int(prefix[9]) << 8 | Int(prefix[10]) << 16 | Int(prefix[11]) << 24 : Int(prefix[8]) | Int(prefix[9]) << 8
-        let start = wide ? 12 : 10
-        guard headerLength < 1 << 20 else { throw EngineError.data(path: path, problem: "implausible .npy header length \(headerLength)") }
-        try handle.seek(toOffset: UInt64(start))
-        let header = String(decoding: try handle.read(upToCount: headerLength) ?? Data(), as: UTF8.self)
-        dataOffset = start + headerLength
-        guard let descr = Self.field("descr", in: header), let shapeText = Self.field("shape", in: header) else {
-            throw EngineError.data(path: path, problem: "no descr or shape in the .npy header")
-        }
-        guard Self.field("fortran_order", in: header) == "False" else {
-            throw EngineError.data(path: path, problem: "Fortran-ordered arrays are not supported (save with numpy.ascontiguousarray)")
-        }
-        let code = descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))
-        let table: [String: Element] = ["<f4": .float32, "<f8": .float64, "|u1": .uint8, "|i1": .int8, "<i4": .int32, "<i8": .int64,
-                                        "<u2": .uint16, "<i2": .int16, "<u4": .uint32, "<u8": .uint64]
-        guard let element = table[code] else { throw EngineError.data(path: path, problem: "unsupported dtype \(code) (expected little-endian numbers)") }
-        self.element = element
-        let digits = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()")).split(separator: ",")
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard let shape = Optional(digits.compactMap { Int($0) }), shape.count == digits.count, !shape.isEmpty else {
-            throw EngineError.data(path: path, problem: "bad shape \(shapeText) in the .npy header")
-        }
-        self.shape = shape
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size >= dataOffset + shape.reduce(1, *) * elementSize else {
-            throw EngineError.data(path: path, problem: "file is shorter than its shape \(shape) needs (truncated?)")
-        }
-    }
-
-    /// The value of `key` in the header dict, as text.
-    private static func field(_ key: String, in header: String) -> String? {
-        guard let range = header.range(of: "'\(key)':") else { return nil }
-        let rest = header[range.upperBound...].trimmingCharacters(in: .whitespaces)
-        if rest.hasPrefix("(") { return rest.firstIndex(of: ")").map { String(rest[...$0]) } }
-        return rest.split(separator: ",", maxSplits: 1).first.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !header.shape.isEmpty else { throw EngineError.data(path: path, problem: "a 0-d array has no samples") }
     }
 
     /// Rows `range` (first axis), converted to Double.
     func rows(_ range: Range<Int>) throws -> [Double] {
-        let width = shape.dropFirst().reduce(1, *)
-        try handle.seek(toOffset: UInt64(dataOffset + range.lowerBound * width * elementSize))
-        let bytes = try handle.read(upToCount: range.count * width * elementSize) ?? Data()
-        guard bytes.count == range.count * width * elementSize else { throw EngineError.data(path: path, problem: "short read") }
+        let width = shape.dropFirst().reduce(1, *)  // fits: the whole shape's product was checked
+        let size = header.element.size
+        try handle.seek(toOffset: UInt64(header.dataOffset + range.lowerBound * width * size))
+        let bytes = try handle.read(upToCount: range.count * width * size) ?? Data()
+        guard bytes.count == range.count * width * size else { throw EngineError.data(path: path, problem: "short read (file changed?)") }
         return bytes.withUnsafeBytes { raw in
             (0..<(range.count * width)).map { i in
-                switch element {
+                switch header.element {
                 case .float32: Double(raw.loadUnaligned(fromByteOffset: 4 * i, as: Float.self))
                 case .float64: raw.loadUnaligned(fromByteOffset: 8 * i, as: Double.self)
                 case .uint8: Double(raw[i])
@@ -112,6 +79,17 @@ final class NPYData: LabeledData {
     }
 
     func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
-        (try features.rows(range).map(Float.init), try labels.rows(range).map { Int($0) })
+        (try features.rows(range).map(Float.init), try labelsOnly(range).1)
+    }
+
+    /// Labels must be whole numbers (float labels too: NaN, infinities and fractions are refused).
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) {
+        let values = try labels.rows(range)
+        return ((), try values.enumerated().map { offset, value in
+            guard let label = Int(exactly: value) else {
+                throw EngineError.data(path: labels.path, problem: "label \(value) of sample \(range.lowerBound + offset) is not a whole number")
+            }
+            return label
+        })
     }
 }

@@ -1,16 +1,31 @@
 /// Keras BatchNormalization at inference over the last axis: y = γ (x − μ) / √(σ² + ε) + β with the
-/// stored moving mean and variance (which no gradient reaches).
+/// stored moving mean and variance (which no gradient reaches). Model passes train γ and β with
+/// the layer in this inference form: the moving statistics never change.
 struct BatchNormalization: Layer {
     let name: String
     let gamma: [Float]?, beta: [Float]?
     let mean: [Float], variance: [Float]
     let epsilon: Float
     let gammaName: String?, betaName: String?
+    let meanName: String, varianceName: String
 
     var channels: Int { mean.count }
 
     var parameters: [(name: String, shape: [Int])] {
         (gammaName.map { [($0, [channels])] } ?? []) + (betaName.map { [($0, [channels])] } ?? [])
+    }
+
+    var weights: [String: [Float]] {
+        var weights = [meanName: mean, varianceName: variance]
+        if let gammaName, let gamma { weights[gammaName] = gamma }
+        if let betaName, let beta { weights[betaName] = beta }
+        return weights
+    }
+
+    func replacing(_ values: [String: [Float]]) -> any Layer {
+        BatchNormalization(name: name, gamma: gamma.map { replaced($0, gammaName, in: values) }, beta: beta.map { replaced($0, betaName, in: values) },
+                           mean: replaced(mean, meanName, in: values), variance: replaced(variance, varianceName, in: values),
+                           epsilon: epsilon, gammaName: gammaName, betaName: betaName, meanName: meanName, varianceName: varianceName)
     }
 
     func outputShape(for input: [Int], path: String) throws -> [Int] {

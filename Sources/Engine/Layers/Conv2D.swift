@@ -15,6 +15,18 @@ struct Conv2D: Layer {
         [(kernelName, [kernelHeight, kernelWidth, channels, filters])] + (biasName.map { [($0, [filters])] } ?? [])
     }
 
+    var weights: [String: [Float]] {
+        var weights = [kernelName: kernel]
+        if let biasName, let bias { weights[biasName] = bias }
+        return weights
+    }
+
+    func replacing(_ values: [String: [Float]]) -> any Layer {
+        Conv2D(name: name, kernel: replaced(kernel, kernelName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
+               kernelHeight: kernelHeight, kernelWidth: kernelWidth, channels: channels, filters: filters, strides: strides,
+               samePadding: samePadding, activation: activation, kernelName: kernelName, biasName: biasName)
+    }
+
     /// Values in one receptive field: a row of the im2col matrix.
     private var patch: Int { kernelHeight * kernelWidth * channels }
 

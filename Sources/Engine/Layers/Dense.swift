@@ -20,6 +20,17 @@ struct Dense: Layer {
         [(kernelName, [inputs, units])] + (biasName.map { [($0, [units])] } ?? [])
     }
 
+    var weights: [String: [Float]] {
+        var weights = [kernelName: kernel]
+        if let biasName, let bias { weights[biasName] = bias }
+        return weights
+    }
+
+    func replacing(_ values: [String: [Float]]) -> any Layer {
+        Dense(name: name, kernel: replaced(kernel, kernelName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
+              inputs: inputs, units: units, activation: activation, kernelName: kernelName, biasName: biasName)
+    }
+
     func outputShape(for input: [Int], path: String) throws -> [Int] {
         guard input.last == inputs else { throw EngineError.shapeMismatch(path: path, layer: name, expected: [inputs], actual: input) }
         return input.dropLast() + [units]

@@ -6,6 +6,10 @@ protocol Layer: Sendable {
     var name: String { get }
     /// Parameter tensors (checkpoint names) and shapes, in the order gradients are reported.
     var parameters: [(name: String, shape: [Int])] { get }
+    /// Every tensor the layer reads from the checkpoint (parameters and running statistics), by name.
+    var weights: [String: [Float]] { get }
+    /// The same layer with the tensors named in `values` replaced (same sizes, checked by `Network`).
+    func replacing(_ values: [String: [Float]]) -> any Layer
     /// The output shape (without the batch axis) for an input shape; throws if the input does not fit.
     func outputShape(for input: [Int], path: String) throws -> [Int]
     func forward(_ input: Batch) -> Batch
@@ -18,6 +22,13 @@ protocol Layer: Sendable {
 
 extension Layer {
     var parameters: [(name: String, shape: [Int])] { [] }
+    var weights: [String: [Float]] { [:] }
+    func replacing(_ values: [String: [Float]]) -> any Layer { self }
+}
+
+/// `values[name]` when `name` is given and replaced there, else `current`.
+func replaced(_ current: [Float], _ name: String?, in values: [String: [Float]]) -> [Float] {
+    name.flatMap { values[$0] } ?? current
 }
 
 /// The activations Keras layers name in `activation`.

@@ -23,7 +23,11 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(path: String, layer: String, expected: [Int], actual: [Int])
     case weightShape(path: String, layer: String, tensor: String, expected: String, actual: [Int])
     case data(path: String, problem: String)
+    case labelOutOfRange(path: String, label: Int, sample: Int, classes: Int)
+    case npy(path: String, NPYProblem)
+    case idx(path: String, IDXProblem)
     case lossNeedsSoftmax(path: String)
+    case unknownWeight(path: String, tensor: String)
 
     public var description: String {
         switch self {
@@ -41,6 +45,14 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
             "\(path): layer '\(layer)': \(tensor) has shape \(actual), expected \(expected); the file's weights do not fit its model_config"
         case .data(let path, let problem):
             "\(path): \(problem)"
+        case .labelOutOfRange(let path, let label, let sample, let classes):
+            "\(path): label \(label) of sample \(sample) is outside the model's \(classes) classes (0...\(classes - 1))"
+        case .npy(let path, let problem):
+            "\(path): \(problem)"
+        case .idx(let path, let problem):
+            "\(path): \(problem)"
+        case .unknownWeight(let path, let tensor):
+            "\(path): the model has no tensor '\(tensor)'"
         case .lossNeedsSoftmax(let path):
             "\(path): the model does not end in a softmax, so the cross-entropy whose Fisher diagonals SSD uses is not defined"
         }

@@ -74,7 +74,8 @@ enum KerasModelBuilder {
                 let gamma = try reader.optional(.gamma, count: mean.values.count), beta = try reader.optional(.beta, count: mean.values.count)
                 let variance = try reader.required(.movingVariance, count: mean.values.count)
                 layers.append(BatchNormalization(name: name, gamma: gamma?.values, beta: beta?.values, mean: mean.values, variance: variance.values,
-                                                 epsilon: Float(settings["epsilon"] as? Double ?? 1e-3), gammaName: gamma?.name, betaName: beta?.name))
+                                                 epsilon: Float(settings["epsilon"] as? Double ?? 1e-3), gammaName: gamma?.name, betaName: beta?.name,
+                                                 meanName: mean.name, varianceName: variance.name))
             default:
                 throw EngineError.unsupportedLayer(path: path, layer: name, className: className)
             }

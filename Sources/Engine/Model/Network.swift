@@ -44,40 +44,61 @@ public struct Network: Sendable {
     /// Every trainable tensor the engine computes gradients for, with its shape.
     public var parameters: [(name: String, shape: [Int])] { layers.flatMap(\.parameters) }
 
+    /// Every tensor the model reads from the checkpoint (parameters and running statistics), by name.
+    public var weights: [String: [Float]] {
+        layers.reduce(into: [:]) { all, layer in all.merge(layer.weights) { first, _ in first } }
+    }
+
+    /// The names of `weights`, sorted.
+    public var weightNames: [String] { weights.keys.sorted() }
+
+    /// The same model with the named tensors replaced (model passes change parameters between
+    /// steps). Every name must be one of `weights`, with the same number of values.
+    public func replacing(_ values: [String: [Float]]) throws -> Network {
+        let current = weights
+        for (name, replacement) in values {
+            guard let old = current[name] else { throw EngineError.unknownWeight(path: path, tensor: name) }
+            guard old.count == replacement.count else {
+                throw EngineError.weightShape(path: path, layer: "", tensor: name, expected: "\(old.count) values", actual: [replacement.count])
+            }
+        }
+        return try Network(path: path, inputShape: inputShape, layers: layers.map { $0.replacing(values) })
+    }
+
     /// Keras' clip of probabilities in sparse categorical cross-entropy.
     static let epsilon: Float = 1e-7
 
     /// One batch forward and, with `fisher`, backward through the cross-entropy loss −log p_y; with
     /// `activity`, each Dense and Conv2D layer's input and output summed per unit.
     func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool) -> BatchMeasures {
-        var activations = [input]
-        for layer in layers { activations.append(layer.forward(activations.last!)) }
+        let activations = forwardAll(input)
         var result = BatchMeasures(outputs: activations.last!)
         if activity {
             for (index, layer) in layers.enumerated() where layer is Dense || layer is Conv2D {
                 result.activity[layer.name] = LayerActivity(pre: activations[index], post: activations[index + 1])
             }
         }
-        if let fisher { result.gradients = gradients(activations, labels: labels, mode: fisher) }
+        if let fisher {
+            var sink = GradientSink(mode: fisher)
+            let delta = TrainingLoss.crossEntropy.outputGradients(activations.last!.values, labels: labels, classes: classes).deltas
+            backpropagate(activations, outputGradient: delta, into: &sink)
+            result.gradients = sink
+        }
         return result
     }
 
-    /// Per-sample gradients of the loss, reported to a sink, from the batch's activations.
-    private func gradients(_ activations: [Batch], labels: [Int], mode: FisherMode) -> GradientSink {
+    /// Every layer's output for `input`: the input first, the model's output last.
+    func forwardAll(_ input: Batch) -> [Batch] {
+        var activations = [input]
+        for layer in layers { activations.append(layer.forward(activations.last!)) }
+        return activations
+    }
+
+    /// Backpropagates dL/dz (z: the final softmax's input, one row per sample) through the layers,
+    /// reporting every parameter's gradients to `sink`.
+    func backpropagate(_ activations: [Batch], outputGradient: [Float], into sink: inout GradientSink) {
         let probabilities = activations.last!
-        // dL/dz for softmax + cross-entropy: p − onehot(y); zero where Keras' clip of p_y bites.
-        var delta = probabilities.values
-        for (s, label) in labels.enumerated() {
-            let row = s * classes
-            let p = probabilities.values[row + label]
-            if p < Self.epsilon || p > 1 - Self.epsilon {
-                for j in 0..<classes { delta[row + j] = 0 }
-            } else {
-                delta[row + label] -= 1
-            }
-        }
-        var sink = GradientSink(mode: mode)
-        var gradient: Batch? = Batch(values: delta, shape: probabilities.shape)
+        var gradient: Batch? = Batch(values: outputGradient, shape: probabilities.shape)
         // Below the first layer with parameters no gradient is needed.
         let first = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
         for index in (first..<layers.count).reversed() {
@@ -85,7 +106,6 @@ public struct Network: Sendable {
             gradient = layers[index].backward(input: activations[index], output: activations[index + 1], gradient: above,
                                               fusedSoftmax: index == layers.count - 1, inputGradient: index > first, into: &sink)
         }
-        return sink
     }
 }
 

@@ -98,12 +98,13 @@ public struct NetworkRunner {
         let (network, classes) = (network, network.classes)
         try concurrentBatches(of: split, size: size) { batch, labels in
             // A batch with a label out of range is not measured; `combine` reports it, in order.
-            guard fisher == nil || labels.allSatisfy({ (0..<classes).contains($0) }) else { return (nil, labels) }
+            guard labels.allSatisfy({ (0..<classes).contains($0) }) else { return (nil, labels) }
             return (network.measure(batch, labels: labels, fisher: fisher, activity: activity), labels)
         } combine: { (measures: BatchMeasures?, labels: [Int]) in
             guard let measures else {
-                let bad = labels.first { !(0..<classes).contains($0) }!
-                throw EngineError.data(path: data.path, problem: "label \(bad) is outside the model's \(classes) classes")
+                let position = labels.firstIndex { !(0..<classes).contains($0) }!
+                throw EngineError.labelOutOfRange(path: data.labelsPath, label: labels[position],
+                                                  sample: split.indices[result.samples + position], classes: classes)
             }
             result.add(measures, labels: labels, outputs: outputs)
         }
@@ -124,7 +125,7 @@ public struct NetworkRunner {
 
 /// Results of concurrent iterations, one slot each: every slot is written by exactly one iteration
 /// and read only after all have finished, which is why sharing it is safe.
-private final class Slots<T>: @unchecked Sendable {
+final class Slots<T>: @unchecked Sendable {
     let base: UnsafeMutablePointer<T?>
     let count: Int
 

@@ -6,15 +6,16 @@ struct CompanionLoader {
     let layout: Layout
     let inputs: PassInputs
 
-    /// Every problem across all steps is collected, so one run shows the first few offenders.
-    func validate(_ steps: [(pass: any ForgettingPass, tensors: [String])]) throws {
+    /// Every problem across all steps is collected, so one run shows the first few offenders. With
+    /// `statisticsPending` (the run computes them from data later) statistics are not checked yet.
+    func validate(_ steps: [(pass: any Pass, tensors: [String])], statisticsPending: Bool = false) throws {
         var preProblems: [String] = [], statsProblems: [String] = []
         var checkedPre = Set<String>(), checkedStats = Set<String>()
         for (pass, tensors) in steps {
             let needs = pass.requirements
             if needs.contains(.preSnapshot), inputs.pre == nil { throw PassError.needsInput(pass: pass.name, option: "--pre PRE") }
-            if !needs.subtracting([.preSnapshot]).isEmpty, inputs.statistics == nil {
-                throw PassError.needsInput(pass: pass.name, option: "--stats STATS")
+            if needs.contains(where: \.isStatistic), inputs.statistics == nil, !statisticsPending {
+                throw PassError.needsInput(pass: pass.name, option: "--stats STATS, or --data to compute them from")
             }
             for name in tensors {
                 guard let entry = layout.tensors[name] else { continue }
@@ -42,16 +43,16 @@ struct CompanionLoader {
     }
 
     /// The statistics entries (and their expected shapes) a requirement needs for one tensor.
-    func statisticsEntries(_ requirement: PassRequirement, for entry: TensorLayout, statistics: StatisticsFile) -> [(String, [Int])] {
+    func statisticsEntries(_ requirement: PassRequirement, for entry: TensorLayout, statistics: any StatisticsSource) -> [(String, [Int])] {
         switch requirement {
-        case .preSnapshot:
+        case .preSnapshot, .data:
             return []
         case .fisher(let split):
-            return [(statistics.fisherName(split, tensor: entry.info.name), entry.info.shape)]
+            return [(StatisticsSchema.fisher(split, tensor: entry.info.name), entry.info.shape)]
         case .correlation:
             var entries: [(String, [Int])] = []
-            if let post = entry.classAxis { entries.append((statistics.correlationName(layer: entry.layer, side: "post"), [entry.info.shape[post]])) }
-            if let pre = Self.inputAxis(of: entry) { entries.append((statistics.correlationName(layer: entry.layer, side: "pre"), [entry.info.shape[pre]])) }
+            if let post = entry.classAxis { entries.append((StatisticsSchema.correlation(layer: entry.layer, side: .post), [entry.info.shape[post]])) }
+            if let pre = Self.inputAxis(of: entry) { entries.append((StatisticsSchema.correlation(layer: entry.layer, side: .pre), [entry.info.shape[pre]])) }
             return entries
         }
     }
@@ -80,16 +81,16 @@ struct CompanionLoader {
         guard let statistics = inputs.statistics else { return companions }
         for requirement in requirements {
             switch requirement {
-            case .preSnapshot:
+            case .preSnapshot, .data:
                 break
             case .fisher(let split):
-                companions.fisher[split] = try statistics.read(statistics.fisherName(split, tensor: tensor.name))
+                companions.fisher[split] = try statistics.read(StatisticsSchema.fisher(split, tensor: tensor.name))
             case .correlation:
                 if entry.classAxis != nil {
-                    companions.correlationPost = try statistics.read(statistics.correlationName(layer: entry.layer, side: "post"))
+                    companions.correlationPost = try statistics.read(StatisticsSchema.correlation(layer: entry.layer, side: .post))
                 }
                 if Self.inputAxis(of: entry) != nil {
-                    companions.correlationPre = try statistics.read(statistics.correlationName(layer: entry.layer, side: "pre"))
+                    companions.correlationPre = try statistics.read(StatisticsSchema.correlation(layer: entry.layer, side: .pre))
                 }
             }
         }

@@ -1,27 +1,32 @@
 import Checkpoint
 
-/// What a pass reads besides the tensor it edits.
+/// What a pass reads besides the tensor it edits; the run derives what to load or compute from these.
 public enum PassRequirement: Hashable, Sendable {
     /// The snapshot from before the forget data was learned (`--pre`), for ΔW = W − W_pre.
     case preSnapshot
-    /// Fisher diagonals of the loss on one split, from the statistics file (`--stats`).
-    case fisher(FisherSplit)
-    /// Per-unit correlation of activity with the forget data, from the statistics file.
+    /// Fisher diagonals of the loss on one split: from `--stats`, or computed from `--data`.
+    case fisher(DataSplit)
+    /// Per-unit correlation of activity with the forget data: from `--stats`, or computed from `--data`.
     case correlation
-}
+    /// Samples of one split, to run the model on (model passes).
+    case data(DataSplit)
 
-/// The data splits statistics are computed on.
-public enum FisherSplit: String, Sendable, CaseIterable {
-    case forget, retain, full
+    /// Whether it is read from a statistics file (or computed into one).
+    public var isStatistic: Bool {
+        switch self {
+        case .fisher, .correlation: true
+        case .preSnapshot, .data: false
+        }
+    }
 }
 
 /// The files beside the checkpoint that some passes read: the snapshot from before the forget
-/// data was learned (`--pre`) and a statistics file (`--stats`).
+/// data was learned (`--pre`) and statistics (`--stats`, or computed from data by the run).
 public struct PassInputs {
     public var pre: (any CheckpointFile)?
-    public var statistics: StatisticsFile?
+    public var statistics: (any StatisticsSource)?
 
-    public init(pre: (any CheckpointFile)? = nil, statistics: StatisticsFile? = nil) {
+    public init(pre: (any CheckpointFile)? = nil, statistics: (any StatisticsSource)? = nil) {
         self.pre = pre
         self.statistics = statistics
     }
@@ -34,7 +39,7 @@ public struct Companions: Sendable {
     /// The same tensor in the `--pre` snapshot.
     public var pre: TensorValues?
     /// Fisher diagonals by split, same shape as the tensor.
-    public var fisher: [FisherSplit: TensorValues] = [:]
+    public var fisher: [DataSplit: TensorValues] = [:]
     /// Correlation of the layer's input units (`pre`) and output units (`post`) with the forget data.
     public var correlationPre: TensorValues?
     public var correlationPost: TensorValues?

@@ -1,13 +1,17 @@
 import Checkpoint
+import Engine
 
-/// A statistics file (HDF5) in ckptforget's schema: Fisher diagonals per tensor and split, and
-/// per-unit activity and correlation per layer. The schema is in man/ckptforget.1 (STATISTICS FILES)
-/// and Fixtures/STATS.md:
-///
-///     /fisher/<split>/<tensor name>          same shape as the tensor (split: forget, retain, full)
-///     /activity/<split>/<layer>/{pre,post}   mean activation of the layer's inputs / outputs
-///     /correlation/forget/<layer>/{pre,post} share of each unit's activity on the forget data
-public final class StatisticsFile {
+/// Statistics in ckptforget's schema (`StatisticsSchema`), from a file or computed by the run.
+public protocol StatisticsSource: AnyObject {
+    /// Where they come from (a file, or a description of the computation), for messages.
+    var path: String { get }
+    /// The entry's dtype and shape, or nil if there is none.
+    func info(_ name: String) -> TensorInfo?
+    func read(_ name: String) throws -> TensorValues
+}
+
+/// A statistics file (HDF5) in ckptforget's schema, given with `--stats`.
+public final class StatisticsFile: StatisticsSource {
     public let file: any CheckpointFile
     private let byName: [String: TensorInfo]
 
@@ -15,23 +19,44 @@ public final class StatisticsFile {
 
     public init(path: String) throws {
         file = try openCheckpoint(path)
-        guard file.format == .hdf5 else {
+        guard file.format == CheckpointFormats.hdf5 else {
             throw StatisticsError.notHDF5(path: path)
         }
-        byName = Dictionary(uniqueKeysWithValues: file.tensors.map { ($0.name, $0) })
-        guard byName.keys.contains(where: { $0.hasPrefix("fisher/") || $0.hasPrefix("correlation/") || $0.hasPrefix("activity/") }) else {
+        byName = Dictionary(file.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        guard byName.keys.contains(where: { name in StatisticsSchema.groups.contains { name.hasPrefix($0 + "/") } }) else {
             throw StatisticsError.empty(path: path)
         }
     }
-
-    public func fisherName(_ split: FisherSplit, tensor: String) -> String { "fisher/\(split.rawValue)/\(tensor)" }
-    public func correlationName(layer: String, side: String) -> String { "correlation/forget/\(layer)/\(side)" }
 
     public func info(_ name: String) -> TensorInfo? { byName[name] }
 
     public func read(_ name: String) throws -> TensorValues {
         guard let info = byName[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
         return try file.read(info).values
+    }
+}
+
+/// Statistics the engine measured during this run (`--data` without `--stats`), held in memory:
+/// nothing is written to a temporary file. Values are rounded to float32, as a statistics file
+/// stores them, so a run from data edits exactly as `stats` followed by `--stats` would.
+public final class ComputedStatistics: StatisticsSource {
+    public let path: String
+    public let measured: MeasuredStatistics
+    private let entries: [String: (values: [Double], shape: [Int])]
+
+    public init(_ measured: MeasuredStatistics, description: String) {
+        path = description
+        self.measured = measured
+        entries = Dictionary(measured.entries.map { ($0.name, ($0.values, $0.shape)) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func info(_ name: String) -> TensorInfo? {
+        entries[name].map { TensorInfo(name: name, dtype: .float32, shape: $0.shape) }
+    }
+
+    public func read(_ name: String) throws -> TensorValues {
+        guard let entry = entries[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
+        return .float32(entry.values.map(Float.init))
     }
 }
 

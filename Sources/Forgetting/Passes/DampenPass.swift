@@ -2,7 +2,7 @@ import Checkpoint
 
 /// `dampen:ALPHA` — synaptic dampening of a class: the output weights and bias of each forget class
 /// are multiplied by ALPHA (0 ≤ ALPHA ≤ 1), leaving every other weight as it was.
-struct DampenPass: ForgettingPass {
+struct DampenPass: TensorPass {
     static let name = "dampen"
     static let usage = "dampen:ALPHA"
     static let summary = "scale the forget classes' output weights and bias by ALPHA (0..1)"

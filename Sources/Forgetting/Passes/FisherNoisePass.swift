@@ -1,11 +1,12 @@
 import Checkpoint
+import Engine
 
 /// `fisher-noise:alpha=A[,eps=E,clip=V,seed=S]` — Fisher forgetting in the manner of Golatkar et al.
 /// (CVPR 2020): Gaussian noise whose variance is inversely proportional to the retain set's Fisher
 /// diagonal, so weights the retained data does not pin down are scrambled most:
 /// W' = W + sqrt(min(A / (F_retain + E), V))·z, z ~ N(0, 1). Defaults E = 1e-8 and V = 1000 (the
 /// clamp of the authors' code). Deterministic for a seed: one stream per tensor name.
-struct FisherNoisePass: ForgettingPass {
+struct FisherNoisePass: TensorPass {
     static let name = "fisher-noise"
     static let usage = "fisher-noise:alpha=A[,eps=E,clip=V,seed=S]"
     static let summary = "add Gaussian noise with variance min(A/(F_retain+E), V) (needs --stats with /fisher/retain)"
@@ -28,7 +29,7 @@ struct FisherNoisePass: ForgettingPass {
     }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context) { statistics, name in statistics.fisherName(.retain, tensor: name) }
+        TrainableTensors.select(in: context) { StatisticsSchema.fisher(.retain, tensor: $0) }
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {

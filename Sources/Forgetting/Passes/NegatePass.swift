@@ -3,7 +3,7 @@ import Checkpoint
 /// `negate:LAMBDA` — task-vector negation: W' = W − λ·ΔW with ΔW = W_input − W_pre, on every kernel
 /// and bias (`@GLOB` narrows it). λ = 1 returns the `--pre` snapshot exactly: it is computed as
 /// W_pre + (W − W_input) + (1 − λ)·ΔW, which is the same thing without cancellation.
-struct NegatePass: ForgettingPass {
+struct NegatePass: TensorPass {
     static let name = "negate"
     static let usage = "negate:LAMBDA"
     static let summary = "subtract LAMBDA times the change ΔW = W − W_pre (1 restores --pre; needs --pre)"

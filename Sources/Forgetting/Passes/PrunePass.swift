@@ -4,7 +4,7 @@ import Checkpoint
 /// data moved most: W' = 0 where |ΔW| > T (the spiking-network paper's eq. 11–12), or for the P%
 /// largest |ΔW| per tensor (or over all selected tensors with `scope=global`; ties at the
 /// threshold are pruned too). ΔW = W − W_pre needs `--pre`. Acts on kernels and biases.
-struct PrunePass: ForgettingPass {
+struct PrunePass: TensorPass {
     static let name = "prune"
     static let usage = "prune:theta=T | prune:top=P%[,scope=global]"
     static let summary = "zero weights whose change ΔW = W − W_pre is over T, or the top P% of |ΔW| (needs --pre)"
@@ -55,7 +55,7 @@ struct PrunePass: ForgettingPass {
         TrainableTensors.select(in: context)
     }
 
-    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any ForgettingPass {
+    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass {
         guard case .top(let fraction, true) = rule else { return self }
         var selector = LargestValueSelector()
         for name in tensors {

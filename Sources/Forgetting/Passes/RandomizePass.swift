@@ -1,11 +1,12 @@
 import Checkpoint
+import Engine
 
 /// `randomize[:seed=N]` — replaces the forget classes' output weights and bias with Gaussian draws
 /// whose mean and standard deviation are those of the same tensor's other classes, so the class
 /// looks like an untrained unit of that layer. Deterministic: the draws for one class depend only
 /// on the seed, the tensor's name and the class (not on which other classes are forgotten), and are
 /// the same bytes wherever the platform's `log` and `cos` agree.
-struct RandomizePass: ForgettingPass {
+struct RandomizePass: TensorPass {
     static let name = "randomize"
     static let usage = "randomize[:seed=N]"
     static let summary = "replace the forget classes' output weights and bias with draws matching the layer's own statistics"

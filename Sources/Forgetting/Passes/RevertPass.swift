@@ -5,7 +5,7 @@ import Checkpoint
 /// the forget data (correlation > C for the input unit and for the output unit) are moved back:
 /// W' = W − A·ΔW. A bias entry needs only its output unit. Needs `--pre` and `--stats` with
 /// `/correlation/forget/<layer>/{pre,post}`; acts on the kernels and biases of layers that have them.
-struct RevertPass: ForgettingPass {
+struct RevertPass: TensorPass {
     static let name = "revert"
     static let usage = "revert:alpha=A,dw=T,corr=C"
     static let summary = "W − A·ΔW where |ΔW| > T and both neurons' forget-data correlation > C (needs --pre, --stats)"
@@ -26,9 +26,8 @@ struct RevertPass: ForgettingPass {
     }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context) { statistics, name in
-            let layer = context.layout.tensors[name]?.layer ?? ""
-            return statistics.correlationName(layer: layer, side: "post")
+        TrainableTensors.select(in: context) { name in
+            StatisticsSchema.correlation(layer: context.layout.tensors[name]?.layer ?? "", side: .post)
         }.filter { [.kernel, .bias].contains(context.layout.tensors[$0]?.role) }
     }
 

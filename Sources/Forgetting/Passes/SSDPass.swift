@@ -5,7 +5,7 @@ import Checkpoint
 /// training set's (F_forget > A·F_full), multiply the parameter by min(L·F_full/F_forget, 1).
 /// Every kernel and bias that has both diagonals in `--stats` (`/fisher/forget`, `/fisher/full`).
 /// Defaults are the paper's for full-class forgetting: A = 10, L = 1.
-struct SSDPass: ForgettingPass {
+struct SSDPass: TensorPass {
     static let name = "ssd"
     static let usage = "ssd[:alpha=A,lambda=L]"
     static let summary = "Selective Synaptic Dampening with Fisher diagonals from --stats (defaults alpha=10, lambda=1)"
@@ -23,7 +23,7 @@ struct SSDPass: ForgettingPass {
     var parameters: [(name: String, value: String)] { [("alpha", "\(alpha)"), ("lambda", "\(lambda)")] }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context) { statistics, name in statistics.fisherName(.forget, tensor: name) }
+        TrainableTensors.select(in: context) { StatisticsSchema.fisher(.forget, tensor: $0) }
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {

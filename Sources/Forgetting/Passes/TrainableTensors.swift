@@ -10,9 +10,10 @@ enum TrainableTensors {
         context.layout.layers.flatMap(\.tensors).filter { roles.contains($0.role) && $0.info.dtype.isEditable }.map(\.info.name)
     }
 
-    /// Those of them for which the statistics file has the entry `name(tensor)`.
-    static func select(in context: PlanContext, having name: (StatisticsFile, String) -> String) -> [String] {
+    /// Those of them for which the statistics have the entry `name(tensor)` (all of them while the
+    /// statistics are still to be computed from data).
+    static func select(in context: PlanContext, having name: (String) -> String) -> [String] {
         guard let statistics = context.inputs.statistics else { return select(in: context) }
-        return select(in: context).filter { statistics.info(name(statistics, $0)) != nil }
+        return select(in: context).filter { statistics.info(name($0)) != nil }
     }
 }

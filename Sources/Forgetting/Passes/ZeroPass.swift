@@ -2,7 +2,7 @@ import Checkpoint
 
 /// `zero` — sets the forget classes' output weights and bias to zero (the class can then only win
 /// by ties), the simplest class-removal baseline.
-struct ZeroPass: ForgettingPass {
+struct ZeroPass: TensorPass {
     static let name = "zero"
     static let usage = "zero"
     static let summary = "set the forget classes' output weights and bias to 0"

@@ -1,7 +1,9 @@
 import Foundation
 
 /// JSON with object keys in a fixed order, written byte for byte the same every time, so signed
-/// payloads are reproducible. Reading goes through Foundation (order is not needed to verify).
+/// payloads are reproducible; a number that is not finite is written as `null`, so no output is
+/// ever invalid JSON. Every JSON ckptforget writes (records, `--json`) goes through it. Reading goes
+/// through Foundation (order is not needed to verify).
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
@@ -122,4 +124,24 @@ public indirect enum JSONValue: Equatable, Sendable {
         }
     }
     public var keys: [String] { if case .object(let members) = self { members.map(\.0) } else { [] } }
+}
+
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .integer(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// Members keep the order written.
+    public init(dictionaryLiteral elements: (String, JSONValue)...) { self = .object(elements) }
+    public init(nilLiteral: ()) { self = .null }
+
+    /// `.null` for nil.
+    public init(_ value: String?) { self = value.map(JSONValue.string) ?? .null }
+    public init(_ value: Int?) { self = value.map(JSONValue.integer) ?? .null }
+    public init(_ value: Double?) { self = value.map(JSONValue.number) ?? .null }
+    public init(_ values: [String]) { self = .array(values.map(JSONValue.string)) }
+    public init(_ values: [Int]) { self = .array(values.map(JSONValue.integer)) }
+    public init(_ values: [Double]) { self = .array(values.map(JSONValue.number)) }
 }

@@ -1,0 +1,57 @@
+import Foundation
+
+/// What a backend looks at to recognise a file: its path, whether it is a directory, and its first bytes.
+public struct FileProbe: Sendable {
+    public let path: String
+    public let isDirectory: Bool
+    /// Up to the first 512 bytes (none for a directory).
+    public let head: [UInt8]
+
+    public func starts(with magic: [UInt8]) -> Bool { head.starts(with: magic) }
+}
+
+/// A format backend: how it recognises a file and opens it. Formats recognised but not read yet
+/// open by throwing `CheckpointError.notSupportedYet`.
+protocol CheckpointBackend {
+    static var format: CheckpointFormat { get }
+    static func recognizes(_ probe: FileProbe) -> Bool
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile
+}
+
+/// The one table of formats: every backend, in the order they are asked to recognise a file.
+public enum CheckpointFormats {
+    static let backends: [any CheckpointBackend.Type] = [
+        ShardedSafetensorsFile.self,
+        HDF5File.self,
+        ZipArchiveFormat.self,
+        LegacyTorchFormat.self,
+        SafetensorsFile.self,
+    ]
+
+    /// Every format, in table order.
+    public static var all: [CheckpointFormat] { backends.map { $0.format } }
+
+    /// HDF5, the format statistics files are written in.
+    public static var hdf5: CheckpointFormat { HDF5File.format }
+
+    /// Opens a checkpoint with the first backend that recognises it.
+    public static func open(_ path: String) throws -> any CheckpointFile {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CheckpointError.notFound(path: path)
+        }
+        let probe = FileProbe(path: path, isDirectory: isDirectory.boolValue,
+                              head: isDirectory.boolValue ? [] : try FileBytes.prefix(of: path, count: 512))
+        guard let backend = backends.first(where: { $0.recognizes(probe) }) else {
+            let detail = probe.isDirectory ? "a directory without model.safetensors.index.json"
+                : "\(probe.head.count) bytes long; neither HDF5 nor safetensors"
+            throw CheckpointError.unrecognizedFormat(path: path, detail: detail)
+        }
+        return try backend.open(probe)
+    }
+}
+
+/// Opens a checkpoint, choosing the backend from `CheckpointFormats`.
+public func openCheckpoint(_ path: String) throws -> any CheckpointFile {
+    try CheckpointFormats.open(path)
+}

@@ -1,0 +1,24 @@
+import Checkpoint
+
+/// The attestation's `evaluation`: the metrics before and after an edit, the split sizes, the
+/// policy, and the exact definitions the numbers were measured by.
+public enum EvaluationRecord {
+    public static let metricNames = ["forget_acc", "retain_acc", "test_acc", "mia"]
+
+    public static func json(before: Assessment, after: Assessment, requirements: [Requirement], sizes: [DataSplit: Int]) -> JSONValue {
+        func metrics(_ assessment: Assessment) -> JSONValue {
+            .object(metricNames.compactMap { name in assessment.values[name].map { (name, JSONValue.number($0)) } })
+        }
+        return [
+            "before": metrics(before),
+            "after": metrics(after),
+            "splits": ["forget": JSONValue(sizes[.forget] ?? 0), "retain": JSONValue(sizes[.retain] ?? 0), "test": JSONValue(after.test?.samples)],
+            "require": .array(requirements.map { .string("\($0.metric)\($0.comparison)\($0.bound)") }),
+            "definitions": [
+                "classification": .string(ClassificationMetrics.definitions),
+                "membership_inference": JSONValue(after.membership.map { _ in MembershipInference.definition }),
+                "mia_feature": JSONValue(after.membership?.feature.rawValue),
+            ],
+        ]
+    }
+}

@@ -1,0 +1,127 @@
+import Checkpoint
+import Engine
+import Evaluation
+import Forgetting
+import Foundation
+import Manifest
+
+/// A forgetting run as one library call: the plan is built once; the statistics it needs are
+/// derived from its passes' requirements and computed from data (in memory) when no `--stats` was
+/// given; model passes and the streaming pipeline write the output; the edited model is measured
+/// against `--require`; the records are made from the report and the digests; and everything is
+/// committed together. A dry run stops after the plan: it runs no model and writes nothing.
+public enum ForgetJob {
+    public static func run(_ request: ForgetRequest, events: ForgetEvents = ForgetEvents()) throws -> ForgetResult {
+        let checkpoint = try openCheckpoint(request.input)
+        let pre = try request.pre.map(openCheckpoint)
+        let statisticsFile = try request.statistics.map(StatisticsFile.init(path:))
+        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
+                                      inputs: PassInputs(pre: pre, statistics: statisticsFile), statisticsFromData: !request.data.isEmpty,
+                                      outputLayer: request.outputLayer, keepOptimizerState: request.keepOptimizerState)
+        let needsFisher = plan.needsStatisticsFromData && plan.requirements.contains { if case .fisher = $0 { true } else { false } }
+        if request.fisher != nil, !needsFisher { throw ForgetJobError.fisherUnused }
+        if plan.hasModelPasses, request.data.isEmpty, let step = plan.steps.first(where: { $0.pass is any ModelPass }) {
+            throw PassError.needsData(pass: step.pass.name)
+        }
+        if !request.requirements.isEmpty, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
+        if request.dryRun { return .planned(plan, checkpoint: checkpoint) }
+
+        guard let output = request.output else { throw ForgetJobError.noOutput }
+        let destination = OutputPath.resolve(output, input: checkpoint)
+        if let problem = checkpoint.format.problem(withOutputName: destination) { throw ForgetJobError.outputName(problem) }
+        if plan.layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
+            events.warning("\(destination): Keras' load_weights only reads files named *.weights.h5")
+        }
+        let records = try recordWriter(request, checkpoint: checkpoint, destination: destination, events: events)
+        let read: [(role: String, files: [String])] = [("checkpoint", checkpoint.files), ("pre", pre?.files ?? []),
+                                                       ("statistics", statisticsFile?.file.files ?? []), ("data", request.data.files)]
+        // The key and the input's record are read too: never written over.
+        var alsoRead: [String] = []
+        if case .write(let key, _, let parent) = request.records { alsoRead = [key, parent].compactMap { $0 } }
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []),
+                                     inputs: read.flatMap(\.files) + alsoRead)
+
+        // The model and the data, when anything measures or runs the model.
+        var network: Network?, splits: DataSplits?
+        if !request.data.isEmpty {
+            network = try Network(checkpoint: checkpoint)
+            splits = try request.data.splits(network: network!)
+        }
+        var computed: ComputedStatistics?
+        if plan.needsStatisticsFromData, let network, let splits {
+            let measured = try MeasuredStatistics.measure(network, on: splits, fisher: needsFisher ? request.fisher ?? .exact : nil,
+                                                          activity: plan.requirements.contains(.correlation), outputs: true)
+            computed = ComputedStatistics(measured, description: "statistics computed from \(request.data.files.joined(separator: ", "))")
+        }
+        let prepared = try plan.prepared(checkpoint: checkpoint, computed: computed)
+        var before: Assessment?
+        if let network, let splits {
+            before = try Assessment(of: network, on: splits, known: computed?.measured.outputs ?? [:], feature: request.miaFeature)
+        }
+
+        events.writing(checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }.count)
+        let transaction = OutputTransaction()
+        let digests = records == nil ? nil : RunDigests(inputs: read.flatMap(\.files), checkpoint: checkpoint, destination: destination)
+        do {
+            let report = try ForgettingPipeline.run(prepared, on: checkpoint, to: destination, in: transaction,
+                                                    model: modelStage(network, splits),
+                                                    inputSinks: digests?.inputSinks ?? [:], outputSinks: digests?.outputSinks ?? [:],
+                                                    progress: events.progress)
+            var after: Assessment?
+            var evaluation: JSONValue = .null
+            if let before, let splits {
+                let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
+                let measured = try Assessment(of: try Network(checkpoint: openCheckpoint(written)), on: splits, feature: request.miaFeature)
+                let failures = Requirement.failures(request.requirements, before: before, after: measured)
+                events.assessed(before, measured, failures)
+                guard failures.isEmpty else { throw RequirementError.notMet(failures) }
+                after = measured
+                evaluation = EvaluationRecord.json(before: before, after: measured, requirements: request.requirements, sizes: splits.sizes)
+            }
+            var outcome = RecordsOutcome.none
+            if let records, let digests {
+                let (inputs, outputs) = try digests.finish(written: transaction.files)
+                try records.parent?.check(inputFiles: inputs.filter { checkpoint.files.contains($0.key) })
+                let described = read.flatMap { role, files in
+                    files.map { ForgettingAttestation.Input(role: role, path: $0, sha256: inputs[$0]!.hex) }
+                }
+                try records.writer.write(report: report, outputs: outputs, inputs: described, parent: records.parent,
+                                         evaluation: evaluation, into: transaction)
+                outcome = RecordsOutcome(signature: records.writer.signaturePath, manifest: records.writer.manifestPath,
+                                         signedWith: records.writer.key?.algorithm, parent: records.parent?.path)
+            }
+            try transaction.commit()
+            return .written(report, records: outcome, before: before, after: after)
+        } catch {
+            transaction.abort()
+            digests?.cancel()
+            throw error
+        }
+    }
+
+    private static func modelStage(_ network: Network?, _ splits: DataSplits?) -> ModelStageInput? {
+        guard let network, let splits else { return nil }
+        return ModelStageInput(network: network, data: splits)
+    }
+
+    /// The records to write and the input's own record (its parent), read before any work: none
+    /// with `Records.none`; the key, when given, is loaded and checked now.
+    static func recordWriter(_ request: ForgetRequest, checkpoint: any CheckpointFile, destination: String,
+                             events: ForgetEvents) throws -> (writer: RecordWriter, parent: ParentRecord?)? {
+        guard case .write(let keyPath, let manifest, let parentPath) = request.records else { return nil }
+        if manifest?.isEmpty == true { throw ForgetJobError.emptyManifestPath }
+        let key = try keyPath.map { path in
+            let key = try PrivateKey(pemFile: path)
+            if let mode = (try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+                events.warning("\(path) is readable by others (mode \(String(mode, radix: 8))); chmod 600 it")
+            }
+            return key
+        }
+        if let key, let keyPath, !key.algorithm.isECDSA {
+            events.warning("OpenSSF Model Signing needs an ECDSA key (P-256, P-384, P-521); \(keyPath) is Ed25519, so only the attestation is written and signed")
+        }
+        let writer = RecordWriter(model: checkpoint.format.model(at: destination), manifestPath: manifest, key: key, version: request.toolVersion)
+        let parent = try ParentRecord.find(for: checkpoint.format.model(at: checkpoint.path), explicit: parentPath)
+        return (writer, parent)
+    }
+}

@@ -1,0 +1,121 @@
+import Checkpoint
+import Engine
+import Evaluation
+import Forgetting
+import Manifest
+
+/// A forgetting run as data: what to read, which passes to apply, what to forget, what to measure
+/// with and require, and which records to write. `ForgetJob.run` carries it out.
+public struct ForgetRequest {
+    /// The checkpoint: a file, a shard index, or the directory of a sharded checkpoint.
+    public var input: String
+    /// Where to write (a directory receives the input's file name); nil only for a dry run.
+    public var output: String?
+    public var passes: [PassSpec]
+    public var target: ForgetTarget
+    /// `--pre`: the snapshot from before the forget data was learned.
+    public var pre: String?
+    /// `--stats`: a statistics file; without it, statistics a pass needs are computed from `data`.
+    public var statistics: String?
+    public var data: DataSelection
+    /// How Fisher diagonals are computed from data (exact unless given).
+    public var fisher: FisherMode?
+    public var miaFeature: MembershipInference.Feature
+    /// `--require`: conditions on the metrics after the edit; none met → nothing written.
+    public var requirements: [Requirement]
+    public var outputLayer: String?
+    public var keepOptimizerState: Bool
+    public var records: Records
+    /// Print the plan; read nothing but the inputs' headers, run no model, write nothing.
+    public var dryRun: Bool
+    /// The tool's version, for the records.
+    public var toolVersion: String
+
+    /// Which records to write beside the output.
+    public enum Records {
+        /// None (`--no-sign`).
+        case none
+        /// The attestation, signed with the key at `key` when given (an ECDSA key also writes the
+        /// OpenSSF Model Signing `.sig`); `manifest` and `parent` override the default paths.
+        case write(key: String?, manifest: String?, parent: String?)
+    }
+
+    public init(input: String, output: String?, passes: [PassSpec], target: ForgetTarget = ForgetTarget(),
+                pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), fisher: FisherMode? = nil,
+                miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], outputLayer: String? = nil,
+                keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
+        self.input = input
+        self.output = output
+        self.passes = passes
+        self.target = target
+        self.pre = pre
+        self.statistics = statistics
+        self.data = data
+        self.fisher = fisher
+        self.miaFeature = miaFeature
+        self.requirements = requirements
+        self.outputLayer = outputLayer
+        self.keepOptimizerState = keepOptimizerState
+        self.records = records
+        self.dryRun = dryRun
+        self.toolVersion = toolVersion
+    }
+}
+
+/// What a run reports while it works: progress per tensor, warnings, and the metrics before and
+/// after the edit (called before `--require` decides, so they can be shown either way).
+public struct ForgetEvents {
+    /// Before the output is written: how many tensors it holds.
+    public var writing: (_ tensors: Int) -> Void
+    /// As each tensor is written (or copied), in file order.
+    public var progress: RewriteProgress
+    public var warning: (String) -> Void
+    public var assessed: (_ before: Assessment, _ after: Assessment, _ failures: [String]) -> Void
+
+    public init(writing: @escaping (Int) -> Void = { _ in }, progress: @escaping RewriteProgress = { _, _ in },
+                warning: @escaping (String) -> Void = { _ in },
+                assessed: @escaping (Assessment, Assessment, [String]) -> Void = { _, _, _ in }) {
+        self.writing = writing
+        self.progress = progress
+        self.warning = warning
+        self.assessed = assessed
+    }
+}
+
+/// What a run did.
+public enum ForgetResult {
+    /// A dry run: the plan, and the checkpoint it was made for.
+    case planned(ForgettingPlan, checkpoint: any CheckpointFile)
+    /// The output and its records were written.
+    case written(RunReport, records: RecordsOutcome, before: Assessment?, after: Assessment?)
+}
+
+/// Which records a run wrote.
+public struct RecordsOutcome: Sendable {
+    public let signature: String?
+    public let manifest: String?
+    public let signedWith: KeyAlgorithm?
+    /// The input's own attestation, recorded as the parent.
+    public let parent: String?
+
+    static let none = RecordsOutcome(signature: nil, manifest: nil, signedWith: nil, parent: nil)
+}
+
+/// A request that cannot be carried out as given (exit 2).
+public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
+    case noOutput
+    case outputName(String)
+    case fisherUnused
+    case requirementsNeedData
+    case emptyManifestPath
+
+    public var description: String {
+        switch self {
+        case .noOutput: "no output given: -o OUTPUT (the input is never modified)"
+        case .outputName(let problem): problem
+        case .fisherUnused: "--fisher applies when a pass computes Fisher diagonals from --data"
+        case .requirementsNeedData: "--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data"
+        case .emptyManifestPath: "--manifest needs a path"
+        }
+    }
+}

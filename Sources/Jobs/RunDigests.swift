@@ -1,0 +1,40 @@
+import Checkpoint
+import Manifest
+
+/// The SHA-256 of every file a run reads and writes, for its records. Where the backend streams a
+/// file's bytes, they are hashed as they pass; the other files are read again on background threads
+/// (libhdf5 does its own I/O; `--pre`, statistics and data are read elsewhere).
+final class RunDigests {
+    let inputSinks: [String: any ByteSink]
+    let outputSinks: [String: any ByteSink]
+    private let streamedInputs: [String: StreamingDigest]
+    private let streamedOutputs: [String: StreamingDigest]
+    private let background: BackgroundDigests
+
+    init(inputs: [String], checkpoint: any CheckpointFile, destination: String) {
+        let streams = checkpoint.streamsBytes
+        streamedInputs = streams ? Dictionary(checkpoint.files.map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
+        streamedOutputs = streams ? Dictionary(checkpoint.outputFiles(for: destination).map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
+        inputSinks = streamedInputs
+        outputSinks = streamedOutputs
+        let streamed = Set(streamedInputs.keys)
+        background = BackgroundDigests(inputs.filter { !streamed.contains($0) })
+    }
+
+    /// Digests of every input (by path) and every output (by final path); `written` are the output
+    /// files, whose temporary copies are hashed where they were not streamed.
+    func finish(written: [(temporary: String, final: String)]) throws -> (inputs: [String: [UInt8]], outputs: [String: [UInt8]]) {
+        let inputs = try background.wait().merging(streamedInputs.mapValues { $0.finish() }) { a, _ in a }
+        let unstreamed = try BackgroundDigests(written.filter { streamedOutputs[$0.final] == nil }.map(\.temporary)).wait()
+        var outputs: [String: [UInt8]] = [:]
+        for file in written { outputs[file.final] = streamedOutputs[file.final]?.finish() ?? unstreamed[file.temporary] }
+        return (inputs, outputs)
+    }
+
+    /// Lets the hashing threads finish before an error ends the process: exiting under a thread
+    /// that is inside libcrypto can crash in OpenSSL's exit-time cleanup.
+    func cancel() {
+        _ = try? background.wait()
+        for sink in Array(streamedInputs.values) + Array(streamedOutputs.values) { _ = sink.finish() }
+    }
+}

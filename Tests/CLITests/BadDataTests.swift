@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Data, keys and signals that once trapped or misled: each must end in a clear exit 2 (or the
+/// documented signal status) naming the file and what was expected, and leave nothing behind.
+@Suite struct BadDataTests {
+    static let model = Run.fixture("keras/mnist_mlp.h5")
+    static let samples = Run.fixture("engine/x_small.npy")  // (50, 784) float32
+
+    /// A `.npy` file: version 1.0 header for `descr` and `shape` text, then `payload`.
+    static func npy(descr: String, shape: String, payload: [UInt8]) -> [UInt8] {
+        var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shape), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        let length = UInt16(header.utf8.count)
+        return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8) + payload
+    }
+
+    static func littleEndian<T: FixedWidthInteger>(_ values: [T]) -> [UInt8] {
+        values.flatMap { value in (0..<T.bitWidth / 8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    }
+
+    static func doubles(_ values: [Double]) -> [UInt8] { littleEndian(values.map(\.bitPattern)) }
+
+    /// 50 int64 labels, all 1 but `bad` at position 7.
+    static func labels(with bad: Int64) -> [UInt8] {
+        npy(descr: "<i8", shape: "(50,)", payload: littleEndian((0..<50).map { $0 == 7 ? bad : Int64($0 % 3) }))
+    }
+
+    private func expectBadInput(_ run: Run, mentions expected: [String], sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(run.status == 2, "exit \(run.status): \(run.stderr)", sourceLocation: sourceLocation)
+        #expect(run.stderr.hasPrefix("ckptforget: error: "), "\(run.stderr)", sourceLocation: sourceLocation)
+        for text in expected {
+            #expect(run.stderr.contains(text), "stderr lacks '\(text)': \(run.stderr)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// A label outside the model's classes (or negative) is named on every path that reads labels.
+    @Test(arguments: [Int64(10), Int64(-1)]) func labelsOutsideTheModelsClasses(bad: Int64) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let badLabels = try scratch.write(Self.labels(with: bad), to: "y_bad.npy")
+        let goodLabels = try scratch.write(Self.labels(with: 2), to: "y_good.npy")
+        let data = "\(Self.samples):\(badLabels)"
+        let expected = ["y_bad.npy", "label \(bad)", "10 classes"]
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", data), mentions: expected)
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", data, "--class", "2"), mentions: expected)
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(Self.samples):\(goodLabels)", "--class", "2",
+                                          "--test-data", data, "--mia-feature", "confidence"), mentions: expected)
+        let gated = try Run.ckptforget(Self.model, "-p", "dampen:0.5", "-c", "2", "--data", data, "--require", "forget_acc<=1",
+                                       "--no-sign", "-o", scratch.file("out.h5"))
+        expectBadInput(gated, mentions: expected)
+        #expect(!scratch.contents.contains { $0.contains("out.h5") }, "\(scratch.contents)")
+    }
+
+    @Test func npyHeadersThatLie() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let goodLabels = try scratch.write(Self.labels(with: 2), to: "y.npy")
+        let cases: [(String, [UInt8], [String])] = [
+            ("negative.npy", Self.npy(descr: "<f4", shape: "(-1, 784)", payload: []), ["negative.npy", "negative dimension -1"]),
+            ("overflow.npy", Self.npy(descr: "<f4", shape: "(4611686018427387904, 784)", payload: []), ["overflow.npy", "overflows"]),
+        ]
+        for (name, bytes, messages) in cases {
+            let samples = try scratch.write(bytes, to: name)
+            expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(samples):\(goodLabels)"), mentions: messages)
+        }
+        for (name, value, words) in [("nan.npy", Double.nan, "nan"), ("inf.npy", Double.infinity, "inf"), ("half.npy", 2.5, "2.5")] {
+            let labels = try scratch.write(Self.npy(descr: "<f8", shape: "(50,)", payload: Self.doubles((0..<50).map { $0 == 9 ? value : 1 })), to: name)
+            expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(Self.samples):\(labels)", "--class", "1"),
+                           mentions: [name, "label \(words)", "sample 9", "whole number"])
+        }
+    }
+
+    @Test func idxSizesThatOverflow() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let huge: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF]
+        let images = try scratch.write([0, 0, 8, 3] + huge + huge + huge + [0, 0, 0, 0], to: "images.idx3-ubyte")
+        let labels = try scratch.write([0, 0, 8, 1] + huge + [1, 2, 3], to: "labels.idx1-ubyte")
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(images):\(labels)"),
+                       mentions: ["images.idx3-ubyte", "overflows"])
+    }
+
+    /// A weight that is infinite makes an infinite change; --json says null, as the records do,
+    /// instead of printing nothing.
+    @Test func jsonWithNonFiniteNumbersWritesNull() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let header = #"{"fc.weight":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]},"fc.bias":{"dtype":"F32","shape":[2],"data_offsets":[24,32]}}"#
+        let values: [Float] = [.infinity, 1, 2, 3, 4, 5, 0.5, -0.5]
+        let bytes = Self.littleEndian([UInt64(header.utf8.count)]) + Array(header.utf8) + Self.littleEndian(values.map(\.bitPattern))
+        let input = try scratch.write(bytes, to: "inf.safetensors")
+        let run = try Run.ckptforget(input, "-p", "zero", "-c", "0", "--json", "--no-sign", "-o", scratch.file("out.safetensors"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
+        let tensors = ((report?["passes"] as? [[String: Any]])?.first?["tensors"] as? [[String: Any]]) ?? []
+        let weight = tensors.first { $0["tensor"] as? String == "fc.weight" }
+        #expect(weight?["l2"] is NSNull && weight?["max_abs"] is NSNull, "\(run.stdout)")
+        #expect(weight?["elements_changed"] as? Int == 3)
+        let diff = try Run.ckptforget("diff", input, scratch.file("out.safetensors"), "--json")
+        #expect(diff.status == 0 && diff.stdout.contains("null"), "\(diff.stdout)")
+        #expect((try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) != nil, "not JSON: \(diff.stdout)")
+    }
+
+    @Test func anUnreadableKeyInTheTrustedDirectoryIsNamed() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(Run.fixture("safetensors/mlp.safetensors"), "-p", "zero", "-c", "1", "-q",
+                                     "--sign-key", SignedRecordsTests.signing + "/p256.pem", "-o", scratch.file("out.safetensors"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let keys = scratch.file("trusted")
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: false)
+        try FileManager.default.copyItem(atPath: SignedRecordsTests.signing + "/p256.pub.pem", toPath: keys + "/good.pem")
+        _ = try scratch.write(Array("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n".utf8), to: "trusted/broken.pem")
+        for command in ["verify", "audit"] {
+            let target = command == "verify" ? scratch.file("out.safetensors.manifest.json") : scratch.path
+            let checked = try Run.ckptforget(command, target, "--keys", keys)
+            #expect(checked.status == 0, "\(command): \(checked.stderr)")
+            #expect(checked.stderr.contains(keys + "/broken.pem") && checked.stderr.contains("warning"), "\(command): \(checked.stderr)")
+        }
+    }
+
+    /// Statistics computed from data stay in memory: the run creates nothing outside the output's
+    /// directory (strace lists every file and directory it creates), so no signal can leave a
+    /// temporary directory behind.
+    @Test func statisticsFromDataCreateNoTemporaryFiles() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let temporary = scratch.file("tmp")
+        try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: false)
+        let trace = scratch.file("trace")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["TMPDIR=" + temporary, "strace", "-f", "-o", trace, "-e", "trace=mkdir,mkdirat,open,openat,creat",
+                             Run.binary, Self.model, "-p", "ssd:alpha=1", "--data", Run.fixture("engine/test_data.h5") + ":x_flat,y",
+                             "--scale", "1/255", "-c", "2", "-q", "--no-sign", "-o", scratch.file("out.h5")]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let created = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            .filter { ($0.contains("mkdir") || $0.contains("O_CREAT")) && !$0.contains("= -1") }
+        #expect(created.allSatisfy { !$0.contains(temporary) }, "\(created)")
+        #expect(created.contains { $0.contains(".out.h5.ckptforget-") }, "\(created)")
+        #expect(scratch.contents == ["out.h5", "tmp", "trace"])
+    }
+
+    /// Every output is flushed to disk before it is renamed into place (strace shows the order).
+    @Test func outputsAreSyncedBeforeTheyAreRenamed() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.file("sharded"), withIntermediateDirectories: false)
+        for (input, output) in [("keras/mnist_mlp.h5", "out.h5"), ("safetensors/sharded", "sharded/")] {
+            let trace = scratch.file("\(output.filter(\.isLetter)).trace")
+            let run = try Run.run("strace", ["-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
+                                             Run.binary, Run.fixture(input), "-p", "zero", "-c", "1", "-q",
+                                             "--sign-key", SignedRecordsTests.signing + "/p256.pem", "-o", scratch.file(output)])
+            #expect(run.status == 0, "\(run.stderr)")
+            let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            let renames = lines.enumerated().filter { $0.element.contains("rename") && $0.element.contains(".tmp\"") && $0.element.contains("= 0") }
+            #expect(renames.count >= 3, "\(lines)")
+            for (index, line) in renames {
+                // rename("DIR/.NAME.ckptforget-PID-N.tmp", "DIR/NAME") = 0
+                guard let start = line.range(of: "\""), let end = line[start.upperBound...].range(of: "\"") else { continue }
+                let temporary = String(line[start.upperBound..<end.lowerBound])
+                let synced = lines[..<index].contains { $0.contains("fsync(") && $0.contains("<\(temporary)>") && $0.hasSuffix("= 0") }
+                #expect(synced, "\(temporary) renamed without fsync")
+            }
+        }
+    }
+}
