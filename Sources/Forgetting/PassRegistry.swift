@@ -10,6 +10,7 @@ public enum PassRegistry {
         RevertPass.self,
         SSDPass.self,
         FisherNoisePass.self,
+        AscentPass.self,
     ]
 
     /// Parses `--pass` text into a configured pass.

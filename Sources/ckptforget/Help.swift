@@ -21,7 +21,11 @@ enum Help {
         interrupted run leaves no output file.
 
         Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5, NIR and other HDF5 files;
-        safetensors; sharded safetensors (model.safetensors.index.json or its directory).
+        safetensors; sharded safetensors (model.safetensors.index.json or its directory). Keras .keras
+        and PyTorch .pt files are recognised and refused (not read yet).
+
+        Tensor passes edit one tensor at a time as the file streams; model passes (ascent) run the
+        model on data before anything is written and hold the model's tensors in memory.
 
         passes (SPEC is NAME[:ARG][,KEY=VALUE...][@GLOB]; @GLOB limits a pass to matching tensor or layer names):
         \(passes)
@@ -34,7 +38,8 @@ enum Help {
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
               --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
                                      compute Fisher diagonals (ssd, fisher-noise) or correlations (revert)
-                                     from data when there is no --stats (as `ckptforget stats` does)
+                                     from data when there is no --stats (as `ckptforget stats` does, in
+                                     memory), and train model passes (ascent) on its splits
               --test-data T          held-out samples for test accuracy and membership inference
               --require POLICY       e.g. 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1': measured on the
                                      data before and after the edit; when not met, print the metrics,

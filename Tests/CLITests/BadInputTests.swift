@@ -111,6 +111,35 @@ import Testing
         #expect(scratch.contents == ["link.safetensors", "m.safetensors"])
     }
 
+    /// The first local header of a zip archive holding one member named `name`.
+    private func zip(member name: String) -> [UInt8] {
+        let bytes = Array(name.utf8)
+        return [0x50, 0x4B, 0x03, 0x04, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                UInt8(bytes.count), 0, 0, 0] + bytes + [UInt8](repeating: 0, count: 64)
+    }
+
+    /// Keras `.keras` archives, PyTorch zip checkpoints, TorchScript and legacy pickled `.pt` files are
+    /// recognised and refused by name (exit 2), not parsed as safetensors.
+    @Test func formatsNotReadYetAreNamed() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let legacy: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E, 0x80, 0x02]
+        let cases: [(String, [UInt8], [String])] = [
+            ("model.keras", zip(member: "metadata.json"), ["a Keras .keras archive, which ckptforget does not read yet", "model.weights.h5"]),
+            ("model.pt", zip(member: "model/data.pkl"), ["a PyTorch zip checkpoint (torch.save), which ckptforget does not read yet", "safetensors"]),
+            ("scripted.pt", zip(member: "scripted/constants.pkl"), ["a TorchScript archive"]),
+            ("other.zip", zip(member: "readme.txt"), ["a zip archive, which ckptforget does not read yet"]),
+            ("old.pt", legacy + [UInt8](repeating: 0, count: 64), ["a legacy (pre-1.6) PyTorch pickle file, which ckptforget does not read yet"]),
+        ]
+        for (name, bytes, messages) in cases {
+            let input = try scratch.write(bytes, to: name)
+            try expectRefusal([input, "--pass", "zero", "--class", "0", "-o", scratch.file("out.safetensors")],
+                              scratch: scratch, mentions: [input + ": "] + messages)
+            let inspect = try Run.ckptforget("inspect", input)
+            #expect(inspect.status == 2 && inspect.stderr.contains("does not read yet"), "\(inspect.stderr)")
+        }
+    }
+
     @Test func helpAndVersion() throws {
         let help = try Run.ckptforget("--help")
         #expect(help.status == 0 && help.stdout.contains("usage: ckptforget INPUT --pass SPEC") && help.stderr.isEmpty)

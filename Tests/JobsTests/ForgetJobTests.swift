@@ -65,3 +65,44 @@ final class CountingData: LabeledData, @unchecked Sendable {
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["out.h5"])
     }
 }
+
+/// Passes apply in the order given, whichever kind: a model pass trains the model as the tensor
+/// passes before it left it, and the passes after it edit what it wrote.
+@Suite struct PassOrderTests {
+    @Test func aModelPassSeesTheEditsBeforeIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("order-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let model = ForgetJobTests.fixtures + "/keras/mnist_mlp.h5"
+        let data = try DataSource.open(ForgetJobTests.fixtures + "/engine/test_data.h5:x_flat,y")
+        let selection = DataSelection(data: data, classes: [2], scale: 1 / 255)
+        let request = ForgetRequest(input: model, output: directory + "/out.h5",
+                                    passes: try ["dampen:0.5", "ascent:steps=2,lr=0.05,batch=8,seed=3", "zero@*output/bias"].map(PassSpec.init(parsing:)),
+                                    target: ForgetTarget(classes: [2]), data: selection, toolVersion: "test")
+        guard case .written(let report, _, _, _) = try ForgetJob.run(request) else { Issue.record("not written"); return }
+        #expect(report.passes.map { $0.changed.count } == [2, 4, 1])
+
+        // The same by hand: dampen class 2, train two steps on the same batches, zero class 2's bias.
+        let checkpoint = try openCheckpoint(model)
+        let network = try Network(checkpoint: checkpoint)
+        let kernel = "model_weights/output/mnist_mlp/output/kernel", bias = "model_weights/output/mnist_mlp/output/bias"
+        var weights = network.weights
+        for row in 0..<32 { weights[kernel]![row * 10 + 2] *= 0.5 }
+        weights[bias]![2] *= 0.5
+        let dampened = try network.replacing(weights)
+        let splits = try selection.splits(network: dampened)
+        var trainer = try Trainer(network: dampened, training: network.parameters.map(\.name), optimizer: SGD(learningRate: 0.05))
+        var sampler = BatchSampler(part: splits.forget, size: 8, sampleShape: network.inputShape, seed: 3)
+        for _ in 0..<2 {
+            let (x, y) = try sampler.next()
+            try trainer.step(.negativeCrossEntropy, batch: x, labels: y)
+        }
+        let output = try openCheckpoint(directory + "/out.h5")
+        for (name, values) in trainer.parameters {
+            let written = try output.read(try #require(output.tensor(named: name))).values
+            var expected = values
+            if name == bias { expected[2] = 0 }
+            #expect(written == .float32(expected), "\(name)")
+        }
+    }
+}

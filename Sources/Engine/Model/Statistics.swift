@@ -117,6 +117,20 @@ public struct NetworkRunner {
         return (measured.outputs, measured.labels)
     }
 
+    /// The share of samples of `split` whose arg-max output (lowest class on ties) is their label;
+    /// 0 for an empty split.
+    public func accuracy(_ split: Split) throws -> Double {
+        let (outputs, labels) = try predictions(split)
+        guard !labels.isEmpty else { return 0 }
+        let classes = network.classes
+        var correct = 0
+        for (sample, label) in labels.enumerated() {
+            let row = outputs[(sample * classes)..<((sample + 1) * classes)]
+            if row.indices.max(by: { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) })! - sample * classes == label { correct += 1 }
+        }
+        return Double(correct) / Double(labels.count)
+    }
+
     /// Fisher diagonals of the cross-entropy loss over `split`, by tensor name.
     public func fisher(_ split: Split, mode: FisherMode) throws -> [String: [Double]] {
         try measure(split, fisher: mode).fisher!.diagonals

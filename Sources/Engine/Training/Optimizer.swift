@@ -105,10 +105,46 @@ public struct Trainer {
     /// One optimizer step on the gradient of the batch-mean `loss`; returns the batch loss before it.
     @discardableResult
     public mutating func step(_ loss: TrainingLoss, batch: Batch, labels: [Int]) throws -> Double {
-        let gradient = try network.gradient(of: loss, batch: batch, labels: labels)
-        optimizer.step(&parameters, gradients: gradient.gradients.filter { parameters[$0.key] != nil })
+        try step([TrainingTerm(loss: loss, batch: batch, labels: labels)])
+    }
+
+    /// One optimizer step on the weighted sum of several terms' gradients (e.g. ascent on a forget
+    /// batch plus descent on a retain batch); returns the weighted sum of their batch losses before it.
+    @discardableResult
+    public mutating func step(_ terms: [TrainingTerm]) throws -> Double {
+        var total: [String: [Float]] = [:]
+        var loss = 0.0
+        for term in terms {
+            let gradient = try network.gradient(of: term.loss, batch: term.batch, labels: term.labels)
+            loss += term.weight * gradient.loss
+            for (name, g) in gradient.gradients where parameters[name] != nil {
+                let weight = Float(term.weight)
+                if var sum = total[name] {
+                    for i in sum.indices { sum[i] += weight * g[i] }
+                    total[name] = sum
+                } else {
+                    total[name] = weight == 1 ? g : g.map { weight * $0 }
+                }
+            }
+        }
+        optimizer.step(&parameters, gradients: total)
         network = try network.replacing(parameters)
         steps += 1
-        return gradient.loss
+        return loss
+    }
+}
+
+/// One term of a training objective: a loss on a batch, with its weight in the sum.
+public struct TrainingTerm: Sendable {
+    public let loss: TrainingLoss
+    public let batch: Batch
+    public let labels: [Int]
+    public let weight: Double
+
+    public init(loss: TrainingLoss, batch: Batch, labels: [Int], weight: Double = 1) {
+        self.loss = loss
+        self.batch = batch
+        self.labels = labels
+        self.weight = weight
     }
 }

@@ -9,7 +9,7 @@ import Engine
 struct FisherNoisePass: TensorPass {
     static let name = "fisher-noise"
     static let usage = "fisher-noise:alpha=A[,eps=E,clip=V,seed=S]"
-    static let summary = "add Gaussian noise with variance min(A/(F_retain+E), V) (needs --stats with /fisher/retain)"
+    static let summary = "add Gaussian noise with variance min(A/(F_retain+E), V) (Fisher from --stats or --data)"
     static let parameterNames = ["alpha", "eps", "clip", "seed"]
 
     let alpha: Double, epsilon: Double, clip: Double, seed: UInt64

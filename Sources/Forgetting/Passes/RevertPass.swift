@@ -8,7 +8,7 @@ import Checkpoint
 struct RevertPass: TensorPass {
     static let name = "revert"
     static let usage = "revert:alpha=A,dw=T,corr=C"
-    static let summary = "W − A·ΔW where |ΔW| > T and both neurons' forget-data correlation > C (needs --pre, --stats)"
+    static let summary = "W − A·ΔW where |ΔW| > T and both neurons' forget-data correlation > C (needs --pre; --stats or --data)"
     static let parameterNames = ["alpha", "dw", "corr"]
 
     let alpha: Double, deltaThreshold: Double, correlationThreshold: Double

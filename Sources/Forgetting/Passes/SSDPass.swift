@@ -8,7 +8,7 @@ import Checkpoint
 struct SSDPass: TensorPass {
     static let name = "ssd"
     static let usage = "ssd[:alpha=A,lambda=L]"
-    static let summary = "Selective Synaptic Dampening with Fisher diagonals from --stats (defaults alpha=10, lambda=1)"
+    static let summary = "Selective Synaptic Dampening with Fisher diagonals from --stats or --data (defaults alpha=10, lambda=1)"
     static let parameterNames = ["alpha", "lambda"]
 
     let alpha: Double, lambda: Double
