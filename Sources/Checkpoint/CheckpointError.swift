@@ -26,7 +26,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
         case .unrecognizedFormat(let path, let detail):
             "\(path): not a checkpoint ckptforget can read (\(detail)); expected HDF5 (.h5, .weights.h5, .nir), safetensors, or a model.safetensors.index.json"
-        case .notSupportedYet(let path, let format, let hint): "\(path): \(format), which ckptforget does not read yet; \(hint)"
+        case .notSupportedYet(let path, let format, let hint): "\(path): \(format): not supported yet; \(hint)"
         case .safetensors(let path, let problem): "\(path): \(problem)"
         case .shardIndex(let path, let problem): "\(path): \(problem)"
         case .hdf5(let path, let call, let message): "\(path): HDF5 \(call) failed\(message.isEmpty ? "" : ": \(message)")"

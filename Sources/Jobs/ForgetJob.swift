@@ -8,8 +8,9 @@ import Manifest
 /// A forgetting run as one library call: the plan is built once; the statistics it needs are
 /// derived from its passes' requirements and computed from data (in memory) when no `--stats` was
 /// given; model passes and the streaming pipeline write the output; the edited model is measured
-/// against `--require`; the records are made from the report and the digests; and everything is
-/// committed together. A dry run stops after the plan: it runs no model and writes nothing.
+/// against `--require`; the records are made from the report and the digests; and the output and
+/// its records are committed in one `OutputTransaction` (flushed, then renamed one by one; see there
+/// for what holds on a crash). A dry run stops after the plan: it runs no model and writes nothing.
 public enum ForgetJob {
     public static func run(_ request: ForgetRequest, events: ForgetEvents = ForgetEvents()) throws -> ForgetResult {
         let checkpoint = try openCheckpoint(request.input)

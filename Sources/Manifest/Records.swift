@@ -51,7 +51,8 @@ public enum LineageError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-/// Writes a run's records into its output transaction, so they appear (or not) with the output:
+/// Writes a run's records into the run's output transaction, so they are renamed into place after
+/// the model's files in the same commit (and removed with them when the run fails before it):
 /// `MODEL.sig` (OpenSSF Model Signing, ECDSA keys only) and `MODEL.manifest.json` (the forgetting
 /// attestation) beside MODEL, the output file or the directory of a sharded output.
 public struct RecordWriter {

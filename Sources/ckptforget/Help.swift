@@ -22,7 +22,7 @@ enum Help {
 
         Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5, NIR and other HDF5 files;
         safetensors; sharded safetensors (model.safetensors.index.json or its directory). Keras .keras
-        and PyTorch .pt files are recognised and refused (not read yet).
+        and PyTorch .pt files are recognised and refused (not supported yet).
 
         Tensor passes edit one tensor at a time as the file streams; model passes (ascent) run the
         model on data before anything is written and hold the model's tensors in memory.
