@@ -12,6 +12,8 @@ public struct CheckpointMetadata: Sendable {
     public var weightNames: [String: [String]] = [:]
     /// safetensors `__metadata__`.
     public var stringMetadata: [String: String] = [:]
+    /// Class names by index, from a Hugging Face `config.json` beside the weights (`id2label`).
+    public var classLabels: [String]?
 
     public init() {}
 }
@@ -68,6 +70,9 @@ public protocol CheckpointFile: AnyObject {
     var files: [String] { get }
     /// Whether a rewrite feeds `RewritePlan`'s byte sinks (every input and output file, whole).
     var streamsBytes: Bool { get }
+    /// Files beside the checkpoint that a rewrite does not carry into the output although they
+    /// belong to the model (weights in another format), for a warning.
+    var leftOut: [String] { get }
     /// The files a rewrite to `destination` creates, in the order they are committed.
     func outputFiles(for destination: String) -> [String]
 
@@ -84,6 +89,7 @@ public protocol CheckpointFile: AnyObject {
 extension CheckpointFile {
     public var files: [String] { [path] }
     public var streamsBytes: Bool { false }
+    public var leftOut: [String] { [] }
     public func outputFiles(for destination: String) -> [String] { [destination] }
 
     public func tensor(named name: String) -> TensorInfo? {

@@ -9,24 +9,50 @@ public struct Assessment: Sendable {
     public let retain: ClassificationMetrics?
     public let test: ClassificationMetrics?
     public let membership: MembershipInference?
+    /// With forget classes: over every sample assessed (forget, retain and test), the share whose
+    /// prediction is a forget class, and the mean probability the model gives the forget classes.
+    public let forgetClassShare: Double?, forgetClassProbability: Double?
 
-    /// `forget_acc`, `retain_acc`, `test_acc`, `mia` (those that could be measured).
+    /// `forget_acc`, `retain_acc`, `test_acc`, `mia`, `forget_share`, `forget_prob` (those that
+    /// could be measured).
     public var values: [String: Double] {
         var values: [String: Double] = [:]
         values["forget_acc"] = forget?.accuracy
         values["retain_acc"] = retain?.accuracy
         values["test_acc"] = test?.accuracy
         values["mia"] = membership?.memberShare
+        values["forget_share"] = forgetClassShare
+        values["forget_prob"] = forgetClassProbability
         return values
     }
 
-    /// Metrics from the model's outputs on each split.
-    public init(forget: Predictions?, retain: Predictions?, test: Predictions?, feature: MembershipInference.Feature) {
+    /// Metrics from the model's outputs on each split; `forgetClasses` are the classes forgotten
+    /// (none for sample-wise forgetting).
+    public init(forget: Predictions?, retain: Predictions?, test: Predictions?, feature: MembershipInference.Feature,
+                forgetClasses: [Int] = []) {
         func nonEmpty(_ predictions: Predictions?) -> Predictions? { predictions.flatMap { $0.labels.isEmpty ? nil : $0 } }
         let (f, r, t) = (nonEmpty(forget), nonEmpty(retain), nonEmpty(test))
         self.forget = f?.metrics
         self.retain = r?.metrics
         self.test = t?.metrics
+        let assessed = [f, r, t].compactMap { $0 }
+        let samples = assessed.reduce(0) { $0 + $1.labels.count }
+        if !forgetClasses.isEmpty, samples > 0 {
+            var predicted = 0, probability = 0.0
+            for predictions in assessed {
+                let classes = predictions.classes
+                for sample in predictions.labels.indices {
+                    let row = predictions.outputs[(sample * classes)..<((sample + 1) * classes)]
+                    let top = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - sample * classes
+                    if forgetClasses.contains(top) { predicted += 1 }
+                    probability += forgetClasses.filter { $0 < classes }.reduce(0.0) { $0 + Double(row[sample * classes + $1]) }
+                }
+            }
+            forgetClassShare = Double(predicted) / Double(samples)
+            forgetClassProbability = probability / Double(samples)
+        } else {
+            (forgetClassShare, forgetClassProbability) = (nil, nil)
+        }
         if let f, let r, let t {
             membership = MembershipInference(feature: feature, members: r.features(feature), nonMembers: t.features(feature),
                                              targets: f.features(feature))
@@ -39,14 +65,14 @@ public struct Assessment: Sendable {
     /// inference when all three are there. `known` holds outputs of this network already computed
     /// (by the statistics passes), by split: those splits are not run again.
     public init(of network: Network, on splits: DataSplits, known: [DataSplit: (values: [Float], labels: [Int])] = [:],
-                feature: MembershipInference.Feature) throws {
+                feature: MembershipInference.Feature, forgetClasses: [Int] = []) throws {
         func predictions(_ part: DataPart?, _ split: DataSplit) throws -> Predictions? {
             if let (values, labels) = known[split] { return Predictions(outputs: values, labels: labels, classes: network.classes) }
             guard let part, part.count > 0 else { return nil }
             return try Predictions(of: network, on: part)
         }
         self.init(forget: try predictions(splits.forget, .forget), retain: try predictions(splits.retain, .retain),
-                  test: try predictions(splits.test, .test), feature: feature)
+                  test: try predictions(splits.test, .test), feature: feature, forgetClasses: forgetClasses)
     }
 }
 
@@ -92,7 +118,7 @@ public struct Requirement: Sendable, Equatable {
     public let comparison: String
     public let bound: Double
 
-    public static let metrics = ["forget_acc", "retain_acc", "test_acc", "mia", "retain_drop", "test_drop"]
+    public static let metrics = ["forget_acc", "retain_acc", "test_acc", "mia", "forget_share", "forget_prob", "retain_drop", "test_drop"]
 
     public static func parse(_ text: String) throws -> [Requirement] {
         try text.split(separator: ",").map { clause in

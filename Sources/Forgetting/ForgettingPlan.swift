@@ -31,8 +31,13 @@ public struct ForgettingPlan {
     public var requirements: Set<PassRequirement> { steps.reduce(into: []) { $0.formUnion($1.pass.requirements) } }
     /// Whether a pass runs the model (the run then rebuilds it and splits the data).
     public var hasModelPasses: Bool { steps.contains { $0.pass is any ModelPass } }
-    /// Whether statistics are needed and none were given: the run computes them from data.
-    public var needsStatisticsFromData: Bool { inputs.statistics == nil && requirements.contains(where: \.isStatistic) }
+    /// Whether statistics are wanted and none were given: the run computes them from data (wanted:
+    /// a pass needs them, or would use them and there is data).
+    public var needsStatisticsFromData: Bool {
+        inputs.statistics == nil && requirements.contains { $0.isStatistic && (!$0.isOptional || statisticsFromData) }
+    }
+    /// Whether the run has data to compute statistics from.
+    public let statisticsFromData: Bool
 
     /// Everything the writer needs: edited tensors and dropped groups.
     public var rewrite: RewritePlan {
@@ -71,6 +76,7 @@ public struct ForgettingPlan {
         outputLayer = resolved?.name
         droppedGroups = keepOptimizerState ? [] : layout.optimizerGroups
         isPrepared = false
+        self.statisticsFromData = statisticsFromData
         // Statistics still to be computed are checked once they are (`prepared`); the rest now.
         try CompanionLoader(layout: layout, inputs: inputs).validate(steps.map { ($0.pass, $0.tensors) },
                                                                      statisticsPending: statisticsFromData && needsStatisticsFromData)
@@ -84,6 +90,7 @@ public struct ForgettingPlan {
         droppedGroups = plan.droppedGroups
         outputLayer = plan.outputLayer
         isPrepared = true
+        statisticsFromData = plan.statisticsFromData
     }
 
     /// The plan ready to run: statistics computed from data bound in (each pass keeps the tensors
@@ -99,7 +106,7 @@ public struct ForgettingPlan {
                 try layout.outputLayer(named: outputLayer)
             }
             steps = try steps.map { step in
-                guard step.pass.requirements.contains(where: \.isStatistic) else { return step }
+                guard step.pass.requirements.contains(where: { $0.isStatistic && !$0.isOptional }) else { return step }
                 let covered = Set(try step.pass.tensors(in: context))
                 let kept = step.tensors.filter(covered.contains)
                 guard !kept.isEmpty else { throw PassError.noTensorMatches(spec: step.spec.text, path: checkpoint.path) }
@@ -110,7 +117,7 @@ public struct ForgettingPlan {
         try loader.validate(steps.map { ($0.pass, $0.tensors) })
         steps = try steps.map { step in
             guard let pass = step.pass as? any TensorPass else { return step }
-            let prepared = try pass.prepared(for: step.tensors) { name in
+            let prepared = try pass.prepared(for: step.tensors, target: target) { name in
                 let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
                 return (tensor, try loader.load(pass.requirements, for: tensor))
             }

@@ -68,14 +68,14 @@ public struct PassContext: Sendable {
 public protocol TensorPass: Pass {
     /// Called once before any output is written with every tensor it will edit, for passes that
     /// need a view over all of them (a global threshold); returns the pass ready to apply.
-    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass
+    func prepared(for tensors: [String], target: ForgetTarget, reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass
 
     /// Edits one tensor in place.
     func apply(to tensor: inout Tensor, context: PassContext) throws
 }
 
 extension TensorPass {
-    public func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass {
+    public func prepared(for tensors: [String], target: ForgetTarget, reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass {
         self
     }
 }

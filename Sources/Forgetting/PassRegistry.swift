@@ -2,6 +2,7 @@
 /// One line per pass.
 public enum PassRegistry {
     public static let all: [any Pass.Type] = [
+        SuppressPass.self,
         DampenPass.self,
         ZeroPass.self,
         RandomizePass.self,

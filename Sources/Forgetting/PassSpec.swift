@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// A pass as written on the command line: `NAME[:ARG][,KEY=VALUE...][@GLOB]`.
 ///
 /// `ARG` is the pass's main parameter (`dampen:0.01`); `KEY=VALUE` pairs may also stand in the
@@ -119,6 +121,7 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
     case needsClass(pass: String)
     case needsInput(pass: String, option: String)
     case needsData(pass: String)
+    case needsBias(pass: String, layer: String, path: String)
     case classOutOfRange(class: Int, layer: String, units: Int, path: String)
     case noTensorMatches(spec: String, path: String)
 
@@ -133,9 +136,11 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
             "--pass \(spec): unknown parameter '\(key)'" + (accepted.isEmpty ? " (this pass takes none)" : "; accepted: \(accepted.joined(separator: ", "))")
         case .needsClass(let pass): "pass '\(pass)' forgets a class: give it with --class C"
         case .needsInput(let pass, let option): "pass '\(pass)' needs \(option)"
+        case .needsBias(let pass, let layer, let path):
+            "\(path): pass '\(pass)' holds a class below the others through the output layer's bias, and '\(layer)' has none (use zero or dampen, or name another layer with --output-layer)"
         case .needsData(let pass): "pass '\(pass)' runs the model on data: give --data (with --class or --forget-ids) or --forget-data and --retain-data"
         case .classOutOfRange(let c, let layer, let units, let path):
-            "\(path): --class \(c) is out of range: output layer '\(layer)' has \(units) units (classes 0...\(units - 1))"
+            "\(path): --class \(c) is out of range: output layer '\(layer)' has \(English.count(units, "unit"))" + (units > 0 ? " (classes 0...\(units - 1))" : "")
         case .noTensorMatches(let spec, let path): "\(path): --pass \(spec) selects no editable tensor"
         }
     }

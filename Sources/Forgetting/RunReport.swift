@@ -49,4 +49,6 @@ public struct RunReport: Sendable {
     public let optimizerGroups: [String]
     public let droppedGroups: [String]
     public let droppedTensors: [TensorInfo]
+    /// What the run warned of (also printed), for the records.
+    public var warnings: [String] = []
 }

@@ -13,7 +13,15 @@ import Manifest
 /// for what holds on a crash). A dry run stops after the plan: it runs no model and writes nothing.
 public enum ForgetJob {
     public static func run(_ request: ForgetRequest, events: ForgetEvents = ForgetEvents()) throws -> ForgetResult {
+        var request = request
         let checkpoint = try openCheckpoint(request.input)
+        for name in request.classNames {
+            guard let index = checkpoint.metadata.classLabels?.firstIndex(of: name) else {
+                throw ForgetJobError.unknownClassName(path: checkpoint.path, name: name, labels: checkpoint.metadata.classLabels)
+            }
+            if !request.target.classes.contains(index) { request.target.classes.append(index) }
+        }
+        if !request.classNames.isEmpty { request.data.classes = request.target.classes }
         let pre = try request.pre.map(openCheckpoint)
         let statisticsFile = try request.statistics.map(StatisticsFile.init(path:))
         let plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
@@ -51,28 +59,36 @@ public enum ForgetJob {
         var computed: ComputedStatistics?
         if plan.needsStatisticsFromData, let network, let splits {
             let measured = try MeasuredStatistics.measure(network, on: splits, fisher: needsFisher ? request.fisher ?? .exact : nil,
-                                                          activity: plan.requirements.contains(.correlation), outputs: true)
+                                                          activity: plan.requirements.contains(.correlation), outputs: true,
+                                                          logits: plan.requirements.contains(.logitsIfAvailable))
             computed = ComputedStatistics(measured, description: "statistics computed from \(request.data.files.joined(separator: ", "))")
         }
         let prepared = try plan.prepared(checkpoint: checkpoint, computed: computed)
         var before: Assessment?
         if let network, let splits {
-            before = try Assessment(of: network, on: splits, known: computed?.measured.outputs ?? [:], feature: request.miaFeature)
+            before = try Assessment(of: network, on: splits, known: computed?.measured.outputs ?? [:], feature: request.miaFeature,
+                                    forgetClasses: request.data.forgetIDs == nil ? request.target.classes : [])
         }
 
+        // Warnings once everything is checked and before the work, so a refused run prints only its error.
+        var warnings = request.data.isEmpty ? logitWarning(plan).map { [$0] } ?? [] : []
+        warnings += checkpoint.leftOut.map { "\($0): not carried into the output (it holds the model's weights in another format, unedited)" }
+        warnings.forEach(events.warning)
         events.writing(checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }.count)
         let transaction = OutputTransaction()
         let digests = records == nil ? nil : RunDigests(inputs: read.flatMap(\.files), checkpoint: checkpoint, destination: destination)
         do {
-            let report = try ForgettingPipeline.run(prepared, on: checkpoint, to: destination, in: transaction,
+            var report = try ForgettingPipeline.run(prepared, on: checkpoint, to: destination, in: transaction,
                                                     model: modelStage(network, splits),
                                                     inputSinks: digests?.inputSinks ?? [:], outputSinks: digests?.outputSinks ?? [:],
                                                     progress: events.progress)
+            report.warnings = warnings
             var after: Assessment?
             var evaluation: JSONValue = .null
             if let before, let splits {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
-                let measured = try Assessment(of: try Network(checkpoint: openCheckpoint(written)), on: splits, feature: request.miaFeature)
+                let measured = try Assessment(of: try Network(checkpoint: openCheckpoint(written)), on: splits, feature: request.miaFeature,
+                                              forgetClasses: request.data.forgetIDs == nil ? request.target.classes : [])
                 let failures = Requirement.failures(request.requirements, before: before, after: measured)
                 events.assessed(before, measured, failures)
                 guard failures.isEmpty else { throw RequirementError.notMet(failures) }
@@ -98,6 +114,16 @@ public enum ForgetJob {
             digests?.cancel()
             throw error
         }
+    }
+
+    /// Without data nothing shows what a class pass did to the class's probability: the passes that
+    /// leave its logit near 0 (not below the others) get one warning, printed and recorded.
+    static func logitWarning(_ plan: ForgettingPlan) -> String? {
+        let passes = plan.steps.filter { ($0.pass as? any ClassUnitPass)?.setsBiasFloor == false }.map(\.spec.text)
+        guard !passes.isEmpty else { return nil }
+        return "\(passes.joined(separator: ", ")): the forget classes' logit was moved to about 0, not below the other classes'; "
+            + "on a softmax head whose other logits are negative that makes the class more likely (see CLASS PASSES in man ckptforget). "
+            + "Use suppress (or bias=floor) to keep it below them, or give --data to measure what the edit did"
     }
 
     private static func modelStage(_ network: Network?, _ splits: DataSplits?) -> ModelStageInput? {

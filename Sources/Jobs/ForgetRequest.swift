@@ -13,6 +13,8 @@ public struct ForgetRequest {
     public var output: String?
     public var passes: [PassSpec]
     public var target: ForgetTarget
+    /// Classes given by name: resolved through the file's own class labels and added to `target`.
+    public var classNames: [String]
     /// `--pre`: the snapshot from before the forget data was learned.
     public var pre: String?
     /// `--stats`: a statistics file; without it, statistics a pass needs are computed from `data`.
@@ -40,7 +42,7 @@ public struct ForgetRequest {
         case write(key: String?, manifest: String?, parent: String?)
     }
 
-    public init(input: String, output: String?, passes: [PassSpec], target: ForgetTarget = ForgetTarget(),
+    public init(input: String, output: String?, passes: [PassSpec], target: ForgetTarget = ForgetTarget(), classNames: [String] = [],
                 pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), fisher: FisherMode? = nil,
                 miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], outputLayer: String? = nil,
                 keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
@@ -48,6 +50,7 @@ public struct ForgetRequest {
         self.output = output
         self.passes = passes
         self.target = target
+        self.classNames = classNames
         self.pre = pre
         self.statistics = statistics
         self.data = data
@@ -108,6 +111,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case fisherUnused
     case requirementsNeedData
     case emptyManifestPath
+    case unknownClassName(path: String, name: String, labels: [String]?)
+    case classNamesNeedLabels
 
     public var description: String {
         switch self {
@@ -116,6 +121,11 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .fisherUnused: "--fisher applies when a pass computes Fisher diagonals from --data"
         case .requirementsNeedData: "--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data"
         case .emptyManifestPath: "--manifest needs a path"
+        case .unknownClassName(let path, let name, nil):
+            "--class \(name): \(path) gives no class names (a Hugging Face config.json with id2label beside it); give the class index"
+        case .unknownClassName(let path, let name, let labels?):
+            "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
+        case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
         }
     }
 }

@@ -80,7 +80,7 @@ public enum ForgettingAttestation {
             ("model_signing", .object([("root_digest", .string(context.modelSigningRoot)),
                                        ("signature", context.signatureFile.map(JSONValue.string) ?? .null)])),
             ("evaluation", context.evaluation),
-        ])
+        ] + (report.warnings.isEmpty ? [] : [("warnings", .array(report.warnings.map(JSONValue.string)))]))
         return Statement(subjects: subjects, predicateType: predicateType, predicate: predicate)
     }
 }

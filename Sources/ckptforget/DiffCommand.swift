@@ -30,7 +30,17 @@ enum DiffCommand: Subcommand {
         }
         let shown = arguments.has("--all") ? comparisons : comparisons.filter { $0.status != .identical }
         var rows = [["TENSOR", "STATUS", "CHANGED", "L2", "MAX|Δ|", "ZEROS"]]
+        // A top-level HDF5 group present in one file only (optimizer state left out) is one line.
+        let missing = wholeGroups(comparisons, status: .onlyInFirst).union(wholeGroups(comparisons, status: .onlyInSecond))
+        var listedGroups = Set<String>()
         for comparison in shown {
+            if let group = topGroup(comparison.name), missing.contains(group) {
+                if listedGroups.insert(group).inserted {
+                    let count = comparisons.filter { topGroup($0.name) == group }.count
+                    rows.append([group + "/ (" + English.count(count, "tensor") + ")", status(comparison.status), "", "", "", ""])
+                }
+                continue
+            }
             rows.append([comparison.name, status(comparison.status),
                          comparison.edit.map { String($0.elementsChanged) } ?? "",
                          comparison.edit.map { Format.number($0.l2) } ?? "",
@@ -49,6 +59,18 @@ enum DiffCommand: Subcommand {
         case .onlyInSecond: "only in second"
         case .notCompared(let reason): "not compared: \(reason)"
         }
+    }
+
+    /// "group" of "group/rest" (HDF5 paths); nil for a name without a group.
+    private static func topGroup(_ name: String) -> String? {
+        guard let slash = name.firstIndex(of: "/") else { return nil }
+        return String(name[..<slash])
+    }
+
+    /// The top-level groups all of whose tensors have `status` (absent from the other file).
+    private static func wholeGroups(_ comparisons: [TensorComparison], status: TensorComparison.Status) -> Set<String> {
+        let byGroup = Dictionary(grouping: comparisons.filter { topGroup($0.name) != nil }, by: { topGroup($0.name)! })
+        return Set(byGroup.filter { $0.value.count > 1 && $0.value.allSatisfy { $0.status == status } }.keys)
     }
 
     private static func percent(_ share: Double) -> String { Format.number(share * 100) + "%" }

@@ -66,9 +66,10 @@ enum ForgetCommand: Subcommand {
         guard dryRun || arguments.value("--output") != nil else {
             throw UsageError.invalid("no output given: -o OUTPUT (the input is never modified)")
         }
-        let classes = try SharedOptions.classes(arguments.all("--class"))
+        let (classes, classNames) = try SharedOptions.classesOrNames(arguments.all("--class"))
         return ForgetRequest(
             input: arguments.operands[0], output: arguments.value("--output"), passes: specs, target: ForgetTarget(classes: classes),
+            classNames: classNames,
             pre: arguments.value("--pre"), statistics: arguments.value("--stats"),
             data: try DataOptions.selection(arguments, classes: classes),
             fisher: try arguments.value("--fisher").map(SharedOptions.fisherMode), miaFeature: try DataOptions.miaFeature(arguments),

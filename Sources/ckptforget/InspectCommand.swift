@@ -42,7 +42,8 @@ enum InspectCommand: Subcommand {
 
         let total = checkpoint.tensors.reduce(0) { $0 + $1.byteCount }
         var lines = ["\(checkpoint.path): \(checkpoint.format.name), \(layout.kind.rawValue) layout, \(checkpoint.tensors.count) tensors, \(Format.bytes(total))"]
-        lines.append(outputLayer.map { "output layer: \($0.name) (\($0.outputUnits ?? 0) classes), marked *" } ?? "output layer: \(outputProblem ?? "none")")
+        lines.append(outputLayer.map { "output layer: \($0.name) (\(English.count($0.outputUnits ?? 0, "class", plural: "classes"))), marked *" }
+            ?? "output layer: \(outputProblem ?? "none")")
         let header = ["  TENSOR", "DTYPE", "SHAPE", "LAYER", "ROLE"]
         let table = [header] + rows.map { info, entry in
             [(outputTensors.contains(info.name) ? "* " : "  ") + info.name, info.dtype.shortName, Format.shape(info.shape),

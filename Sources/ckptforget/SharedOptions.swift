@@ -17,6 +17,24 @@ enum SharedOptions {
         return classes
     }
 
+    /// `--class 2 --class dog` or `--class 2,dog`: indices, and names for the file's own class labels
+    /// (resolved once the file is open), each once, in the order given.
+    static func classesOrNames(_ values: [String]) throws(UsageError) -> (indices: [Int], names: [String]) {
+        var indices: [Int] = [], names: [String] = []
+        for value in values {
+            for part in value.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                if let c = Int(part) {
+                    guard c >= 0 else { throw .invalid("--class \(value): expected a class index (a non-negative integer) or a class name") }
+                    if !indices.contains(c) { indices.append(c) }
+                } else {
+                    guard !part.isEmpty else { throw .invalid("--class \(value): an empty class name") }
+                    if !names.contains(part) { names.append(part) }
+                }
+            }
+        }
+        return (indices, names)
+    }
+
     /// `--fisher exact` or `--fisher batch:B`.
     static func fisherMode(_ text: String) throws(UsageError) -> FisherMode {
         if text == "exact" { return .exact }

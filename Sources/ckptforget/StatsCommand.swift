@@ -23,7 +23,7 @@ enum StatsCommand: Subcommand {
         let splits = try data.splits(network: network)
         try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
 
-        let statistics = try MeasuredStatistics.measure(network, on: splits, fisher: mode, activity: true)
+        let statistics = try MeasuredStatistics.measure(network, on: splits, fisher: mode, activity: true, logits: true)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
         for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }

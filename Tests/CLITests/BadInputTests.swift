@@ -68,9 +68,9 @@ import Testing
                           mentions: [mlp + ": --class 10 is out of range: output layer 'fc2' has 10 units (classes 0...9)"])
         try expectRefusal([mlp, "--pass", "zero", "--class", "1", "--output-layer", "fc7", "-o", scratch.file("out.safetensors")], scratch: scratch,
                           mentions: [mlp + ": no layer named 'fc7'", "fc1 (32 units), fc2 (10 units)"])
-        let heads = try scratch.write(safetensors(#"{"classifier.weight":{"dtype":"F32","shape":[3,4],"data_offsets":[0,48]},"pooler.dense.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[48,112]}}"#, data: 112), to: "heads.safetensors")
+        let heads = try scratch.write(safetensors(#"{"proj.weight":{"dtype":"F32","shape":[3,4],"data_offsets":[0,48]},"z.dense.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[48,112]}}"#, data: 112), to: "heads.safetensors")
         try expectRefusal([heads, "--pass", "zero", "--class", "1", "-o", scratch.file("out.safetensors")], scratch: scratch,
-                          mentions: [heads + ": cannot tell which layer is the output layer", "classifier (3 units)", "--output-layer NAME"])
+                          mentions: [heads + ": cannot tell which layer is the output layer", "proj (3 units)", "--output-layer NAME"])
     }
 
     @Test func badPassesAndArguments() throws {
@@ -82,7 +82,7 @@ import Testing
             ([mlp, "--pass", "forget:1", "--class", "1", "-o", out], ["unknown pass 'forget'", "dampen, zero, randomize"]),
             ([mlp, "--pass", "dampen:lots", "--class", "1", "-o", out], ["--pass dampen:lots: alpha 'lots' is not a number"]),
             ([mlp, "--pass", "dampen:1.5", "--class", "1", "-o", out], ["alpha '1.5' is not a number in 0.0...1.0"]),
-            ([mlp, "--pass", "dampen:0.1,speed=2", "--class", "1", "-o", out], ["unknown parameter 'speed'; accepted: alpha"]),
+            ([mlp, "--pass", "dampen:0.1,speed=2", "--class", "1", "-o", out], ["unknown parameter 'speed'; accepted: alpha, bias, margin"]),
             ([mlp, "--pass", "dampen:0.1", "-o", out], ["pass 'dampen' forgets a class: give it with --class C"]),
             ([mlp, "--pass", "zero", "--class", "-1", "-o", out], ["--class -1: expected a class index"]),
             ([mlp, "--class", "1", "-o", out], ["no --pass given"]),
@@ -143,7 +143,7 @@ import Testing
     @Test func helpAndVersion() throws {
         let help = try Run.ckptforget("--help")
         #expect(help.status == 0 && help.stdout.contains("usage: ckptforget INPUT --pass SPEC") && help.stderr.isEmpty)
-        for pass in ["dampen:ALPHA", "zero", "randomize[:seed=N]"] { #expect(help.stdout.contains(pass)) }
+        for pass in ["suppress[:margin=M]", "dampen:ALPHA", "zero", "randomize[:seed=N"] { #expect(help.stdout.contains(pass)) }
         let inspect = try Run.ckptforget("inspect", "--help")
         #expect(inspect.status == 0 && inspect.stdout.contains("usage: ckptforget inspect FILE"))
         let version = try Run.ckptforget("--version")

@@ -40,7 +40,9 @@ import Testing
         let strict = try Run.run(Run.binary, common + ["-o", scratch.file("strict.h5"), "--require", "forget_acc<=0.01,retain_drop<=0.005"])
         #expect(strict.status == 4, "\(strict.stderr)")
         #expect(strict.stderr.contains("retain_drop = 0.2022") && strict.stderr.contains("nothing written"))
-        #expect(strict.stderr.contains("forget_acc  0.772727  0"))
+        #expect(strict.stderr.contains("forget_acc    0.772727   0\n"), "\(strict.stderr)")
+        // The forget class's share of predictions and its probability, before and after.
+        #expect(strict.stderr.contains("forget_share  0.0") && strict.stderr.contains("forget_prob "), "\(strict.stderr)")
         #expect(scratch.contents.isEmpty)
 
         let lenient = try Run.run(Run.binary, common + ["-q", "-o", scratch.file("ok.h5"), "--require", "forget_acc<=0.01,retain_drop<0.25"])

@@ -52,21 +52,26 @@ import Testing
         #expect(names.sorted(by: NaturalOrder.less) == ["dense", "dense_1", "dense_2", "dense_10", "fc1", "layers.2", "layers.10"])
     }
 
-    /// A transformer-like file: the classifier (3 units) is not last in name order → ambiguous.
+    /// A transformer-like file whose head has no head's name: `proj` (3 units) is not last in name
+    /// order → ambiguous; named as heads are (`classifier`), it is found.
     @Test func twoCandidateHeadsAreAmbiguousUntilNamed() throws {
         let directory = try Fixture.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/heads.safetensors"
-        let header = #"{"classifier.weight":{"dtype":"F32","shape":[3,4],"data_offsets":[0,48]},"pooler.dense.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[48,112]}}"#
+        let header = #"{"proj.weight":{"dtype":"F32","shape":[3,4],"data_offsets":[0,48]},"z.dense.weight":{"dtype":"F32","shape":[4,4],"data_offsets":[48,112]}}"#
         try Data(Fixture.safetensors(header: header, dataBytes: 112)).write(to: URL(fileURLWithPath: path))
         let layout = Layout(of: try openCheckpoint(path))
-        #expect(throws: LayoutError.ambiguousOutputLayer(path: path, candidates: ["classifier (3 units)", "pooler.dense (4 units)"])) {
+        #expect(throws: LayoutError.ambiguousOutputLayer(path: path, candidates: ["proj (3 units)", "z.dense (4 units)"])) {
             try layout.outputLayer()
         }
-        #expect(try layout.outputLayer(named: "classifier").outputUnits == 3)
-        #expect(throws: LayoutError.unknownLayer(path: path, name: "head", candidates: ["classifier (3 units)", "pooler.dense (4 units)"])) {
+        #expect(try layout.outputLayer(named: "proj").outputUnits == 3)
+        #expect(throws: LayoutError.unknownLayer(path: path, name: "head", candidates: ["proj (3 units)", "z.dense (4 units)"])) {
             try layout.outputLayer(named: "head")
         }
+        let named = directory + "/named.safetensors"
+        try Data(Fixture.safetensors(header: header.replacingOccurrences(of: "proj.weight", with: "classifier.weight"), dataBytes: 112))
+            .write(to: URL(fileURLWithPath: named))
+        #expect(try Layout(of: try openCheckpoint(named)).outputLayer().name == "classifier")
         #expect("\(LayoutError.ambiguousOutputLayer(path: path, candidates: ["a"]))".contains("--output-layer"))
     }
 }

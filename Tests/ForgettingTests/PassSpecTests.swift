@@ -29,7 +29,7 @@ import Testing
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize")).parameters.map(\.value) == ["0"])
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize:seed=7")).parameters.map(\.value) == ["7"])
 
-        #expect(throws: PassError.unknownPass(name: "forget", known: ["dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent"])) {
+        #expect(throws: PassError.unknownPass(name: "forget", known: ["suppress", "dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent"])) {
             try PassRegistry.make(PassSpec(parsing: "forget:1"))
         }
         #expect(throws: PassError.missing(spec: "dampen", key: "alpha")) { try PassRegistry.make(PassSpec(parsing: "dampen")) }
@@ -39,7 +39,7 @@ import Testing
         #expect(throws: PassError.badValue(spec: "dampen:x", key: "alpha", value: "x", expected: "a number")) {
             try PassRegistry.make(PassSpec(parsing: "dampen:x"))
         }
-        #expect(throws: PassError.unknownKey(spec: "dampen:0.1,beta=2", key: "beta", accepted: ["alpha"])) {
+        #expect(throws: PassError.unknownKey(spec: "dampen:0.1,beta=2", key: "beta", accepted: ["alpha", "bias", "margin"])) {
             try PassRegistry.make(PassSpec(parsing: "dampen:0.1,beta=2"))
         }
         #expect(throws: PassError.malformed(spec: "zero:1", reason: "unexpected argument '1'")) {

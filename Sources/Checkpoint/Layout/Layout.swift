@@ -1,8 +1,16 @@
 /// What a tensor is for, as far as forgetting is concerned.
 public enum TensorRole: String, Sendable, Codable {
-    case kernel, bias, gamma, beta
+    /// A weight matrix, convolution kernel or pointwise kernel: its class axis indexes output units.
+    case kernel
+    /// A recurrent layer's hidden-to-hidden weights (LSTM, GRU, SimpleRNN): not a head.
+    case recurrentKernel = "recurrent_kernel"
+    /// A depthwise convolution's kernel, whose last axis is the depth multiplier, not units.
+    case depthwiseKernel = "depthwise_kernel"
+    case bias, gamma, beta
     case movingMean = "moving_mean", movingVariance = "moving_variance"
-    case embedding, threshold, optimizer, other
+    /// An input embedding table (vocabulary × features): not an output layer.
+    case embedding
+    case threshold, optimizer, other
 }
 
 /// Which file convention a layout was read from; it fixes names and weight orientation.
@@ -41,6 +49,8 @@ public struct Layer: Sendable {
 
     /// The layer's weight matrix or convolution kernel, if it has one.
     public var kernel: TensorLayout? { tensors.first { $0.role == .kernel && $0.info.shape.count >= 2 } }
+    /// Whether it can be a classifier head: it has a kernel and is not recurrent.
+    public var isHeadCandidate: Bool { kernel != nil && !tensors.contains { $0.role == .recurrentKernel } }
     /// Output units: the kernel's extent along its class axis.
     public var outputUnits: Int? { kernel.flatMap { k in k.classAxis.map { k.info.shape[$0] } } }
     /// The tensors indexed by output unit: the kernel and a bias whose length matches it.
@@ -55,21 +65,24 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case noOutputLayer(path: String)
     case ambiguousOutputLayer(path: String, candidates: [String])
     case unknownLayer(path: String, name: String, candidates: [String])
+    case notAHead(path: String, name: String, reason: String, candidates: [String])
 
     public var description: String {
         switch self {
         case .noOutputLayer(let path):
-            "\(path): no layer with a weight matrix or kernel, so there is no output layer to forget a class in"
+            "\(path): no layer with a weight matrix or kernel (embeddings, recurrent and depthwise kernels are not heads), so there is no output layer to forget a class in"
         case .ambiguousOutputLayer(let path, let candidates):
-            "\(path): cannot tell which layer is the output layer; candidates: \(candidates.joined(separator: ", ")); choose one with --output-layer NAME"
+            "\(path): cannot tell which layer is the output layer (the file does not say); candidates: \(candidates.joined(separator: ", ")); choose one with --output-layer NAME"
         case .unknownLayer(let path, let name, let candidates):
             "\(path): no layer named '\(name)'; layers with a kernel: \(candidates.joined(separator: ", "))"
+        case .notAHead(let path, let name, let reason, let candidates):
+            "\(path): layer '\(name)' \(reason), so its units are not classes; layers with a kernel: \(candidates.joined(separator: ", "))"
         }
     }
 }
 
 /// The model structure of a checkpoint: every tensor's layer, role and class axis, the layers in
-/// model order, and the groups that hold optimizer state.
+/// model order, the groups that hold optimizer state, and what the file says of its classes.
 public struct Layout: Sendable {
     public let path: String
     public let kind: LayoutKind
@@ -77,8 +90,14 @@ public struct Layout: Sendable {
     public let tensors: [String: TensorLayout]
     /// HDF5 groups holding optimizer state (moments computed from the data, forget data included).
     public let optimizerGroups: [String]
-    /// The output layers named by the file's own model description (Keras Functional models).
-    let declaredOutputLayers: [String]
+    /// The class names, by index, where the file gives them (a Hugging Face `config.json` `id2label`).
+    public let classLabels: [String]?
+    let modelConfig: KerasModelConfig?
+    let declaredClassCount: Int?
+
+    /// Names that classification heads are given: torchvision's `fc`, Hugging Face's `classifier`,
+    /// `lm_head` and `score`, timm's `head`.
+    public static let headNames: Set<String> = ["classifier", "lm_head", "head", "fc", "score"]
 
     public init(of checkpoint: any CheckpointFile) {
         let reading = LayoutReader(checkpoint: checkpoint)
@@ -87,32 +106,69 @@ public struct Layout: Sendable {
         layers = reading.layers
         tensors = Dictionary((reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
         optimizerGroups = reading.optimizerGroups
-        declaredOutputLayers = reading.declaredOutputLayers
+        modelConfig = reading.modelConfig
+        classLabels = checkpoint.metadata.classLabels
+        declaredClassCount = checkpoint.metadata.classLabels?.count
     }
 
-    /// The layer whose output units are the classes: `name` if given; else the one the model
-    /// description declares (several declared outputs are ambiguous); else the last layer with a
-    /// kernel in model order, unless another layer has fewer output units (two heads, or a
-    /// classifier not stored last): then ambiguous.
+    /// The layer whose output units are the classes. `name` if given (it must have a kernel and not
+    /// be recurrent). Otherwise, from what the file says, in this order: the layer a Keras model's
+    /// declared output comes from (traced back through layers without a kernel); in a Keras `.h5`
+    /// without one, the last layer with a kernel in the model's order; the one layer with as many
+    /// units as a Hugging Face `config.json` has labels; the one layer named as heads are
+    /// (`headNames`). Else the last layer with a kernel in name order, if no other has fewer units;
+    /// anything less certain is ambiguous (the candidates are listed).
     public func outputLayer(named name: String? = nil) throws(LayoutError) -> Layer {
-        let candidates = layers.filter { $0.kernel != nil }
-        let described = candidates.map { "\($0.name) (\($0.outputUnits ?? 0) units)" }
+        let candidates = layers.filter(\.isHeadCandidate)
+        let described = candidates.map(Self.describe)
         if let name {
-            guard let layer = candidates.first(where: { $0.name == name }) else {
+            guard let layer = layers.first(where: { $0.name == name }) else {
                 throw .unknownLayer(path: path, name: name, candidates: described)
+            }
+            guard layer.isHeadCandidate else {
+                let reason = layer.kernel == nil
+                    ? (layer.tensors.contains { $0.role == .embedding } ? "is an embedding" : "has no kernel")
+                    : "is recurrent"
+                throw .notAHead(path: path, name: name, reason: reason, candidates: described)
             }
             return layer
         }
-        let declared = candidates.filter { declaredOutputLayers.contains($0.name) }
-        if declared.count > 1 {
-            throw .ambiguousOutputLayer(path: path, candidates: declared.map { "\($0.name) (\($0.outputUnits ?? 0) units)" })
+        guard !candidates.isEmpty else { throw .noOutputLayer(path: path) }
+        if let config = modelConfig {
+            let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            var heads: [Layer] = []
+            for output in config.outputLayers {
+                guard let head = config.head(of: output, passesThrough: { byName[$0]?.kernel == nil }).flatMap({ byName[$0] }),
+                      head.isHeadCandidate, !heads.contains(where: { $0.name == head.name }) else { continue }
+                heads.append(head)
+            }
+            if heads.count > 1 { throw .ambiguousOutputLayer(path: path, candidates: heads.map(Self.describe)) }
+            if let head = heads.first { return head }
         }
-        if let layer = declared.first { return layer }
-        guard let last = candidates.last else { throw .noOutputLayer(path: path) }
-        if kind == .kerasLegacy { return last }
+        if kind == .kerasLegacy { return candidates.last! }
+        if let count = declaredClassCount {
+            let matching = candidates.filter { $0.outputUnits == count }
+            if matching.count == 1 { return matching[0] }
+            let named = matching.filter(isNamedAsHead)
+            if named.count == 1 { return named[0] }
+        }
+        let named = candidates.filter(isNamedAsHead)
+        if named.count == 1 { return named[0] }
+        let last = candidates.last!
         if candidates.contains(where: { ($0.outputUnits ?? .max) < (last.outputUnits ?? .max) }) {
             throw .ambiguousOutputLayer(path: path, candidates: described)
         }
         return last
     }
+
+    private func isNamedAsHead(_ layer: Layer) -> Bool {
+        Self.headNames.contains(String(layer.name.split(whereSeparator: { $0 == "." || $0 == "/" }).last ?? ""))
+    }
+
+    private static func describe(_ layer: Layer) -> String {
+        "\(layer.name) (\(English.count(layer.outputUnits ?? 0, "unit")))"
+    }
+
+    /// The class index of `label` in the file's class names, if it has them.
+    public func classIndex(_ label: String) -> Int? { classLabels?.firstIndex(of: label) }
 }

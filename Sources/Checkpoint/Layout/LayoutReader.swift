@@ -7,7 +7,8 @@ struct LayoutReader {
     /// Tensors that belong to no layer (optimizer state, counters).
     private(set) var loose: [TensorLayout] = []
     private(set) var optimizerGroups: [String] = []
-    private(set) var declaredOutputLayers: [String] = []
+    /// The Keras model description, where the file has one.
+    private(set) var modelConfig: KerasModelConfig?
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
@@ -35,9 +36,9 @@ struct LayoutReader {
 
     /// Keras `.h5`: layers in `layer_names` order, tensors from each layer's `weight_names`.
     private mutating func readKerasLegacy(_ tensors: [TensorInfo], metadata: CheckpointMetadata, layerNames: [String]) {
-        let byName = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) })
+        let byName = Dictionary(tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let classes = KerasModelConfig(json: metadata.modelConfig)
-        declaredOutputLayers = classes?.outputLayers ?? []
+        modelConfig = classes
         var claimed = Set<String>()
         for layer in layerNames where !layers.contains(where: { $0.name == layer }) {
             let prefix = metadata.layerGroup.isEmpty ? layer : "\(metadata.layerGroup)/\(layer)"
@@ -50,8 +51,9 @@ struct LayoutReader {
         loose += tensors.filter { !claimed.contains($0.name) }.map { TensorLayout(info: $0, layer: "", role: .other, classAxis: nil) }
     }
 
-    /// Keras 3 `.weights.h5`: `layers/<name>/vars/<i>`; roles by position (kernel, bias; or
-    /// gamma, beta, moving mean and variance for batch normalization); layers in natural name order.
+    /// Keras 3 `.weights.h5`: `layers/<name>/vars/<i>`; roles by position, which depend on the
+    /// layer's class, read from its group name (Keras derives it from the class: `dense_1`,
+    /// `separable_conv2d`, `lstm/cell`, `layer_normalization`); layers in natural name order.
     private mutating func readKeras3(_ tensors: [TensorInfo]) {
         var grouped: [String: [(Int, TensorInfo)]] = [:]
         for info in tensors {
@@ -65,44 +67,74 @@ struct LayoutReader {
         for path in grouped.keys.sorted(by: NaturalOrder.less) {
             let name = path.hasPrefix("layers/") ? String(path.dropFirst("layers/".count)) : path
             let variables = grouped[path]!.sorted { $0.0 < $1.0 }
-            let isNormalization = name.contains("normalization")
-            let normalizationRoles: [TensorRole] = [.gamma, .beta, .movingMean, .movingVariance]
+            let positions = Self.keras3Roles(layer: name)
             let entries = variables.map { index, info -> TensorLayout in
-                let role: TensorRole
-                if isNormalization {
-                    role = normalizationRoles.indices.contains(index) ? normalizationRoles[index] : .other
-                } else if index == 0, info.shape.count >= 2 {
-                    role = name.contains("embedding") ? .embedding : .kernel
-                } else if index == 1, info.shape.count == 1 {
-                    role = .bias
-                } else {
-                    role = .other
-                }
+                var role = positions.indices.contains(index) ? positions[index] : .other
+                // Kernels have 2 or more axes and biases one: anything else is not what the position says.
+                if role == .kernel || role == .recurrentKernel || role == .depthwiseKernel || role == .embedding, info.shape.count < 2 { role = .other }
+                if role == .bias, info.shape.count != 1 { role = .other }
                 return Self.kerasTensor(info, layer: name, role: role)
             }
             layers.append(Layer(name: name, className: nil, tensors: entries))
         }
     }
 
-    /// State dicts and other files: `<layer><sep><role>`, PyTorch orientation for `weight`, Keras
-    /// orientation for `kernel`; layers in natural name order.
+    /// The roles of `vars/0, 1, ...` of a Keras 3 layer, from the class its group name is derived from.
+    static func keras3Roles(layer name: String) -> [TensorRole] {
+        let leaf = name.split(separator: "/").map(String.init).last(where: { $0 != "cell" && !$0.hasPrefix("forward_") && !$0.hasPrefix("backward_") })
+            ?? name
+        let words = name.lowercased()
+        if words.contains("separable_conv") { return [.depthwiseKernel, .kernel, .bias] }
+        if words.contains("depthwise_conv") { return [.depthwiseKernel, .bias] }
+        if ["lstm", "gru", "simple_rnn", "conv_lstm"].contains(where: words.contains) { return [.kernel, .recurrentKernel, .bias] }
+        if leaf.hasPrefix("embedding") { return [.embedding] }
+        if leaf.hasPrefix("layer_normalization") || leaf.hasPrefix("group_normalization") || leaf.hasPrefix("rms_normalization") {
+            return [.gamma, .beta]
+        }
+        if leaf.hasPrefix("normalization") { return [.movingMean, .movingVariance, .other] }  // preprocessing: mean, variance, count
+        if leaf.contains("normalization") { return [.gamma, .beta, .movingMean, .movingVariance] }  // batch normalization
+        return [.kernel, .bias]
+    }
+
+    /// State dicts and other files: `<layer><sep><leaf>`. PyTorch orientation for `weight`, Keras
+    /// and Flax orientation for `kernel`; embeddings by leaf (`embedding`, `embeddings`) or by a
+    /// layer named for them (`embed_tokens`, `word_embeddings`, `wte`); recurrent weights by
+    /// PyTorch's names (`weight_hh_l0`); layers in natural name order.
     private mutating func readStateDict(_ tensors: [TensorInfo], separator: Character) {
         var grouped: [String: [TensorLayout]] = [:]
         for info in tensors {
             let parts = info.name.split(separator: separator, omittingEmptySubsequences: false)
             let leaf = String(parts.last ?? "")
             let layer = parts.dropLast().joined(separator: String(separator))
+            let layerLeaf = String(parts.dropLast().last ?? "").lowercased()
+            let isEmbeddingLayer = layerLeaf.contains("embed") || ["wte", "wpe"].contains(layerLeaf)
+            let rank = info.shape.count
             let entry: TensorLayout
             switch leaf {
-            case "weight" where info.shape.count >= 2:
+            case "weight" where rank >= 2 && isEmbeddingLayer, "embedding" where rank >= 2, "embeddings" where rank >= 2:
+                entry = TensorLayout(info: info, layer: layer, role: .embedding, classAxis: nil)
+            case "weight" where rank >= 2:
                 entry = TensorLayout(info: info, layer: layer, role: .kernel, classAxis: 0)
+            case _ where leaf.hasPrefix("weight_ih") && rank >= 2:
+                entry = TensorLayout(info: info, layer: layer, role: .kernel, classAxis: 0)
+            case _ where leaf.hasPrefix("weight_hh") && rank >= 2:
+                entry = TensorLayout(info: info, layer: layer, role: .recurrentKernel, classAxis: nil)
+            case _ where leaf.hasPrefix("bias_ih") || leaf.hasPrefix("bias_hh"):
+                entry = TensorLayout(info: info, layer: layer, role: .bias, classAxis: nil)
             case "kernel", "kernel:0":
                 entry = Self.kerasTensor(info, layer: layer, role: .kernel)
+            case "recurrent_kernel", "recurrent_kernel:0":
+                entry = TensorLayout(info: info, layer: layer, role: .recurrentKernel, classAxis: nil)
+            case "depthwise_kernel", "depthwise_kernel:0":
+                entry = TensorLayout(info: info, layer: layer, role: .depthwiseKernel, classAxis: nil)
+            case "pointwise_kernel", "pointwise_kernel:0":
+                entry = Self.kerasTensor(info, layer: layer, role: .kernel)
             case "bias", "bias:0":
-                entry = TensorLayout(info: info, layer: layer, role: .bias, classAxis: info.shape.count == 1 ? 0 : nil)
-            case "weight": entry = TensorLayout(info: info, layer: layer, role: .gamma, classAxis: nil)
-            case "running_mean": entry = TensorLayout(info: info, layer: layer, role: .movingMean, classAxis: nil)
-            case "running_var": entry = TensorLayout(info: info, layer: layer, role: .movingVariance, classAxis: nil)
+                entry = TensorLayout(info: info, layer: layer, role: .bias, classAxis: rank == 1 ? 0 : nil)
+            case "weight", "scale", "gamma", "gamma:0": entry = TensorLayout(info: info, layer: layer, role: .gamma, classAxis: nil)
+            case "beta", "beta:0": entry = TensorLayout(info: info, layer: layer, role: .beta, classAxis: nil)
+            case "running_mean", "moving_mean", "moving_mean:0": entry = TensorLayout(info: info, layer: layer, role: .movingMean, classAxis: nil)
+            case "running_var", "moving_variance", "moving_variance:0": entry = TensorLayout(info: info, layer: layer, role: .movingVariance, classAxis: nil)
             case "threshold", "v_threshold": entry = TensorLayout(info: info, layer: layer, role: .threshold, classAxis: nil)
             default: entry = TensorLayout(info: info, layer: layer, role: Self.role(fromName: leaf), classAxis: nil)
             }
@@ -125,7 +157,9 @@ struct LayoutReader {
         var leaf = String(name.split(separator: "/").last ?? "")
         if let colon = leaf.firstIndex(of: ":") { leaf = String(leaf[..<colon]) }
         switch leaf {
-        case "kernel", "depthwise_kernel", "pointwise_kernel": return .kernel
+        case "kernel", "pointwise_kernel": return .kernel
+        case "recurrent_kernel": return .recurrentKernel
+        case "depthwise_kernel": return .depthwiseKernel
         case "bias": return .bias
         case "gamma": return .gamma
         case "beta": return .beta
@@ -133,27 +167,6 @@ struct LayoutReader {
         case "moving_variance": return .movingVariance
         case "embeddings": return .embedding
         default: return .other
-        }
-    }
-}
-
-/// The parts of Keras' `model_config` a layout needs: each layer's class and the declared output.
-struct KerasModelConfig {
-    var classOfLayer: [String: String] = [:]
-    /// The layers named in a Functional model's `output_layers`, in order.
-    var outputLayers: [String] = []
-
-    init?(json: String?) {
-        guard let json, let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let config = root["config"] as? [String: Any] else { return nil }
-        for case let layer as [String: Any] in config["layers"] as? [Any] ?? [] {
-            guard let name = (layer["config"] as? [String: Any])?["name"] as? String ?? layer["name"] as? String,
-                  let className = layer["class_name"] as? String else { continue }
-            classOfLayer[name] = className
-        }
-        // Functional models: output_layers = [[name, node, tensor], ...], or one [name, node, tensor].
-        if let outputs = config["output_layers"] as? [Any] {
-            outputLayers = outputs.first is String ? [outputs[0] as! String] : outputs.compactMap { ($0 as? [Any])?.first as? String }
         }
     }
 }

@@ -28,7 +28,7 @@ public enum OutputPath {
             let directory = (output as NSString).deletingLastPathComponent
             var isDirectory: ObjCBool = false
             if !directory.isEmpty, !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) {
-                throw CheckpointError.writeRefused(path: output, reason: "directory \(directory) does not exist")
+                throw CheckpointError.writeRefused(path: output, reason: "directory \(directory) does not exist (create it first: mkdir -p '\(directory)')")
             }
         }
     }

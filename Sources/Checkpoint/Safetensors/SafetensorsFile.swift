@@ -1,3 +1,5 @@
+import Foundation
+
 /// A single safetensors file: validated header, tensors read on demand, rewritten by copying the
 /// header verbatim and each tensor's bytes through (or its edited values, same dtype and size).
 final class SafetensorsFile: CheckpointFile, CheckpointBackend {
@@ -36,6 +38,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
         entryByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0) })
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = header.metadata
+        metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
         self.metadata = metadata
     }
 

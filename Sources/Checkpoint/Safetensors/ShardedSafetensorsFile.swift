@@ -2,7 +2,10 @@ import Foundation
 
 /// A sharded safetensors checkpoint (`model.safetensors.index.json` plus its shards), read and
 /// written as one checkpoint: tensor names are global, each shard is rewritten beside a verbatim
-/// copy of the index, and the index is committed last.
+/// copy of the index, and the index is committed last. The folder's other files (a Hugging Face
+/// `config.json`, tokenizer and generation configs) are carried into the output folder byte for
+/// byte, so that the output loads where the input did; weights in other formats are not (they hold
+/// the unedited values), nor hidden files or ckptforget's own records.
 final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
     static let format = CheckpointFormat(name: "sharded safetensors", outputSuffixes: [".index.json"],
                                          outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path",
@@ -26,8 +29,18 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
     let metadata: CheckpointMetadata
     private let shards: [(name: String, file: SafetensorsFile)]
     private let shardOfTensor: [String: Int]
+    /// The folder's other files, carried over (names beside the index).
+    private let companions: [String]
+    let leftOut: [String]
 
-    var files: [String] { [path] + shards.map(\.file.path) }
+    /// Extensions of files that hold weights: another format's copy of the same model.
+    static let weightExtensions: Set<String> = ["safetensors", "bin", "pt", "pth", "ckpt", "h5", "hdf5", "keras", "msgpack", "onnx",
+                                                "gguf", "ggml", "pkl", "pickle", "npz", "npy", "tflite", "pb", "ot", "nemo", "joblib"]
+
+    private var directory: String { (path as NSString).deletingLastPathComponent }
+    private func beside(_ directory: String, _ name: String) -> String { directory.isEmpty ? name : "\(directory)/\(name)" }
+
+    var files: [String] { [path] + shards.map(\.file.path) + companions.map { beside(directory, $0) } }
 
     init(indexPath: String) throws {
         path = indexPath
@@ -73,9 +86,20 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
         }
         self.shards = shards
         self.shardOfTensor = shardOfTensor
+        let taken = Set(shards.map(\.0) + [(indexPath as NSString).lastPathComponent])
+        var companions: [String] = [], leftOut: [String] = []
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)) ?? []).sorted()
+        where !taken.contains(name) && !name.hasPrefix(".") && !name.hasSuffix(".sig") && !name.hasSuffix(".manifest.json") {
+            let full = directory.isEmpty ? name : "\(directory)/\(name)"
+            guard (try? FileManager.default.attributesOfItem(atPath: full))?[.type] as? FileAttributeType == .typeRegular else { continue }
+            if Self.weightExtensions.contains((name as NSString).pathExtension.lowercased()) { leftOut.append(full) } else { companions.append(name) }
+        }
+        self.companions = companions
+        self.leftOut = leftOut
         self.tensors = tensors
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = shards.first?.1.metadata.stringMetadata ?? [:]
+        metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
         self.metadata = metadata
     }
 
@@ -86,10 +110,11 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
         return try shards[shard].file.read(info)
     }
 
-    /// `destination` is the output index path; shards go beside it under their own names.
+    /// `destination` is the output index path; shards and the carried files go beside it under
+    /// their own names, the index last.
     func outputFiles(for destination: String) -> [String] {
-        let directory = (destination as NSString).deletingLastPathComponent
-        return shards.map { directory.isEmpty ? $0.name : "\(directory)/\($0.name)" } + [destination]
+        let target = (destination as NSString).deletingLastPathComponent
+        return (shards.map(\.name) + companions).map { beside(target, $0) } + [destination]
     }
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
@@ -98,10 +123,17 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
         for (shard, target) in zip(shards, targets) {
             try shard.file.rewrite(to: target, in: output, plan: plan, progress: progress, edit: edit)
         }
-        let source = try FileBytes(reading: path)
-        source.observer = plan.inputSinks[path]
-        let index = try FileBytes(creating: output.temporaryPath(for: destination))
-        index.observer = plan.outputSinks[destination]
-        try index.append(from: source, offset: 0, count: source.size)
+        let target = (destination as NSString).deletingLastPathComponent
+        for name in companions { try copy(beside(directory, name), to: beside(target, name), in: output, plan: plan) }
+        try copy(path, to: destination, in: output, plan: plan)
+    }
+
+    /// A verbatim copy, its bytes shown to the plan's sinks.
+    private func copy(_ source: String, to destination: String, in output: OutputTransaction, plan: RewritePlan) throws {
+        let input = try FileBytes(reading: source)
+        input.observer = plan.inputSinks[source]
+        let copy = try FileBytes(creating: output.temporaryPath(for: destination))
+        copy.observer = plan.outputSinks[destination]
+        try copy.append(from: input, offset: 0, count: input.size)
     }
 }

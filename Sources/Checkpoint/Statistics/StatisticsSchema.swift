@@ -19,13 +19,15 @@ public enum UnitSide: String, Sendable, CaseIterable {
 ///     /fisher/<split>/<tensor name>          same shape as the tensor (split: forget, retain, full)
 ///     /activity/<split>/<layer>/{pre,post}   mean activation of the layer's inputs / outputs
 ///     /correlation/forget/<layer>/{pre,post} share of each unit's activity on the forget data
+///     /logits/<split>/{min,max}              each class's lowest and highest logit (the input of the
+///                                            final softmax or sigmoid) over the split
 ///
 /// Root attributes `format` = "ckptforget-stats" and `version` = 1.
 public enum StatisticsSchema {
     public static let format = "ckptforget-stats"
     public static let version = 1
     /// The top-level groups a statistics file may hold.
-    public static let groups = ["fisher", "activity", "correlation"]
+    public static let groups = ["fisher", "activity", "correlation", "logits"]
 
     public static func fisherGroup(_ split: DataSplit) -> String { "fisher/\(split.rawValue)" }
     public static func fisher(_ split: DataSplit, tensor: String) -> String { "\(fisherGroup(split))/\(tensor)" }
@@ -33,6 +35,10 @@ public enum StatisticsSchema {
     public static func activity(_ split: DataSplit, layer: String, side: UnitSide) -> String {
         "\(activityGroup(split))/\(layer)/\(side.rawValue)"
     }
+    public static func logits(_ split: DataSplit, _ bound: Bound) -> String { "logits/\(split.rawValue)/\(bound.rawValue)" }
     public static let correlationGroup = "correlation/forget"
+
+    /// The lowest or highest value over a split.
+    public enum Bound: String, Sendable { case min, max }
     public static func correlation(layer: String, side: UnitSide) -> String { "\(correlationGroup)/\(layer)/\(side.rawValue)" }
 }

@@ -70,7 +70,7 @@ public struct DataSelection {
     /// Held-out samples: test metrics, and the non-members of membership inference.
     public let testData: (any LabeledData)?
     /// The forgotten classes: the forget split (unless `forgetIDs` is given), and left out of the test split.
-    public let classes: [Int]
+    public var classes: [Int]
     /// The indices of the samples to forget (sample-wise forgetting), when given, and their file.
     public let forgetIDs: Set<Int>?
     public let forgetIDsFile: String?

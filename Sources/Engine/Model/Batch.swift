@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// A batch of activations: row-major float32 values whose first axis is the sample (NHWC for images).
 public struct Batch: Sendable, Equatable {
     public var values: [Float]
@@ -34,7 +36,7 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .noModelConfig(let path):
             "\(path): no Keras model_config, so the engine cannot rebuild the model; give the full-model .h5 (model.save), or compute Fisher diagonals yourself and pass them with --stats (see STATISTICS FILES in man ckptforget)"
         case .unsupportedLayer(let path, let layer, let className):
-            "\(path): layer '\(layer)' is a \(className), which the engine does not run (it runs InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, BatchNormalization); compute Fisher diagonals with your framework and pass them with --stats (see STATISTICS FILES in man ckptforget)"
+            "\(path): layer '\(layer)' is \(English.withArticle(className)), which the engine does not run (it runs InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, BatchNormalization); compute Fisher diagonals with your framework and pass them with --stats (see STATISTICS FILES in man ckptforget)"
         case .unsupportedOption(let path, let layer, let option):
             "\(path): layer '\(layer)': \(option) is not supported by the engine; compute statistics yourself and pass them with --stats"
         case .missingWeights(let path, let layer, let role):

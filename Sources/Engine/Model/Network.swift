@@ -70,9 +70,10 @@ public struct Network: Sendable {
 
     /// One batch forward and, with `fisher`, backward through the cross-entropy loss −log p_y; with
     /// `activity`, each Dense and Conv2D layer's input and output summed per unit.
-    func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool) -> BatchMeasures {
+    func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool, logits: Bool = false) -> BatchMeasures {
         let activations = forwardAll(input)
         var result = BatchMeasures(outputs: activations.last!)
+        if logits { result.logits = LogitRange(self.logits(activations), classes: classes) }
         if activity {
             for (index, layer) in layers.enumerated() where layer is Dense || layer is Conv2D {
                 result.activity[layer.name] = LayerActivity(pre: activations[index], post: activations[index + 1])
@@ -85,6 +86,26 @@ public struct Network: Sendable {
             result.gradients = sink
         }
         return result
+    }
+
+    /// The logits of a batch whose activations are `activations`: the input of the model's final
+    /// softmax or sigmoid (a last Activation layer's input, or a last Dense or Conv2D layer's output
+    /// before its activation), else the model's output itself.
+    func logits(_ activations: [Batch]) -> Batch {
+        let before = activations[activations.count - 2]
+        switch layers.last {
+        case let layer as ActivationLayer where layer.function == .softmax || layer.function == .sigmoid:
+            return before
+        case let dense as Dense where dense.activation == .softmax || dense.activation == .sigmoid:
+            return Dense(name: dense.name, kernel: dense.kernel, bias: dense.bias, inputs: dense.inputs, units: dense.units, activation: .linear,
+                         kernelName: dense.kernelName, biasName: dense.biasName).forward(before)
+        case let conv as Conv2D where conv.activation == .softmax || conv.activation == .sigmoid:
+            return Conv2D(name: conv.name, kernel: conv.kernel, bias: conv.bias, kernelHeight: conv.kernelHeight, kernelWidth: conv.kernelWidth,
+                          channels: conv.channels, filters: conv.filters, strides: conv.strides, samePadding: conv.samePadding,
+                          activation: .linear, kernelName: conv.kernelName, biasName: conv.biasName).forward(before)
+        default:
+            return activations.last!
+        }
     }
 
     /// Every layer's output for `input`: the input first, the model's output last.
@@ -114,4 +135,31 @@ struct BatchMeasures: Sendable {
     var outputs: Batch
     var gradients: GradientSink?
     var activity: [String: LayerActivity] = [:]
+    var logits: LogitRange?
+}
+
+/// The lowest and highest logit of each class over a set of samples.
+public struct LogitRange: Sendable, Equatable {
+    public private(set) var minimum: [Double], maximum: [Double]
+
+    /// Over the rows of `logits` (the last axis has `classes` values).
+    init(_ logits: Batch, classes: Int) {
+        minimum = [Double](repeating: .infinity, count: classes)
+        maximum = [Double](repeating: -.infinity, count: classes)
+        for row in stride(from: 0, to: logits.values.count, by: classes) {
+            for c in 0..<classes {
+                let value = Double(logits.values[row + c])
+                if value < minimum[c] || value.isNaN { minimum[c] = value }
+                if value > maximum[c] || value.isNaN { maximum[c] = value }
+            }
+        }
+    }
+
+    /// The range over both sets of samples.
+    mutating func add(_ other: LogitRange) {
+        for c in minimum.indices {
+            minimum[c] = minimum[c].isNaN || other.minimum[c].isNaN ? .nan : Swift.min(minimum[c], other.minimum[c])
+            maximum[c] = maximum[c].isNaN || other.maximum[c].isNaN ? .nan : Swift.max(maximum[c], other.maximum[c])
+        }
+    }
 }

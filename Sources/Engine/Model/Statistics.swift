@@ -91,7 +91,7 @@ public struct NetworkRunner {
     /// `samplesPerBatch` applies where the result does not depend on it mathematically (not to
     /// mini-batch Fisher); by default a batch's activations take about 16 MiB, at most 256 samples.
     public func measure(_ split: Split, fisher: FisherMode? = nil, activity: Bool = false, outputs: Bool = false,
-                        samplesPerBatch: Int? = nil) throws -> SplitMeasures {
+                        logits: Bool = false, samplesPerBatch: Int? = nil) throws -> SplitMeasures {
         if fisher != nil, !network.endsInSoftmax { throw EngineError.lossNeedsSoftmax(path: network.path) }
         var result = SplitMeasures(fisher: fisher.map(FisherAccumulator.init(mode:)))
         let size = if case .batch(let b) = fisher { b } else { samplesPerBatch ?? min(max((4 << 20) / network.valuesPerSample, 16), 256) }
@@ -99,7 +99,7 @@ public struct NetworkRunner {
         try concurrentBatches(of: split, size: size) { batch, labels in
             // A batch with a label out of range is not measured; `combine` reports it, in order.
             guard labels.allSatisfy({ (0..<classes).contains($0) }) else { return (nil, labels) }
-            return (network.measure(batch, labels: labels, fisher: fisher, activity: activity), labels)
+            return (network.measure(batch, labels: labels, fisher: fisher, activity: activity, logits: logits), labels)
         } combine: { (measures: BatchMeasures?, labels: [Int]) in
             guard let measures else {
                 let position = labels.firstIndex { !(0..<classes).contains($0) }!
@@ -163,11 +163,16 @@ public struct SplitMeasures: Sendable {
     /// Outputs and labels, in order (when asked for).
     public var outputs: [Float] = [], labels: [Int] = []
     public var samples = 0
+    /// Each class's lowest and highest logit (when asked for).
+    public var logits: LogitRange?
 
     mutating func add(_ measures: BatchMeasures, labels: [Int], outputs keep: Bool) {
         samples += labels.count
         if let gradients = measures.gradients { fisher?.add(gradients, samples: labels.count) }
         for (layer, sums) in measures.activity { activity[layer, default: LayerActivity()].add(sums) }
+        if let range = measures.logits {
+            if logits == nil { logits = range } else { logits!.add(range) }
+        }
         if keep {
             outputs += measures.outputs.values
             self.labels += labels
@@ -182,6 +187,9 @@ public struct SplitMeasures: Sendable {
         union.fisher = nil
         if let fisher, let more = other.fisher, fisher.mode == .exact { union.fisher = fisher.merged(with: more) }
         union.activity.merge(other.activity) { var sum = $0; sum.add($1); return sum }
+        if let more = other.logits {
+            if union.logits == nil { union.logits = more } else { union.logits!.add(more) }
+        }
         (union.outputs, union.labels) = ([], [])  // not in file order: the union's outputs are not kept
         return union
     }

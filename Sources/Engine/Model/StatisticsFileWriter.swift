@@ -8,6 +8,8 @@ public struct MeasuredStatistics: Sendable {
     public var fisher: [DataSplit: [String: [Double]]] = [:]
     public var fisherMode: FisherMode?
     public var activity: Activity?
+    /// Each class's lowest and highest logit on the forget, retain and full splits (when asked for).
+    public var logits: [DataSplit: LogitRange] = [:]
     /// The model's outputs and the labels on the forget and retain splits, in order: the same
     /// forward passes serve to measure the model.
     public var outputs: [DataSplit: (values: [Float], labels: [Int])] = [:]
@@ -20,13 +22,13 @@ public struct MeasuredStatistics: Sendable {
     /// the forget, retain and full splits, one pass over each split that needs one, keeping the
     /// forget and retain outputs with `outputs`.
     public static func measure(_ network: Network, on splits: DataSplits, fisher: FisherMode?, activity: Bool,
-                               outputs: Bool = false) throws -> MeasuredStatistics {
+                               outputs: Bool = false, logits: Bool = false) throws -> MeasuredStatistics {
         if splits.full == nil, let fisher, fisher != .exact {
             throw EngineError.data(path: splits.forget.data.path,
                                    problem: "mini-batch Fisher of the full set depends on its order: give the full training set with --data")
         }
         func run(_ part: DataPart, activity: Bool, outputs: Bool) throws -> SplitMeasures {
-            try part.runner(network).measure(part.split, fisher: fisher, activity: activity, outputs: outputs)
+            try part.runner(network).measure(part.split, fisher: fisher, activity: activity, outputs: outputs, logits: logits)
         }
         let forget = try run(splits.forget, activity: activity, outputs: outputs)
         let retain = try run(splits.retain, activity: activity, outputs: outputs)
@@ -45,6 +47,11 @@ public struct MeasuredStatistics: Sendable {
             }
         }
         if activity { result.activity = Activity(forget: forget, retain: retain, full: full!) }
+        if logits {
+            for (split, measured) in [(DataSplit.forget, forget), (.retain, retain), (.full, full!)] {
+                result.logits[split] = measured.logits
+            }
+        }
         if outputs { result.outputs = [.forget: (forget.outputs, forget.labels), .retain: (retain.outputs, retain.labels)] }
         return result
     }
@@ -85,6 +92,11 @@ public struct MeasuredStatistics: Sendable {
                 entries.append((StatisticsSchema.correlation(layer: layer, side: .pre), values.pre, [values.pre.count]))
                 entries.append((StatisticsSchema.correlation(layer: layer, side: .post), values.post, [values.post.count]))
             }
+        }
+        for split in logits.keys.sorted() {
+            let range = logits[split]!
+            entries.append((StatisticsSchema.logits(split, .min), range.minimum, [range.minimum.count]))
+            entries.append((StatisticsSchema.logits(split, .max), range.maximum, [range.maximum.count]))
         }
         for split in [DataSplit.forget, .retain, .full] {
             guard let tensors = fisher[split] else { continue }

@@ -14,7 +14,7 @@ struct CompanionLoader {
         for (pass, tensors) in steps {
             let needs = pass.requirements
             if needs.contains(.preSnapshot), inputs.pre == nil { throw PassError.needsInput(pass: pass.name, option: "--pre PRE") }
-            if needs.contains(where: \.isStatistic), inputs.statistics == nil, !statisticsPending {
+            if needs.contains(where: { $0.isStatistic && !$0.isOptional }), inputs.statistics == nil, !statisticsPending {
                 throw PassError.needsInput(pass: pass.name, option: "--stats STATS, or --data to compute them from")
             }
             for name in tensors {
@@ -23,7 +23,7 @@ struct CompanionLoader {
                     if let problem = Self.mismatch(pre.tensor(named: name), entry.info, what: name) { preProblems.append(problem) }
                 }
                 guard let statistics = inputs.statistics else { continue }
-                for requirement in needs {
+                for requirement in needs where !requirement.isOptional {
                     for (entryName, shape) in statisticsEntries(requirement, for: entry, statistics: statistics)
                     where checkedStats.insert(entryName).inserted {
                         let info = statistics.info(entryName)
@@ -45,7 +45,7 @@ struct CompanionLoader {
     /// The statistics entries (and their expected shapes) a requirement needs for one tensor.
     func statisticsEntries(_ requirement: PassRequirement, for entry: TensorLayout, statistics: any StatisticsSource) -> [(String, [Int])] {
         switch requirement {
-        case .preSnapshot, .data:
+        case .preSnapshot, .data, .logitsIfAvailable:
             return []
         case .fisher(let split):
             return [(StatisticsSchema.fisher(split, tensor: entry.info.name), entry.info.shape)]
@@ -83,6 +83,10 @@ struct CompanionLoader {
             switch requirement {
             case .preSnapshot, .data:
                 break
+            case .logitsIfAvailable:
+                if statistics.info(StatisticsSchema.logits(.full, .min)) != nil {
+                    companions.logitMinimum = try statistics.read(StatisticsSchema.logits(.full, .min))
+                }
             case .fisher(let split):
                 companions.fisher[split] = try statistics.read(StatisticsSchema.fisher(split, tensor: tensor.name))
             case .correlation:

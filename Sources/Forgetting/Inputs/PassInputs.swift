@@ -10,14 +10,20 @@ public enum PassRequirement: Hashable, Sendable {
     case correlation
     /// Samples of one split, to run the model on (model passes).
     case data(DataSplit)
+    /// The model's logits over the data (`/logits/full`), when there is data or a statistics file
+    /// that has them; a pass that asks for them works without them too.
+    case logitsIfAvailable
 
     /// Whether it is read from a statistics file (or computed into one).
     public var isStatistic: Bool {
         switch self {
-        case .fisher, .correlation: true
+        case .fisher, .correlation, .logitsIfAvailable: true
         case .preSnapshot, .data: false
         }
     }
+
+    /// Whether a run may go without it.
+    public var isOptional: Bool { self == .logitsIfAvailable }
 }
 
 /// The files beside the checkpoint that some passes read: the snapshot from before the forget
@@ -43,6 +49,8 @@ public struct Companions: Sendable {
     /// Correlation of the layer's input units (`pre`) and output units (`post`) with the forget data.
     public var correlationPre: TensorValues?
     public var correlationPost: TensorValues?
+    /// Each class's lowest logit over the data (`/logits/full/min`), when available.
+    public var logitMinimum: TensorValues?
 
     public init() {}
 

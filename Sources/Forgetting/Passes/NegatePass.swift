@@ -1,7 +1,7 @@
 import Checkpoint
 
-/// `negate:LAMBDA` — task-vector negation: W' = W − λ·ΔW with ΔW = W_input − W_pre, on every kernel
-/// and bias (`@GLOB` narrows it). λ = 1 returns the `--pre` snapshot exactly: it is computed as
+/// `negate:LAMBDA` — task-vector negation: W' = W − λ·ΔW with ΔW = W_input − W_pre, on every
+/// floating tensor but optimizer state (`@GLOB` narrows it). λ = 1 returns the `--pre` snapshot exactly: it is computed as
 /// W_pre + (W − W_input) + (1 − λ)·ΔW, which is the same thing without cancellation.
 struct NegatePass: TensorPass {
     static let name = "negate"
@@ -20,7 +20,7 @@ struct NegatePass: TensorPass {
     var parameters: [(name: String, value: String)] { [("lambda", "\(lambda)")] }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context)
+        TrainableTensors.everyFloating(in: context)
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {

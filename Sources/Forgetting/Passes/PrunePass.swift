@@ -3,7 +3,8 @@ import Checkpoint
 /// `prune:theta=T` or `prune:top=P%[,scope=global]` — zeroes the synapses that learning the forget
 /// data moved most: W' = 0 where |ΔW| > T (the spiking-network paper's eq. 11–12), or for the P%
 /// largest |ΔW| per tensor (or over all selected tensors with `scope=global`; ties at the
-/// threshold are pruned too). ΔW = W − W_pre needs `--pre`. Acts on kernels and biases.
+/// threshold are pruned too). ΔW = W − W_pre needs `--pre`. Acts on every floating tensor but
+/// optimizer state (`@GLOB` narrows it).
 struct PrunePass: TensorPass {
     static let name = "prune"
     static let usage = "prune:theta=T | prune:top=P%[,scope=global]"
@@ -52,10 +53,10 @@ struct PrunePass: TensorPass {
     }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context)
+        TrainableTensors.everyFloating(in: context)
     }
 
-    func prepared(for tensors: [String], reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass {
+    func prepared(for tensors: [String], target: ForgetTarget, reading companions: (String) throws -> (Tensor, Companions)) throws -> any TensorPass {
         guard case .top(let fraction, true) = rule else { return self }
         var selector = LargestValueSelector()
         for name in tensors {
