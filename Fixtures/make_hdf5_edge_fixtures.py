@@ -8,6 +8,10 @@ hdf5/links.h5  fc/weight (3,2) and fc/bias (3,) float32; `z_alias` is a second h
                fc/loop is a hard link back to the root group (a cycle a walk must not follow).
 hdf5/refs.h5   the same tensors; fc/weight has an attribute holding an object reference to
                fc/bias (it would dangle if copied as bytes into a new file).
+hdf5/unwritten_4tib.h5
+               fc/weight float32 (1048576, 1048576), chunked (256, 256), never written: 4 TiB of
+               fill values declared in a file of a few KB; fc/bias (1048576,) the same, chunked.
+               Reading the weight would need 4 TiB of memory.
 """
 from pathlib import Path
 
@@ -29,4 +33,8 @@ with h5py.File(HERE / "refs.h5", "w") as f:
     f["fc/bias"] = bias
     f["fc/weight"].attrs["bias_ref"] = f["fc/bias"].ref
 
-print("wrote", HERE / "links.h5", HERE / "refs.h5")
+with h5py.File(HERE / "unwritten_4tib.h5", "w") as f:
+    f.create_dataset("fc/weight", shape=(1 << 20, 1 << 20), dtype="f4", chunks=(256, 256))
+    f.create_dataset("fc/bias", shape=(1 << 20,), dtype="f4", chunks=(1024,))
+
+print("wrote", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5")

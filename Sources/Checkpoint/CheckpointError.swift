@@ -10,6 +10,10 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case shardIndex(path: String, problem: String)
     case hdf5(path: String, call: String, message: String)
     case unsupported(path: String, tensor: String, reason: String)
+    /// A tensor too large to hold in memory (exit 2).
+    case tooLarge(path: String, tensor: String, shape: [Int], bytes: Int, limit: Int)
+    /// An object of the file is damaged (exit 2): refused before anything is copied.
+    case damaged(path: String, object: String, reason: String)
     case writeFailed(path: String, reason: String)
     /// The output may not be written where it was asked for (bad usage, exit 2).
     case writeRefused(path: String, reason: String)
@@ -31,6 +35,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         case .shardIndex(let path, let problem): "\(path): \(problem)"
         case .hdf5(let path, let call, let message): "\(path): HDF5 \(call) failed\(message.isEmpty ? "" : ": \(message)")"
         case .unsupported(let path, let tensor, let reason): "\(path): tensor '\(tensor)': \(reason)"
+        case .tooLarge(let path, let tensor, let shape, let bytes, let limit):
+            "\(path): tensor '\(tensor)' of shape \(shape) needs \(bytes) bytes in memory, more than this machine's \(limit); refusing to read it (a damaged or hostile file?)"
+        case .damaged(let path, let object, let reason): "\(path): '\(object)' is damaged: \(reason) (the file cannot be copied safely)"
         case .writeFailed(let path, let reason): "\(path): cannot write: \(reason)"
         case .writeRefused(let path, let reason): "\(path): refusing to write: \(reason)"
         }

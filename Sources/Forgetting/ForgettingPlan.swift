@@ -69,6 +69,7 @@ public struct ForgettingPlan {
                 return Self.matches(glob, name) || Self.matches(glob, layout.tensors[name]?.layer ?? "")
             }
             guard !chosen.isEmpty else { throw PassError.noTensorMatches(spec: spec.text, path: checkpoint.path) }
+            for name in chosen { try MemoryLimit.check(layout.tensors[name]!.info, in: checkpoint.path) }
             steps.append(Step(spec: spec, pass: pass, tensors: chosen.sorted { fileOrder[$0, default: 0] < fileOrder[$1, default: 0] }))
         }
         if let requested, resolved == nil { resolved = try layout.outputLayer(named: requested) }

@@ -47,8 +47,13 @@ public enum ForgetJob {
         // The key and the input's record are read too: never written over.
         var alsoRead: [String] = []
         if case .write(let key, _, let parent) = request.records { alsoRead = [key, parent].compactMap { $0 } }
+        // The input's own records (its attestation and signature) are never replaced either, whether or not they are read.
+        let inputModel = checkpoint.format.model(at: checkpoint.path)
+        let inputRecords = [inputModel + ".manifest.json", inputModel + ".sig"] + (records?.parent.map { [$0.path] } ?? [])
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []),
-                                     inputs: read.flatMap(\.files) + alsoRead)
+                                     inputs: read.flatMap(\.files) + alsoRead + inputRecords)
+        let sizes = checkpoint.files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        try OutputPath.checkSpace(in: (destination as NSString).deletingLastPathComponent, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
 
         // The model and the data, when anything measures or runs the model.
         var network: Network?, splits: DataSplits?

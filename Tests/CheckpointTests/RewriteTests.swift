@@ -151,3 +151,33 @@ import Testing
         }
     }
 }
+
+/// A commit is all or nothing: when a rename fails, the renames before it are undone and the files
+/// they replaced are back.
+@Suite struct CommitTests {
+    @Test func aFailedRenameUndoesTheOthers() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (first, second) = (directory + "/model.bin", directory + "/model.bin.manifest.json")
+        try Data("old model".utf8).write(to: URL(fileURLWithPath: first))
+        let transaction = OutputTransaction()
+        try transaction.write(Array("new model".utf8), to: first)
+        try transaction.write(Array("record".utf8), to: second)
+        // A directory appears where the record goes: its rename fails after the model's succeeded.
+        try FileManager.default.createDirectory(atPath: second, withIntermediateDirectories: false)
+        #expect(throws: CheckpointError.self) { try transaction.commit() }
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "old model")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["model.bin", "model.bin.manifest.json"])
+        #expect(transaction.abort().isEmpty)
+
+        // Without the directory in the way the same commit goes through and leaves no backup.
+        try FileManager.default.removeItem(atPath: second)
+        let again = OutputTransaction()
+        try again.write(Array("new model".utf8), to: first)
+        try again.write(Array("record".utf8), to: second)
+        try again.commit()
+        #expect(try String(contentsOfFile: first, encoding: .utf8) == "new model")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted() == ["model.bin", "model.bin.manifest.json"])
+        #expect(again.abort() == [first, second])
+    }
+}

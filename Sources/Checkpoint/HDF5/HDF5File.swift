@@ -35,6 +35,11 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), HDF5.defaultPlist), "H5Fopen")
             let root = try H5ID(.group, H5Gopen2(file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
             tree = try HDF5Tree.walk(group: root.raw, path: "")
+            do {
+                try HDF5Validation.check(file: file.raw, nodes: tree.flatMap { [$0] + $0.descendants })
+            } catch HDF5Problem.damaged(let object, let reason) {
+                throw CheckpointError.damaged(path: path, object: object, reason: reason)
+            }
             // A dataset with several hard links is one tensor, under its first name.
             var tensors: [TensorInfo] = []
             var links: [haddr_t: [String]] = [:]
@@ -45,8 +50,8 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             self.tensors = tensors
             aliases = links.values.filter { $0.count > 1 }.reduce(into: [:]) { table, names in for name in names { table[name] = names } }
             metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
-        } catch {
-            throw CheckpointError.hdf5(path: path, call: error.call, message: error.message)
+        } catch let failure as HDF5Failure {
+            throw CheckpointError.hdf5(path: path, call: failure.call, message: failure.message)
         }
     }
 
@@ -123,6 +128,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
         guard info.dtype.isEditable else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
         }
+        try MemoryLimit.check(info, in: path)
         do {
             let dataset = try H5ID(.dataset, H5Dopen2(file.raw, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
             let type = try H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type(\(info.name))")

@@ -13,7 +13,8 @@ public enum OutputPath {
     }
 
     /// Throws if any file the rewrite would create is one of the input's files (same path, or
-    /// the same file through a link), or if its directory does not exist.
+    /// the same file through a link), is there and is not a regular file (a symbolic link, a
+    /// directory, a device, a FIFO: a rename would replace it), or if its directory does not exist.
     public static func checkDistinct(outputs: [String], inputs: [String]) throws {
         let inputIdentities = inputs.compactMap(identity)
         let inputPaths = Set(inputs.map(canonical))
@@ -23,13 +24,43 @@ public enum OutputPath {
         }
         for output in outputs {
             if inputPaths.contains(canonical(output)) || identity(output).map(inputIdentities.contains) == true {
-                throw CheckpointError.writeRefused(path: output, reason: "it is the input; choose another -o (the input is never modified)")
+                throw CheckpointError.writeRefused(path: output, reason: "it is the input or another file this run reads (a key, a record, data); choose another path (inputs are never modified)")
+            }
+            var st = stat()
+            if lstat(output, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                let kind = switch st.st_mode & S_IFMT {
+                case S_IFLNK: "a symbolic link"
+                case S_IFDIR: "a directory"
+                case S_IFIFO: "a FIFO"
+                case S_IFCHR, S_IFBLK: "a device"
+                default: "not a regular file"
+                }
+                throw CheckpointError.writeRefused(path: output, reason: "it is \(kind), which the output would replace; choose another path")
             }
             let directory = (output as NSString).deletingLastPathComponent
             var isDirectory: ObjCBool = false
             if !directory.isEmpty, !(FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) && isDirectory.boolValue) {
                 throw CheckpointError.writeRefused(path: output, reason: "directory \(directory) does not exist (create it first: mkdir -p '\(directory)')")
             }
+        }
+    }
+
+    /// Throws when the disk holding `directory` has less room than `bytes` (plus 1 MiB), or the
+    /// process may not write a file of `largestFile` bytes (`ulimit -f`): the run would fail while
+    /// writing, and libhdf5 does not always fail cleanly on a full disk.
+    public static func checkSpace(in directory: String, bytes: Int, largestFile: Int) throws {
+        var fs = statvfs()
+        if statvfs(directory.isEmpty ? "." : directory, &fs) == 0 {
+            let (available, overflow) = Int(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int(clamping: fs.f_frsize))
+            if !overflow, available < bytes + (1 << 20) {
+                throw CheckpointError.writeFailed(path: directory.isEmpty ? "." : directory,
+                    reason: "not enough free space: the output needs about \(bytes) bytes and \(available) are free")
+            }
+        }
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, UInt64(largestFile) + (1 << 20) > UInt64(limit.rlim_cur) {
+            throw CheckpointError.writeFailed(path: directory.isEmpty ? "." : directory,
+                reason: "the file-size limit (ulimit -f) is \(limit.rlim_cur) bytes and an output file needs about \(largestFile)")
         }
     }
 
