@@ -12,6 +12,9 @@ public struct Assessment: Sendable {
     /// With forget classes: over every sample assessed (forget, retain and test), the share whose
     /// prediction is a forget class, and the mean probability the model gives the forget classes.
     public let forgetClassShare: Double?, forgetClassProbability: Double?
+    /// Relearn time in steps (see `RelearnTime`), when measured; `relearnLimit + 1` when the forget
+    /// accuracy did not come back within the limit.
+    public var relearnSteps: Int?
 
     /// `forget_acc`, `retain_acc`, `test_acc`, `mia`, `forget_share`, `forget_prob` (those that
     /// could be measured).
@@ -23,6 +26,7 @@ public struct Assessment: Sendable {
         values["mia"] = membership?.memberShare
         values["forget_share"] = forgetClassShare
         values["forget_prob"] = forgetClassProbability
+        values["relearn"] = relearnSteps.map(Double.init)
         return values
     }
 
@@ -118,7 +122,7 @@ public struct Requirement: Sendable, Equatable {
     public let comparison: String
     public let bound: Double
 
-    public static let metrics = ["forget_acc", "retain_acc", "test_acc", "mia", "forget_share", "forget_prob", "retain_drop", "test_drop"]
+    public static let metrics = ["forget_acc", "retain_acc", "test_acc", "mia", "forget_share", "forget_prob", "relearn", "retain_drop", "test_drop"]
 
     public static func parse(_ text: String) throws -> [Requirement] {
         try text.split(separator: ",").map { clause in

@@ -63,11 +63,10 @@ public enum ForgettingPipeline {
 }
 
 /// The in-memory part of a run with model passes: every tensor the model reads, with every pass up
-/// to the last model pass applied in order (tensor passes to those tensors, model passes to the
-/// model rebuilt from them). The stream then writes these tensors as held here.
+/// to the last model pass applied in order (see `HeldModel`). The stream then writes these tensors
+/// as held here.
 private struct ModelStage {
-    /// Tensors the model reads, edited so far, by name; taken out as the stream writes them.
-    private var held: [String: Tensor]
+    private var held: HeldModel
     /// The first step the stream applies to held tensors (the one after the last model pass).
     let firstStreamedStep: Int
 
@@ -76,60 +75,17 @@ private struct ModelStage {
         guard let last = plan.steps.lastIndex(where: { $0.pass is any ModelPass }) else { return nil }
         guard let model else { throw PassError.needsData(pass: plan.steps[last].pass.name) }
         firstStreamedStep = last + 1
-        let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var originals: [String: Tensor] = [:]
-        for name in model.network.weightNames {
-            guard let info = infos[name] else { continue }
-            originals[name] = try checkpoint.read(info)
-        }
-        held = originals
-        var network = model.network
+        held = try HeldModel(model: model, checkpoint: checkpoint)
         for index in 0...last {
             let step = plan.steps[index]
-            switch step.pass {
-            case let pass as any TensorPass:
-                for name in step.tensors {
-                    guard var tensor = held[name], let layout = plan.layout.tensors[name] else { continue }
-                    let companions = try loader.load(pass.requirements, for: originals[name]!)
-                    tensor.changes = ChangeTally()
-                    try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target, companions: companions))
-                    reports[index].edits.append(TensorEdit(tensor: name, changes: tensor.changes))
-                    held[name] = tensor
-                }
-            case let pass as any ModelPass:
-                network = try network.replacing(held.mapValues(\.values.floats))
-                let result = try pass.run(ModelPassContext(network: network, data: model.data, target: plan.target, tensors: step.tensors))
-                for name in step.tensors {
-                    guard var tensor = held[name] else { continue }
-                    tensor.changes = ChangeTally()
-                    if let values = result.values[name] {
-                        guard values.count == tensor.info.count else {
-                            throw PassError.malformed(spec: step.spec.text, reason: "returned \(values.count) values for \(name) of shape \(tensor.shape)")
-                        }
-                        tensor.update(0..<values.count) { i, _ in Double(values[i]) }
-                    }
-                    reports[index].edits.append(TensorEdit(tensor: name, changes: tensor.changes))
-                    held[name] = tensor
-                }
-                reports[index].details = result.details
-            default:
-                break
-            }
+            let report = try held.apply(step.pass, spec: step.spec, to: step.tensors, plan: plan)
+            reports[index].edits = report.edits
+            reports[index].details = report.details
         }
     }
 
     /// The held tensor of that name, if the model holds it (each is taken once).
     mutating func take(_ name: String) -> Tensor? {
-        held.removeValue(forKey: name)
-    }
-}
-
-extension TensorValues {
-    /// The values as float32 (float64 tensors are narrowed), as the engine computes.
-    var floats: [Float] {
-        switch self {
-        case .float32(let values): values
-        case .float64(let values): values.map(Float.init)
-        }
+        held.take(name)
     }
 }

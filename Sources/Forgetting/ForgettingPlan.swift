@@ -127,6 +127,22 @@ public struct ForgettingPlan {
         return ForgettingPlan(steps: steps, from: self, inputs: inputs)
     }
 
+    /// The same plan with step `index`'s pass replaced by `pass` (prepared like the others), for a
+    /// strength search's trials and its choice. The step keeps its tensors and spec.
+    public func substituting(_ pass: any Pass, at index: Int, checkpoint: any CheckpointFile) throws -> ForgettingPlan {
+        var steps = self.steps
+        var replacement = pass
+        if let tensorPass = pass as? any TensorPass {
+            let loader = CompanionLoader(layout: layout, inputs: inputs)
+            replacement = try tensorPass.prepared(for: steps[index].tensors, target: target) { name in
+                let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
+                return (tensor, try loader.load(tensorPass.requirements, for: tensor))
+            }
+        }
+        steps[index] = Step(spec: steps[index].spec, pass: replacement, tensors: steps[index].tensors)
+        return ForgettingPlan(steps: steps, from: self, inputs: inputs)
+    }
+
     /// Shell-style glob (`*`, `?`, `[...]`) over a whole name.
     static func matches(_ glob: String, _ name: String) -> Bool {
         fnmatch(glob, name, 0) == 0

@@ -12,6 +12,7 @@ public enum PassRegistry {
         SSDPass.self,
         FisherNoisePass.self,
         AscentPass.self,
+        FinetunePass.self,
     ]
 
     /// Parses `--pass` text into a configured pass.

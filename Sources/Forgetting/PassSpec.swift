@@ -75,6 +75,20 @@ public final class PassArguments {
         return nil
     }
 
+    /// Whether `key` (or, with `positional`, the bare first argument) is `auto`: the run searches
+    /// for its value. Consumes it when it is.
+    public func isAuto(_ key: String, positional allowsPositional: Bool = false) -> Bool {
+        if remaining[key] == "auto" {
+            remaining.removeValue(forKey: key)
+            return true
+        }
+        if allowsPositional, remaining[key] == nil, positional == "auto" {
+            positional = nil
+            return true
+        }
+        return false
+    }
+
     /// A finite real number, optionally within `range`.
     public func double(_ key: String, positional: Bool = false, default fallback: Double? = nil,
                                 in range: ClosedRange<Double>? = nil) throws(PassError) -> Double {

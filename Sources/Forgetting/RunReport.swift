@@ -44,7 +44,7 @@ public struct RunReport: Sendable {
     public let outputFiles: [String]
     public let classes: [Int]
     public let outputLayer: String?
-    public let passes: [PassReport]
+    public var passes: [PassReport]
     /// Optimizer-state groups the input has, and those left out of the output.
     public let optimizerGroups: [String]
     public let droppedGroups: [String]

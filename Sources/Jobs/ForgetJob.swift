@@ -32,7 +32,7 @@ public enum ForgetJob {
         if plan.hasModelPasses, request.data.isEmpty, let step = plan.steps.first(where: { $0.pass is any ModelPass }) {
             throw PassError.needsData(pass: step.pass.name)
         }
-        if !request.requirements.isEmpty, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
+        if !request.requirements.isEmpty || request.relearnLimit != nil, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
         if request.dryRun { return .planned(plan, checkpoint: checkpoint) }
 
         guard let output = request.output else { throw ForgetJobError.noOutput }
@@ -68,11 +68,31 @@ public enum ForgetJob {
                                                           logits: plan.requirements.contains(.logitsIfAvailable))
             computed = ComputedStatistics(measured, description: "statistics computed from \(request.data.files.joined(separator: ", "))")
         }
-        let prepared = try plan.prepared(checkpoint: checkpoint, computed: computed)
+        var prepared = try plan.prepared(checkpoint: checkpoint, computed: computed)
+        let forgetClasses = request.data.forgetIDs == nil ? request.target.classes : []
         var before: Assessment?
         if let network, let splits {
             before = try Assessment(of: network, on: splits, known: computed?.measured.outputs ?? [:], feature: request.miaFeature,
-                                    forgetClasses: request.data.forgetIDs == nil ? request.target.classes : [])
+                                    forgetClasses: forgetClasses)
+        }
+        // A setting given as auto: search for the weakest value that meets the policy, then run with it.
+        var policy = request.requirements
+        var search: StrengthSearch.Outcome?
+        if let step = try StrengthSearch.autoStep(in: prepared) {
+            guard let network, let splits, let before else { throw ForgetJobError.autoNeedsData(prepared.steps[step.index].spec.text) }
+            if policy.isEmpty { policy = try Requirement.parse(StrengthSearch.defaultPolicy) }
+            let outcome = try StrengthSearch.run(prepared, step: step, checkpoint: checkpoint, model: ModelStageInput(network: network, data: splits),
+                                                 before: before, policy: policy, feature: request.miaFeature, forgetClasses: forgetClasses)
+            events.searched(step.scale.parameter, outcome.trials.map { ($0.value, $0.metrics, $0.failures.isEmpty) })
+            guard outcome.chosen != nil else {
+                let best = outcome.best.map { trial in
+                    let value = step.scale.integral ? "\(Int(trial.value))" : "\(trial.value)"
+                    return "; the closest, \(step.scale.parameter)=\(value): \(trial.failures.joined(separator: "; "))"
+                } ?? ""
+                throw RequirementError.notMet(["no \(step.scale.parameter) of \(prepared.steps[step.index].spec.text) met the policy in \(outcome.trials.count) trials\(best)"])
+            }
+            prepared = outcome.plan
+            search = outcome
         }
 
         // Warnings once everything is checked and before the work, so a refused run prints only its error.
@@ -88,17 +108,22 @@ public enum ForgetJob {
                                                     inputSinks: digests?.inputSinks ?? [:], outputSinks: digests?.outputSinks ?? [:],
                                                     progress: events.progress)
             report.warnings = warnings
+            if let search { report.passes[search.index].details = Self.merging(["search": search.details], into: report.passes[search.index].details) }
             var after: Assessment?
             var evaluation: JSONValue = .null
             if let before, let splits {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
-                let measured = try Assessment(of: try Network(checkpoint: openCheckpoint(written)), on: splits, feature: request.miaFeature,
-                                              forgetClasses: request.data.forgetIDs == nil ? request.target.classes : [])
-                let failures = Requirement.failures(request.requirements, before: before, after: measured)
+                let edited = try Network(checkpoint: openCheckpoint(written))
+                var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses)
+                if let limit = request.relearnLimit, let target = before.forget?.accuracy {
+                    measured.relearnSteps = try RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
+                }
+                let failures = Requirement.failures(policy, before: before, after: measured)
                 events.assessed(before, measured, failures)
                 guard failures.isEmpty else { throw RequirementError.notMet(failures) }
                 after = measured
-                evaluation = EvaluationRecord.json(before: before, after: measured, requirements: request.requirements, sizes: splits.sizes)
+                evaluation = EvaluationRecord.json(before: before, after: measured, requirements: policy, sizes: splits.sizes,
+                                                   relearnLimit: request.relearnLimit)
             }
             var outcome = RecordsOutcome.none
             if let records, let digests {
@@ -129,6 +154,13 @@ public enum ForgetJob {
         return "\(passes.joined(separator: ", ")): the forget classes' logit was moved to about 0, not below the other classes'; "
             + "on a softmax head whose other logits are negative that makes the class more likely (see CLASS PASSES in man ckptforget). "
             + "Use suppress (or bias=floor) to keep it below them, or give --data to measure what the edit did"
+    }
+
+    /// `extra`'s members added to an object (or replacing null).
+    static func merging(_ extra: JSONValue, into details: JSONValue) -> JSONValue {
+        guard case .object(let added) = extra else { return details }
+        if case .object(let members) = details { return .object(added + members) }
+        return extra
     }
 
     private static func modelStage(_ network: Network?, _ splits: DataSplits?) -> ModelStageInput? {

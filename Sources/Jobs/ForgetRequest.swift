@@ -25,6 +25,8 @@ public struct ForgetRequest {
     public var miaFeature: MembershipInference.Feature
     /// `--require`: conditions on the metrics after the edit; none met → nothing written.
     public var requirements: [Requirement]
+    /// `--relearn N`: measure the edited model's relearn time, up to N steps (a metric).
+    public var relearnLimit: Int?
     public var outputLayer: String?
     public var keepOptimizerState: Bool
     public var records: Records
@@ -44,7 +46,7 @@ public struct ForgetRequest {
 
     public init(input: String, output: String?, passes: [PassSpec], target: ForgetTarget = ForgetTarget(), classNames: [String] = [],
                 pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), fisher: FisherMode? = nil,
-                miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], outputLayer: String? = nil,
+                miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], relearnLimit: Int? = nil, outputLayer: String? = nil,
                 keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
         self.input = input
         self.output = output
@@ -57,6 +59,7 @@ public struct ForgetRequest {
         self.fisher = fisher
         self.miaFeature = miaFeature
         self.requirements = requirements
+        self.relearnLimit = relearnLimit
         self.outputLayer = outputLayer
         self.keepOptimizerState = keepOptimizerState
         self.records = records
@@ -74,14 +77,19 @@ public struct ForgetEvents {
     public var progress: RewriteProgress
     public var warning: (String) -> Void
     public var assessed: (_ before: Assessment, _ after: Assessment, _ failures: [String]) -> Void
+    /// After a strength search: the setting searched and each trial's value, metrics and whether it
+    /// met the policy, in the order tried.
+    public var searched: (_ parameter: String, _ trials: [(value: Double, metrics: [String: Double], met: Bool)]) -> Void
 
     public init(writing: @escaping (Int) -> Void = { _ in }, progress: @escaping RewriteProgress = { _, _ in },
                 warning: @escaping (String) -> Void = { _ in },
-                assessed: @escaping (Assessment, Assessment, [String]) -> Void = { _, _, _ in }) {
+                assessed: @escaping (Assessment, Assessment, [String]) -> Void = { _, _, _ in },
+                searched: @escaping (String, [(value: Double, metrics: [String: Double], met: Bool)]) -> Void = { _, _ in }) {
         self.writing = writing
         self.progress = progress
         self.warning = warning
         self.assessed = assessed
+        self.searched = searched
     }
 }
 
@@ -112,6 +120,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case requirementsNeedData
     case emptyManifestPath
     case unknownClassName(path: String, name: String, labels: [String]?)
+    case severalAutoPasses([String])
+    case autoNeedsData(String)
     case classNamesNeedLabels
 
     public var description: String {
@@ -126,6 +136,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .unknownClassName(let path, let name, let labels?):
             "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
         case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
+        case .severalAutoPasses(let specs): "only one setting per run can be searched for; \(specs.joined(separator: " and ")) both ask (give a value to all but one)"
+        case .autoNeedsData(let spec): "--pass \(spec): a setting given as auto is searched for on data: give --data (with --class or --forget-ids)"
         }
     }
 }

@@ -2,13 +2,16 @@ import Checkpoint
 import Engine
 import Evaluation
 import Foundation
+import Manifest
 
 /// `ckptforget eval MODEL --data D [--class C | --forget-ids F] [--json]`: accuracy, macro
 /// precision, recall and F1, per-class sensitivity, specificity and ROC AUC, and the confusion
 /// matrix, for the forget and retain splits of the data, for all of it, and for held-out data.
 enum EvalCommand: Subcommand {
     static var help: String { Help.eval }
-    static let options: [Arguments.Option] = DataOptions.options + [.value("--class", "-c", repeatable: true), .flag("--json")]
+    static let options: [Arguments.Option] = DataOptions.options + [
+        .value("--class", "-c", repeatable: true), .flag("--json"), .value("--relearn"), .value("--relearn-to"), .value("--before"),
+    ]
 
     static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("usage: ckptforget eval MODEL --data D [--class C] [--json]") }
@@ -36,6 +39,14 @@ enum EvalCommand: Subcommand {
             membership = Assessment(forget: forget, retain: retain, test: test, feature: feature).membership
         }
         if let test { results.append(("test", test.metrics)) }
+        var relearn: (steps: Int?, limit: Int, target: Double)?
+        if let limit = try arguments.value("--relearn").map(SharedOptions.relearnLimit) {
+            guard let splits else { throw UsageError.invalid("--relearn fine-tunes on the forget split: give --class or --forget-ids") }
+            let target = try relearnTarget(arguments, checkpoint: checkpoint, splits: splits)
+            relearn = (try RelearnTime.measure(network, forget: splits.forget, target: target, limit: limit), limit, target)
+        } else if arguments.value("--relearn-to") != nil || arguments.value("--before") != nil {
+            throw UsageError.invalid("--relearn-to and --before go with --relearn N")
+        }
         if arguments.has("--json") {
             let object: JSONValue = [
                 "model": .string(checkpoint.path), "data": .string(data.path), "classes": JSONValue(classes),
@@ -45,6 +56,10 @@ enum EvalCommand: Subcommand {
                     ["feature": .string(mia.feature.rawValue), "member_share": .number(mia.memberShare), "members": .integer(mia.members),
                      "non_members": .integer(mia.nonMembers), "targets": .integer(mia.targets), "weight": .number(mia.weight),
                      "intercept": .number(mia.intercept), "definition": .string(MembershipInference.definition)]
+                } ?? .null,
+                "relearn": relearn.map { relearn in
+                    ["steps": JSONValue(relearn.steps), "limit": .integer(relearn.limit), "target_forget_acc": .number(relearn.target),
+                     "recipe": .string(RelearnTime.recipe)]
                 } ?? .null,
             ]
             Console.output(object.pretty)
@@ -58,9 +73,32 @@ enum EvalCommand: Subcommand {
             if let membership {
                 lines.append("membership inference (\(membership.feature.rawValue)): \(Format.number(membership.memberShare)) of \(membership.targets) forget samples judged members (lower = forgotten)")
             }
+            if let relearn {
+                lines.append("relearn time: " + (relearn.steps.map { "\(English.count($0, "step")) of fine-tuning on the forget data" } ?? "not within \(English.count(relearn.limit, "step"))")
+                    + " to bring its accuracy back to \(Format.number(relearn.target))")
+            }
             Console.output((lines + ["(macro averages; definitions: ckptforget eval --json)"]).joined(separator: "\n"))
         }
         return .success
+    }
+
+    /// The forget accuracy relearning must reach: `--relearn-to X`; else the `--before` model's on
+    /// the forget split; else the one recorded before the edit in the model's attestation.
+    static func relearnTarget(_ arguments: Arguments, checkpoint: any CheckpointFile, splits: DataSplits) throws -> Double {
+        if let text = arguments.value("--relearn-to") {
+            guard let value = Double(text), (0...1).contains(value) else { throw UsageError.invalid("--relearn-to \(text): expected an accuracy from 0 to 1") }
+            return value
+        }
+        if let before = arguments.value("--before") {
+            return try splits.forget.runner(try Network(checkpoint: openCheckpoint(before))).accuracy(splits.forget.split)
+        }
+        let record = checkpoint.format.model(at: checkpoint.path) + ".manifest.json"
+        if let bytes = FileManager.default.contents(atPath: record),
+           let statement = try? Statement(payload: try SigstoreBundle(bytes: [UInt8](bytes), path: record).envelope.payload, path: record),
+           let value = statement.predicate["evaluation"]?["before"]?["forget_acc"]?.double {
+            return value
+        }
+        throw UsageError.invalid("--relearn needs the accuracy to relearn to: --relearn-to X, --before ORIGINAL, or a record beside the model with the metrics before its edit")
     }
 
     static func json(_ metrics: ClassificationMetrics) -> JSONValue {

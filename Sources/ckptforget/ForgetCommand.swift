@@ -18,6 +18,7 @@ enum ForgetCommand: Subcommand {
         .value("--stats"),
         .value("--fisher"),
         .value("--require"),
+        .value("--relearn"),
         .flag("--keep-optimizer-state"),
         .value("--sign-key"),
         .value("--manifest"),
@@ -32,9 +33,14 @@ enum ForgetCommand: Subcommand {
         let request = try self.request(arguments)
         let quiet = arguments.has("--quiet"), json = arguments.has("--json")
         let progress = ProgressLine(enabled: !quiet)
-        let events = ForgetEvents(writing: progress.start, progress: progress.advance, warning: { Console.warning($0) }) { before, after, failures in
+        var searchFailed = false
+        let events = ForgetEvents(writing: progress.start, progress: progress.advance, warning: { Console.warning($0) },
+                                  assessed: { before, after, failures in
             if !quiet || !failures.isEmpty { Console.error(Summary.assessment(before: before, after: after)) }
-        }
+        }, searched: { parameter, trials in
+            searchFailed = !trials.contains { $0.met }
+            if !quiet || searchFailed { Console.error(Summary.search(parameter, trials)) }
+        })
         let result: ForgetResult
         do {
             result = try ForgetJob.run(request, events: events)
@@ -73,7 +79,8 @@ enum ForgetCommand: Subcommand {
             pre: arguments.value("--pre"), statistics: arguments.value("--stats"),
             data: try DataOptions.selection(arguments, classes: classes),
             fisher: try arguments.value("--fisher").map(SharedOptions.fisherMode), miaFeature: try DataOptions.miaFeature(arguments),
-            requirements: try arguments.value("--require").map(Requirement.parse) ?? [], outputLayer: arguments.value("--output-layer"),
+            requirements: try arguments.value("--require").map(Requirement.parse) ?? [],
+            relearnLimit: try arguments.value("--relearn").map(SharedOptions.relearnLimit), outputLayer: arguments.value("--output-layer"),
             keepOptimizerState: arguments.has("--keep-optimizer-state"), records: try records(arguments), dryRun: dryRun,
             toolVersion: CommandLineTool.version)
     }

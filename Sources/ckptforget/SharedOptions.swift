@@ -35,6 +35,12 @@ enum SharedOptions {
         return (indices, names)
     }
 
+    /// `--relearn N`: a positive number of steps.
+    static func relearnLimit(_ text: String) throws(UsageError) -> Int {
+        guard let steps = Int(text), (1...1_000_000).contains(steps) else { throw .invalid("--relearn \(text): expected a number of steps from 1 to 1000000") }
+        return steps
+    }
+
     /// `--fisher exact` or `--fisher batch:B`.
     static func fisherMode(_ text: String) throws(UsageError) -> FisherMode {
         if text == "exact" { return .exact }

@@ -65,6 +65,14 @@ enum Summary {
         return Format.columns(rows).joined(separator: "\n")
     }
 
+    /// A strength search's trials, one line each, in the order tried.
+    static func search(_ parameter: String, _ trials: [(value: Double, metrics: [String: Double], met: Bool)]) -> String {
+        let names = EvaluationRecord.metricNames.filter { name in trials.contains { $0.metrics[name] != nil } }
+        let rows = [[parameter.uppercased()] + names.map { $0.uppercased() } + ["POLICY"]]
+            + trials.map { trial in [Format.number(trial.value)] + names.map { trial.metrics[$0].map(Format.number) ?? "-" } + [trial.met ? "met" : "not met"] }
+        return Format.columns(rows).joined(separator: "\n")
+    }
+
     static func records(_ outcome: RecordsOutcome) -> String {
         var lines: [String] = []
         if let parent = outcome.parent { lines.append("lineage: the input's attestation \(parent) is recorded as parent") }

@@ -89,6 +89,38 @@ import Checkpoint
         try Self.expectMatches(trainer.parameters, group: "\(model)/ascent_sgd3")
     }
 
+    /// Two terms and a mask: one SGD step on cross-entropy plus half the class-2 penalty, with every
+    /// other element of each tensor frozen, equals w − lr·(g_ce + ½·g_penalty) on the movable
+    /// elements (gradients from the reference) and w on the frozen ones.
+    @Test(arguments: ["mlp", "cnn"]) func weightedTermsAndMasksInOneStep(model: String) throws {
+        let (network, batch) = try Self.setUp(model)
+        let (x, y) = try batch(0)
+        let masks = Dictionary(uniqueKeysWithValues: network.parameters.map { name, shape in
+            (name, (0..<shape.reduce(1, *)).map { $0 % 2 == 0 })
+        })
+        var trainer = try Trainer(network: network, training: network.parameters.map(\.name), optimizer: SGD(learningRate: 0.05), masks: masks)
+        try trainer.step([TrainingTerm(loss: .crossEntropy, batch: x, labels: y), TrainingTerm(loss: .classPenalty(2), batch: x, labels: y, weight: 0.5)])
+        let reference = try openCheckpoint(ForwardTests.path("engine/training_steps.h5"))
+        func values(_ group: String, _ name: String) throws -> TensorValues {
+            try reference.read(try #require(reference.tensor(named: "\(model)/\(group)/\(name)"))).values
+        }
+        let weights = network.weights
+        var expected: [String: [Float]] = [:]
+        for (name, _) in network.parameters {
+            let (ce, penalty) = (try values("grad/ce", name), try values("grad/penalty", name))
+            expected[name] = weights[name]!.indices.map { i in
+                masks[name]![i] ? Float(Double(weights[name]![i]) - 0.05 * (ce[i] + 0.5 * penalty[i])) : weights[name]![i]
+            }
+        }
+        for (name, got) in trainer.parameters {
+            let want = expected[name]!
+            let scale = want.map { abs($0) }.max() ?? 0
+            let worst = zip(got, want).map { abs($0 - $1) }.max() ?? 0
+            #expect(worst <= 1e-5 * max(scale, 1e-12), "\(name): \(worst)")
+            #expect(zip(got, weights[name]!).enumerated().allSatisfy { masks[name]![$0.offset] || $0.element.0 == $0.element.1 }, "\(name): a frozen element moved")
+        }
+    }
+
     /// Frozen parameters stay as they were; moving statistics are never trained.
     @Test func onlyTheNamedParametersMove() throws {
         let (network, batch) = try Self.setUp("cnn")

@@ -29,7 +29,7 @@ import Testing
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize")).parameters.map(\.value) == ["0"])
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize:seed=7")).parameters.map(\.value) == ["7"])
 
-        #expect(throws: PassError.unknownPass(name: "forget", known: ["suppress", "dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent"])) {
+        #expect(throws: PassError.unknownPass(name: "forget", known: ["suppress", "dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent", "finetune"])) {
             try PassRegistry.make(PassSpec(parsing: "forget:1"))
         }
         #expect(throws: PassError.missing(spec: "dampen", key: "alpha")) { try PassRegistry.make(PassSpec(parsing: "dampen")) }
@@ -47,6 +47,13 @@ import Testing
         }
         #expect(throws: PassError.badValue(spec: "randomize:seed=-1", key: "seed", value: "-1", expected: "a non-negative integer")) {
             try PassRegistry.make(PassSpec(parsing: "randomize:seed=-1"))
+        }
+    }
+
+    /// Every registered pass is a tensor pass or a model pass (one that is neither would do nothing).
+    @Test func everyPassHasAKind() {
+        for type in PassRegistry.all {
+            #expect((type is any TensorPass.Type) != (type is any ModelPass.Type), "\(type.name)")
         }
     }
 }

@@ -13,6 +13,8 @@ public enum TrainingLoss: Sendable, Equatable {
     case relabelled([Int: Int])
     /// −log(1 − p_k): a penalty on class k's probability, for every sample whatever its label.
     case classPenalty(Int)
+    /// −log(1 − p_y): a penalty on each sample's own label (for forget samples: their class).
+    case labelPenalty
 
     static let epsilon: Float = 1e-7
 
@@ -37,8 +39,10 @@ public enum TrainingLoss: Sendable, Equatable {
                         guard pt >= epsilon, pt <= 1 - epsilon else { continue }
                         for j in 0..<classes { d[row + j] = sign * p[row + j] }
                         d[row + target] -= sign
-                    case .classPenalty(let k):
+                    case .classPenalty, .labelPenalty:
                         // L = −log q, q = 1 − p_k: dL/dz_j = p_k (δ_jk − p_j) / q.
+                        let k: Int
+                        if case .classPenalty(let c) = self { k = c } else { k = label }
                         let q = 1 - p[row + k]
                         lossSum += -Foundation.log(Double(min(max(q, epsilon), 1 - epsilon)))
                         guard q >= epsilon, q <= 1 - epsilon else { continue }

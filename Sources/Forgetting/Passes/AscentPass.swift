@@ -9,20 +9,24 @@ import Engine
 /// L = −CE_forget + W·CE_retain). With `stop=forget_acc<=X` it stops as soon as the forget split's
 /// accuracy, measured every 10 steps and after the last, meets X. Batches are drawn in an order fixed
 /// by the seed. A model pass: it needs data (`--data` with a target, or `--forget-data`).
-struct AscentPass: ModelPass {
+struct AscentPass: ModelPass, TunablePass {
     static let name = "ascent"
-    static let usage = "ascent[:steps=N,lr=η,batch=B,optimizer=sgd|adam,momentum=M,retain=W,stop=forget_acc<=X,seed=S,shuffle=false]"
+    static let usage = "ascent[:steps=N|auto,lr=η,batch=B,optimizer=sgd|adam,momentum=M,retain=W,stop=forget_acc<=X,seed=S,shuffle=false]"
     static let summary = "gradient ascent on the forget data (runs the model; needs --data), optionally with a retain term and a stop"
     static let parameterNames = ["steps", "lr", "batch", "optimizer", "momentum", "retain", "stop", "seed", "shuffle"]
 
     /// How often (in steps) the stop condition is measured.
     static let checkInterval = 10
 
-    let steps: Int, learningRate: Double, batch: Int, optimizer: String, momentum: Double, retain: Double
+    var steps: Int
+    let learningRate: Double, batch: Int, optimizer: String, momentum: Double, retain: Double
     let stopAccuracy: Double?, seed: UInt64, shuffle: Bool
+    /// `steps=auto`: the run searches for the fewest steps that meet the policy.
+    var autoSteps = false
 
     init(_ arguments: PassArguments) throws {
-        steps = Int(try arguments.integer("steps", positional: true, default: 100))
+        autoSteps = arguments.isAuto("steps", positional: true)
+        steps = autoSteps ? 1 : Int(try arguments.integer("steps", positional: true, default: 100))
         learningRate = try arguments.double("lr", default: 0.01, in: 0...Double.greatestFiniteMagnitude)
         batch = Int(try arguments.integer("batch", default: 32))
         optimizer = arguments.string("optimizer") ?? "sgd"
@@ -52,8 +56,19 @@ struct AscentPass: ModelPass {
 
     var requirements: Set<PassRequirement> { retain > 0 ? [.data(.forget), .data(.retain)] : [.data(.forget)] }
 
+    var search: StrengthScale? {
+        autoSteps ? StrengthScale(parameter: "steps", grid: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], integral: true) : nil
+    }
+
+    func with(_ value: Double) throws -> any Pass {
+        var pass = self
+        pass.steps = Int(value)
+        pass.autoSteps = false
+        return pass
+    }
+
     var parameters: [(name: String, value: String)] {
-        [("steps", "\(steps)"), ("lr", "\(learningRate)"), ("batch", "\(batch)"), ("optimizer", optimizer)]
+        [("steps", autoSteps ? "auto" : "\(steps)"), ("lr", "\(learningRate)"), ("batch", "\(batch)"), ("optimizer", optimizer)]
             + (optimizer == "sgd" ? [("momentum", "\(momentum)")] : [])
             + [("retain", "\(retain)"), ("stop", stopAccuracy.map { "forget_acc<=\($0)" } ?? "none"), ("seed", "\(seed)"), ("shuffle", "\(shuffle)")]
     }

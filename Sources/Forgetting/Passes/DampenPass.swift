@@ -5,23 +5,37 @@ import Checkpoint
 /// other weight as it was. The class's logit moves toward 0, which on a softmax head whose other
 /// logits are negative can make it more likely; with `bias=floor` its bias is set below every
 /// other class's logit instead of scaled (see `BiasFloor`).
-struct DampenPass: ClassUnitPass {
+struct DampenPass: ClassUnitPass, TunablePass {
     static let name = "dampen"
-    static let usage = "dampen:ALPHA[,bias=floor,margin=M]"
+    static let usage = "dampen:ALPHA|auto[,bias=floor,margin=M]"
     static let summary = "scale the forget classes' output weights and bias by ALPHA (0..1) (bias=floor: bias below every other logit)"
     static let parameterNames = ["alpha", "bias", "margin"]
 
-    let alpha: Double
+    var alpha: Double
     var floor: BiasFloor?
+    /// `dampen:auto`: the run searches for the weakest alpha (closest to 1) that meets the policy.
+    var autoAlpha = false
 
     init(_ arguments: PassArguments) throws {
-        alpha = try arguments.double("alpha", positional: true, in: 0...1)
+        autoAlpha = arguments.isAuto("alpha", positional: true)
+        alpha = autoAlpha ? 1 : try arguments.double("alpha", positional: true, in: 0...1)
         floor = try BiasFloor.parse(arguments)
+    }
+
+    var search: StrengthScale? {
+        autoAlpha ? StrengthScale(parameter: "alpha", grid: [0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.001, 0]) : nil
+    }
+
+    func with(_ value: Double) throws -> any Pass {
+        var pass = self
+        pass.alpha = value
+        pass.autoAlpha = false
+        return pass
     }
 
     var setsBiasFloor: Bool { floor != nil }
     var requirements: Set<PassRequirement> { floor == nil ? [] : [.logitsIfAvailable] }
-    var parameters: [(name: String, value: String)] { [("alpha", "\(alpha)")] + (floor?.parameters ?? []) }
+    var parameters: [(name: String, value: String)] { [("alpha", autoAlpha ? "auto" : "\(alpha)")] + (floor?.parameters ?? []) }
 
     func tensors(in context: PlanContext) throws -> [String] {
         try ClassUnits.tensors(in: context, pass: Self.name)

@@ -4,23 +4,49 @@ import Checkpoint
 /// the official code does it: where the forget set's Fisher diagonal exceeds A times the full
 /// training set's (F_forget > A·F_full), multiply the parameter by min(L·F_full/F_forget, 1).
 /// Every kernel and bias that has both diagonals in `--stats` (`/fisher/forget`, `/fisher/full`).
-/// Defaults are the paper's for full-class forgetting: A = 10, L = 1.
-struct SSDPass: TensorPass {
+/// Defaults are the paper's for full-class forgetting: A = 10, L = 1. `alpha=auto` or `lambda=auto`
+/// searches for the weakest value that meets the policy (both: L = A/10 along the way).
+struct SSDPass: TensorPass, TunablePass {
     static let name = "ssd"
-    static let usage = "ssd[:alpha=A,lambda=L]"
+    static let usage = "ssd[:alpha=A|auto,lambda=L|auto]"
     static let summary = "Selective Synaptic Dampening with Fisher diagonals from --stats or --data (defaults alpha=10, lambda=1)"
     static let parameterNames = ["alpha", "lambda"]
 
-    let alpha: Double, lambda: Double
+    var alpha: Double, lambda: Double
+    /// Which settings are searched for.
+    var autoAlpha = false, autoLambda = false
 
     var requirements: Set<PassRequirement> { [.fisher(.forget), .fisher(.full)] }
 
     init(_ arguments: PassArguments) throws {
-        alpha = try arguments.double("alpha", positional: true, default: 10, in: 0...Double.greatestFiniteMagnitude)
-        lambda = try arguments.double("lambda", default: 1, in: 0...Double.greatestFiniteMagnitude)
+        autoAlpha = arguments.isAuto("alpha", positional: true)
+        autoLambda = arguments.isAuto("lambda")
+        alpha = autoAlpha ? 10 : try arguments.double("alpha", positional: true, default: 10, in: 0...Double.greatestFiniteMagnitude)
+        lambda = autoLambda ? 1 : try arguments.double("lambda", default: 1, in: 0...Double.greatestFiniteMagnitude)
     }
 
-    var parameters: [(name: String, value: String)] { [("alpha", "\(alpha)"), ("lambda", "\(lambda)")] }
+    var parameters: [(name: String, value: String)] {
+        [("alpha", autoAlpha ? "auto" : "\(alpha)"), ("lambda", autoLambda ? "auto" : "\(lambda)")]
+    }
+
+    /// Smaller alpha selects more parameters; smaller lambda dampens them more.
+    var search: StrengthScale? {
+        if autoAlpha { return StrengthScale(parameter: "alpha", grid: [10, 5, 2, 1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01]) }
+        if autoLambda { return StrengthScale(parameter: "lambda", grid: [1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01, 0.005, 0.002, 0.001]) }
+        return nil
+    }
+
+    func with(_ value: Double) throws -> any Pass {
+        var pass = self
+        if autoAlpha {
+            pass.alpha = value
+            if autoLambda { pass.lambda = value / 10 }
+        } else if autoLambda {
+            pass.lambda = value
+        }
+        (pass.autoAlpha, pass.autoLambda) = (false, false)
+        return pass
+    }
 
     func tensors(in context: PlanContext) throws -> [String] {
         TrainableTensors.select(in: context) { StatisticsSchema.fisher(.forget, tensor: $0) }

@@ -1,0 +1,92 @@
+import Checkpoint
+import Engine
+import Evaluation
+import Forgetting
+
+/// Finds the weakest setting of an `auto` pass setting that meets the policy: each trial applies the
+/// plan (with the pass at a candidate value) to the model in memory and measures it on the data,
+/// on a coarse grid from the weakest value to the strongest, then by bisection between the last
+/// value that failed and the first that met it. The search assumes that a stronger setting forgets
+/// at least as much. Statistics are computed once, before it; each trial costs one evaluation.
+enum StrengthSearch {
+    /// When no `--require` is given: forget the class, keep the rest.
+    static let defaultPolicy = "forget_acc<=0.01,retain_drop<=0.01"
+
+    struct Trial {
+        let value: Double
+        let metrics: [String: Double]
+        let failures: [String]
+    }
+
+    struct Outcome {
+        let plan: ForgettingPlan
+        let index: Int
+        let chosen: Trial?
+        let trials: [Trial]
+        let scale: StrengthScale
+
+        /// The search, for the chosen pass's record.
+        var details: JSONValue {
+            [
+                "parameter": .string(scale.parameter),
+                "chosen": chosen.map { .number($0.value) } ?? .null,
+                "trials": .array(trials.map { trial in
+                    ["value": .number(trial.value), "met": .bool(trial.failures.isEmpty),
+                     "metrics": .object(trial.metrics.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number($0.value)) }),
+                     "failures": JSONValue(trial.failures)]
+                }),
+            ]
+        }
+
+        /// The trial closest to meeting the policy (fewest failed conditions, then the strongest).
+        var best: Trial? { trials.min { ($0.failures.count, -($0.value)) < ($1.failures.count, -($1.value)) } }
+    }
+
+    /// The step to search, if one of the plan's passes has a setting given as `auto`.
+    static func autoStep(in plan: ForgettingPlan) throws -> (index: Int, pass: any TunablePass, scale: StrengthScale)? {
+        let found = plan.steps.indices.compactMap { index -> (Int, any TunablePass, StrengthScale)? in
+            guard let pass = plan.steps[index].pass as? any TunablePass, let scale = pass.search else { return nil }
+            return (index, pass, scale)
+        }
+        guard found.count <= 1 else { throw ForgetJobError.severalAutoPasses(found.map { plan.steps[$0.0].spec.text }) }
+        return found.first
+    }
+
+    static func run(_ plan: ForgettingPlan, step: (index: Int, pass: any TunablePass, scale: StrengthScale),
+                    checkpoint: any CheckpointFile, model: ModelStageInput, before: Assessment, policy: [Requirement],
+                    feature: MembershipInference.Feature, forgetClasses: [Int]) throws -> Outcome {
+        // The passes before the searched one are the same in every trial: apply them once.
+        var base = try HeldModel(model: model, checkpoint: checkpoint)
+        for index in 0..<step.index {
+            _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
+        }
+        var trials: [Trial] = []
+        func trial(_ value: Double) throws -> Trial {
+            let candidate = try plan.substituting(try step.pass.with(value), at: step.index, checkpoint: checkpoint)
+            var held = base
+            for index in step.index..<candidate.steps.count {
+                let current = candidate.steps[index]
+                _ = try held.apply(current.pass, spec: current.spec, to: current.tensors, plan: candidate)
+            }
+            let after = try Assessment(of: try held.network(), on: model.data, feature: feature, forgetClasses: forgetClasses)
+            let result = Trial(value: value, metrics: after.values, failures: Requirement.failures(policy, before: before, after: after))
+            trials.append(result)
+            return result
+        }
+        var weaker: Double?, met: Double?
+        for value in step.scale.grid {
+            if try trial(value).failures.isEmpty { met = value; break }
+            weaker = value
+        }
+        if var stronger = met, var failing = weaker {
+            for _ in 0..<StrengthScale.bisections {
+                guard let middle = step.scale.between(failing, stronger) else { break }
+                if try trial(middle).failures.isEmpty { stronger = middle } else { failing = middle }
+            }
+            met = stronger
+        }
+        let chosen = met.flatMap { value in trials.last { $0.value == value } }
+        let plan = try plan.substituting(try step.pass.with(met ?? step.scale.grid.last!), at: step.index, checkpoint: checkpoint)
+        return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale)
+    }
+}

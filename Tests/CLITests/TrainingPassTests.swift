@@ -1,0 +1,109 @@
+import Foundation
+import Testing
+
+/// The passes that train or search: finetune, automatic strength, fisher-noise from data, and the
+/// relearn-time check, end to end on the bundled MLP and CNN with the 200 test samples.
+@Suite struct TrainingPassTests {
+    static let mlp = Run.fixture("keras/mnist_mlp.h5")
+    static let cnn = Run.fixture("engine/mnist_cnn.h5")
+    static let flat = Run.fixture("engine/test_data.h5") + ":x_flat,y"
+    static let images = Run.fixture("engine/test_data.h5")
+
+    static func predicate(_ record: String) throws -> [String: Any] {
+        let shown = try Run.ckptforget("show", record, "--json").stdout
+        return try #require((try JSONSerialization.jsonObject(with: Data(shown.utf8)) as? [String: Any])?["predicate"] as? [String: Any])
+    }
+
+    @Test func finetuneTrainsOnlyWhatItDidNotFreeze() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        for name in ["a.h5", "b.h5"] {
+            let run = try Run.ckptforget(Self.cnn, "--data", Self.images, "--scale", "1/255", "-c", "6", "-q",
+                                         "-p", "finetune:epochs=1,lr=1e-3,freeze=0.9,relabel=6:3,seed=4", "-o", scratch.file(name))
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        #expect(FileManager.default.contentsEqual(atPath: scratch.file("a.h5"), andPath: scratch.file("b.h5")), "the same command gave other bytes")
+        let pass = try #require((try Self.predicate(scratch.file("a.h5.manifest.json"))["passes"] as? [[String: Any]])?.first)
+        let details = try #require(pass["details"] as? [String: Any])
+        let (trained, total) = (details["trained_elements"] as? Int ?? -1, details["elements"] as? Int ?? 0)
+        #expect(total > 2000 && trained > 0 && Double(trained) <= 0.1 * Double(total), "\(trained) of \(total)")
+        let changed = (pass["tensors"] as? [[String: Any]] ?? []).reduce(0) { $0 + ($1["elements_changed"] as? Int ?? 0) }
+        #expect(changed > 0 && changed <= trained, "\(changed) changed, \(trained) trainable")
+        #expect((details["forget_loss"] as? String)?.contains("toward class 3") == true)
+        let bad = try Run.ckptforget(Self.cnn, "--data", Self.images, "-c", "6", "-p", "finetune:relabel=6", "-o", scratch.file("c.h5"))
+        #expect(bad.status == 2 && bad.stderr.contains("A:B, two different class indices"), "\(bad.stderr)")
+        let frozen = try Run.ckptforget(Self.cnn, "--data", Self.images, "-c", "6", "-p", "finetune:freeze=1", "-o", scratch.file("c.h5"))
+        #expect(frozen.status == 2 && frozen.stderr.contains("up to (not including) 1"), "\(frozen.stderr)")
+    }
+
+    /// `dampen:auto` tries alphas from the weakest and keeps the weakest that meets the policy; the
+    /// trials go into the record.
+    @Test func anAutoStrengthIsTheWeakestThatMeetsThePolicy() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto",
+                                     "--require", "forget_acc<=0.05,retain_drop<=0.01", "-o", scratch.file("d.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("ALPHA") && run.stderr.contains("not met") && run.stderr.contains(" met"), "\(run.stderr)")
+        let predicate = try Self.predicate(scratch.file("d.h5.manifest.json"))
+        let pass = try #require((predicate["passes"] as? [[String: Any]])?.first)
+        let search = try #require((pass["details"] as? [String: Any])?["search"] as? [String: Any])
+        let trials = search["trials"] as? [[String: Any]] ?? []
+        let chosen = try #require(search["chosen"] as? Double)
+        #expect((pass["parameters"] as? [String: String])?["alpha"] == "\(chosen)")
+        // Every trial weaker than the choice (a larger alpha) failed; the choice met the policy.
+        for trial in trials {
+            let value = trial["value"] as? Double ?? .nan
+            if value > chosen { #expect(trial["met"] as? Bool == false, "\(trial)") }
+            if value == chosen { #expect(trial["met"] as? Bool == true) }
+        }
+        let after = (predicate["evaluation"] as? [String: Any])?["after"] as? [String: Any]
+        #expect((after?["forget_acc"] as? Double ?? 1) <= 0.05)
+
+        // A policy no setting meets: exit 4, nothing written, the closest trial named.
+        let none = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto",
+                                      "--require", "forget_acc<=0,retain_drop<=-0.5", "-o", scratch.file("n.h5"))
+        #expect(none.status == 4 && none.stderr.contains("no alpha of dampen:auto met the policy in 8 trials") && none.stderr.contains("the closest"),
+                "\(none.stderr)")
+        #expect(!scratch.contents.contains { $0.hasPrefix("n.h5") })
+        let two = try Run.ckptforget(Self.mlp, "--data", Self.flat, "-c", "2", "-p", "dampen:auto", "-p", "ssd:alpha=auto", "-o", scratch.file("t.h5"))
+        #expect(two.status == 2 && two.stderr.contains("only one setting per run can be searched for"), "\(two.stderr)")
+        let noData = try Run.ckptforget(Self.mlp, "-c", "2", "-p", "dampen:auto", "-o", scratch.file("t.h5"))
+        #expect(noData.status == 2 && noData.stderr.contains("searched for on data"), "\(noData.stderr)")
+    }
+
+    @Test func fisherNoiseComputesItsFisherFromData() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-q", "-p", "fisher-noise:alpha=1e-8",
+                                     "-o", scratch.file("f.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let predicate = try Self.predicate(scratch.file("f.h5.manifest.json"))
+        let changed = ((predicate["passes"] as? [[String: Any]])?.first?["tensors"] as? [[String: Any]] ?? []).count
+        #expect(changed == 4)
+        #expect((predicate["inputs"] as? [[String: Any]])?.contains { $0["role"] as? String == "data" } == true)
+    }
+
+    /// Relearn time: the number of fine-tuning steps on the forget data until its accuracy is back.
+    @Test func relearnTimeIsMeasuredAndCanBeRequired() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "suppress", "--relearn", "200",
+                                     "--require", "relearn>=5", "-o", scratch.file("s.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let after = (try Self.predicate(scratch.file("s.h5.manifest.json"))["evaluation"] as? [String: Any])?["after"] as? [String: Any]
+        let recorded = try #require(after?["relearn"] as? Int)
+        #expect(recorded >= 5 && recorded <= 200)
+        // eval finds the target in the record and measures the same.
+        let eval = try Run.ckptforget("eval", scratch.file("s.h5"), "--data", Self.flat, "--scale", "1/255", "-c", "2", "--relearn", "200")
+        #expect(eval.status == 0 && eval.stdout.contains("relearn time: \(recorded) steps"), "\(eval.stdout)\(eval.stderr)")
+        // The original model already knows the class: 0 steps.
+        let original = try Run.ckptforget("eval", Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "--relearn", "10", "--before", Self.mlp)
+        #expect(original.stdout.contains("relearn time: 0 steps"), "\(original.stdout)")
+        let strict = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "suppress", "--relearn", "3",
+                                        "--require", "relearn>=10", "-o", scratch.file("x.h5"))
+        #expect(strict.status == 4 && strict.stderr.contains("relearn = "), "\(strict.stderr)")
+        let needs = try Run.ckptforget("eval", Self.mlp, "--data", Self.flat, "-c", "2", "--relearn", "10")
+        #expect(needs.status == 2 && needs.stderr.contains("--relearn-to X"), "\(needs.stderr)")
+    }
+}
