@@ -9,7 +9,7 @@ enum Help {
                ckptforget inspect FILE [--json] [--output-layer NAME]
                ckptforget diff A B [--json] [--all]
                ckptforget stats MODEL --data D (--class C | --forget-ids F) [--fisher exact|batch:B] -o STATS.h5
-               ckptforget eval MODEL --data D [--class C | --forget-ids F] [--json]
+               ckptforget eval MODEL --data D [--class C | --forget-ids F] [--relearn N] [--json]
                ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]
                ckptforget verify RECORD (--key PUB | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
                ckptforget show RECORD [--json]
@@ -44,7 +44,10 @@ enum Help {
               --require POLICY       e.g. 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1': measured on the
                                      data before and after the edit; when not met, print the metrics,
                                      write nothing and exit 4 (metrics: forget_acc, retain_acc, test_acc,
-                                     mia, retain_drop, test_drop; operators <=, <, >=, >)
+                                     mia, forget_share, forget_prob, relearn, retain_drop, test_drop;
+                                     operators <=, <, >=, >); an 'auto' setting (ssd:alpha=auto,
+                                     dampen:auto, ascent:steps=auto) is searched to meet it
+              --relearn N            also measure the edited model's relearn time (steps, up to N)
               --pre PRE              the snapshot from before the forget data was learned (for ΔW = W − W_pre:
                                      prune, negate, revert); tensors matched by name and shape
               --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,
@@ -122,6 +125,7 @@ enum Help {
 
     static let eval = """
         usage: ckptforget eval MODEL --data D [--class C... | --forget-ids F] [--scale S] [--json]
+                                [--relearn N [--relearn-to ACC | --before ORIGINAL]]
 
         Runs the model on the data and reports accuracy, macro precision, recall, F1 and one-vs-rest
         ROC AUC, per-class sensitivity and specificity, and the confusion matrix, for all of D and,
@@ -133,6 +137,9 @@ enum Help {
                                  on the retain split as members against T (less the forgotten classes)
                                  as non-members and reports the share of forget samples judged members
           --mia-feature F        entropy (default) or confidence (the true-label probability)
+          --relearn N            steps of fine-tuning on the forget split (Adam 1e-3, batches of 32)
+                                 until its accuracy is back to --relearn-to ACC, to the --before
+                                 model's, or to the one the model's record kept; or "not within N"
         """
 
     static let keygen = """
