@@ -14,6 +14,8 @@ public struct CheckpointMetadata: Sendable {
     public var stringMetadata: [String: String] = [:]
     /// Class names by index, from a Hugging Face `config.json` beside the weights (`id2label`).
     public var classLabels: [String]?
+    /// The graph of a NIR file (`/node`).
+    public var nirGraph: NIRGraph?
 
     public init() {}
 }

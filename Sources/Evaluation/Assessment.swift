@@ -49,7 +49,8 @@ public struct Assessment: Sendable {
                     let row = predictions.outputs[(sample * classes)..<((sample + 1) * classes)]
                     let top = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - sample * classes
                     if forgetClasses.contains(top) { predicted += 1 }
-                    probability += forgetClasses.filter { $0 < classes }.reduce(0.0) { $0 + Double(row[sample * classes + $1]) }
+                    let probabilities = predictions.probabilities(sample)
+                    probability += forgetClasses.filter { $0 < classes }.reduce(0.0) { $0 + Double(probabilities[$1]) }
                 }
             }
             forgetClassShare = Double(predicted) / Double(samples)
@@ -68,10 +69,12 @@ public struct Assessment: Sendable {
     /// Metrics of `network` on the forget, retain and test parts of `splits`, with membership
     /// inference when all three are there. `known` holds outputs of this network already computed
     /// (by the statistics passes), by split: those splits are not run again.
-    public init(of network: Network, on splits: DataSplits, known: [DataSplit: (values: [Float], labels: [Int])] = [:],
+    public init(of network: any ClassifierModel, on splits: DataSplits, known: [DataSplit: (values: [Float], labels: [Int])] = [:],
                 feature: MembershipInference.Feature, forgetClasses: [Int] = []) throws {
         func predictions(_ part: DataPart?, _ split: DataSplit) throws -> Predictions? {
-            if let (values, labels) = known[split] { return Predictions(outputs: values, labels: labels, classes: network.classes) }
+            if let (values, labels) = known[split] {
+                return Predictions(outputs: values, labels: labels, classes: network.classes, kind: network.outputKind)
+            }
             guard let part, part.count > 0 else { return nil }
             return try Predictions(of: network, on: part)
         }
@@ -80,22 +83,25 @@ public struct Assessment: Sendable {
     }
 }
 
-/// A model's outputs (probabilities, row per sample) on a split, with the labels.
+/// A model's outputs (row per sample) on a split, with the labels: probabilities, or the scores
+/// of a spiking network (see `ModelOutputKind`). Metrics rank the outputs as they are.
 public struct Predictions: Sendable {
     public let outputs: [Float]
     public let labels: [Int]
     public let classes: Int
+    public let kind: ModelOutputKind
 
-    public init(outputs: [Float], labels: [Int], classes: Int) {
+    public init(outputs: [Float], labels: [Int], classes: Int, kind: ModelOutputKind = .probabilities) {
         self.outputs = outputs
         self.labels = labels
         self.classes = classes
+        self.kind = kind
     }
 
-    /// The outputs of `network` on every sample of `part`, in order.
-    public init(of network: Network, on part: DataPart) throws {
-        let (outputs, labels) = try part.runner(network).predictions(part.split)
-        self.init(outputs: outputs, labels: labels, classes: network.classes)
+    /// The outputs of `model` on every sample of `part`, in order.
+    public init(of model: any ClassifierModel, on part: DataPart) throws {
+        let (outputs, labels) = try model.outputs(on: part)
+        self.init(outputs: outputs, labels: labels, classes: model.classes, kind: model.outputKind)
     }
 
     /// The samples at `positions` (indices into these predictions).
@@ -103,14 +109,32 @@ public struct Predictions: Sendable {
         var outputs: [Float] = []
         outputs.reserveCapacity(positions.count * classes)
         for position in positions { outputs += self.outputs[(position * classes)..<((position + 1) * classes)] }
-        return Predictions(outputs: outputs, labels: positions.map { labels[$0] }, classes: classes)
+        return Predictions(outputs: outputs, labels: positions.map { labels[$0] }, classes: classes, kind: kind)
     }
 
     public var metrics: ClassificationMetrics { ClassificationMetrics(labels: labels, probabilities: outputs, classes: classes) }
 
-    /// Each sample's membership-inference feature.
+    /// One sample's outputs as probabilities: as they are, spike counts divided by their sum
+    /// (uniform when none fired), potentials through a softmax.
+    public func probabilities(_ sample: Int) -> [Float] {
+        let row = Array(outputs[(sample * classes)..<((sample + 1) * classes)])
+        switch kind {
+        case .probabilities:
+            return row
+        case .spikeCounts:
+            let total = row.reduce(0, +)
+            return total > 0 ? row.map { $0 / total } : [Float](repeating: 1 / Float(classes), count: classes)
+        case .potentials:
+            let top = row.max() ?? 0
+            let exponentials = row.map { Foundation.exp(Double($0 - top)) }
+            let sum = exponentials.reduce(0, +)
+            return exponentials.map { Float($0 / sum) }
+        }
+    }
+
+    /// Each sample's membership-inference feature (on its probabilities).
     func features(_ feature: MembershipInference.Feature) -> [Double] {
-        labels.indices.map { MembershipInference.value(feature, probabilities: outputs[($0 * classes)..<(($0 + 1) * classes)], label: labels[$0]) }
+        labels.indices.map { MembershipInference.value(feature, probabilities: probabilities($0)[...], label: labels[$0]) }
     }
 }
 

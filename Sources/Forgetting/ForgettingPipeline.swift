@@ -1,14 +1,14 @@
 import Checkpoint
 import Engine
 
-/// The model and data that model passes run on: the network the engine rebuilt from the input and
+/// The model and data that model passes run on: the model the engine rebuilt from the input and
 /// the run's data splits.
 public struct ModelStageInput {
-    public let network: Network
+    public let model: any ClassifierModel
     public let data: DataSplits
 
-    public init(network: Network, data: DataSplits) {
-        self.network = network
+    public init(model: any ClassifierModel, data: DataSplits) {
+        self.model = model
         self.data = data
     }
 }

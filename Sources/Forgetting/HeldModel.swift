@@ -15,7 +15,7 @@ public struct HeldModel {
     public init(model: ModelStageInput, checkpoint: any CheckpointFile) throws {
         let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var originals: [String: Tensor] = [:]
-        for name in model.network.weightNames {
+        for name in model.model.weightNames {
             guard let info = infos[name] else { continue }
             originals[name] = try checkpoint.read(info)
         }
@@ -24,9 +24,9 @@ public struct HeldModel {
         self.model = model
     }
 
-    /// The network with the held tensors' current values.
-    public func network() throws -> Network {
-        try model.network.replacing(tensors.mapValues(\.values.floats))
+    /// The model with the held tensors' current values.
+    public func network() throws -> any ClassifierModel {
+        try model.model.replacingWeights(tensors.mapValues(\.values.floats))
     }
 
     /// Applies `pass` (one of `plan`'s steps, or a stand-in for one) to the held tensors among
@@ -45,7 +45,7 @@ public struct HeldModel {
                 tensors[name] = tensor
             }
         case let pass as any ModelPass:
-            let result = try pass.run(ModelPassContext(network: try network(), data: model.data, target: plan.target, tensors: names))
+            let result = try pass.run(ModelPassContext(model: try network(), data: model.data, target: plan.target, tensors: names))
             for name in names {
                 guard var tensor = tensors[name] else { continue }
                 tensor.changes = ChangeTally()

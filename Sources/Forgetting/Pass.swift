@@ -83,17 +83,25 @@ extension TensorPass {
 /// What a model pass gets: the model the engine rebuilt from the file (with the edits of the passes
 /// before it), the run's data splits, the target, and the tensors it may change.
 public struct ModelPassContext {
-    public let network: Network
+    public let model: any ClassifierModel
     public let data: DataSplits
     public let target: ForgetTarget
     /// Its selected tensors (after `@GLOB`): it returns values for these only; the rest stay frozen.
     public let tensors: [String]
 
-    public init(network: Network, data: DataSplits, target: ForgetTarget, tensors: [String]) {
-        self.network = network
+    public init(model: any ClassifierModel, data: DataSplits, target: ForgetTarget, tensors: [String]) {
+        self.model = model
         self.data = data
         self.target = target
         self.tensors = tensors
+    }
+
+    /// The Keras network, for the passes that train it (the engine computes no gradient of a spiking network).
+    func trainableNetwork(for pass: String) throws -> Network {
+        guard let network = model as? Network else {
+            throw PassError.wrongModel(pass: pass, path: model.path, needs: "trains with gradients, which the engine computes for Keras models only")
+        }
+        return network
     }
 }
 

@@ -135,6 +135,7 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
     case needsClass(pass: String)
     case needsInput(pass: String, option: String)
     case needsData(pass: String)
+    case wrongModel(pass: String, path: String, needs: String)
     case needsBias(pass: String, layer: String, path: String)
     case classOutOfRange(class: Int, layer: String, units: Int, path: String)
     case noTensorMatches(spec: String, path: String)
@@ -153,6 +154,7 @@ public enum PassError: Error, Equatable, CustomStringConvertible {
         case .needsBias(let pass, let layer, let path):
             "\(path): pass '\(pass)' holds a class below the others through the output layer's bias, and '\(layer)' has none (use zero or dampen, or name another layer with --output-layer)"
         case .needsData(let pass): "pass '\(pass)' runs the model on data: give --data (with --class or --forget-ids) or --forget-data and --retain-data"
+        case .wrongModel(let pass, let path, let needs): "\(path): pass '\(pass)' \(needs)"
         case .classOutOfRange(let c, let layer, let units, let path):
             "\(path): --class \(c) is out of range: output layer '\(layer)' has \(English.count(units, "unit"))" + (units > 0 ? " (classes 0...\(units - 1))" : "")
         case .noTensorMatches(let spec, let path): "\(path): --pass \(spec) selects no editable tensor"

@@ -56,10 +56,13 @@ public enum ForgetJob {
         try OutputPath.checkSpace(in: (destination as NSString).deletingLastPathComponent, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
 
         // The model and the data, when anything measures or runs the model.
-        var network: Network?, splits: DataSplits?
+        var network: (any ClassifierModel)?, splits: DataSplits?
         if !request.data.isEmpty {
-            network = try Network(checkpoint: checkpoint)
+            network = try ClassifierModels.open(checkpoint, spiking: request.spiking)
             splits = try request.data.splits(network: network!)
+            if request.relearnLimit != nil, !(network is Network) { throw ForgetJobError.relearnNeedsTraining(path: checkpoint.path) }
+        } else if request.spiking != nil {
+            _ = try ClassifierModels.open(checkpoint, spiking: request.spiking)
         }
         var computed: ComputedStatistics?
         if plan.needsStatisticsFromData, let network, let splits {
@@ -81,7 +84,7 @@ public enum ForgetJob {
         if let step = try StrengthSearch.autoStep(in: prepared) {
             guard let network, let splits, let before else { throw ForgetJobError.autoNeedsData(prepared.steps[step.index].spec.text) }
             if policy.isEmpty { policy = try Requirement.parse(StrengthSearch.defaultPolicy) }
-            let outcome = try StrengthSearch.run(prepared, step: step, checkpoint: checkpoint, model: ModelStageInput(network: network, data: splits),
+            let outcome = try StrengthSearch.run(prepared, step: step, checkpoint: checkpoint, model: ModelStageInput(model: network, data: splits),
                                                  before: before, policy: policy, feature: request.miaFeature, forgetClasses: forgetClasses)
             events.searched(step.scale.parameter, outcome.trials.map { ($0.value, $0.metrics, $0.failures.isEmpty) })
             guard outcome.chosen != nil else {
@@ -113,9 +116,9 @@ public enum ForgetJob {
             var evaluation: JSONValue = .null
             if let before, let splits {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
-                let edited = try Network(checkpoint: openCheckpoint(written))
+                let edited = try ClassifierModels.open(openCheckpoint(written), spiking: request.spiking)
                 var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses)
-                if let limit = request.relearnLimit, let target = before.forget?.accuracy {
+                if let limit = request.relearnLimit, let target = before.forget?.accuracy, let edited = edited as? Network {
                     measured.relearnSteps = try RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
                 }
                 let failures = Requirement.failures(policy, before: before, after: measured)
@@ -163,9 +166,9 @@ public enum ForgetJob {
         return extra
     }
 
-    private static func modelStage(_ network: Network?, _ splits: DataSplits?) -> ModelStageInput? {
+    private static func modelStage(_ network: (any ClassifierModel)?, _ splits: DataSplits?) -> ModelStageInput? {
         guard let network, let splits else { return nil }
-        return ModelStageInput(network: network, data: splits)
+        return ModelStageInput(model: network, data: splits)
     }
 
     /// The records to write and the input's own record (its parent), read before any work: none

@@ -20,6 +20,8 @@ public struct ForgetRequest {
     /// `--stats`: a statistics file; without it, statistics a pass needs are computed from `data`.
     public var statistics: String?
     public var data: DataSelection
+    /// How a spiking (NIR) model is simulated; nil: the defaults (and no Keras model accepts options).
+    public var spiking: SpikingOptions?
     /// How Fisher diagonals are computed from data (exact unless given).
     public var fisher: FisherMode?
     public var miaFeature: MembershipInference.Feature
@@ -45,7 +47,8 @@ public struct ForgetRequest {
     }
 
     public init(input: String, output: String?, passes: [PassSpec], target: ForgetTarget = ForgetTarget(), classNames: [String] = [],
-                pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), fisher: FisherMode? = nil,
+                pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), spiking: SpikingOptions? = nil,
+                fisher: FisherMode? = nil,
                 miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], relearnLimit: Int? = nil, outputLayer: String? = nil,
                 keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
         self.input = input
@@ -56,6 +59,7 @@ public struct ForgetRequest {
         self.pre = pre
         self.statistics = statistics
         self.data = data
+        self.spiking = spiking
         self.fisher = fisher
         self.miaFeature = miaFeature
         self.requirements = requirements
@@ -123,6 +127,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case severalAutoPasses([String])
     case autoNeedsData(String)
     case classNamesNeedLabels
+    case relearnNeedsTraining(path: String)
 
     public var description: String {
         switch self {
@@ -136,6 +141,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .unknownClassName(let path, let name, let labels?):
             "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
         case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
+        case .relearnNeedsTraining(let path): "--relearn fine-tunes the model, which the engine does for Keras models only; \(path) is a spiking graph"
         case .severalAutoPasses(let specs): "only one setting per run can be searched for; \(specs.joined(separator: " and ")) both ask (give a value to all but one)"
         case .autoNeedsData(let spec): "--pass \(spec): a setting given as auto is searched for on data: give --data (with --class or --forget-ids)"
         }

@@ -16,9 +16,9 @@ enum EvalCommand: Subcommand {
     static func run(_ arguments: Arguments) throws -> ExitCode {
         guard arguments.operands.count == 1 else { throw UsageError.invalid("usage: ckptforget eval MODEL --data D [--class C] [--json]") }
         let checkpoint = try openCheckpoint(arguments.operands[0])
-        let network = try Network(checkpoint: checkpoint)
         let classes = try SharedOptions.classes(arguments.all("--class"))
         let selection = try DataOptions.selection(arguments, classes: classes)
+        let network = try ClassifierModels.open(checkpoint, spiking: try DataOptions.spiking(arguments, data: selection))
         let feature = try DataOptions.miaFeature(arguments)
         guard let data = selection.data else { throw UsageError.invalid("eval needs --data FILE") }
         // Bad selections stop the command before any pass: splitting reads the labels alone.
@@ -42,6 +42,9 @@ enum EvalCommand: Subcommand {
         var relearn: (steps: Int?, limit: Int, target: Double)?
         if let limit = try arguments.value("--relearn").map(SharedOptions.relearnLimit) {
             guard let splits else { throw UsageError.invalid("--relearn fine-tunes on the forget split: give --class or --forget-ids") }
+            guard let network = network as? Network else {
+                throw UsageError.invalid("--relearn fine-tunes the model, which the engine does for Keras models only; \(checkpoint.path) is a spiking graph")
+            }
             let target = try relearnTarget(arguments, checkpoint: checkpoint, splits: splits)
             relearn = (try RelearnTime.measure(network, forget: splits.forget, target: target, limit: limit), limit, target)
         } else if arguments.value("--relearn-to") != nil || arguments.value("--before") != nil {

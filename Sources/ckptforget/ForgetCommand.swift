@@ -73,11 +73,12 @@ enum ForgetCommand: Subcommand {
             throw UsageError.invalid("no output given: -o OUTPUT (the input is never modified)")
         }
         let (classes, classNames) = try SharedOptions.classesOrNames(arguments.all("--class"))
+        let data = try DataOptions.selection(arguments, classes: classes)
         return ForgetRequest(
             input: arguments.operands[0], output: arguments.value("--output"), passes: specs, target: ForgetTarget(classes: classes),
             classNames: classNames,
             pre: arguments.value("--pre"), statistics: arguments.value("--stats"),
-            data: try DataOptions.selection(arguments, classes: classes),
+            data: data, spiking: try DataOptions.spiking(arguments, data: data),
             fisher: try arguments.value("--fisher").map(SharedOptions.fisherMode), miaFeature: try DataOptions.miaFeature(arguments),
             requirements: try arguments.value("--require").map(Requirement.parse) ?? [],
             relearnLimit: try arguments.value("--relearn").map(SharedOptions.relearnLimit), outputLayer: arguments.value("--output-layer"),

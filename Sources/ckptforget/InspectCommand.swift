@@ -1,4 +1,5 @@
 import Checkpoint
+import Engine
 import Foundation
 
 /// `ckptforget inspect FILE [--json] [--output-layer NAME]`: tensors, dtypes, shapes, layers, roles.
@@ -19,6 +20,8 @@ enum InspectCommand: Subcommand {
         let outputTensors = Set(outputLayer?.unitTensors.map(\.info.name) ?? [])
         let rows = checkpoint.tensors.map { info in (info, layout.tensors[info.name]) }
 
+        let graph = checkpoint.metadata.nirGraph.map { Self.graph($0, checkpoint: checkpoint) }
+
         if arguments.has("--json") {
             let object: JSONValue = [
                 "path": .string(checkpoint.path),
@@ -27,6 +30,17 @@ enum InspectCommand: Subcommand {
                 "output_layer": JSONValue(outputLayer?.name),
                 "output_layer_problem": JSONValue(outputProblem),
                 "optimizer_groups": JSONValue(layout.optimizerGroups),
+                "graph": graph.map { graph in
+                    [
+                        "nodes": .array(graph.nodes.map { node in
+                            ["name": .string(node.name), "type": .string(node.type), "inputs": JSONValue(node.inputs),
+                             "input_shape": node.inputShape.map { JSONValue($0) } ?? .null, "output_shape": node.outputShape.map { JSONValue($0) } ?? .null,
+                             "output_layer": .bool(node.name == outputLayer?.name)]
+                        }),
+                        "edges": .array(graph.edges.map { JSONValue([$0.source, $0.target]) }),
+                        "problem": JSONValue(graph.problem),
+                    ]
+                } ?? .null,
                 "tensors": .array(rows.map { info, entry in
                     [
                         "name": .string(info.name), "dtype": .string(info.dtype.rawValue), "shape": JSONValue(info.shape),
@@ -50,7 +64,29 @@ enum InspectCommand: Subcommand {
              entry?.layer ?? "", entry?.role.rawValue ?? "other"]
         }
         lines += Format.columns(table)
+        if let graph {
+            lines.append("graph: \(English.count(graph.nodes.count, "node")) in the order they run, \(English.count(graph.edges.count, "edge"))"
+                + (graph.problem.map { "; not simulated: \($0)" } ?? ""))
+            let rows = [["  NODE", "TYPE", "INPUT", "OUTPUT", "FROM"]] + graph.nodes.map { node in
+                [(node.name == outputLayer?.name ? "* " : "  ") + node.name, node.type, node.inputShape.map(Format.shape) ?? "",
+                 node.outputShape.map(Format.shape) ?? "", node.inputs.joined(separator: ", ")]
+            }
+            lines += Format.columns(rows)
+        }
         Console.output(lines.joined(separator: "\n"))
         return .success
+    }
+
+    /// A NIR graph's nodes in the order the simulator runs them, with their shapes; when it cannot
+    /// run the graph, the nodes in the file's order and why.
+    static func graph(_ graph: NIRGraph, checkpoint: any CheckpointFile)
+        -> (nodes: [(name: String, type: String, inputs: [String], inputShape: [Int]?, outputShape: [Int]?)], edges: [NIRGraph.Edge], problem: String?) {
+        do {
+            let network = try SpikingNetwork(checkpoint: checkpoint)
+            return (network.graphNodes.map { ($0.name, $0.type, $0.inputs, $0.type == "Input" ? nil : $0.inputShape, $0.outputShape) }, graph.edges, nil)
+        } catch {
+            let inbound = graph.inbound
+            return (graph.nodes.map { ($0.name, $0.type, inbound[$0.name] ?? [], nil, nil) }, graph.edges, "\(error)")
+        }
     }
 }

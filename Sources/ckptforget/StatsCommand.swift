@@ -18,12 +18,14 @@ enum StatsCommand: Subcommand {
         }
         let mode = try SharedOptions.fisherMode(arguments.value("--fisher") ?? "exact")
         let checkpoint = try openCheckpoint(arguments.operands[0])
-        let network = try Network(checkpoint: checkpoint)
         let data = try DataOptions.selection(arguments, classes: try SharedOptions.classes(arguments.all("--class")))
+        let network = try ClassifierModels.open(checkpoint, spiking: try DataOptions.spiking(arguments, data: data))
+        let spiking = network is SpikingModel
+        if spiking, arguments.value("--fisher") != nil { throw UsageError.invalid("--fisher: a spiking network has no Fisher diagonals here (the engine computes no gradient of one)") }
         let splits = try data.splits(network: network)
         try OutputPath.checkDistinct(outputs: [output], inputs: checkpoint.files + data.files)
 
-        let statistics = try MeasuredStatistics.measure(network, on: splits, fisher: mode, activity: true, logits: true)
+        let statistics = try MeasuredStatistics.measure(network, on: splits, fisher: spiking ? nil : mode, activity: true, logits: !spiking)
         var provenance = ["model": (checkpoint.path as NSString).lastPathComponent,
                           "model_sha256": try SHA256.digest(ofFile: checkpoint.path).hex]
         for (index, file) in data.files.enumerated() { provenance["data\(index)_sha256"] = "\(file) \(try SHA256.digest(ofFile: file).hex)" }
@@ -37,8 +39,12 @@ enum StatsCommand: Subcommand {
         }
         if !arguments.has("--quiet") {
             let sizes = splits.sizes
-            Console.error("\(output): Fisher \(mode) for \(network.parameters.count) tensors on forget (\(sizes[.forget]!) samples), "
-                + "retain (\(sizes[.retain]!)), full (\(sizes[.full]!))")
+            let what = if let spikes = statistics.spikes {
+                "spike counts of \(English.count(spikes.nodes.count, "spiking node")) (\(spikes.simulation))"
+            } else {
+                "Fisher \(mode) for \(statistics.parameters.count) tensors"
+            }
+            Console.error("\(output): \(what) on forget (\(sizes[.forget]!) samples), retain (\(sizes[.retain]!)), full (\(sizes[.full]!))")
         }
         return .success
     }

@@ -39,6 +39,17 @@ public final class HDF5ArrayFile {
         return values
     }
 
+    /// Entries `range` of the second axis of `name` (every step of a `[T, N, ...]` dataset for
+    /// samples `range`) as float32, in the file's order: `[T][range][...]`.
+    public func readColumns(_ name: String, _ range: Range<Int>) throws -> [Float] {
+        guard let shape = shape(of: name), shape.count >= 2 else {
+            throw CheckpointError.unsupported(path: path, tensor: name, reason: "no numeric dataset of that name with at least two axes")
+        }
+        var values = [Float](repeating: 0, count: shape[0] * range.count * shape.dropFirst(2).reduce(1, *))
+        try read(name, range, axis: 1, memoryType: ckf_H5T_NATIVE_FLOAT(), into: &values)
+        return values
+    }
+
     /// Rows `range` of a one-dimensional integer (or integral float) dataset, as labels.
     public func readLabels(_ name: String, _ range: Range<Int>) throws -> [Int] {
         var values = [Int64](repeating: 0, count: try rowWidth(name) * range.count)
@@ -53,19 +64,19 @@ public final class HDF5ArrayFile {
         return shape.dropFirst().reduce(1, *)
     }
 
-    private func read<T>(_ name: String, _ range: Range<Int>, memoryType: hid_t, into values: inout [T]) throws {
+    private func read<T>(_ name: String, _ range: Range<Int>, axis: Int = 0, memoryType: hid_t, into values: inout [T]) throws {
         do {
             let dataset = try H5ID(.dataset, H5Dopen2(file.raw, name, HDF5.defaultPlist), "H5Dopen2(\(name))")
             let space = try H5ID(.dataspace, H5Dget_space(dataset.raw), "H5Dget_space(\(name))")
             let rank = Int(try HDF5.check(H5Sget_simple_extent_ndims(space.raw), "H5Sget_simple_extent_ndims"))
             var dims = [hsize_t](repeating: 0, count: rank)
             try HDF5.check(H5Sget_simple_extent_dims(space.raw, &dims, nil), "H5Sget_simple_extent_dims")
-            guard range.lowerBound >= 0, range.upperBound <= Int(dims[0]) else {
-                throw CheckpointError.unsupported(path: path, tensor: name, reason: "rows \(range) are outside its \(dims[0]) rows")
+            guard axis < rank, range.lowerBound >= 0, range.upperBound <= Int(dims[axis]) else {
+                throw CheckpointError.unsupported(path: path, tensor: name, reason: "entries \(range) of axis \(axis) are outside its shape \(dims)")
             }
             var start = [hsize_t](repeating: 0, count: rank), count = dims
-            start[0] = hsize_t(range.lowerBound)
-            count[0] = hsize_t(range.count)
+            start[axis] = hsize_t(range.lowerBound)
+            count[axis] = hsize_t(range.count)
             try HDF5.check(H5Sselect_hyperslab(space.raw, H5S_SELECT_SET, &start, nil, &count, nil), "H5Sselect_hyperslab(\(name))")
             let memory = try H5ID(.dataspace, H5Screate_simple(Int32(rank), &count, nil), "H5Screate_simple")
             _ = try values.withUnsafeMutableBytes { buffer in

@@ -49,7 +49,9 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             }
             self.tensors = tensors
             aliases = links.values.filter { $0.count > 1 }.reduce(into: [:]) { table, names in for name in names { table[name] = names } }
-            metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
+            var metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
+            metadata.nirGraph = try HDF5NIR.graph(file: file.raw)
+            self.metadata = metadata
         } catch let failure as HDF5Failure {
             throw CheckpointError.hdf5(path: path, call: failure.call, message: failure.message)
         }

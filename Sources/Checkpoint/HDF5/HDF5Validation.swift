@@ -37,7 +37,9 @@ enum HDF5Validation {
         guard !overflow else { throw HDF5Problem.damaged(object: path, reason: "its shape holds more bytes than can be addressed") }
         let dcpl = try H5ID(.plist, H5Dget_create_plist(dataset.raw), "H5Dget_create_plist(\(path))")
         let layout = H5Pget_layout(dcpl.raw)
-        guard layout == H5D_CONTIGUOUS || layout == H5D_COMPACT else { return }
+        // Variable-length data is stored as heap references, whose size is not the type's.
+        let variable = H5Tdetect_class(type.raw, H5T_VLEN) > 0 || H5Tis_variable_str(type.raw) > 0
+        guard layout == H5D_CONTIGUOUS || layout == H5D_COMPACT, !variable else { return }
         let stored = H5Dget_storage_size(dataset.raw)
         guard stored == 0 || stored == expected else {
             throw HDF5Problem.damaged(object: path, reason: "it stores \(stored) bytes where its shape and datatype need \(expected)")

@@ -48,17 +48,4 @@ struct KerasModelConfig: Sendable {
         (keras3["args"] as? [Any] ?? []).forEach(collect)
         return names
     }
-
-    /// The layer whose units are a declared output's classes: from the output, back through layers
-    /// for which `passesThrough` holds (no weights of their own) while each has one input; nil where
-    /// that leads to a merge or nowhere.
-    func head(of output: String, passesThrough: (String) -> Bool) -> String? {
-        var current = output
-        var seen: Set<String> = []
-        while passesThrough(current), seen.insert(current).inserted {
-            guard let inputs = inbound[current], inputs.count == 1 else { return nil }
-            current = inputs[0]
-        }
-        return passesThrough(current) ? nil : current
-    }
 }

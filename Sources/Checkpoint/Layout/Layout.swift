@@ -10,7 +10,11 @@ public enum TensorRole: String, Sendable, Codable {
     case movingMean = "moving_mean", movingVariance = "moving_variance"
     /// An input embedding table (vocabulary × features): not an output layer.
     case embedding
-    case threshold, optimizer, other
+    /// A spiking neuron's firing threshold (NIR `v_threshold`, snnTorch `threshold`).
+    case threshold
+    /// A spiking neuron's time constant (`tau`, `tau_mem`, `tau_syn`), resistance (`r`), leak and reset potentials.
+    case tau, resistance = "r", leak = "v_leak", reset = "v_reset"
+    case optimizer, other
 }
 
 /// Which file convention a layout was read from; it fixes names and weight orientation.
@@ -21,6 +25,8 @@ public enum LayoutKind: String, Sendable, Codable {
     case keras3Weights = "keras3-weights"
     /// A PyTorch-style state dict (`<layer>.weight`, `<layer>.bias`) or any HDF5 file.
     case stateDict = "state-dict"
+    /// A NIR graph (`nir.write`): one layer per node, tensors named by node and parameter.
+    case nir
 }
 
 /// One tensor's place in the model.
@@ -92,7 +98,9 @@ public struct Layout: Sendable {
     public let optimizerGroups: [String]
     /// The class names, by index, where the file gives them (a Hugging Face `config.json` `id2label`).
     public let classLabels: [String]?
-    let modelConfig: KerasModelConfig?
+    /// The model's graph where the file describes one (a Keras config, a NIR graph): each layer's
+    /// inputs and the declared outputs, to trace the head back from an output.
+    let graph: (inbound: [String: [String]], outputs: [String])?
     let declaredClassCount: Int?
 
     /// Names that classification heads are given: torchvision's `fc`, Hugging Face's `classifier`,
@@ -106,14 +114,21 @@ public struct Layout: Sendable {
         layers = reading.layers
         tensors = Dictionary((reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
         optimizerGroups = reading.optimizerGroups
-        modelConfig = reading.modelConfig
+        if let config = reading.modelConfig {
+            graph = (config.inbound, config.outputLayers)
+        } else if let nir = checkpoint.metadata.nirGraph {
+            graph = (nir.inbound, nir.nodes.filter { $0.type == "Output" }.map(\.name))
+        } else {
+            graph = nil
+        }
         classLabels = checkpoint.metadata.classLabels
         declaredClassCount = checkpoint.metadata.classLabels?.count
     }
 
     /// The layer whose output units are the classes. `name` if given (it must have a kernel and not
     /// be recurrent). Otherwise, from what the file says, in this order: the layer a Keras model's
-    /// declared output comes from (traced back through layers without a kernel); in a Keras `.h5`
+    /// declared output or a NIR graph's Output node comes from (traced back through layers without a
+    /// kernel, such as activations, poolings and spiking neurons); in a Keras `.h5`
     /// without one, the last layer with a kernel in the model's order; the one layer with as many
     /// units as a Hugging Face `config.json` has labels; the one layer named as heads are
     /// (`headNames`). Else the last layer with a kernel in name order, if no other has fewer units;
@@ -134,11 +149,11 @@ public struct Layout: Sendable {
             return layer
         }
         guard !candidates.isEmpty else { throw .noOutputLayer(path: path) }
-        if let config = modelConfig {
+        if let graph {
             let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
             var heads: [Layer] = []
-            for output in config.outputLayers {
-                guard let head = config.head(of: output, passesThrough: { byName[$0]?.kernel == nil }).flatMap({ byName[$0] }),
+            for output in graph.outputs {
+                guard let head = Self.head(of: output, inbound: graph.inbound, passesThrough: { byName[$0]?.kernel == nil }).flatMap({ byName[$0] }),
                       head.isHeadCandidate, !heads.contains(where: { $0.name == head.name }) else { continue }
                 heads.append(head)
             }
@@ -159,6 +174,19 @@ public struct Layout: Sendable {
             throw .ambiguousOutputLayer(path: path, candidates: described)
         }
         return last
+    }
+
+    /// The layer a declared output's classes come from: from the output, back through layers for
+    /// which `passesThrough` holds (no kernel of their own) while each has one input; nil where that
+    /// leads to a merge or nowhere.
+    static func head(of output: String, inbound: [String: [String]], passesThrough: (String) -> Bool) -> String? {
+        var current = output
+        var seen: Set<String> = []
+        while passesThrough(current), seen.insert(current).inserted {
+            guard let inputs = inbound[current], inputs.count == 1 else { return nil }
+            current = inputs[0]
+        }
+        return passesThrough(current) ? nil : current
     }
 
     private func isNamedAsHead(_ layer: Layer) -> Bool {

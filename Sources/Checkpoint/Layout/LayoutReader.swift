@@ -22,7 +22,10 @@ struct LayoutReader {
         let (optimizer, model) = tensors.partitioned { info in optimizerGroups.contains { info.name.hasPrefix($0 + "/") } }
         loose = optimizer.map { TensorLayout(info: $0, layer: "", role: .optimizer, classAxis: nil) }
 
-        if let layerNames = checkpoint.metadata.layerNames {
+        if let graph = checkpoint.metadata.nirGraph {
+            kind = .nir
+            readNIR(model, graph: graph)
+        } else if let layerNames = checkpoint.metadata.layerNames {
             kind = .kerasLegacy
             readKerasLegacy(model, metadata: checkpoint.metadata, layerNames: layerNames)
         } else if isKeras3 {
@@ -49,6 +52,42 @@ struct LayoutReader {
             layers.append(Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries))
         }
         loose += tensors.filter { !claimed.contains($0.name) }.map { TensorLayout(info: $0, layer: "", role: .other, classAxis: nil) }
+    }
+
+    /// NIR: one layer per node, in the graph's order from its inputs (then any node not reached),
+    /// each tensor's role from its parameter name; weights are (out, in, ...) with the class axis 0.
+    private mutating func readNIR(_ tensors: [TensorInfo], graph: NIRGraph) {
+        var byNode: [String: [TensorLayout]] = [:]
+        for info in tensors {
+            guard let (node, parameter) = NIRGraph.split(info.name) else {
+                loose.append(TensorLayout(info: info, layer: "", role: .other, classAxis: nil))
+                continue
+            }
+            let rank = info.shape.count
+            let entry: TensorLayout = switch parameter {
+            case "weight" where rank >= 2: TensorLayout(info: info, layer: node, role: .kernel, classAxis: 0)
+            case "bias": TensorLayout(info: info, layer: node, role: .bias, classAxis: rank == 1 ? 0 : nil)
+            case "v_threshold", "threshold": TensorLayout(info: info, layer: node, role: .threshold, classAxis: nil)
+            case "tau", "tau_mem", "tau_syn": TensorLayout(info: info, layer: node, role: .tau, classAxis: nil)
+            case "r": TensorLayout(info: info, layer: node, role: .resistance, classAxis: nil)
+            case "v_leak": TensorLayout(info: info, layer: node, role: .leak, classAxis: nil)
+            case "v_reset": TensorLayout(info: info, layer: node, role: .reset, classAxis: nil)
+            default: TensorLayout(info: info, layer: node, role: .other, classAxis: nil)
+            }
+            byNode[node, default: []].append(entry)
+        }
+        let inputs = graph.nodes.filter { $0.type == "Input" }.map(\.name)
+        var order: [String] = [], queue = inputs, seen = Set(inputs)
+        let outbound = graph.outbound
+        while !queue.isEmpty {
+            let node = queue.removeFirst()
+            order.append(node)
+            for next in outbound[node] ?? [] where seen.insert(next).inserted { queue.append(next) }
+        }
+        order += graph.nodes.map(\.name).filter { !seen.contains($0) }
+        layers = order.compactMap { node in
+            byNode[node].map { Layer(name: node, className: graph.node(node)?.type, tensors: $0) }
+        }
     }
 
     /// Keras 3 `.weights.h5`: `layers/<name>/vars/<i>`; roles by position, which depend on the

@@ -21,13 +21,15 @@ public enum UnitSide: String, Sendable, CaseIterable {
 ///     /correlation/forget/<layer>/{pre,post} share of each unit's activity on the forget data
 ///     /logits/<split>/{min,max}              each class's lowest and highest logit (the input of the
 ///                                            final softmax or sigmoid) over the split
+///     /spikes/<split>/<node>/{count,rate}    spiking networks: each neuron's mean spikes per sample
+///                                            over all steps, and per step
 ///
 /// Root attributes `format` = "ckptforget-stats" and `version` = 1.
 public enum StatisticsSchema {
     public static let format = "ckptforget-stats"
     public static let version = 1
     /// The top-level groups a statistics file may hold.
-    public static let groups = ["fisher", "activity", "correlation", "logits"]
+    public static let groups = ["fisher", "activity", "correlation", "logits", "spikes"]
 
     public static func fisherGroup(_ split: DataSplit) -> String { "fisher/\(split.rawValue)" }
     public static func fisher(_ split: DataSplit, tensor: String) -> String { "\(fisherGroup(split))/\(tensor)" }
@@ -41,4 +43,11 @@ public enum StatisticsSchema {
     /// The lowest or highest value over a split.
     public enum Bound: String, Sendable { case min, max }
     public static func correlation(layer: String, side: UnitSide) -> String { "\(correlationGroup)/\(layer)/\(side.rawValue)" }
+
+    /// A spiking node's mean spikes per sample (`count`) or per sample and step (`rate`).
+    public enum SpikeMeasure: String, Sendable { case count, rate }
+    public static func spikesGroup(_ split: DataSplit) -> String { "spikes/\(split.rawValue)" }
+    public static func spikes(_ split: DataSplit, node: String, _ measure: SpikeMeasure) -> String {
+        "\(spikesGroup(split))/\(node)/\(measure.rawValue)"
+    }
 }

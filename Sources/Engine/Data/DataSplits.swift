@@ -103,11 +103,10 @@ public struct DataSelection {
     /// The forget, retain, full and test splits: `forgetData` and `retainData` as given (full =
     /// `data` when given); else `data` split by `forgetIDs` or else by `classes`, full = all of it.
     /// Reads the labels alone; checks that the samples fit `network` and the classes are its own.
-    public func splits(network: Network) throws -> DataSplits {
+    public func splits(network: any ClassifierModel) throws -> DataSplits {
         func whole(_ data: any LabeledData, _ name: DataSplit) throws -> DataPart {
-            let part = DataPart(data: data, split: Split(name: name.rawValue, indices: Array(0..<data.count)), scale: scale)
-            _ = try part.runner(network)
-            return part
+            try network.check(data)
+            return DataPart(data: data, split: Split(name: name.rawValue, indices: Array(0..<data.count)), scale: scale)
         }
         let test = try testPart(network: network)
         if let forgetData {
@@ -116,7 +115,7 @@ public struct DataSelection {
                               full: try data.map { try whole($0, .full) }, fullIsUnion: false, test: test)
         }
         guard let data else { throw DataSelectionError.noData }
-        _ = try NetworkRunner(network: network, data: data, scale: scale)
+        try network.check(data)
         let isForgotten: (Int, Int) -> Bool
         if let ids = forgetIDs {
             if let beyond = ids.filter({ $0 >= data.count }).min() {
@@ -140,15 +139,15 @@ public struct DataSelection {
     }
 
     /// The held-out samples less the forgotten classes; nil without held-out data.
-    public func testPart(network: Network) throws -> DataPart? {
+    public func testPart(network: any ClassifierModel) throws -> DataPart? {
         guard let testData else { return nil }
         try checkClasses(network)
-        _ = try NetworkRunner(network: network, data: testData, scale: scale)
+        try network.check(testData)
         let classes = classes
         return DataPart(data: testData, split: try Split.select(testData, name: "test") { !classes.contains($1) }, scale: scale)
     }
 
-    private func checkClasses(_ network: Network) throws {
+    private func checkClasses(_ network: any ClassifierModel) throws {
         if let beyond = classes.first(where: { $0 >= network.classes }) {
             throw DataSelectionError.classOutOfRange(beyond, classes: network.classes, path: network.path)
         }

@@ -20,8 +20,9 @@ public protocol LabeledData: AnyObject {
 
 /// Opens `--data` specifications: `FILE.h5[:X,Y]` (HDF5 datasets, default `x` and `y`),
 /// `X.npy:Y.npy` (NumPy arrays), and `IMAGES.idx3-ubyte[.gz]:LABELS.idx1-ubyte[.gz]` (MNIST IDX).
+/// With `spikeTrains`, the HDF5 samples dataset is shaped `[T, N, ...]` (time first).
 public enum DataSource {
-    public static func open(_ specification: String) throws -> any LabeledData {
+    public static func open(_ specification: String, spikeTrains: Bool = false) throws -> any LabeledData {
         let (file, rest) = split(specification)
         guard FileManager.default.fileExists(atPath: file) else { throw EngineError.data(path: file, problem: "no such file") }
         if HDF5ArrayFile.isHDF5(file) {
@@ -29,8 +30,10 @@ public enum DataSource {
             guard names.count == 2, !names[0].isEmpty, !names[1].isEmpty else {
                 throw EngineError.data(path: file, problem: "name the datasets as FILE:X,Y (got '\(rest ?? "")')")
             }
+            if spikeTrains { return try SpikeTrainData(path: file, features: names[0], labels: names[1]) }
             return try HDF5Data(path: file, features: names[0], labels: names[1])
         }
+        if spikeTrains { throw EngineError.data(path: file, problem: "spike trains are read from an HDF5 dataset shaped [steps, samples, ...]") }
         guard let labels = rest else {
             throw EngineError.data(path: file, problem: "give the labels file too: X.npy:Y.npy or IMAGES.idx3-ubyte.gz:LABELS.idx1-ubyte.gz")
         }

@@ -21,70 +21,21 @@ public struct NetworkRunner {
     /// Calls `body` with consecutive batches of `size` samples from `split` (file order; the last
     /// batch may be smaller), reading the data in chunks so memory does not grow with the set.
     public func forEachBatch(of split: Split, size: Int, _ body: (Batch, [Int]) throws -> Void) throws {
-        let width = network.inputShape.reduce(1, *)
-        func emit(_ x: [Float], _ y: [Int]) throws { try body(Batch(values: x, shape: [y.count] + network.inputShape), y) }
-        var carryX: [Float] = [], carryY: [Int] = []  // fewer than `size` samples left from earlier chunks
-        var cursor = 0
-        while cursor < split.indices.count {
-            // The contiguous file range holding the next indices, at most 4096 rows long.
-            let first = split.indices[cursor]
-            var last = cursor
-            while last + 1 < split.indices.count, split.indices[last + 1] - first < 4096 { last += 1 }
-            var (x, y) = try data.batch(first..<(split.indices[last] + 1))
-            if split.indices[last] - first != last - cursor {  // not every row of the range: gather the selected
-                var (selectedX, selectedY): ([Float], [Int]) = ([], [])
-                selectedX.reserveCapacity((last - cursor + 1) * width)
-                for index in split.indices[cursor...last] {
-                    let row = index - first
-                    selectedX.append(contentsOf: x[(row * width)..<((row + 1) * width)])
-                    selectedY.append(y[row])
-                }
-                (x, y) = (selectedX, selectedY)
-            }
-            if scale != 1 { x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } } }
-            cursor = last + 1
-            // Complete the carried batch first, then hand out whole batches, and carry the rest.
-            var next = 0
-            if !carryY.isEmpty {
-                next = min(size - carryY.count, y.count)
-                carryX += x[0..<(next * width)]
-                carryY += y[0..<next]
-                if carryY.count == size {
-                    try emit(carryX, carryY)
-                    (carryX, carryY) = ([], [])
-                }
-            }
-            while y.count - next >= size {
-                try emit(Array(x[(next * width)..<((next + size) * width)]), Array(y[next..<(next + size)]))
-                next += size
-            }
-            if next < y.count { (carryX, carryY) = (Array(x[(next * width)...]), Array(y[next...])) }
+        try SplitBatches(data: data, split: split, scale: scale).forEach(size: size) { x, y, _ in
+            try body(Batch(values: x, shape: [y.count] + network.inputShape), y)
         }
-        if !carryY.isEmpty { try emit(carryX, carryY) }
     }
 
-    /// The cores batches are measured on (Dispatch runs them; OpenBLAS single-threaded inside each):
-    /// two batches per core are in flight at a time.
-    public static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
+    /// The cores batches are measured on (see `SplitBatches.workers`).
+    public static var workers: Int { SplitBatches.workers }
 
-    /// Runs `work` on the batches of `split` on all cores, a few batches at a time (so memory stays
-    /// bounded), and hands the results to `combine` in file order: the outcome does not depend on
-    /// the number of threads.
+    /// Runs `work` on the batches of `split` on all cores and hands the results to `combine` in file order.
     func concurrentBatches<T: Sendable>(of split: Split, size: Int, _ work: @escaping @Sendable (Batch, [Int]) -> T,
                                         combine: (T) throws -> Void) throws {
-        _ = AllocatorTuning.applied
-        var group: [(Batch, [Int])] = []
-        func drain() throws {
-            let batches = group, slots = Slots<T>(batches.count)
-            DispatchQueue.concurrentPerform(iterations: batches.count) { i in slots.base[i] = work(batches[i].0, batches[i].1) }
-            group.removeAll(keepingCapacity: true)
-            for i in 0..<batches.count { try combine(slots.base[i]!) }
-        }
-        try forEachBatch(of: split, size: size) { batch, labels in
-            group.append((batch, labels))
-            if group.count == 2 * Self.workers { try drain() }
-        }
-        try drain()
+        let shape = network.inputShape
+        try SplitBatches(data: data, split: split, scale: scale).concurrent(size: size, { x, y, _ in
+            work(Batch(values: x, shape: [y.count] + shape), y)
+        }, combine: combine)
     }
 
     /// One pass over `split` that measures what is asked: Fisher sums, activity sums, outputs.
@@ -134,24 +85,6 @@ public struct NetworkRunner {
     /// Fisher diagonals of the cross-entropy loss over `split`, by tensor name.
     public func fisher(_ split: Split, mode: FisherMode) throws -> [String: [Double]] {
         try measure(split, fisher: mode).fisher!.diagonals
-    }
-}
-
-/// Results of concurrent iterations, one slot each: every slot is written by exactly one iteration
-/// and read only after all have finished, which is why sharing it is safe.
-final class Slots<T>: @unchecked Sendable {
-    let base: UnsafeMutablePointer<T?>
-    let count: Int
-
-    init(_ count: Int) {
-        self.count = count
-        base = .allocate(capacity: count)
-        base.initialize(repeating: nil, count: count)
-    }
-
-    deinit {
-        base.deinitialize(count: count)
-        base.deallocate()
     }
 }
 

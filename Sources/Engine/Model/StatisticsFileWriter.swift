@@ -17,6 +17,8 @@ public struct MeasuredStatistics: Sendable {
     public var sizes: [DataSplit: Int] = [:]
     /// Every tensor the Fisher diagonals cover, with its shape, in the model's order.
     public var parameters: [(name: String, shape: [Int])] = []
+    /// Spiking networks: each spiking node's spikes per split.
+    public var spikes: SpikeCounts?
 
     /// Measures Fisher diagonals (with `fisher`) and activity (with `activity`) of `network` on
     /// the forget, retain and full splits, one pass over each split that needs one, keeping the
@@ -64,6 +66,8 @@ public struct MeasuredStatistics: Sendable {
         public var correlation: [String: (pre: [Double], post: [Double])] = [:]
         public var samples: [DataSplit: Int] = [:]
 
+        init() {}
+
         init(forget: SplitMeasures, retain: SplitMeasures, full: SplitMeasures) {
             for (split, measured) in [(DataSplit.forget, forget), (.retain, retain), (.full, full)] {
                 let n = Double(max(measured.samples, 1))
@@ -98,6 +102,15 @@ public struct MeasuredStatistics: Sendable {
             entries.append((StatisticsSchema.logits(split, .min), range.minimum, [range.minimum.count]))
             entries.append((StatisticsSchema.logits(split, .max), range.maximum, [range.maximum.count]))
         }
+        if let spikes {
+            for split in spikes.mean.keys.sorted() {
+                for (node, shape) in spikes.nodes {
+                    guard let mean = spikes.mean[split]?[node] else { continue }
+                    entries.append((StatisticsSchema.spikes(split, node: node, .count), mean, shape))
+                    entries.append((StatisticsSchema.spikes(split, node: node, .rate), mean.map { $0 / Double(spikes.steps) }, shape))
+                }
+            }
+        }
         for split in [DataSplit.forget, .retain, .full] {
             guard let tensors = fisher[split] else { continue }
             for (name, shape) in parameters where tensors[name] != nil {
@@ -124,6 +137,14 @@ public enum StatisticsFileWriter {
             }
             if !activity.correlation.isEmpty {
                 try writer.setAttribute("samples", .integer(activity.samples[.forget] ?? 0), on: StatisticsSchema.correlationGroup)
+            }
+        }
+        if let spikes = statistics.spikes {
+            for split in spikes.mean.keys.sorted() {
+                let group = StatisticsSchema.spikesGroup(split)
+                try writer.setAttribute("samples", .integer(spikes.samples[split] ?? 0), on: group)
+                try writer.setAttribute("steps", .integer(spikes.steps), on: group)
+                try writer.setAttribute("simulation", .string(spikes.simulation), on: group)
             }
         }
         try writer.setAttribute("format", .string(StatisticsSchema.format))

@@ -72,7 +72,7 @@ public enum StatisticsError: Error, Equatable, CustomStringConvertible {
         case .notHDF5(let path):
             "\(path): a statistics file is HDF5 (see STATISTICS FILES in man ckptforget)"
         case .empty(let path):
-            "\(path): no /fisher, /activity or /correlation groups: not a ckptforget statistics file"
+            "\(path): no /fisher, /activity, /correlation or /spikes groups: not a ckptforget statistics file"
         case .missing(let path, let entries):
             "\(path): missing \(entries.prefix(5).joined(separator: ", "))\(entries.count > 5 ? " and \(entries.count - 5) more" : "")"
         case .mismatch(let path, let problems, let total):

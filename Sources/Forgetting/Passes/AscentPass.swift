@@ -78,7 +78,7 @@ struct AscentPass: ModelPass, TunablePass {
     }
 
     func run(_ context: ModelPassContext) throws -> ModelPassResult {
-        let network = context.network
+        let network = try context.trainableNetwork(for: name)
         let trainable = Set(network.parameters.map(\.name))
         let training = context.tensors.filter(trainable.contains)
         let chosen: any Optimizer = optimizer == "adam" ? Adam(learningRate: Float(learningRate))

@@ -73,7 +73,7 @@ struct FinetunePass: ModelPass {
     }
 
     func run(_ context: ModelPassContext) throws -> ModelPassResult {
-        let network = context.network
+        let network = try context.trainableNetwork(for: name)
         let trainable = Set(network.parameters.map(\.name))
         let training = context.tensors.filter(trainable.contains)
         let (forget, retain) = (context.data.forget, context.data.retain)

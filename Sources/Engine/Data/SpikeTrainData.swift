@@ -1,0 +1,44 @@
+import Checkpoint
+
+/// Spike trains in an HDF5 dataset shaped `[T, N, ...]` (time first, as snnTorch's `spikegen` and
+/// tonic's frames are stacked) with labels `[N]`: sample n is its T steps, read a range of samples
+/// at a time and handed out sample by sample (`sampleShape` = `[T, ...]`).
+final class SpikeTrainData: LabeledData {
+    let path: String
+    let count: Int
+    let sampleShape: [Int]
+    private let file: HDF5ArrayFile
+    private let features: String, labels: String
+
+    init(path: String, features: String, labels: String) throws {
+        self.path = path
+        file = try HDF5ArrayFile(path: path)
+        guard let shape = file.shape(of: features), shape.count >= 3 else {
+            throw EngineError.data(path: path, problem: "no numeric dataset '\(features)' shaped [steps, samples, ...] for spike trains (name others as \(path):X,Y)")
+        }
+        guard let labelShape = file.shape(of: labels), labelShape.count == 1 || (labelShape.count == 2 && labelShape[1] == 1) else {
+            throw EngineError.data(path: path, problem: "no one-dimensional label dataset '\(labels)' (name others as \(path):X,Y)")
+        }
+        guard labelShape[0] == shape[1] else {
+            throw EngineError.data(path: path, problem: "'\(features)' holds \(shape[1]) samples (its second axis) but '\(labels)' has \(labelShape[0]) labels")
+        }
+        count = shape[1]
+        sampleShape = [shape[0]] + shape.dropFirst(2)
+        self.features = features
+        self.labels = labels
+    }
+
+    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
+        let timeMajor = try file.readColumns(features, range)
+        let steps = sampleShape[0], width = sampleShape.dropFirst().reduce(1, *), n = range.count
+        var x = [Float](repeating: 0, count: timeMajor.count)
+        for t in 0..<steps {
+            for s in 0..<n {
+                for j in 0..<width { x[(s * steps + t) * width + j] = timeMajor[(t * n + s) * width + j] }
+            }
+        }
+        return (x, try file.readLabels(labels, range))
+    }
+
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try file.readLabels(labels, range)) }
+}
