@@ -13,6 +13,7 @@ public enum PassRegistry {
         FisherNoisePass.self,
         AscentPass.self,
         FinetunePass.self,
+        ThresholdPass.self,
     ]
 
     /// Parses `--pass` text into a configured pass.

@@ -24,8 +24,9 @@ enum Help {
         safetensors; sharded safetensors (model.safetensors.index.json or its directory). Keras .keras
         and PyTorch .pt files are recognised and refused (not supported yet).
 
-        Tensor passes edit one tensor at a time as the file streams; model passes (ascent) run the
-        model on data before anything is written and hold the model's tensors in memory.
+        Tensor passes edit one tensor at a time as the file streams; model passes (ascent, finetune,
+        threshold) run the model on data before anything is written and hold the model's tensors in
+        memory. Keras models run in the engine; NIR graphs (spiking networks) are simulated.
 
         passes (SPEC is NAME[:ARG][,KEY=VALUE...][@GLOB]; @GLOB limits a pass to matching tensor or layer names):
         \(passes)
@@ -41,6 +42,8 @@ enum Help {
                                      from data when there is no --stats (as `ckptforget stats` does, in
                                      memory), and train model passes (ascent) on its splits
               --test-data T          held-out samples for test accuracy and membership inference
+              --steps T, --dt S, --reset RULE, --encoding E
+                                     how a spiking (NIR) model is simulated (see ckptforget eval --help)
               --require POLICY       e.g. 'forget_acc<=0.01,retain_drop<=0.005,mia<=0.1': measured on the
                                      data before and after the edit; when not met, print the metrics,
                                      write nothing and exit 4 (metrics: forget_acc, retain_acc, test_acc,
@@ -82,7 +85,8 @@ enum Help {
         usage: ckptforget inspect FILE [--json] [--output-layer NAME]
 
         Lists every tensor of a checkpoint with its dtype, shape, layer and role, and marks with *
-        the output layer's tensors (the ones class passes edit).
+        the output layer's tensors (the ones class passes edit). For a NIR graph, also its nodes in
+        the order they run, with their types, shapes and the nodes feeding them.
 
           --json                 the same as JSON on stdout
           --output-layer NAME    the layer whose units are the classes (when the file does not say)
@@ -108,7 +112,9 @@ enum Help {
 
         Runs the model (a Keras .h5 with its model_config) on the data and writes the Fisher diagonals
         of its cross-entropy loss on the forget, retain and full splits, in the statistics-file schema
-        (man ckptforget, STATISTICS FILES), ready for --stats.
+        (man ckptforget, STATISTICS FILES), ready for --stats. For a NIR graph (a spiking network), it
+        simulates it and writes each neuron's spike counts and rates per split and their share on the
+        forget data (eq. 6), instead of Fisher diagonals.
 
           --data D            HDF5 FILE[:X,Y] (datasets, default x and y), X.npy:Y.npy, or
                               IMAGES.idx3-ubyte[.gz]:LABELS.idx1-ubyte[.gz]
@@ -119,8 +125,21 @@ enum Help {
                               batching and order; batch:B: mean over mini-batches of B, in file order,
                               of the squared gradient of the batch-mean loss (the SSD paper's code)
           --scale S           multiply inputs by S, e.g. 1/255 for bytes (default 1)
+          --steps T, --dt S, --reset RULE, --encoding E
+                              how a spiking model is simulated (see ckptforget eval --help)
           -o, --output PATH   the statistics file
           -q, --quiet         no summary on stderr
+        """
+
+    static let spiking = """
+          --steps T              spiking (NIR) models: time steps simulated (default 25; with
+                                 --encoding spikes, the trains' length)
+          --dt S                 the time step in seconds (default 1e-4, the exporters' convention)
+          --reset RULE           subtract-delayed (snnTorch's Leaky, the default) or nir (NIR's
+                                 equations: reset to v_reset, no delay)
+          --encoding E           rate[:SEED] (pixels in [0, 1] as spike probabilities per step; seed 0
+                                 by default), current (the value is the input current at every step),
+                                 or spikes (HDF5 samples shaped [steps, samples, ...])
         """
 
     static let eval = """
@@ -130,7 +149,8 @@ enum Help {
         Runs the model on the data and reports accuracy, macro precision, recall, F1 and one-vs-rest
         ROC AUC, per-class sensitivity and specificity, and the confusion matrix, for all of D and,
         with --class or --forget-ids, for its forget and retain splits. --json states the exact
-        definitions used.
+        definitions used. A NIR graph is simulated: its scores are the output neurons' spike counts
+        (the prediction is the arg-max, ties to the lowest class).
 
           --test-data T          held-out samples: a "test" row (less the forgotten classes), and
                                  membership inference (the SSD code's recipe), which trains
@@ -140,6 +160,8 @@ enum Help {
           --relearn N            steps of fine-tuning on the forget split (Adam 1e-3, batches of 32)
                                  until its accuracy is back to --relearn-to ACC, to the --before
                                  model's, or to the one the model's record kept; or "not within N"
+                                 (Keras models)
+        \(spiking)
         """
 
     static let keygen = """

@@ -85,3 +85,101 @@ import Testing
         #expect(fisher.status == 2 && fisher.stderr.contains("no Fisher diagonals"), "\(fisher.stderr)")
     }
 }
+
+/// Forgetting in spiking networks: adaptive thresholds (eq. 13–15) and the paper's three phases,
+/// on the 32 spike trains of snn_spikes.h5 whose spike counts snnTorch computed.
+@Suite struct SpikingPassTests {
+    static let trains = SpikingCommandTests.trains
+
+    /// The forget samples' mean spikes of output neuron 2 (snnTorch's counts/5).
+    static func forgetMeanOfNeuron2() throws -> Double {
+        let fixture = try HDF5ArrayFile(path: SpikingCommandTests.spikes)
+        let labels = try fixture.readLabels("labels", 0..<32), counts = try fixture.readRows("counts/5", 0..<32)
+        let forget = labels.indices.filter { labels[$0] == 2 }
+        return forget.reduce(0.0) { $0 + Double(counts[$1 * 10 + 2]) } / Double(forget.count)
+    }
+
+    static func thresholds(_ path: String, node: String) throws -> [Float] {
+        let file = try openCheckpoint(path)
+        guard case .float32(let values) = try file.read(try #require(file.tensor(named: "node/nodes/\(node)/v_threshold"))).values else { return [] }
+        return values
+    }
+
+    func run(_ scratch: Scratch, _ pass: String, output: String = "out.nir", extra: [String] = []) throws -> Run {
+        try Run.run(Run.binary, [SpikingCommandTests.post, "--data", Self.trains, "--encoding", "spikes", "-c", "2", "-p", pass, "-q",
+                                 "-o", scratch.file(output)] + extra)
+    }
+
+    @Test func oneUpdateRaisesTheClassNeuronsThresholdByGammaTimesItsForgetSpikes() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let spikes = try Self.forgetMeanOfNeuron2()
+        #expect(spikes > 1)
+        let corrected = try run(scratch, "threshold:gamma=0.5,iters=1,tol=0@node/nodes/5/*", output: "a.nir")
+        #expect(corrected.status == 0, "\(corrected.stderr)")
+        var expected = [Float](repeating: 1, count: 10)
+        expected[2] = Float(1 + 0.5 * spikes)
+        #expect(try Self.thresholds(scratch.file("a.nir"), node: "5") == expected)
+        #expect(try Self.thresholds(scratch.file("a.nir"), node: "3") == [Float](repeating: 1, count: 64))  // outside @GLOB
+        // The paper's printed sign lowers it (never below 0); scope=layer moves the whole layer alike.
+        _ = try run(scratch, "threshold:gamma=0.5,iters=1,tol=0,sign=paper@node/nodes/5/*", output: "b.nir")
+        expected[2] = Float(max(1 - 0.5 * spikes, 0))
+        #expect(try Self.thresholds(scratch.file("b.nir"), node: "5") == expected)
+        _ = try run(scratch, "threshold:gamma=0.5,iters=1,tol=0,scope=layer@node/nodes/5/*", output: "c.nir")
+        #expect(try Self.thresholds(scratch.file("c.nir"), node: "5") == [Float](repeating: Float(1 + 0.5 * spikes), count: 10))
+    }
+
+    @Test func iteratesUntilTheForgetDataIsQuietAndRecordsEveryIteration() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try run(scratch, "threshold:gamma=0.5", extra: ["--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let record = try JSONSerialization.jsonObject(with: Data(Run.ckptforget("show", scratch.file("out.nir.manifest.json"), "--json").stdout.utf8))
+        let pass = try #require(((record as? [String: Any])?["predicate"] as? [String: Any])?["passes"] as? [[String: Any]]).first
+        let details = try #require(pass?["details"] as? [String: Any])
+        let iterations = try #require(details["iterations"] as? [[String: Any]])
+        #expect((details["stopped"] as? String)?.hasPrefix("converged after \(iterations.count - 1) updates") == true, "\(details["stopped"] ?? "")")
+        func spikes(_ entry: [String: Any], _ split: String) -> Double { ((entry[split] as? [String: Any])?["selected_spikes"] as? Double) ?? -1 }
+        // The first entry is the model before any update; the last is within tol = 0.05 spikes per forget sample.
+        #expect(spikes(iterations[0], "forget") > 1 && spikes(iterations.last!, "forget") <= 0.05)
+        #expect(iterations.allSatisfy { ($0["retain"] as? [String: Any])?["accuracy"] is Double })
+        let selected = try #require(details["selected"] as? [String: [Int]])
+        // By default the most forget-selective neuron of each hidden layer and the class's output neuron.
+        #expect(selected["5"] == [2] && selected["1"]?.count == 1 && selected["3"]?.count == 1, "\(selected)")
+        // Only thresholds change, and only upwards, on the selected neurons.
+        for node in ["1", "3", "5"] {
+            let after = try Self.thresholds(scratch.file("out.nir"), node: node)
+            let raised = after.indices.filter { after[$0] != 1 }
+            #expect(raised == selected[node]!.filter { after[$0] != 1 } && after.allSatisfy { $0 >= 1 }, "node \(node)")
+        }
+        let diff = try Run.ckptforget("diff", SpikingCommandTests.post, scratch.file("out.nir"))
+        #expect(diff.stdout.contains("3 of 23 tensors changed"), "\(diff.stdout)")
+    }
+
+    @Test func theHybridOfThePaperRunsItsThreePhasesInOrder() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(SpikingCommandTests.post, "--pre", Run.fixture("spiking/snn_pre.nir"), "--data", Self.trains, "--encoding", "spikes",
+                                     "-c", "2", "--pass", "revert:alpha=1,select=corr", "--pass", "prune:theta=0.05", "--pass", "threshold:gamma=0.5,iters=10",
+                                     "-o", scratch.file("out.nir"), "--json", "-q")
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let passes = try #require(report["passes"] as? [[String: Any]])
+        #expect(passes.compactMap { $0["name"] as? String } == ["revert", "prune", "threshold"])
+        // The class is forgotten on these samples: no forget sample is predicted as 2 any more.
+        let eval = try Run.ckptforget("eval", scratch.file("out.nir"), "--data", Self.trains, "--encoding", "spikes", "-c", "2", "--json")
+        let splits = try #require((try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["splits"] as? [String: [String: Any]])
+        #expect(splits["forget"]?["accuracy"] as? Double == 0)
+    }
+
+    @Test func thresholdsBelongToSpikingNetworks() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let keras = try Run.ckptforget(Run.fixture("keras/mnist_mlp.h5"), "--data", Run.fixture("engine/test_data.h5") + ":x_flat,labels", "-c", "2",
+                                       "-p", "threshold", "-o", scratch.file("k.h5"))
+        #expect(keras.status == 2 && keras.stderr.contains("adapts the firing thresholds of a spiking network"), "\(keras.stderr)")
+        let ascent = try run(scratch, "ascent:steps=1", output: "a.nir")
+        #expect(ascent.status == 2 && ascent.stderr.contains("Keras models only"), "\(ascent.stderr)")
+        #expect(scratch.contents.isEmpty)
+    }
+}

@@ -29,7 +29,7 @@ import Testing
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize")).parameters.map(\.value) == ["0"])
         #expect(try PassRegistry.make(PassSpec(parsing: "randomize:seed=7")).parameters.map(\.value) == ["7"])
 
-        #expect(throws: PassError.unknownPass(name: "forget", known: ["suppress", "dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent", "finetune"])) {
+        #expect(throws: PassError.unknownPass(name: "forget", known: ["suppress", "dampen", "zero", "randomize", "prune", "negate", "revert", "ssd", "fisher-noise", "ascent", "finetune", "threshold"])) {
             try PassRegistry.make(PassSpec(parsing: "forget:1"))
         }
         #expect(throws: PassError.missing(spec: "dampen", key: "alpha")) { try PassRegistry.make(PassSpec(parsing: "dampen")) }

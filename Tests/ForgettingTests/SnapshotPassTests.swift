@@ -84,6 +84,18 @@ import Checkpoint
         #expect(tensor.values == .float32([0.5, 1, 1]))  // unit 1's |Δ| = 0.05 is under T
     }
 
+    @Test func revertBySelectingDeltaAloneMovesEveryBigChangeBack() throws {
+        // select=dw, T = 0.4: elements 0 (0.5), 2 (2) and 4 (−1) go back to pre; no correlation is read.
+        #expect(try apply("revert:alpha=1,dw=0.4,select=dw", w, pre: pre) == [0.5, 2, 1, 4, 6, 6])
+        // α = 0.5 moves them half way: 1 − 0.25, 3 − 1, 5 + 0.5.
+        #expect(try apply("revert:alpha=0.5,dw=0.4,select=dw", w, pre: pre) == [0.75, 2, 2, 4, 5.5, 6])
+        #expect(try PassRegistry.make(PassSpec(parsing: "revert:select=dw")).requirements == [.preSnapshot])
+        #expect(throws: PassError.malformed(spec: "revert:select=dw,corr=0.5", reason: "corr=C applies to select=corr")) {
+            try PassRegistry.make(PassSpec(parsing: "revert:select=dw,corr=0.5"))
+        }
+        #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "revert:select=both")) }
+    }
+
     @Test func ssdDampensWhereTheForgetSetDominates() throws {
         let forget: [Float] = [10, 1, 0, 50, 5, 2]
         let full: [Float] = [0.5, 1, 1, 1, 1, 0]

@@ -1,43 +1,63 @@
 import Checkpoint
 
-/// `revert:alpha=A,dw=T,corr=C` — selective retraining of the spiking-network paper (eq. 6–9): only
-/// synapses that learning the forget data moved (|ΔW| > T) and whose two neurons are both tied to
-/// the forget data (correlation > C for the input unit and for the output unit) are moved back:
-/// W' = W − A·ΔW. A bias entry needs only its output unit. Needs `--pre` and `--stats` with
-/// `/correlation/forget/<layer>/{pre,post}`; acts on the kernels and biases of layers that have them.
+/// `revert:alpha=A,dw=T,select=corr|dw,corr=C` — selective retraining of the spiking-network paper
+/// (eq. 6–9): synapses that learning the forget data moved (|ΔW| > T) are moved back,
+/// W' = W − A·ΔW. With `select=corr` (the default) only those whose two neurons are both tied to the
+/// forget data (correlation > C for the input unit and for the output unit: eq. 6's share of their
+/// activity or spikes on the forget data; a bias entry needs only its output unit); with `select=dw`
+/// all of them. Needs `--pre`; `select=corr` also `--stats` with `/correlation/forget/<layer>/{pre,post}`
+/// or `--data`. Acts on the kernels and biases of layers that have them.
 struct RevertPass: TensorPass {
     static let name = "revert"
-    static let usage = "revert:alpha=A,dw=T,corr=C"
-    static let summary = "W − A·ΔW where |ΔW| > T and both neurons' forget-data correlation > C (needs --pre; --stats or --data)"
-    static let parameterNames = ["alpha", "dw", "corr"]
+    static let usage = "revert:alpha=A,dw=T,select=corr|dw,corr=C"
+    static let summary = "W − A·ΔW where |ΔW| > T (and, with select=corr, both neurons' forget-data correlation > C; needs --pre, and --stats or --data)"
+    static let parameterNames = ["alpha", "dw", "select", "corr"]
 
     let alpha: Double, deltaThreshold: Double, correlationThreshold: Double
+    /// Whether the neurons' correlation with the forget data selects too (else |ΔW| alone).
+    let byCorrelation: Bool
 
-    var requirements: Set<PassRequirement> { [.preSnapshot, .correlation] }
+    var requirements: Set<PassRequirement> { byCorrelation ? [.preSnapshot, .correlation] : [.preSnapshot] }
 
     init(_ arguments: PassArguments) throws {
         alpha = try arguments.double("alpha", positional: true, default: 1)
         deltaThreshold = try arguments.double("dw", default: 0, in: 0...Double.greatestFiniteMagnitude)
+        let select = arguments.string("select") ?? "corr"
+        guard ["corr", "dw"].contains(select) else {
+            throw PassError.badValue(spec: arguments.spec.text, key: "select", value: select, expected: "corr or dw")
+        }
+        byCorrelation = select == "corr"
         correlationThreshold = try arguments.double("corr", default: 0.5)
+        if !byCorrelation, arguments.spec.options.contains(where: { $0.key == "corr" }) {
+            throw PassError.malformed(spec: arguments.spec.text, reason: "corr=C applies to select=corr")
+        }
     }
 
     var parameters: [(name: String, value: String)] {
-        [("alpha", "\(alpha)"), ("dw", "\(deltaThreshold)"), ("corr", "\(correlationThreshold)")]
+        [("alpha", "\(alpha)"), ("dw", "\(deltaThreshold)"), ("select", byCorrelation ? "corr" : "dw")]
+            + (byCorrelation ? [("corr", "\(correlationThreshold)")] : [])
     }
 
     func tensors(in context: PlanContext) throws -> [String] {
-        TrainableTensors.select(in: context) { name in
-            StatisticsSchema.correlation(layer: context.layout.tensors[name]?.layer ?? "", side: .post)
-        }.filter { [.kernel, .bias].contains(context.layout.tensors[$0]?.role) }
+        let trainable = byCorrelation
+            ? TrainableTensors.select(in: context) { name in
+                StatisticsSchema.correlation(layer: context.layout.tensors[name]?.layer ?? "", side: .post)
+            }
+            : TrainableTensors.select(in: context)
+        return trainable.filter { [.kernel, .bias].contains(context.layout.tensors[$0]?.role) }
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
+        let (alpha, dw, corr) = (alpha, deltaThreshold, correlationThreshold)
+        guard byCorrelation else {
+            tensor.update((0..<tensor.values.count).filter { abs(companions.delta($0)) > dw }) { i, w in w - alpha * companions.delta(i) }
+            return
+        }
         guard let post = companions.correlationPost, let postAxis = context.tensor.classAxis else { return }
         let shape = tensor.shape
         let strides = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
         let preAxis = CompanionLoader.inputAxis(of: context.tensor)
-        let (alpha, dw, corr) = (alpha, deltaThreshold, correlationThreshold)
         let selected = (0..<tensor.values.count).filter { i in
             guard abs(companions.delta(i)) > dw, post[(i / strides[postAxis]) % shape[postAxis]] > corr else { return false }
             guard let preAxis, let pre = companions.correlationPre else { return true }
