@@ -1,10 +1,14 @@
 // engine-bench: the engine's Fisher throughput with the data already in memory, as numpy and JAX
-// are timed in bench/fisher_bench.py. Not installed; `make bench` builds and runs it.
+// are timed in bench/fisher_bench.py; with --spiking, the spiking simulator's throughput on spike
+// trains in memory, as snnTorch and numpy are timed in bench/spiking/speed.py. Not installed;
+// `make bench` builds and runs it.
 //
 //     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]
+//     engine-bench --spiking MODEL.nir SPIKES.h5:X,Y [--runs 5] [--reset subtract-delayed|nir]
 //
 // Prints one JSON object: samples, runs, the median (and least) seconds of a pass over all samples,
-// samples/s (from the median) and the worker threads.
+// samples/s (from the median) and the worker threads; with --spiking also the neuron updates per
+// second (spiking neurons × steps × samples, from the median).
 import Checkpoint
 import Engine
 import Foundation
@@ -15,8 +19,42 @@ func option(_ name: String, _ fallback: String) -> String {
     return arguments[index + 1]
 }
 
+/// Times `body` `runs` times after one warm-up run: the median and least seconds.
+func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, least: Double) {
+    var seconds: [Double] = []
+    for run in 0...runs {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        if run > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+    }
+    return (seconds.sorted()[seconds.count / 2], seconds.min()!)
+}
+
+/// The spiking simulator on spike trains held in memory: every sample, fixed batches on all cores.
+func spikingBench(_ arguments: [String]) throws {
+    let model = try openCheckpoint(arguments[0])
+    let data = try ArrayData(reading: try DataSource.open(arguments[1], spikeTrains: true))
+    let runs = Int(option("--runs", "5")) ?? 5
+    let reset = SpikingOptions.Reset(rawValue: option("--reset", "subtract-delayed")) ?? .subtractDelayed
+    let options = SpikingOptions(steps: data.sampleShape[0], reset: reset, encoding: .spikes)
+    let network = try SpikingNetwork(checkpoint: model)
+    let spiking = SpikingModel(network: network, options: options)
+    let part = DataPart(data: data, split: Split(name: "all", indices: Array(0..<data.count)), scale: 1)
+    let runner = try SpikingRunner(model: spiking, part: part)
+    let (median, least) = try time(runs: runs) { _ = try runner.measure(keepScores: true, record: false) }
+    let neurons = network.spikingNodes.reduce(0) { $0 + $1.shape.reduce(1, *) }
+    let updates = Double(neurons * options.steps * data.count)
+    print("{\"samples\": \(data.count), \"runs\": \(runs), \"steps\": \(options.steps), \"neurons\": \(neurons), \"median_s\": \(median), "
+        + "\"min_s\": \(least), \"samples_per_s\": \(Double(data.count) / median), \"neuron_updates_per_s\": \(updates / median), "
+        + "\"workers\": \(NetworkRunner.workers)}")
+}
+
 do {
     let arguments = CommandLine.arguments
+    if arguments.count >= 4, arguments[1] == "--spiking" {
+        try spikingBench(Array(arguments.dropFirst(2)))
+        exit(0)
+    }
     guard arguments.count >= 3 else {
         FileHandle.standardError.write(Data("usage: engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]\n".utf8))
         exit(2)
@@ -31,14 +69,8 @@ do {
     let samplesPerBatch = Int(option("--batch", ""))  // default: the engine's own choice
     let runner = try NetworkRunner(network: network, data: data, scale: scale)
     let all = Split(name: "all", indices: Array(0..<data.count))
-    var seconds: [Double] = []
-    for run in 0...runs {  // run 0 warms up
-        let start = DispatchTime.now().uptimeNanoseconds
-        _ = try runner.measure(all, fisher: mode, samplesPerBatch: samplesPerBatch)
-        if run > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
-    }
-    let median = seconds.sorted()[seconds.count / 2]
-    print("{\"samples\": \(data.count), \"runs\": \(runs), \"fisher\": \"\(mode)\", \"median_s\": \(median), \"min_s\": \(seconds.min()!), "
+    let (median, least) = try time(runs: runs) { _ = try runner.measure(all, fisher: mode, samplesPerBatch: samplesPerBatch) }
+    print("{\"samples\": \(data.count), \"runs\": \(runs), \"fisher\": \"\(mode)\", \"median_s\": \(median), \"min_s\": \(least), "
         + "\"samples_per_s\": \(Double(data.count) / median), \"workers\": \(NetworkRunner.workers)}")
 } catch {
     FileHandle.standardError.write(Data("engine-bench: \(error)\n".utf8))
