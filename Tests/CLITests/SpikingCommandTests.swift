@@ -68,9 +68,28 @@ import Testing
                       share(sums(perSample, width: 784, forget), sums(perSample, width: 784, Array(0..<32)))))
     }
 
+    /// Graphs written by nir.write and broken one way each (Fixtures/make_bad_nir.py): exit 2, the
+    /// file and the node named, nothing written.
+    @Test(arguments: [("delay.nir", "node '2' is of type Delay, which the simulator does not run"),
+                      ("cycle.nir", "on a cycle of edges (a recurrent graph)"),
+                      ("ghost_edge.nir", "node '3': an edge to 'ghost', which is not a node of the graph"),
+                      ("tau_zero.nir", "node '1': node/nodes/1/tau: time constants must be positive and finite (found 0.0)"),
+                      ("threshold_size.nir", "node '3': node/nodes/3/v_threshold: shape [5], expected 2 values"),
+                      ("huge_input.nir", "node 'input': node/nodes/input/shape: [1099511627776]")])
+    func brokenGraphsAreRefusedNamingTheNode(file: String, message: String) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = Run.fixture("spiking/bad/" + file)
+        let eval = try Run.ckptforget("eval", path, "--data", Self.trains, "--encoding", "spikes")
+        #expect(eval.status == 2 && eval.stderr.contains(path) && eval.stderr.contains(message), "\(eval.stderr)")
+        let run = try Run.ckptforget(path, "--data", Self.trains, "--encoding", "spikes", "-c", "1", "-p", "threshold", "-o", scratch.file("out.nir"))
+        #expect(run.status == 2 && run.stderr.contains(message), "\(run.stderr)")
+        #expect(scratch.contents.isEmpty)
+    }
+
     @Test func simulationOptionsAreCheckedAndRefusedWhereTheyDoNotApply() throws {
         let keras = try Run.ckptforget("eval", Run.fixture("keras/mnist_mlp.h5"), "--data", Run.fixture("engine/test_data.h5") + ":x_flat,labels", "--steps", "10")
-        #expect(keras.status == 2 && keras.stderr.contains("not a spiking (NIR) graph"), "\(keras.stderr)")
+        #expect(keras.status == 2 && keras.stderr.contains("apply to spiking networks (NIR graphs), and this file is not one"), "\(keras.stderr)")
         for (option, value, message) in [("--steps", "0", "--steps 0"), ("--dt", "-1", "--dt -1"), ("--reset", "zero", "subtract-delayed or nir"),
                                           ("--encoding", "poisson", "rate, rate:SEED, current or spikes")] {
             let run = try Run.ckptforget("eval", Self.post, "--data", Run.fixture("spiking/snn_data.h5"), option, value)
@@ -170,6 +189,33 @@ import Testing
         let eval = try Run.ckptforget("eval", scratch.file("out.nir"), "--data", Self.trains, "--encoding", "spikes", "-c", "2", "--json")
         let splits = try #require((try JSONSerialization.jsonObject(with: Data(eval.stdout.utf8)) as? [String: Any])?["splits"] as? [String: [String: Any]])
         #expect(splits["forget"]?["accuracy"] as? Double == 0)
+    }
+
+    @Test func sampleWiseForgettingSelectsTheNeuronsMostTiedToTheSamples() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let ids = try scratch.write(Array("0 5 9\n".utf8), to: "ids.txt")
+        let common = [SpikingCommandTests.post, "--data", Self.trains, "--encoding", "spikes", "--forget-ids", ids, "-q"]
+        let run = try Run.run(Run.binary, common + ["-p", "threshold:gamma=0.5,iters=1", "-o", scratch.file("out.nir"), "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let details = try #require((report["passes"] as? [[String: Any]])?.first?["details"] as? [String: Any])
+        let selected = try #require(details["selected"] as? [String: [Int]])
+        // Without a class, every layer's neuron whose mean spikes on samples 0, 5, 9 exceed its mean on
+        // the other 29 most, from snnTorch's own counts.
+        let fixture = try HDF5ArrayFile(path: SpikingCommandTests.spikes)
+        for (node, width) in [("1", 64), ("3", 64), ("5", 10)] {
+            let counts = try fixture.readRows("counts/\(node)", 0..<32)
+            let forget: Set = [0, 5, 9]
+            func mean(_ samples: [Int], _ j: Int) -> Double { samples.reduce(0.0) { $0 + Double(counts[$1 * width + j]) } / Double(samples.count) }
+            let excess = (0..<width).map { mean(forget.sorted(), $0) - mean((0..<32).filter { !forget.contains($0) }, $0) }
+            let best = (0..<width).max { excess[$0] < excess[$1] || (excess[$0] == excess[$1] && $0 > $1) }!
+            #expect(selected[node] == [best], "node \(node)")
+        }
+        // --require gates a spiking run as any other: not met, nothing written, exit 4.
+        let gated = try Run.run(Run.binary, common + ["-p", "threshold:gamma=0.5,iters=1", "-o", scratch.file("gated.nir"), "--require", "forget_acc<=0"])
+        #expect(gated.status == 4 && gated.stderr.contains("forget_acc"), "\(gated.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("gated.nir")))
     }
 
     @Test func thresholdsBelongToSpikingNetworks() throws {

@@ -3,11 +3,12 @@ internal import CHDF5
 /// Reads a NIR graph's structure from an HDF5 file: string datasets (`type`, `edges`) and the small
 /// integer parameters of each node. Top-level graph only; a nested graph is a node of type NIRGraph.
 enum HDF5NIR {
-    /// The graph, or nil when the file is not a NIR graph (no `/node/type` = "NIRGraph").
+    /// The graph, or nil when the file is not a NIR graph (no `/node/type` = "NIRGraph" with
+    /// `/node/nodes`). Missing edges read as none (the simulator then names the node no edge feeds).
     static func graph(file: hid_t) throws(HDF5Failure) -> NIRGraph? {
-        guard try exists(file, "node/type"), try exists(file, "node/edges"), try exists(file, "node/nodes"),
+        guard try exists(file, "node/type"), try exists(file, "node/nodes"),
               try strings(file, "node/type")?.first == "NIRGraph" else { return nil }
-        let pairs = try strings(file, "node/edges") ?? []
+        let pairs = try exists(file, "node/edges") ? try strings(file, "node/edges") ?? [] : []
         guard pairs.count % 2 == 0 else { throw HDF5Failure(call: "node/edges", message: "an odd number of names: expected (N, 2) pairs") }
         let edges = stride(from: 0, to: pairs.count, by: 2).map { NIRGraph.Edge(source: pairs[$0], target: pairs[$0 + 1]) }
         let group = try H5ID(.group, H5Gopen2(file, "node/nodes", HDF5.defaultPlist), "H5Gopen2(node/nodes)")

@@ -51,7 +51,7 @@ public enum ClassifierModels {
             return SpikingModel(network: try SpikingNetwork(checkpoint: checkpoint), options: spiking ?? SpikingOptions())
         }
         if spiking != nil {
-            throw EngineError.unsupportedOption(path: checkpoint.path, layer: "", option: "simulation options (--steps, --dt, --reset, --encoding): it is not a spiking (NIR) graph")
+            throw SpikingGraphError.notSpiking(path: checkpoint.path)
         }
         return try Network(checkpoint: checkpoint)
     }

@@ -21,7 +21,9 @@ extension MeasuredStatistics {
             return try measure(network, on: splits, fisher: fisher, activity: activity, outputs: outputs, logits: logits)
         }
         guard let spiking = model as? SpikingModel else { throw EngineError.noModelConfig(path: model.path) }
-        if fisher != nil { throw EngineError.unsupportedOption(path: model.path, layer: "", option: "Fisher diagonals (gradients) of a spiking network") }
+        if fisher != nil {
+            throw SpikingGraphError.node(path: model.path, node: spiking.network.readoutName, problem: "Fisher diagonals need gradients, which the engine does not compute for spiking networks; give --stats")
+        }
         return try measure(spiking, on: splits, outputs: outputs)
     }
 

@@ -22,11 +22,11 @@ public struct SpikingNetwork: Sendable {
                                    "Conv2d", "SumPool2d", "AvgPool2d"]
 
     public init(checkpoint: any CheckpointFile) throws {
-        guard let graph = checkpoint.metadata.nirGraph else { throw EngineError.noModelConfig(path: checkpoint.path) }
+        guard let graph = checkpoint.metadata.nirGraph else { throw SpikingGraphError.notSpiking(path: checkpoint.path) }
         let path = checkpoint.path
         let infos = Dictionary(checkpoint.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for node in graph.nodes where !Self.supported.contains(node.type) {
-            throw EngineError.unsupportedLayer(path: path, layer: node.name, className: node.type == "NIRGraph" ? "nested NIRGraph" : node.type)
+            throw SpikingGraphError.unsupportedNode(path: path, node: node.name, type: node.type)
         }
         // Run order: Kahn's algorithm from the edges; a cycle is a recurrent graph.
         let names = graph.nodes.map(\.name)
@@ -39,44 +39,49 @@ public struct SpikingNetwork: Sendable {
             ready.removeFirst()
             order.append(name)
             for next in outbound[name] ?? [] {
-                guard let count = remaining[next] else { throw EngineError.data(path: path, problem: "edge to '\(next)', which is not a node of the graph") }
+                guard let count = remaining[next] else { throw SpikingGraphError.node(path: path, node: name, problem: "an edge to '\(next)', which is not a node of the graph") }
                 remaining[next] = count - 1
                 if count - 1 == 0 { ready.append(next) }
             }
         }
         guard order.count == names.count else {
-            throw EngineError.unsupportedOption(path: path, layer: names.first { !order.contains($0) } ?? "", option: "a recurrent graph (a cycle of edges)")
+            throw SpikingGraphError.node(path: path, node: names.first { !order.contains($0) } ?? "", problem: "on a cycle of edges (a recurrent graph), which the simulator does not run")
         }
         let inputNodes = graph.nodes.filter { $0.type == "Input" }, outputNodes = graph.nodes.filter { $0.type == "Output" }
         guard inputNodes.count == 1, outputNodes.count == 1 else {
-            throw EngineError.unsupportedOption(path: path, layer: "", option: "\(inputNodes.count) Input and \(outputNodes.count) Output nodes (one of each is run)")
+            throw SpikingGraphError.node(path: path, node: (inputNodes.count == 1 ? outputNodes : inputNodes).first?.name ?? "", problem: "the graph has \(inputNodes.count) Input and \(outputNodes.count) Output nodes; the simulator runs graphs with one of each")
         }
         var weights: [String: [Float]] = [:]
         func floats(_ node: NIRGraph.Node, _ parameter: String, count: Int?, required: Bool = true) throws -> String? {
             let name = node.tensor(parameter)
             guard let info = infos[name] else {
-                if required { throw EngineError.missingWeights(path: checkpoint.path, layer: node.name, role: parameter) }
+                if required { throw SpikingGraphError.parameter(path: path, node: node.name, tensor: name, problem: "missing (a float dataset is expected)") }
                 return nil
+            }
+            guard info.dtype.isEditable else {
+                throw SpikingGraphError.parameter(path: path, node: node.name, tensor: name, problem: "\(info.dtype.rawValue), expected floats")
             }
             let values: [Float] = switch try checkpoint.read(info).values {
             case .float32(let v): v
             case .float64(let v): v.map(Float.init)
             }
             if let count, values.count != count {
-                throw EngineError.weightShape(path: checkpoint.path, layer: node.name, tensor: name, expected: "\(count) values", actual: info.shape)
+                throw SpikingGraphError.parameter(path: path, node: node.name, tensor: name, problem: "shape \(info.shape), expected \(count) values (one per unit)")
             }
             weights[name] = values
             return name
         }
         /// Time constants divide dt: each must be a positive finite number.
         func positive(_ node: NIRGraph.Node, _ parameter: String) throws {
-            guard let info = infos[node.tensor(parameter)] else { throw EngineError.missingWeights(path: path, layer: node.name, role: parameter) }
+            guard let info = infos[node.tensor(parameter)] else {
+                throw SpikingGraphError.parameter(path: path, node: node.name, tensor: node.tensor(parameter), problem: "missing (a float dataset is expected)")
+            }
             let values: [Double] = switch try checkpoint.read(info).values {
             case .float32(let v): v.map(Double.init)
             case .float64(let v): v
             }
             if let bad = values.first(where: { !($0 > 0 && $0.isFinite) }) {
-                throw EngineError.weightShape(path: path, layer: node.name, tensor: info.name, expected: "positive finite time constants (found \(bad))", actual: info.shape)
+                throw SpikingGraphError.parameter(path: path, node: node.name, tensor: info.name, problem: "time constants must be positive and finite (found \(bad))")
             }
         }
         var built: [SpikingNode] = []
@@ -86,14 +91,14 @@ public struct SpikingNetwork: Sendable {
             let node = graph.node(name)!
             // Sizes come from the file: bounded before any arithmetic on them.
             if let (parameter, values) = node.integers.first(where: { $0.value.contains { abs($0) > Self.largestInteger } }) {
-                throw EngineError.unsupportedOption(path: path, layer: name, option: "\(parameter) = \(values) (each value must be within ±\(Self.largestInteger))")
+                throw SpikingGraphError.parameter(path: path, node: name, tensor: node.tensor(parameter), problem: "\(values): each value must be within ±\(Self.largestInteger)")
             }
             let sources = (inbound[name] ?? []).map { index[$0]! }
             var shape: [Int] = []
             if let first = sources.first {
                 shape = built[first].outputShape
                 for other in sources.dropFirst() where built[other].width != built[first].width {
-                    throw EngineError.shapeMismatch(path: path, layer: name, expected: shape, actual: built[other].outputShape)
+                    throw SpikingGraphError.node(path: path, node: name, problem: "it reads nodes of different sizes: '\(built[first].name)' \(built[first].outputShape) and '\(built[other].name)' \(built[other].outputShape)")
                 }
             }
             let width = shape.reduce(1, *)
@@ -103,10 +108,10 @@ public struct SpikingNetwork: Sendable {
             case "Input":
                 guard let declared = node.integers["shape"] ?? node.integers["input_type"], !declared.isEmpty, declared.allSatisfy({ $0 > 0 }),
                       declared.count <= 4 else {
-                    throw EngineError.missingWeights(path: path, layer: name, role: "shape")
+                    throw SpikingGraphError.parameter(path: path, node: name, tensor: node.tensor("shape"), problem: "expected 1 to 4 positive sizes (integers)")
                 }
                 guard declared.reduce(1, *) <= 1 << 28 else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "an input of shape \(declared)")
+                    throw SpikingGraphError.parameter(path: path, node: name, tensor: node.tensor("shape"), problem: "an input of \(declared) is too large to simulate")
                 }
                 inputShape = declared
                 output = declared
@@ -114,8 +119,12 @@ public struct SpikingNetwork: Sendable {
             case "Output":
                 kind = .output
             case "Affine", "Linear":
-                guard let info = infos[node.tensor("weight")], info.shape.count == 2 else { throw EngineError.missingWeights(path: path, layer: name, role: "weight") }
-                guard info.shape[1] == width else { throw EngineError.shapeMismatch(path: path, layer: name, expected: [info.shape[1]], actual: shape) }
+                guard let info = infos[node.tensor("weight")], info.shape.count == 2 else {
+                    throw SpikingGraphError.parameter(path: path, node: name, tensor: node.tensor("weight"), problem: "missing, or not a matrix (outputs, inputs)")
+                }
+                guard info.shape[1] == width else {
+                    throw SpikingGraphError.parameter(path: path, node: name, tensor: info.name, problem: "shape \(info.shape) does not take the \(shape) input it is fed")
+                }
                 let weight = try floats(node, "weight", count: info.count)!
                 let bias = node.type == "Affine" ? try floats(node, "bias", count: info.shape[0], required: false) : nil
                 kind = .affine(weight: weight, bias: bias)
@@ -147,24 +156,24 @@ public struct SpikingNetwork: Sendable {
                 let rank = shape.count
                 let (first, last) = (start < 0 ? rank + start : start, end < 0 ? rank + end : end)
                 guard first >= 0, last < rank, first <= last else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "flattening axes \(start)...\(end) of a \(shape) input")
+                    throw SpikingGraphError.node(path: path, node: name, problem: "cannot flatten axes \(start)...\(end) of a \(shape) input (axes of one sample)")
                 }
                 output = Array(shape[..<first]) + [shape[first...last].reduce(1, *)] + Array(shape[(last + 1)...])
                 kind = .flatten
             case "Conv2d":
                 guard shape.count == 3, let info = infos[node.tensor("weight")], info.shape.count == 4 else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "a Conv2d on a \(shape) input (expected channels, height, width)")
+                    throw SpikingGraphError.node(path: path, node: name, problem: "a Conv2d needs a weight (out, in, height, width) and a (channels, height, width) input; it is fed \(shape)")
                 }
                 let groups = node.integers["groups"]?.first ?? 1
                 guard groups >= 1, shape[0] % groups == 0, info.shape[0] % groups == 0, info.shape[1] * groups == shape[0] else {
-                    throw EngineError.shapeMismatch(path: path, layer: name, expected: [info.shape[1] * groups], actual: shape)
+                    throw SpikingGraphError.parameter(path: path, node: name, tensor: info.name, problem: "shape \(info.shape) in \(groups) groups does not take the \(shape) input it is fed")
                 }
                 let stride = Self.pair(node.integers["stride"], default: 1), padding = Self.pair(node.integers["padding"], default: 0)
                 let dilation = Self.pair(node.integers["dilation"], default: 1)
                 let height = (shape[1] + 2 * padding.0 - dilation.0 * (info.shape[2] - 1) - 1) / max(stride.0, 1) + 1
                 let widthOut = (shape[2] + 2 * padding.1 - dilation.1 * (info.shape[3] - 1) - 1) / max(stride.1, 1) + 1
                 guard stride.0 > 0, stride.1 > 0, dilation.0 > 0, dilation.1 > 0, height > 0, widthOut > 0 else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "stride \(stride), dilation \(dilation) on a \(shape) input")
+                    throw SpikingGraphError.node(path: path, node: name, problem: "stride \(stride), padding \(padding) and dilation \(dilation) leave no output from a \(shape) input")
                 }
                 kind = .conv2d(Convolution(weight: try floats(node, "weight", count: info.count)!,
                                            bias: try floats(node, "bias", count: info.shape[0], required: false),
@@ -172,26 +181,26 @@ public struct SpikingNetwork: Sendable {
                 output = [info.shape[0], height, widthOut]
             case "SumPool2d", "AvgPool2d":
                 guard shape.count == 3 else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "pooling a \(shape) input (expected channels, height, width)")
+                    throw SpikingGraphError.node(path: path, node: name, problem: "pooling needs a (channels, height, width) input; it is fed \(shape)")
                 }
                 let size = Self.pair(node.integers["kernel_size"], default: 2), stride = Self.pair(node.integers["stride"], default: size.0)
                 let padding = Self.pair(node.integers["padding"], default: 0)
                 let height = (shape[1] + 2 * padding.0 - size.0) / max(stride.0, 1) + 1, widthOut = (shape[2] + 2 * padding.1 - size.1) / max(stride.1, 1) + 1
                 guard size.0 > 0, size.1 > 0, stride.0 > 0, stride.1 > 0, height > 0, widthOut > 0 else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "pooling \(size) stride \(stride) on a \(shape) input")
+                    throw SpikingGraphError.node(path: path, node: name, problem: "a \(size) window with stride \(stride) and padding \(padding) leaves no output from a \(shape) input")
                 }
                 kind = .pool2d(average: node.type == "AvgPool2d", kernel: size, stride: stride, padding: padding)
                 output = [shape[0], height, widthOut]
             default:
-                throw EngineError.unsupportedLayer(path: path, layer: name, className: node.type)
+                throw SpikingGraphError.unsupportedNode(path: path, node: name, type: node.type)
             }
-            if node.type != "Input", sources.isEmpty { throw EngineError.unsupportedOption(path: path, layer: name, option: "a node no edge feeds") }
+            if node.type != "Input", sources.isEmpty { throw SpikingGraphError.node(path: path, node: name, problem: "no edge feeds it") }
             index[name] = built.count
             built.append(SpikingNode(name: name, type: node.type, kind: kind, inputs: sources, inputShape: shape, outputShape: output))
         }
         let output = built.firstIndex { $0.type == "Output" }!
         guard let readout = built[output].inputs.first, built[output].inputs.count == 1 else {
-            throw EngineError.unsupportedOption(path: path, layer: built[output].name, option: "an Output fed by \(built[output].inputs.count) nodes")
+            throw SpikingGraphError.node(path: path, node: built[output].name, problem: "the Output node is fed by \(built[output].inputs.count) nodes; the simulator reads one")
         }
         self.init(path: path, nodes: built, weights: weights, inputShape: inputShape, readout: readout)
     }
