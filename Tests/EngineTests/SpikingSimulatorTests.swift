@@ -57,4 +57,26 @@ import Checkpoint
         try Self.compare(model: "cnn_sinabs.nir", spikes: "cnn_spikes.h5", reset: .nir,
                          references: ["1": "counts/1", "3": "counts/3", "6": "counts/6", "10": "counts/10", "12": "counts/12"])
     }
+
+    /// Rate coding draws from each sample's index, and each row's synapses add its own inputs only:
+    /// a sample's scores are the same alone, in any batch, and on any number of cores.
+    @Test func aSamplesResultDoesNotDependOnItsBatch() throws {
+        let network = try Self.network("snn_post.nir")
+        let data = try DataSource.open(ForwardTests.path("spiking/snn_data.h5"))
+        let options = SpikingOptions(steps: 10, encoding: .rate(seed: 7))
+        let model = SpikingModel(network: network, options: options)
+        let indices = Array(stride(from: 3, to: 1500, by: 23))  // 66 samples, more than one batch per core
+        let scale: Float = 1 / 255
+        let part = DataPart(data: data, split: Split(name: "some", indices: indices), scale: scale)
+        let together = try model.outputs(on: part)
+        #expect(together.labels.count == indices.count)
+        for (position, index) in indices.enumerated() where position % 5 == 0 {
+            let (x, _) = try data.batch(index..<(index + 1))
+            let alone = network.simulate(x.map { $0 * scale }, samples: 1, indices: [index], options: options)
+            #expect(alone.scores == Array(together.values[(position * 10)..<((position + 1) * 10)]), "sample \(index)")
+        }
+        // Another seed draws other spikes.
+        let reseeded = try SpikingModel(network: network, options: SpikingOptions(steps: 10, encoding: .rate(seed: 8))).outputs(on: part)
+        #expect(reseeded.values != together.values)
+    }
 }
