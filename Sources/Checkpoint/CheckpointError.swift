@@ -15,6 +15,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// An object of the file is damaged (exit 2): refused before anything is copied.
     case damaged(path: String, object: String, reason: String)
     case writeFailed(path: String, reason: String)
+    /// Two tensor names equal under Unicode canonical equivalence but not as bytes.
+    case ambiguousNames(path: String, first: String, second: String)
     /// The output may not be written where it was asked for (bad usage, exit 2).
     case writeRefused(path: String, reason: String)
 
@@ -39,9 +41,15 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             "\(path): tensor '\(tensor)' of shape \(shape) needs \(bytes) bytes in memory, more than this machine's \(limit); refusing to read it (a damaged or hostile file?)"
         case .damaged(let path, let object, let reason): "\(path): '\(object)' is damaged: \(reason) (the file cannot be copied safely)"
         case .writeFailed(let path, let reason): "\(path): cannot write: \(reason)"
+        case .ambiguousNames(let path, let first, let second):
+            "\(path): tensors '\(first)' (UTF-8 \(Self.hex(first))) and '\(second)' (UTF-8 \(Self.hex(second))) have names that differ only in "
+                + "Unicode normalization, which ckptforget cannot keep apart; rename one (nothing was read further)"
         case .writeRefused(let path, let reason): "\(path): refusing to write: \(reason)"
         }
     }
+
+    /// A string's UTF-8 bytes in hex, for names that look alike.
+    static func hex(_ text: String) -> String { text.utf8.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ") }
 }
 
 /// One case per rule a safetensors header must satisfy (the reference reader's rules).

@@ -172,4 +172,19 @@ import Glibc
             }
         }
     }
+
+    /// Two tensor names equal under Unicode canonical equivalence (Fixtures/hdf5/unicode_names.h5:
+    /// `fc/café` with U+00E9 and with e + U+0301) once trapped a Swift dictionary in `diff` and in
+    /// runs with `--pre`; now every command refuses the file, naming both names' bytes.
+    @Test func namesEqualOnlyUnderUnicodeNormalizationAreRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = Run.fixture("hdf5/unicode_names.h5")
+        for arguments in [["diff", file, file], ["inspect", file], [file, "--pre", file, "-p", "negate:1", "-o", scratch.file("out.h5")]] {
+            let run = try Run.run(Run.binary, arguments)
+            #expect(run.status == 2, "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("63 61 66 c3 a9") && run.stderr.contains("63 61 66 65 cc 81") && run.stderr.contains("Unicode normalization"), "\(run.stderr)")
+        }
+        #expect(scratch.contents.isEmpty)
+    }
 }

@@ -47,7 +47,22 @@ public enum CheckpointFormats {
                 : "\(probe.head.count) bytes long; neither HDF5 nor safetensors"
             throw CheckpointError.unrecognizedFormat(path: path, detail: detail)
         }
-        return try backend.open(probe)
+        let file = try backend.open(probe)
+        try checkDistinctNames(file)
+        return file
+    }
+
+    /// Swift compares strings by Unicode canonical equivalence, so two tensor names that differ only
+    /// in normalization (`café` as U+00E9 and as e + U+0301) would be one key in every table the
+    /// run keeps by name. Such a file is refused before anything else reads it.
+    static func checkDistinctNames(_ file: any CheckpointFile) throws {
+        var seen: [String: String] = [:]
+        for info in file.tensors {
+            if let other = seen[info.name], Array(other.utf8) != Array(info.name.utf8) {
+                throw CheckpointError.ambiguousNames(path: file.path, first: other, second: info.name)
+            }
+            seen[info.name] = info.name
+        }
     }
 }
 
