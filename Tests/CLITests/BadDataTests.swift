@@ -187,4 +187,18 @@ import Glibc
         }
         #expect(scratch.contents.isEmpty)
     }
+
+    /// A tensor named with a terminal escape sequence cannot drive the terminal through a message:
+    /// control characters are written as \xHH on stderr (JSON escapes them itself).
+    @Test func controlCharactersInNamesAreEscapedInMessages() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let header = Array(#"{"\u001b[31mred":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.utf8)
+        let file = try scratch.write(BadDataTests.littleEndian([UInt64(header.count)]) + header + [UInt8](repeating: 0, count: 8), to: "esc.safetensors")
+        let run = try Run.ckptforget("inspect", file, "--output-layer", "\u{1B}[31mred")
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(!run.stderr.utf8.contains(0x1B) && run.stderr.contains("\\x1B[31mred"), "\(run.stderr)")
+        let json = try Run.ckptforget("inspect", file, "--json")
+        #expect(json.status == 0 && json.stdout.contains(#""\u001b[31mred""#) && !json.stdout.utf8.contains(0x1B), "\(json.stdout)")
+    }
 }
