@@ -100,6 +100,10 @@ public enum ForgetJob {
 
         // Warnings once everything is checked and before the work, so a refused run prints only its error.
         var warnings = request.data.isEmpty ? logitWarning(plan).map { [$0] } ?? [] : []
+        if request.data.isEmpty, !request.target.classes.isEmpty, !plan.steps.contains(where: { $0.pass is any ClassUnitPass }) {
+            warnings.append("--class has no effect on \(plan.steps.map(\.spec.text).joined(separator: ", ")): no pass here edits a class's units, "
+                + "and without --data no forget split is made from it")
+        }
         warnings += checkpoint.leftOut.map { "\($0): not carried into the output (it holds the model's weights in another format, unedited)" }
         warnings.forEach(events.warning)
         events.writing(checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }.count)

@@ -59,4 +59,23 @@ import Testing
         let run = try Run.ckptforget("verify", record, "--key", SignedRecordsTests.signing + "/p256.pub.pem")
         #expect(run.status == 3 && run.stderr.contains("not a valid signed record"))
     }
+
+    /// Small things that once exited 0 or 1 where the user's words were at fault (exit 2), or were silent.
+    @Test func smallUsageMistakesAreExitTwoAndIgnoredClassesAreSaid() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        for arguments in [["keygen", "-o", ""], ["keygen", "-o", scratch.file("nodir/k.pem")], ["help", "nope"]] {
+            let run = try Run.run(Run.binary, arguments)
+            #expect(run.status == 2 && run.stderr.hasPrefix("ckptforget: error:"), "\(arguments): \(run.status) \(run.stderr)")
+        }
+        #expect(scratch.contents.isEmpty)
+        // A file name that is not UTF-8 would become another name: refused, not misread.
+        let invalid = try Run.run("sh", ["-c", #"cp "$1" "$2/$(printf 'bad\377.h5')" && "$0" inspect "$2/$(printf 'bad\377.h5')""#,
+                                         Run.binary, Run.fixture("keras/mnist_mlp.h5"), scratch.path])
+        #expect(invalid.status == 2 && invalid.stderr.contains("not valid UTF-8"), "\(invalid.stderr)")
+        // prune acts on ΔW: a --class without data changes nothing, and the run says so.
+        let model = Run.fixture("keras/mnist_mlp.h5")
+        let prune = try Run.ckptforget(model, "--pre", model, "-p", "prune:theta=0.1", "-c", "2", "-o", scratch.file("p.h5"), "--no-sign", "-q")
+        #expect(prune.status == 0 && prune.stderr.contains("--class has no effect on prune:theta=0.1"), "\(prune.stderr)")
+    }
 }
