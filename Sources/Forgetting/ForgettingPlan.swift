@@ -69,6 +69,10 @@ public struct ForgettingPlan {
                 return Self.matches(glob, name) || Self.matches(glob, layout.tensors[name]?.layer ?? "")
             }
             guard !chosen.isEmpty else { throw PassError.noTensorMatches(spec: spec.text, path: checkpoint.path) }
+            // Never half a layer: a pass that would edit a damaged layer's tensors stops the run.
+            if let layer = chosen.lazy.compactMap({ layout.tensors[$0]?.layer }).first(where: { layout.damage[$0] != nil }) {
+                throw LayoutError.damagedLayer(path: checkpoint.path, layer: layer, problems: layout.damage[layer]!)
+            }
             for name in chosen { try MemoryLimit.check(layout.tensors[name]!.info, in: checkpoint.path) }
             steps.append(Step(spec: spec, pass: pass, tensors: chosen.sorted { fileOrder[$0, default: 0] < fileOrder[$1, default: 0] }))
         }

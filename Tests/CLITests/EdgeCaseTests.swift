@@ -78,4 +78,33 @@ import Testing
         let prune = try Run.ckptforget(model, "--pre", model, "-p", "prune:theta=0.1", "-c", "2", "-o", scratch.file("p.h5"), "--no-sign", "-q")
         #expect(prune.status == 0 && prune.stderr.contains("--class has no effect on prune:theta=0.1"), "\(prune.stderr)")
     }
+
+    /// Keras files whose output layer is damaged (Fixtures/make_damaged_keras.py) once had a class
+    /// edit sent to the hidden layer with exit 0. Now nothing is written, and the message names the
+    /// layer and what disagrees.
+    @Test(arguments: [("no_kernel.h5", "weight_names lists 'sequential/output/kernel', which is not a numeric dataset"),
+                      ("kernel_1d.h5", "has shape [6]; a kernel has two axes or more"),
+                      ("kernel_string.h5", "weight_names lists 'sequential/output/kernel', which is not a numeric dataset"),
+                      ("unlisted_kernel.h5", "'model_weights/output/sequential/output/kernel' is in the layer's group but not in its weight_names"),
+                      ("bias_length.h5", "has shape [5] for a kernel of 2 units"),
+                      ("int_kernel.h5", "is I32, not floats"),
+                      ("units_mismatch.h5", "the model_config declares 2 units, the kernel has 5")])
+    func aDamagedOutputLayerIsNeverEditedNorPassedOver(file: String, problem: String) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = Run.fixture("keras/damaged/" + file)
+        for pass in ["zero", "suppress"] {
+            let run = try Run.ckptforget(path, "-p", pass, "-c", "1", "-o", scratch.file("out.h5"))
+            #expect(run.status == 2 && run.stderr.contains("layer 'output' is damaged") && run.stderr.contains(problem), "\(pass): \(run.stderr)")
+        }
+        // Nor is any of its tensors edited by a pass over all layers, while the intact layer can be.
+        let all = try Run.ckptforget(path, "--pre", path, "-p", "negate:1", "-o", scratch.file("out.h5"))
+        #expect(all.status == 2 && all.stderr.contains("layer 'output' is damaged"), "\(all.stderr)")
+        #expect(scratch.contents.isEmpty)
+        let hidden = try Run.ckptforget(path, "--pre", path, "-p", "negate:1@hidden", "-o", scratch.file("out.h5"), "--no-sign", "-q")
+        #expect(hidden.status == 0, "\(hidden.stderr)")
+        let json = try Run.ckptforget("inspect", path, "--json")
+        let damaged = (try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["damaged_layers"] as? [String: [String]]
+        #expect(damaged?["output"]?.contains { $0.contains(problem) } == true, "\(json.stdout)")
+    }
 }

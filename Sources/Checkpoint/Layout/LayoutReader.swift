@@ -9,6 +9,8 @@ struct LayoutReader {
     private(set) var optimizerGroups: [String] = []
     /// The Keras model description, where the file has one.
     private(set) var modelConfig: KerasModelConfig?
+    /// What is wrong with a layer whose stored weights disagree with what describes them.
+    private(set) var damage: [String: [String]] = [:]
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
@@ -45,11 +47,23 @@ struct LayoutReader {
         var claimed = Set<String>()
         for layer in layerNames where !layers.contains(where: { $0.name == layer }) {
             let prefix = metadata.layerGroup.isEmpty ? layer : "\(metadata.layerGroup)/\(layer)"
+            var problems: [String] = []
             let entries: [TensorLayout] = (metadata.weightNames[layer] ?? []).compactMap { weight in
-                guard let info = byName["\(prefix)/\(weight)"], claimed.insert(info.name).inserted else { return nil }
+                guard let info = byName["\(prefix)/\(weight)"] else {
+                    problems.append("weight_names lists '\(weight)', which is not a numeric dataset in the file")
+                    return nil
+                }
+                guard claimed.insert(info.name).inserted else { return nil }
                 return Self.kerasTensor(info, layer: layer, role: Self.role(fromName: weight))
             }
-            layers.append(Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries))
+            let listed = Set(entries.map(\.info.name))
+            for unlisted in tensors where unlisted.name.hasPrefix(prefix + "/") && !listed.contains(unlisted.name) && !claimed.contains(unlisted.name) {
+                problems.append("'\(unlisted.name)' is in the layer's group but not in its weight_names")
+            }
+            let built = Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries)
+            problems += Self.disagreements(built, declaredUnits: classes?.unitsOfLayer[layer])
+            if !problems.isEmpty { damage[layer] = problems }
+            layers.append(built)
         }
         loose += tensors.filter { !claimed.contains($0.name) }.map { TensorLayout(info: $0, layer: "", role: .other, classAxis: nil) }
     }
@@ -180,6 +194,26 @@ struct LayoutReader {
             grouped[layer, default: []].append(entry)
         }
         layers = grouped.keys.sorted(by: NaturalOrder.less).map { Layer(name: $0, className: nil, tensors: grouped[$0]!) }
+    }
+
+    /// Where a Keras layer's kernel and bias disagree with each other or with the units its config
+    /// declares: a kernel that is not a float matrix, a bias not as long as the kernel has units.
+    private static func disagreements(_ layer: Layer, declaredUnits: Int?) -> [String] {
+        var problems: [String] = []
+        let kernels = layer.tensors.filter { $0.role == .kernel }
+        for kernel in kernels {
+            if kernel.info.shape.count < 2 { problems.append("kernel '\(kernel.info.name)' has shape \(kernel.info.shape); a kernel has two axes or more") }
+            if !kernel.info.dtype.isEditable { problems.append("kernel '\(kernel.info.name)' is \(kernel.info.dtype.rawValue), not floats") }
+        }
+        guard let units = layer.outputUnits else { return problems }
+        for bias in layer.tensors where bias.role == .bias {
+            if bias.info.shape != [units] { problems.append("bias '\(bias.info.name)' has shape \(bias.info.shape) for a kernel of \(units) units") }
+            if !bias.info.dtype.isEditable { problems.append("bias '\(bias.info.name)' is \(bias.info.dtype.rawValue), not floats") }
+        }
+        if let declaredUnits, declaredUnits != units {
+            problems.append("the model_config declares \(declaredUnits) units, the kernel has \(units)")
+        }
+        return problems
     }
 
     private static func kerasTensor(_ info: TensorInfo, layer: String, role: TensorRole) -> TensorLayout {
