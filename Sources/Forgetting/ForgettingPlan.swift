@@ -20,6 +20,8 @@ public struct ForgettingPlan {
     public let layout: Layout
     /// `--pre` and the statistics, as the passes read them.
     public let inputs: PassInputs
+    /// Whether tensors holding NaN or infinity may be edited (else the run stops at the first).
+    public var allowNonFinite = false
     /// Optimizer-state groups left out of the output (empty with `keepOptimizerState`).
     public let droppedGroups: [String]
     /// The output layer, when a pass needed it.
@@ -93,6 +95,7 @@ public struct ForgettingPlan {
         layout = plan.layout
         self.inputs = inputs
         droppedGroups = plan.droppedGroups
+        allowNonFinite = plan.allowNonFinite
         outputLayer = plan.outputLayer
         isPrepared = true
         statisticsFromData = plan.statisticsFromData

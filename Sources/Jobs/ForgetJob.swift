@@ -24,9 +24,10 @@ public enum ForgetJob {
         if !request.classNames.isEmpty { request.data.classes = request.target.classes }
         let pre = try request.pre.map(openCheckpoint)
         let statisticsFile = try request.statistics.map(StatisticsFile.init(path:))
-        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
+        var plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
                                       inputs: PassInputs(pre: pre, statistics: statisticsFile), statisticsFromData: !request.data.isEmpty,
                                       outputLayer: request.outputLayer, keepOptimizerState: request.keepOptimizerState)
+        plan.allowNonFinite = request.allowNonFinite
         let needsFisher = plan.needsStatisticsFromData && plan.requirements.contains { if case .fisher = $0 { true } else { false } }
         if request.fisher != nil, !needsFisher { throw ForgetJobError.fisherUnused }
         if plan.hasModelPasses, request.data.isEmpty, let step = plan.steps.first(where: { $0.pass is any ModelPass }) {
@@ -114,7 +115,8 @@ public enum ForgetJob {
                                                     model: modelStage(network, splits),
                                                     inputSinks: digests?.inputSinks ?? [:], outputSinks: digests?.outputSinks ?? [:],
                                                     progress: events.progress)
-            report.warnings = warnings
+            report.warnings.forEach(events.warning)
+            report.warnings = warnings + report.warnings
             if let search { report.passes[search.index].details = Self.merging(["search": search.details], into: report.passes[search.index].details) }
             var after: Assessment?
             var evaluation: JSONValue = .null

@@ -31,6 +31,8 @@ public struct ForgetRequest {
     public var relearnLimit: Int?
     public var outputLayer: String?
     public var keepOptimizerState: Bool
+    /// Edit tensors that hold NaN or infinity (reported) instead of stopping.
+    public var allowNonFinite: Bool
     public var records: Records
     /// Print the plan; read nothing but the inputs' headers, run no model, write nothing.
     public var dryRun: Bool
@@ -50,7 +52,7 @@ public struct ForgetRequest {
                 pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), spiking: SpikingOptions? = nil,
                 fisher: FisherMode? = nil,
                 miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], relearnLimit: Int? = nil, outputLayer: String? = nil,
-                keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
+                keepOptimizerState: Bool = false, allowNonFinite: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
         self.input = input
         self.output = output
         self.passes = passes
@@ -66,6 +68,7 @@ public struct ForgetRequest {
         self.relearnLimit = relearnLimit
         self.outputLayer = outputLayer
         self.keepOptimizerState = keepOptimizerState
+        self.allowNonFinite = allowNonFinite
         self.records = records
         self.dryRun = dryRun
         self.toolVersion = toolVersion

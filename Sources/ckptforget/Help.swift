@@ -57,6 +57,8 @@ enum Help {
                                      fisher-noise, revert); schema in man ckptforget, STATISTICS FILES
               --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
                                      from the data being forgotten)
+              --allow-nonfinite      edit tensors holding NaN or infinity (counted in the records)
+                                     instead of stopping with exit 2
           -n, --dry-run              print what would be edited (with --json: as JSON); write nothing
               --sign-key KEY         sign the records with KEY (PEM; default $CKPTFORGET_SIGNING_KEY): an ECDSA
                                      key also writes OUTPUT.sig (OpenSSF Model Signing); Ed25519 signs the

@@ -94,7 +94,7 @@ import Glibc
         let values: [Float] = [.infinity, 1, 2, 3, 4, 5, 0.5, -0.5]
         let bytes = Self.littleEndian([UInt64(header.utf8.count)]) + Array(header.utf8) + Self.littleEndian(values.map(\.bitPattern))
         let input = try scratch.write(bytes, to: "inf.safetensors")
-        let run = try Run.ckptforget(input, "-p", "zero", "-c", "0", "--json", "--no-sign", "-o", scratch.file("out.safetensors"))
+        let run = try Run.ckptforget(input, "-p", "zero", "-c", "0", "--json", "--no-sign", "--allow-nonfinite", "-o", scratch.file("out.safetensors"))
         #expect(run.status == 0, "\(run.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let tensors = ((report?["passes"] as? [[String: Any]])?.first?["tensors"] as? [[String: Any]]) ?? []
@@ -200,5 +200,40 @@ import Glibc
         #expect(!run.stderr.utf8.contains(0x1B) && run.stderr.contains("\\x1B[31mred"), "\(run.stderr)")
         let json = try Run.ckptforget("inspect", file, "--json")
         #expect(json.status == 0 && json.stdout.contains(#""\u001b[31mred""#) && !json.stdout.utf8.contains(0x1B), "\(json.stdout)")
+    }
+
+    /// A safetensors file of one (rows, 4) tensor `fc.weight` of `dtype` with these raw bytes, and a bias.
+    static func safetensors(dtype: String, rows: Int, weight: [UInt8], bias: [UInt8]) -> [UInt8] {
+        let header = #"{"fc.bias":{"dtype":"\#(dtype)","shape":[\#(rows)],"data_offsets":[0,\#(bias.count)]},"#
+            + #""fc.weight":{"dtype":"\#(dtype)","shape":[\#(rows),4],"data_offsets":[\#(bias.count),\#(bias.count + weight.count)]}}"#
+        return littleEndian([UInt64(header.utf8.count)]) + Array(header.utf8) + bias + weight
+    }
+
+    /// NaN and infinity in a tensor to edit stop the run (exit 2, counted, nothing written) unless
+    /// --allow-nonfinite; a float16 result past 65504 is reported as an overflow.
+    @Test func nonFiniteWeightsAreRefusedOrCountedAndOverflowIsReported() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var weight = [Float](repeating: 1, count: 12)
+        (weight[1], weight[6], weight[7]) = (.nan, .infinity, -.infinity)
+        let file = try scratch.write(Self.safetensors(dtype: "F32", rows: 3, weight: Self.littleEndian(weight.map(\.bitPattern)),
+                                                      bias: Self.littleEndian([Float](repeating: 0, count: 3).map(\.bitPattern))), to: "nan.safetensors")
+        let refused = try Run.ckptforget(file, "-p", "suppress", "-c", "1", "-o", scratch.file("out.safetensors"))
+        #expect(refused.status == 2 && refused.stderr.contains("tensor 'fc.weight' holds 1 NaN and 2 infinite values"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("out.safetensors")))
+        let allowed = try Run.ckptforget(file, "-p", "suppress", "-c", "1", "-o", scratch.file("out.safetensors"), "--allow-nonfinite")
+        #expect(allowed.status == 0 && allowed.stderr.contains("fc.weight holds 1 NaN and 2 infinite values; edited anyway"), "\(allowed.stderr)")
+        let record = try Run.ckptforget("show", scratch.file("out.safetensors.manifest.json"), "--json").stdout
+        #expect(record.contains("fc.weight holds 1 NaN and 2 infinite values"), "\(record)")
+        // float16: negate:-2 gives W + 2·ΔW = 60000 + 2·(60000 − 30000) = 120000, past float16's 65504.
+        let half = Self.littleEndian([UInt16](repeating: 0x7B53, count: 12))  // 60000 in float16
+        let pre = Self.littleEndian([UInt16](repeating: 0x7753, count: 12))   // 30000 in float16
+        let zeros = Self.littleEndian([UInt16](repeating: 0, count: 3))
+        let post16 = try scratch.write(Self.safetensors(dtype: "F16", rows: 3, weight: half, bias: zeros), to: "post16.safetensors")
+        let pre16 = try scratch.write(Self.safetensors(dtype: "F16", rows: 3, weight: pre, bias: zeros), to: "pre16.safetensors")
+        let overflow = try Run.ckptforget(post16, "--pre", pre16, "-p", "negate:-2", "-o", scratch.file("o16.safetensors"), "--json")
+        #expect(overflow.status == 0 && overflow.stderr.contains("negate:-2: 12 values of fc.weight overflowed F16 and were stored as infinity"), "\(overflow.stderr)")
+        let shown = try Run.ckptforget("show", scratch.file("o16.safetensors.manifest.json"), "--json").stdout
+        #expect(shown.contains("\"overflowed\": 12"), "\(shown)")
     }
 }
