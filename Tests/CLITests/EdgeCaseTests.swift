@@ -125,4 +125,32 @@ import Testing
             #expect(dump.contains("DATASPACE  SIMPLE { ( 10000 ) / ( 10000 ) }") && dump.contains("9999"), "\(object): \(dump.prefix(300))")
         }
     }
+
+    /// One inverted byte in the root group's attributes (Fixtures/make_damaged_hdf5.py): refused before
+    /// anything is written, naming the input and the attribute (it was copied through with exit 0, or
+    /// failed while writing with exit 1 naming the temporary file).
+    @Test(arguments: [("title_heap.h5", "'/@title' is damaged: the attribute's value cannot be read"),
+                      ("title_charset.h5", "'/@title' is damaged: the attribute's datatype: an unknown character set (14)"),
+                      ("version_bits.h5", "'/@version' is damaged: the attribute's datatype: its 64 bits at offset 255 do not fit its 8 bytes"),
+                      ("scales_fields.h5", "'/@scales' is damaged: the attribute's datatype: its sign, exponent and mantissa fields do not fit")])
+    func damagedAttributesAreRefusedBeforeWriting(file: String, message: String) throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = Run.fixture("hdf5/damaged/" + file)
+        let run = try Run.ckptforget(path, "--output-layer", "encoder", "-p", "zero", "-c", "0", "-o", scratch.file("out.h5"))
+        #expect(run.status == 2 && run.stderr.contains(path + ": " + message), "\(run.stderr)")
+        #expect(scratch.contents.isEmpty)
+    }
+
+    /// A variable-length string type whose stored base type is damaged is written afresh: the
+    /// output holds the same text under a type every reader takes.
+    @Test func aDamagedStringTypeIsWrittenAfresh() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget(Run.fixture("hdf5/damaged/title_base.h5"), "--output-layer", "encoder", "-p", "zero", "-c", "0", "-q", "--no-sign",
+                                     "-o", scratch.file("out.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let dump = try Run.run("h5dump", ["-a", "/title", scratch.file("out.h5")]).stdout
+        #expect(dump.contains("STRSIZE H5T_VARIABLE") && dump.contains("\"ckptforget generic fixture\""), "\(dump)")
+    }
 }
