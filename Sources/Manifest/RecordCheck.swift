@@ -1,0 +1,32 @@
+import Foundation
+
+/// The result of checking one record: who signed it, what it says, and every way it does not hold.
+public struct RecordCheck: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case modelSigning, forgettingAttestation
+        case other(String)
+    }
+
+    public let path: String
+    /// SHA-256 of the record file's bytes (how a child record names it as parent).
+    public let sha256: String
+    public let kind: Kind
+    public let statement: Statement
+    /// The trusted key that verified the signature, by its description; nil if none did.
+    public let signer: String?
+    public let signed: Bool
+    /// Files the record names, each with what it expects and what was found.
+    public let files: [FileCheck]
+    /// Everything that fails, in words a user can act on; empty when the record holds.
+    public let problems: [String]
+
+    public struct FileCheck: Sendable {
+        public let name: String
+        public let path: String
+        public let expected: String
+        /// nil when the file is missing.
+        public let actual: String?
+    }
+
+    public var holds: Bool { problems.isEmpty }
+}
