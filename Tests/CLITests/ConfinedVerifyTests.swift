@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// `verify` and `audit` against records that lie about their files: signatures are checked before
+/// any named file is opened, names stay inside the record's directory, a record's name binds it to
+/// its model, and a forgetting attestation's model signature must be there.
+@Suite struct ConfinedVerifyTests {
+    static let signing = SignedRecordsTests.signing
+
+    /// A forgetting attestation (a Sigstore bundle around a DSSE envelope) whose payload is
+    /// `statement`, signed by the openssl CLI with the Ed25519 test key: made without ckptforget.
+    static func handMadeRecord(subjects: [(name: String, sha256: String)], signature: String? = nil, at path: String) throws {
+        let statement: [String: Any] = [
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": subjects.map { ["name": $0.name, "digest": ["sha256": $0.sha256]] },
+            "predicateType": "https://ckptforget.dev/attestation/forgetting/v1",
+            "predicate": ["model_signing": ["root_digest": "", "signature": signature as Any? ?? NSNull()]],
+        ]
+        let payload = try JSONSerialization.data(withJSONObject: statement)
+        let type = "application/vnd.in-toto+json"
+        let pae = Data("DSSEv1 \(type.utf8.count) \(type) \(payload.count) ".utf8) + payload
+        try pae.write(to: URL(fileURLWithPath: path + ".pae"))
+        let signed = try Run.run("openssl", ["pkeyutl", "-sign", "-inkey", signing + "/ed25519.pem", "-rawin", "-in", path + ".pae", "-out", path + ".sigbytes"])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        let sig = try Data(contentsOf: URL(fileURLWithPath: path + ".sigbytes"))
+        try FileManager.default.removeItem(atPath: path + ".pae")
+        try FileManager.default.removeItem(atPath: path + ".sigbytes")
+        let bundle: [String: Any] = [
+            "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+            "verificationMaterial": ["publicKey": ["hint": ""], "tlogEntries": [Any]()],
+            "dsseEnvelope": ["payload": payload.base64EncodedString(), "payloadType": type,
+                             "signatures": [["sig": sig.base64EncodedString(), "keyid": ""]]],
+        ]
+        try JSONSerialization.data(withJSONObject: bundle).write(to: URL(fileURLWithPath: path))
+    }
+
+    static func sha256(_ path: String) throws -> String {
+        String(try Run.run("openssl", ["dgst", "-sha256", "-r", path]).stdout.prefix(64))
+    }
+
+    /// A subject `../outside.bin` with the right digest, and one naming a directory: refused by
+    /// name and by kind, named in the output, exit 3 from verify and audit. (Were the checks
+    /// removed, the first would verify and the test fail; nothing here can block.)
+    @Test func hostileSubjectsAreRefusedNotHashed() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let records = scratch.file("records")
+        try FileManager.default.createDirectory(atPath: records + "/shards", withIntermediateDirectories: true)
+        let outside = try scratch.write(Array("outside\n".utf8), to: "outside.bin")
+        let record = records + "/outside.bin.manifest.json"
+        try Self.handMadeRecord(subjects: [("../outside.bin", try Self.sha256(outside)), ("shards", try Self.sha256(outside))], at: record)
+        let pub = Self.signing + "/ed25519.pub.pem"
+
+        let run = try Run.ckptforget("verify", record, "--key", pub)
+        #expect(run.status == 3, "\(run.stdout)\(run.stderr)")
+        #expect(run.stdout.contains("FAILED: subject \"../outside.bin\" refused, not opened: it has a \"..\" component"), "\(run.stdout)")
+        #expect(run.stdout.contains("FAILED: subject \"shards\" refused, not opened: it is a directory"), "\(run.stdout)")
+        #expect(run.stdout.contains("REFUSED"), "\(run.stdout)")
+        let untrusted = try Run.ckptforget("verify", record, "--key", Self.signing + "/p256.pub.pem", "--json")
+        #expect(untrusted.status == 3 && untrusted.stdout.contains("\"files_checked\": false"), "\(untrusted.stdout)")
+
+        let audit = try Run.ckptforget("audit", records, "--key", pub)
+        #expect(audit.status == 3 && audit.stdout.contains("subject \"../outside.bin\" refused"), "\(audit.stdout)")
+    }
+}
