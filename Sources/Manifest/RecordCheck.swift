@@ -19,6 +19,9 @@ public struct RecordCheck: Sendable {
     public let filesChecked: Bool
     /// Files the record names, each with what it expects and what was found.
     public let files: [FileCheck]
+    /// The OpenSSF Model Signing signature a forgetting attestation names, checked with it (its
+    /// problems are among `problems`); nil when none is named or it was not looked at.
+    public let modelSignature: String?
     /// Everything that fails, in words a user can act on; empty when the record holds.
     public let problems: [String]
 

@@ -13,8 +13,11 @@ public enum RecordVerifier {
         try check(bytes: try ConfinedFile.readRecord(atPath: path), path: path, keys: keys, files: files, allowUnsigned: allowUnsigned)
     }
 
-    /// Checks a record whose bytes were read already; `path` is where they came from.
-    static func check(bytes: [UInt8], path: String, keys: [TrustedKey], files: String?, allowUnsigned: Bool) throws -> RecordCheck {
+    /// Checks a record whose bytes were read already; `path` is where they came from. A forgetting
+    /// attestation's model signature is checked with it unless `followsModelSignature` is false
+    /// (as it is for that signature itself: one level, never a loop).
+    static func check(bytes: [UInt8], path: String, keys: [TrustedKey], files: String?, allowUnsigned: Bool,
+                      followsModelSignature: Bool = true) throws -> RecordCheck {
         let bundle = try SigstoreBundle(bytes: bytes, path: path)
         var problems: [String] = []
 
@@ -47,6 +50,7 @@ public enum RecordVerifier {
         // accepted an unsigned record, whose names are still confined).
         let vouched = signer != nil || (!signed && allowUnsigned)
         var checks: [RecordCheck.FileCheck] = []
+        var signaturePath: String?
         if vouched {
             switch kind {
             case .modelSigning:
@@ -55,10 +59,15 @@ public enum RecordVerifier {
             case .forgettingAttestation, .other:
                 // A forgetting attestation, or any other in-toto statement: its subjects are files.
                 checkSubjects(statement, in: files ?? (path as NSString).deletingLastPathComponent, checks: &checks, problems: &problems)
+                if kind == .forgettingAttestation, followsModelSignature {
+                    let signature = modelSignature(of: statement, record: path, files: files, keys: keys, allowUnsigned: allowUnsigned)
+                    signaturePath = signature.path
+                    problems += signature.problems
+                }
             }
         }
         return RecordCheck(path: path, sha256: SHA256.digest(bytes).hex, kind: kind, statement: statement, signer: signer?.name,
-                           signed: signed, filesChecked: vouched, files: checks, problems: problems)
+                           signed: signed, filesChecked: vouched, files: checks, modelSignature: signaturePath, problems: problems)
     }
 
     /// Each subject against the file of that name below `directory`: refused (by its name, or

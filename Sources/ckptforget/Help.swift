@@ -186,7 +186,8 @@ enum Help {
         signature the model's file list must match exactly. Files are looked for beside the record,
         or in --files (for a .sig: the model path), and a name is opened only when it is a relative
         path to a regular file inside that directory (no "..", no absolute path, no symbolic link,
-        FIFO, device or directory): others are refused, each named.
+        FIFO, device or directory): others are refused, each named. A forgetting attestation's
+        model signature (the .sig it says was written) is checked with it and must be there.
         Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
         unless --allow-unsigned (their names are confined all the same).
 

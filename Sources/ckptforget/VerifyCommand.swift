@@ -49,6 +49,9 @@ enum VerifyCommand: Subcommand {
             let shown = file.refused == nil ? file.path : ConfinedFile.quoted(file.name)
             lines.append("  \(state.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shown)  sha256 \(file.expected.prefix(16))…")
         }
+        if let signature = check.modelSignature {
+            lines.append("  model signature: \(signature)")
+        }
         if check.holds {
             lines.append("verified: \(check.files.count) file\(check.files.count == 1 ? "" : "s") match")
         } else {
@@ -62,7 +65,7 @@ enum VerifyCommand: Subcommand {
             "record": .string(check.path), "sha256": .string(check.sha256), "kind": .string(kindName(check.kind)),
             "predicate_type": .string(check.statement.predicateType), "signed": .bool(check.signed),
             "signer": JSONValue(check.signer), "holds": .bool(check.holds), "problems": JSONValue(check.problems),
-            "files_checked": .bool(check.filesChecked),
+            "files_checked": .bool(check.filesChecked), "model_signature": JSONValue(check.modelSignature),
             "files": .array(check.files.map {
                 ["name": .string($0.name), "path": .string($0.path), "expected_sha256": .string($0.expected), "actual_sha256": JSONValue($0.actual),
                  "refused": JSONValue($0.refused)]

@@ -62,4 +62,21 @@ import Testing
         let audit = try Run.ckptforget("audit", records, "--key", pub)
         #expect(audit.status == 3 && audit.stdout.contains("subject \"../outside.bin\" refused"), "\(audit.stdout)")
     }
+
+    /// `verify X.manifest.json` checks the `.sig` it names: removed, verify fails (as audit does).
+    @Test func verifyNeedsTheModelSignatureTheAttestationNames() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let out = scratch.file("out.h5")
+        #expect(try Run.ckptforget(Run.fixture("keras/mnist_mlp.h5"), "-p", "zero", "-c", "2", "-q", "-o", out,
+                                   "--sign-key", Self.signing + "/p256.pem").status == 0)
+        let pub = Self.signing + "/p256.pub.pem"
+        let whole = try Run.ckptforget("verify", out + ".manifest.json", "--key", pub)
+        #expect(whole.status == 0 && whole.stdout.contains("model signature: \(out).sig"), "\(whole.stdout)")
+        try FileManager.default.removeItem(atPath: out + ".sig")
+        let run = try Run.ckptforget("verify", out + ".manifest.json", "--key", pub)
+        #expect(run.status == 3 && run.stdout.contains("FAILED: \(out).sig: missing"), "\(run.stdout)")
+        let audit = try Run.ckptforget("audit", scratch.path, "--key", pub)
+        #expect(audit.status == 3 && audit.stdout.contains("\(out).sig: missing"), "\(audit.stdout)")
+    }
 }
