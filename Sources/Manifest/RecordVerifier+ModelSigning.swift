@@ -1,13 +1,16 @@
 import Foundation
 
 extension RecordVerifier {
-    /// OpenSSF Model Signing: one subject whose digest is the root of the listed resources, and
-    /// resources that are exactly the model's files now.
+    /// OpenSSF Model Signing: one subject, named after the model, whose digest is the root of the
+    /// listed resources, and resources that are exactly the model's files now.
     static func checkModel(_ statement: Statement, model: String, record: String,
                            checks: inout [RecordCheck.FileCheck], problems: inout [String]) throws {
         guard statement.subjects.count == 1 else {
             problems.append("an OpenSSF Model Signing statement has exactly one subject; this one has \(statement.subjects.count)")
             return
+        }
+        if let misnamed = RecordBinding.signatureProblem(subject: statement.subjects[0].name, model: model) {
+            problems.append(misnamed)
         }
         let serialization = statement.predicate["serialization"]
         if serialization?["method"]?.string != "files" || serialization?["hash_type"]?.string != "sha256" {

@@ -57,7 +57,9 @@ public enum RecordVerifier {
                 let model = files ?? (path.hasSuffix(".sig") ? String(path.dropLast(4)) : path)
                 try checkModel(statement, model: model, record: path, checks: &checks, problems: &problems)
             case .forgettingAttestation, .other:
-                // A forgetting attestation, or any other in-toto statement: its subjects are files.
+                // A forgetting attestation, or any other in-toto statement: its subjects are files,
+                // and X.manifest.json must attest X.
+                problems += RecordBinding.attestationProblems(record: path, subjects: statement.subjects)
                 checkSubjects(statement, in: files ?? (path as NSString).deletingLastPathComponent, checks: &checks, problems: &problems)
                 if kind == .forgettingAttestation, followsModelSignature {
                     let signature = modelSignature(of: statement, record: path, files: files, keys: keys, allowUnsigned: allowUnsigned)

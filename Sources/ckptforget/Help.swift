@@ -188,6 +188,7 @@ enum Help {
         path to a regular file inside that directory (no "..", no absolute path, no symbolic link,
         FIFO, device or directory): others are refused, each named. A forgetting attestation's
         model signature (the .sig it says was written) is checked with it and must be there.
+        Names bind: X.manifest.json must attest X (or the files of directory X), X.sig must sign X.
         Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
         unless --allow-unsigned (their names are confined all the same).
 

@@ -79,4 +79,27 @@ import Testing
         let audit = try Run.ckptforget("audit", scratch.path, "--key", pub)
         #expect(audit.status == 3 && audit.stdout.contains("\(out).sig: missing"), "\(audit.stdout)")
     }
+
+    /// Two models' records swapped: each is a valid record of the other model, and each fails.
+    @Test func swappedRecordsDoNotVerify() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let (a, b) = (scratch.file("a.h5"), scratch.file("b.h5"))
+        for (model, target) in [(a, "2"), (b, "3")] {
+            #expect(try Run.ckptforget(Run.fixture("keras/mnist_mlp.h5"), "-p", "zero", "-c", target, "-q", "-o", model,
+                                       "--sign-key", Self.signing + "/p256.pem").status == 0)
+        }
+        for suffix in [".manifest.json", ".sig"] {
+            try FileManager.default.moveItem(atPath: a + suffix, toPath: scratch.file("swap"))
+            try FileManager.default.moveItem(atPath: b + suffix, toPath: a + suffix)
+            try FileManager.default.moveItem(atPath: scratch.file("swap"), toPath: b + suffix)
+        }
+        let pub = Self.signing + "/p256.pub.pem"
+        let record = try Run.ckptforget("verify", a + ".manifest.json", "--key", pub)
+        #expect(record.status == 3 && record.stdout.contains("attests \"b.h5\", not the model \"a.h5\""), "\(record.stdout)")
+        let signature = try Run.ckptforget("verify", a + ".sig", "--key", pub)
+        #expect(signature.status == 3 && signature.stdout.contains("signs the model \"b.h5\", not \"a.h5\""), "\(signature.stdout)")
+        let audit = try Run.ckptforget("audit", scratch.path, "--key", pub)
+        #expect(audit.status == 3 && audit.stdout.contains("attests \"a.h5\", not the model \"b.h5\""), "\(audit.stdout)")
+    }
 }
