@@ -61,7 +61,8 @@ enum Help {
               --sign-key KEY         sign the records with KEY (PEM; default $CKPTFORGET_SIGNING_KEY): an ECDSA
                                      key also writes OUTPUT.sig (OpenSSF Model Signing); Ed25519 signs the
                                      attestation only; without a key the attestation is written unsigned
-              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json)
+              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json;
+                                     in OUTPUT's directory or above, not another model's *.manifest.json)
               --parent RECORD        the input's attestation (default INPUT.manifest.json when it exists)
               --no-sign              write no records at all
               --json                 print the run's report as JSON on stdout

@@ -102,4 +102,33 @@ import Testing
         let audit = try Run.ckptforget("audit", scratch.path, "--key", pub)
         #expect(audit.status == 3 && audit.stdout.contains("attests \"a.h5\", not the model \"b.h5\""), "\(audit.stdout)")
     }
+
+    /// --manifest may put the attestation only where verify will accept it: in the output's
+    /// directory or above it, under a name that does not claim another model.
+    @Test func manifestPathsThatCouldNotVerifyAreRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        try FileManager.default.createDirectory(atPath: scratch.file("sub/deeper"), withIntermediateDirectories: true)
+        let key = Self.signing + "/p256.pem"
+        let pub = Self.signing + "/p256.pub.pem"
+        func forget(_ output: String, manifest: String) throws -> Run {
+            try Run.ckptforget(Run.fixture("keras/mnist_mlp.h5"), "-p", "zero", "-c", "2", "-q", "-o", output, "--sign-key", key, "--manifest", manifest)
+        }
+        // Below the output's directory (its names would climb out), another model's record name, and
+        // the output's record name in a directory above it (it would name sub/out.h5, not out.h5).
+        for manifest in [scratch.file("sub/deeper/out.json"), scratch.file("sub/other.manifest.json"), scratch.file("out.h5.manifest.json")] {
+            let output = scratch.file("sub/out.h5")
+            let run = try forget(output, manifest: manifest)
+            #expect(run.status == 2 && run.stderr.contains("--manifest"), "\(manifest): \(run.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+        // Beside the output, or above it, under a name of its own: written, and it verifies.
+        let beside = try forget(scratch.file("sub/a.h5"), manifest: scratch.file("sub/run-a.json"))
+        #expect(beside.status == 0, "\(beside.stderr)")
+        #expect(try Run.ckptforget("verify", scratch.file("sub/run-a.json"), "--key", pub).status == 0)
+        let above = try forget(scratch.file("sub/b.h5"), manifest: scratch.file("run-b.json"))
+        #expect(above.status == 0, "\(above.stderr)")
+        let verified = try Run.ckptforget("verify", scratch.file("run-b.json"), "--key", pub)
+        #expect(verified.status == 0 && verified.stdout.contains("model signature: \(scratch.path)/sub/b.h5.sig"), "\(verified.stdout)")
+    }
 }
