@@ -99,6 +99,25 @@ import Testing
         #expect(!check.holds && check.files.first?.refused?.contains("\"..\"") == true, "\(check.problems)")
     }
 
+    /// A subject's digest is printed in problem lines, so it must be what it claims: 64 hex digits
+    /// (a newline in it would forge a line of output).
+    @Test(arguments: ["", "abc", String(repeating: "0", count: 63) + "\n", String(repeating: "g", count: 64)])
+    func subjectDigestsAreSHA256Hex(digest: String) throws {
+        let place = try RecordPlace()
+        defer { place.remove() }
+        let statement = Statement(subjects: [.init(name: "data.bin", sha256: digest)], predicateType: ForgettingAttestation.predicateType, predicate: .null)
+        let record = try place.write(statement, to: "data.bin.manifest.json", key: place.trusted)
+        do {
+            let check = try RecordVerifier.check(record, keys: place.keys)
+            Issue.record("accepted: \(check.problems)")
+        } catch {
+            #expect("\(error)".contains("sha256 digest is not 64 hexadecimal digits"), "\(error)")
+        }
+        // Upper case is hexadecimal too, and compares equal to the file's digest.
+        let upper = Statement(subjects: [.init(name: "data.bin", sha256: place.digest.uppercased())], predicateType: ForgettingAttestation.predicateType, predicate: .null)
+        #expect(try RecordVerifier.check(place.write(upper, to: "data.bin.manifest.json", key: place.trusted), keys: place.keys).holds)
+    }
+
     /// The record itself, when it is not a regular file, is an error that says so (a FIFO or a device
     /// would otherwise be read forever; /dev/null and a directory show the rule without that risk).
     @Test func aRecordThatIsNotARegularFileIsRefused() throws {
