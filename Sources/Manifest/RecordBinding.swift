@@ -10,13 +10,15 @@ enum RecordBinding {
 
     /// Problems with the subjects of the record at `path` against its name; none when the name
     /// does not end in `.manifest.json` (a record written with --manifest under a name of its own
-    /// claims no model by its name, and is held to what it says).
+    /// claims no model by its name, and is held to what it says). Names already refused as names
+    /// (`ConfinedFile.problem(withName:)`) are reported there, not again here.
     static func attestationProblems(record path: String, subjects: [Statement.Subject]) -> [String] {
         let name = (path as NSString).lastPathComponent
         guard name.hasSuffix(attestationSuffix), name.count > attestationSuffix.count else { return [] }
         let model = String(name.dropLast(attestationSuffix.count))
         guard !subjects.isEmpty else { return ["it attests no file (\(name) must attest the model \(ConfinedFile.quoted(model)))"] }
-        return subjects.filter { $0.name != model && !$0.name.hasPrefix(model + "/") }.map {
+        let strays = subjects.filter { $0.name != model && !$0.name.hasPrefix(model + "/") && ConfinedFile.problem(withName: $0.name) == nil }
+        return strays.map {
             "it attests \(ConfinedFile.quoted($0.name)), not the model \(ConfinedFile.quoted(model)) its name says (\(name) must attest \(model), "
                 + "or the files below the directory \(model)/; were two models' records swapped or renamed?)"
         }

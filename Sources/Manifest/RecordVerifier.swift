@@ -59,8 +59,8 @@ public enum RecordVerifier {
             case .forgettingAttestation, .other:
                 // A forgetting attestation, or any other in-toto statement: its subjects are files,
                 // and X.manifest.json must attest X.
-                problems += RecordBinding.attestationProblems(record: path, subjects: statement.subjects)
                 checkSubjects(statement, in: files ?? (path as NSString).deletingLastPathComponent, checks: &checks, problems: &problems)
+                problems += RecordBinding.attestationProblems(record: path, subjects: statement.subjects)
                 if kind == .forgettingAttestation, followsModelSignature {
                     let signature = modelSignature(of: statement, record: path, files: files, keys: keys, allowUnsigned: allowUnsigned)
                     signaturePath = signature.path

@@ -55,6 +55,8 @@ import Testing
         #expect(file.actual == nil && file.refused?.contains(reason) == true, "\(file.refused ?? "not refused")")
         let quoted = ConfinedFile.quoted(name)
         #expect(check.problems.contains { $0.contains("subject \(quoted) refused") && $0.contains(reason) }, "\(check.problems)")
+        // Once: not again as a subject that is not the model the record's name says.
+        #expect(check.problems.filter { $0.contains(quoted) }.count == 1, "\(check.problems)")
         // No problem line carries a raw control character (a newline would forge an output line).
         #expect(!check.problems.joined().unicodeScalars.contains { $0.properties.generalCategory == .control })
     }
