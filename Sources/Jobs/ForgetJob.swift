@@ -193,7 +193,11 @@ public enum ForgetJob {
         if let key, let keyPath, !key.algorithm.isECDSA {
             events.warning("OpenSSF Model Signing needs an ECDSA key (P-256, P-384, P-521); \(keyPath) is Ed25519, so only the attestation is written and signed")
         }
-        let writer = RecordWriter(model: checkpoint.format.model(at: destination), manifestPath: manifest, key: key, version: request.toolVersion)
+        let model = checkpoint.format.model(at: destination)
+        if let manifest, let problem = RecordWriter.problem(withManifest: manifest, model: model) {
+            throw ForgetJobError.unverifiableManifestPath(manifest, problem)
+        }
+        let writer = RecordWriter(model: model, manifestPath: manifest, key: key, version: request.toolVersion)
         let parent = try ParentRecord.find(for: checkpoint.format.model(at: checkpoint.path), explicit: parentPath)
         return (writer, parent)
     }

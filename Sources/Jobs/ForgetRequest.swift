@@ -126,6 +126,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case fisherUnused
     case requirementsNeedData
     case emptyManifestPath
+    /// A --manifest path whose record verify would refuse (see `RecordWriter.problem(withManifest:model:)`).
+    case unverifiableManifestPath(String, String)
     case unknownClassName(path: String, name: String, labels: [String]?)
     case severalAutoPasses([String])
     case autoNeedsData(String)
@@ -139,6 +141,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .fisherUnused: "--fisher applies when a pass computes Fisher diagonals from --data"
         case .requirementsNeedData: "--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data"
         case .emptyManifestPath: "--manifest needs a path"
+        case .unverifiableManifestPath(let path, let problem): "--manifest \(path): \(problem)"
         case .unknownClassName(let path, let name, nil):
             "--class \(name): \(path) gives no class names (a Hugging Face config.json with id2label beside it); give the class index"
         case .unknownClassName(let path, let name, let labels?):

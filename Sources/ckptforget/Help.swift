@@ -63,7 +63,8 @@ enum Help {
               --sign-key KEY         sign the records with KEY (PEM; default $CKPTFORGET_SIGNING_KEY): an ECDSA
                                      key also writes OUTPUT.sig (OpenSSF Model Signing); Ed25519 signs the
                                      attestation only; without a key the attestation is written unsigned
-              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json)
+              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json;
+                                     in OUTPUT's directory or above, not another model's *.manifest.json)
               --parent RECORD        the input's attestation (default INPUT.manifest.json when it exists)
               --no-sign              write no records at all
               --json                 print the run's report as JSON on stdout
@@ -182,12 +183,17 @@ enum Help {
         usage: ckptforget verify RECORD (--key PUB.pem... | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
 
         Checks one record: a forgetting attestation (*.manifest.json) or an OpenSSF Model Signing
-        signature (*.sig, also those made by `model_signing sign key`). The signature over the DSSE
-        envelope must verify with a trusted key, and every file the statement names must have the
-        recorded sha256; for a model signature the model's file list must match exactly.
-        Files are looked for beside the record, or in --files (for a .sig: the model path).
+        signature (*.sig, also those made by `model_signing sign key`). First the signature over the
+        DSSE envelope must verify with a trusted key: until it does, no file the record names is
+        opened. Then every file the statement names must have the recorded sha256; for a model
+        signature the model's file list must match exactly. Files are looked for beside the record,
+        or in --files (for a .sig: the model path), and a name is opened only when it is a relative
+        path to a regular file inside that directory (no "..", no absolute path, no symbolic link,
+        FIFO, device or directory): others are refused, each named. A forgetting attestation's
+        model signature (the .sig it says was written) is checked with it and must be there.
+        Names bind: X.manifest.json must attest X (or the files of directory X), X.sig must sign X.
         Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
-        unless --allow-unsigned.
+        unless --allow-unsigned (their names are confined all the same).
 
           -k, --key PUB.pem      a trusted public key (repeatable)
               --keys DIR         every public key in DIR is trusted
@@ -209,8 +215,9 @@ enum Help {
         Finds every *.manifest.json under the paths, verifies each (signature by a trusted key, every
         file's digest, and the .sig it names, which must sign the root digest it binds), links each record to its parent by the parent's sha256 and checks that its
         input is the parent's output, then prints each model's chain from the original checkpoint to
-        the latest edit with each step's passes. Exit 3 on any failed signature, unknown signer,
-        changed or missing file, or missing or mismatched parent.
+        the latest edit with each step's passes. Files are opened as verify opens them. Exit 3 on
+        any failed signature, unknown signer, refused, changed or missing file, or missing or
+        mismatched parent.
 
           -k, --key PUB.pem      a trusted public key (repeatable)
               --keys DIR         every public key in DIR is trusted

@@ -33,12 +33,15 @@ import Testing
         let mlp = Run.fixture("safetensors/mlp.safetensors")
         let collide = try Run.ckptforget(mlp, "-p", "zero", "-c", "1", "-o", scratch.file("o.safetensors"), "--manifest", scratch.file("o.safetensors"))
         #expect(collide.status == 2 && collide.stderr.contains("two outputs of this run would be written there"))
-        let key = SignedRecordsTests.signing + "/p256.pem"
+        // The key beside the output: an attestation elsewhere is refused for its place before this check.
+        let key = scratch.file("k.pem")
+        try FileManager.default.copyItem(atPath: SignedRecordsTests.signing + "/p256.pem", toPath: key)
+        chmod(key, 0o600)
         let overKey = try Run.ckptforget(mlp, "-p", "zero", "-c", "1", "-o", scratch.file("o.safetensors"), "--sign-key", key, "--manifest", key)
-        #expect(overKey.status == 2 && overKey.stderr.contains("it is the input"))
+        #expect(overKey.status == 2 && overKey.stderr.contains("it is the input"), "\(overKey.stderr)")
         let pointless = try Run.ckptforget(mlp, "-p", "zero", "-c", "1", "-o", scratch.file("o.safetensors"), "--no-sign", "--sign-key", key)
         #expect(pointless.status == 2 && pointless.stderr.contains("--sign-key has no effect with --no-sign"))
-        #expect(scratch.contents.isEmpty)
+        #expect(scratch.contents == ["k.pem"])
     }
 
     @Test func anEncryptedKeyIsRefusedWithoutPrompting() throws {
