@@ -7,6 +7,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// A format ckptforget recognises but does not read yet (exit 2).
     case notSupportedYet(path: String, format: String, hint: String)
     case safetensors(path: String, SafetensorsProblem)
+    /// A zip archive (`.keras`, `torch.save`) breaks a rule of the format (exit 2).
+    case zip(path: String, ZipProblem)
     case shardIndex(path: String, problem: String)
     case hdf5(path: String, call: String, message: String)
     case unsupported(path: String, tensor: String, reason: String)
@@ -32,6 +34,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             "\(path): not a checkpoint ckptforget can read (\(detail)); expected HDF5 (.h5, .weights.h5, .nir), safetensors, or a model.safetensors.index.json"
         case .notSupportedYet(let path, let format, let hint): "\(path): \(format): not supported yet; \(hint)"
         case .safetensors(let path, let problem): "\(path): \(problem)"
+        case .zip(let path, let problem): "\(path): \(problem)"
         case .shardIndex(let path, let problem): "\(path): \(problem)"
         case .hdf5(let path, let call, let message): "\(path): HDF5 \(call) failed\(message.isEmpty ? "" : ": \(message)")"
         case .unsupported(let path, let tensor, let reason): "\(path): tensor '\(tensor)': \(reason)"
