@@ -21,7 +21,9 @@ struct HDF5Rewriter {
         init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
     }
 
-    func write(to destination: String) throws {
+    /// Writes the file at `destination`, or with `range` into that byte range of an archive being
+    /// written (a `.keras` archive's `model.weights.h5`).
+    func write(to destination: String, range: HDF5ByteRange? = nil) throws {
         // An edited dataset reachable under another name would keep the forgotten values there.
         for name in plan.edited.sorted() {
             if let names = source.aliases[name] {
@@ -41,7 +43,13 @@ struct HDF5Rewriter {
             try HDF5.check(H5Pset_link_creation_order(fcpl.raw, linkOrder), "H5Pset_link_creation_order")
             try HDF5.check(H5Pset_attr_creation_order(fcpl.raw, attributeOrder), "H5Pset_attr_creation_order")
 
-            let output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+            let output: H5ID
+            if let range {
+                let access = try range.accessList()
+                output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, access.raw), "H5Fcreate")
+            } else {
+                output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+            }
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
             try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)
             // A link back to the root (a cycle) becomes a hard link to the new root, not a copy of it.
@@ -53,7 +61,8 @@ struct HDF5Rewriter {
             try HDF5.check(H5Fflush(output.raw, H5F_SCOPE_GLOBAL), "H5Fflush")
         } catch {
             guard let failure = error as? HDF5Failure else { throw error }
-            throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)")
+            let reason = range?.failure.map { "; writing the member: \($0)" } ?? ""
+            throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)\(reason)")
         }
     }
 

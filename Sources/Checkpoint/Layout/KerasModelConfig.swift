@@ -9,6 +9,8 @@ struct KerasModelConfig: Sendable {
     /// A Functional model's `output_layers`, in order; for a Sequential model, its last layer.
     var outputLayers: [String] = []
     var isSequential = false
+    /// Which of gamma (`scale`) and beta (`center`) each BatchNormalization layer has.
+    var batchNormalization: [String: (center: Bool, scale: Bool)] = [:]
 
     init?(json: String?) {
         guard let json, let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
@@ -19,6 +21,9 @@ struct KerasModelConfig: Sendable {
             guard let name = (layer["config"] as? [String: Any])?["name"] as? String ?? layer["name"] as? String,
                   let className = layer["class_name"] as? String else { continue }
             classOfLayer[name] = className
+            if className == "BatchNormalization", let settings = layer["config"] as? [String: Any] {
+                batchNormalization[name] = (settings["center"] as? Bool ?? true, settings["scale"] as? Bool ?? true)
+            }
             inbound[name] = Self.inboundLayers(layer["inbound_nodes"])
             order.append(name)
         }

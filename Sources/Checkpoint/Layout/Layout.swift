@@ -93,6 +93,8 @@ public struct Layout: Sendable {
     /// The class names, by index, where the file gives them (a Hugging Face `config.json` `id2label`).
     public let classLabels: [String]?
     let modelConfig: KerasModelConfig?
+    /// A layer's name in the model config where it differs from the layer's name here (Keras 3).
+    let configNames: [String: String]
     let declaredClassCount: Int?
 
     /// Names that classification heads are given: torchvision's `fc`, Hugging Face's `classifier`,
@@ -107,6 +109,7 @@ public struct Layout: Sendable {
         tensors = Dictionary((reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
         optimizerGroups = reading.optimizerGroups
         modelConfig = reading.modelConfig
+        configNames = reading.configNames
         classLabels = checkpoint.metadata.classLabels
         declaredClassCount = checkpoint.metadata.classLabels?.count
     }
@@ -122,7 +125,7 @@ public struct Layout: Sendable {
         let candidates = layers.filter(\.isHeadCandidate)
         let described = candidates.map(Self.describe)
         if let name {
-            guard let layer = layers.first(where: { $0.name == name }) else {
+            guard let layer = layers.first(where: { $0.name == name }) ?? self.layer(configName: name) else {
                 throw .unknownLayer(path: path, name: name, candidates: described)
             }
             guard layer.isHeadCandidate else {
@@ -135,7 +138,7 @@ public struct Layout: Sendable {
         }
         guard !candidates.isEmpty else { throw .noOutputLayer(path: path) }
         if let config = modelConfig {
-            let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            let byName = Dictionary(layers.map { (configNames[$0.name] ?? $0.name, $0) }, uniquingKeysWith: { first, _ in first })
             var heads: [Layer] = []
             for output in config.outputLayers {
                 guard let head = config.head(of: output, passesThrough: { byName[$0]?.kernel == nil }).flatMap({ byName[$0] }),
@@ -159,6 +162,12 @@ public struct Layout: Sendable {
             throw .ambiguousOutputLayer(path: path, candidates: described)
         }
         return last
+    }
+
+    /// The layer the model config calls `name` (in a Keras 3 file, the group whose `vars` carry that
+    /// name; elsewhere, the layer of that name).
+    public func layer(configName name: String) -> Layer? {
+        layers.first { (configNames[$0.name] ?? $0.name) == name }
     }
 
     private func isNamedAsHead(_ layer: Layer) -> Bool {

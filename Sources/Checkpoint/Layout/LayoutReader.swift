@@ -9,6 +9,9 @@ struct LayoutReader {
     private(set) var optimizerGroups: [String] = []
     /// The Keras model description, where the file has one.
     private(set) var modelConfig: KerasModelConfig?
+    /// Each layer's name in the model config, by layer name here, where they differ (Keras 3
+    /// groups are named after the layer's class; its own name is the group's `vars` `name`).
+    private(set) var configNames: [String: String] = [:]
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
@@ -27,7 +30,7 @@ struct LayoutReader {
             readKerasLegacy(model, metadata: checkpoint.metadata, layerNames: layerNames)
         } else if isKeras3 {
             kind = .keras3Weights
-            readKeras3(model)
+            readKeras3(model, metadata: checkpoint.metadata)
         } else {
             kind = .stateDict
             readStateDict(model, separator: checkpoint.format.nameSeparator)
@@ -54,7 +57,12 @@ struct LayoutReader {
     /// Keras 3 `.weights.h5`: `layers/<name>/vars/<i>`; roles by position, which depend on the
     /// layer's class, read from its group name (Keras derives it from the class: `dense_1`,
     /// `separable_conv2d`, `lstm/cell`, `layer_normalization`); layers in natural name order.
-    private mutating func readKeras3(_ tensors: [TensorInfo]) {
+    /// With a model config (a `.keras` archive's `config.json`), each group's `vars` `name` names
+    /// the layer in the config, which gives its class, and a BatchNormalization's `center` and
+    /// `scale` say which of gamma and beta it stores.
+    private mutating func readKeras3(_ tensors: [TensorInfo], metadata: CheckpointMetadata) {
+        let config = KerasModelConfig(json: metadata.modelConfig)
+        modelConfig = config
         var grouped: [String: [(Int, TensorInfo)]] = [:]
         for info in tensors {
             guard let range = info.name.range(of: "/vars/", options: .backwards),
@@ -67,7 +75,12 @@ struct LayoutReader {
         for path in grouped.keys.sorted(by: NaturalOrder.less) {
             let name = path.hasPrefix("layers/") ? String(path.dropFirst("layers/".count)) : path
             let variables = grouped[path]!.sorted { $0.0 < $1.0 }
-            let positions = Self.keras3Roles(layer: name)
+            let configName = metadata.keras3LayerNames[path]
+            if let configName, configName != name { configNames[name] = configName }
+            var positions = Self.keras3Roles(layer: name)
+            if let configName, let parts = config?.batchNormalization[configName] {
+                positions = (parts.scale ? [.gamma] : []) + (parts.center ? [.beta] : []) + [.movingMean, .movingVariance]
+            }
             let entries = variables.map { index, info -> TensorLayout in
                 var role = positions.indices.contains(index) ? positions[index] : .other
                 // Kernels have 2 or more axes and biases one: anything else is not what the position says.
@@ -75,7 +88,7 @@ struct LayoutReader {
                 if role == .bias, info.shape.count != 1 { role = .other }
                 return Self.kerasTensor(info, layer: name, role: role)
             }
-            layers.append(Layer(name: name, className: nil, tensors: entries))
+            layers.append(Layer(name: name, className: configName.flatMap { config?.classOfLayer[$0] }, tensors: entries))
         }
     }
 

@@ -83,6 +83,11 @@ final class FileBytes {
         }
     }
 
+    /// Cuts the file at `length` (bytes someone else wrote past the end are dropped).
+    func truncate(at length: Int) throws {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
     /// Moves `position` (bytes written at offsets by someone else, such as libhdf5, are skipped).
     func seek(to offset: Int) throws {
         guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
