@@ -26,7 +26,8 @@ protocol CheckpointBackend {
 /// The one table of formats: every backend, in the order they are asked to recognise a file.
 public enum CheckpointFormats {
     static let backends: [any CheckpointBackend.Type] = [
-        ShardedSafetensorsFile.self,
+        ShardedSafetensorsFormat.self,
+        ShardedTorchFormat.self,
         KerasArchiveFile.self,
         TorchScriptFormat.self,
         TorchFile.self,
@@ -55,7 +56,7 @@ public enum CheckpointFormats {
         }
         let probe = FileProbe(path: path, isDirectory: isDirectory.boolValue, head: head, zip: zip, zipFailure: zipFailure)
         guard let backend = backends.first(where: { $0.recognizes(probe) }) else {
-            let detail = probe.isDirectory ? "a directory without model.safetensors.index.json"
+            let detail = probe.isDirectory ? "a directory without model.safetensors.index.json or pytorch_model.bin.index.json"
                 : "\(probe.head.count) bytes long; neither HDF5, a zip (.keras, torch.save) nor safetensors"
             throw CheckpointError.unrecognizedFormat(path: path, detail: detail)
         }

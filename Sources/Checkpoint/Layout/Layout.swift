@@ -117,7 +117,7 @@ public struct Layout: Sendable {
     /// The layer whose output units are the classes. `name` if given (it must have a kernel and not
     /// be recurrent). Otherwise, from what the file says, in this order: the layer a Keras model's
     /// declared output comes from (traced back through layers without a kernel); in a Keras `.h5`
-    /// without one, the last layer with a kernel in the model's order; the one layer with as many
+    /// (or a `.keras` archive's config) without one, the last layer with a kernel in the model's order; the one layer with as many
     /// units as a Hugging Face `config.json` has labels; the one layer named as heads are
     /// (`headNames`). Else the last layer with a kernel in name order, if no other has fewer units;
     /// anything less certain is ambiguous (the candidates are listed).
@@ -149,6 +149,13 @@ public struct Layout: Sendable {
             if let head = heads.first { return head }
         }
         if kind == .kerasLegacy { return candidates.last! }
+        if let order = modelConfig?.layerOrder, kind == .keras3Weights {
+            let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            if let last = candidates.filter({ position[configNames[$0.name] ?? $0.name] != nil })
+                .max(by: { position[configNames[$0.name] ?? $0.name]! < position[configNames[$1.name] ?? $1.name]! }) {
+                return last
+            }
+        }
         if let count = declaredClassCount {
             let matching = candidates.filter { $0.outputUnits == count }
             if matching.count == 1 { return matching[0] }

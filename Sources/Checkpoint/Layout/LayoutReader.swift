@@ -153,7 +153,27 @@ struct LayoutReader {
             }
             grouped[layer, default: []].append(entry)
         }
+        Self.joinDetachedBiases(&grouped, separator: separator)
         layers = grouped.keys.sorted(by: NaturalOrder.less).map { Layer(name: $0, className: nil, tensors: grouped[$0]!) }
+    }
+
+    /// A layer without a weight whose bias fits the weight of its one sub-layer, which has no bias
+    /// of its own, is that weight's bias: PyTorch Geometric's `GCNConv` keeps `conv.lin.weight`
+    /// (out, in) and `conv.bias` (out). The bias moves to the sub-layer, so a class is its row and
+    /// its bias together.
+    private static func joinDetachedBiases(_ grouped: inout [String: [TensorLayout]], separator: Character) {
+        for layer in grouped.keys.sorted() {
+            guard let entries = grouped[layer], !entries.contains(where: { $0.role == .kernel }),
+                  let bias = entries.first(where: { $0.role == .bias && $0.info.shape.count == 1 }) else { continue }
+            let prefix = layer.isEmpty ? "" : layer + String(separator)
+            let children = grouped.keys.filter { $0.hasPrefix(prefix) && $0 != layer && !$0.dropFirst(prefix.count).contains(separator) }
+            let weighted = children.filter { child in grouped[child]!.contains { $0.role == .kernel && $0.classAxis == 0 } }
+            guard weighted.count == 1, let child = weighted.first, !grouped[child]!.contains(where: { $0.role == .bias }),
+                  grouped[child]!.first(where: { $0.role == .kernel })?.info.shape.first == bias.info.shape[0] else { continue }
+            grouped[child]!.append(TensorLayout(info: bias.info, layer: child, role: .bias, classAxis: 0))
+            let rest = entries.filter { $0.info.name != bias.info.name }
+            grouped[layer] = rest.isEmpty ? nil : rest
+        }
     }
 
     private static func kerasTensor(_ info: TensorInfo, layer: String, role: TensorRole) -> TensorLayout {

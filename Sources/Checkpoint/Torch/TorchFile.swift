@@ -24,6 +24,15 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
 
     static func open(_ probe: FileProbe) throws -> any CheckpointFile { try TorchFile(path: probe.path, archive: probe.zip!) }
 
+    /// Opens a shard of a sharded checkpoint, which must be a `torch.save` zip.
+    convenience init(path: String) throws {
+        let archive = try ZipArchive(path: path)
+        guard archive.entries.contains(where: { Self.isPickle($0.name) }), !TorchScriptFormat.isTorchScript(archive) else {
+            throw CheckpointError.torch(path: path, .missingMember("<name>/data.pkl"))
+        }
+        try self.init(path: path, archive: archive)
+    }
+
     private static func isPickle(_ name: String) -> Bool {
         let parts = name.split(separator: "/")
         return parts.count == 2 && parts[1] == "data.pkl"
