@@ -1,7 +1,10 @@
+import Checkpoint
 #if canImport(Glibc)
 import Glibc
 #endif
 
 // ckptforget: parse the command line, dispatch to a subcommand, map its outcome to an exit code.
 Interrupts.install()
-exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())).rawValue)
+let status = CommandLineTool.run(Array(CommandLine.arguments.dropFirst())).rawValue
+OutputTransaction.passExitGate()  // an interrupt's exit under way goes first
+exit(status)

@@ -48,7 +48,7 @@ struct HDF5Rewriter {
                 let access = try range.accessList()
                 output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, access.raw), "H5Fcreate")
             } else {
-                output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+                output = try H5ID(.file, OutputTransaction.creatingFile { H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist) }, "H5Fcreate")
             }
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
             try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)

@@ -25,7 +25,7 @@ final class FileBytes {
     /// opened for reading too, so what was written can be read back (a zip member's CRC).
     init(creating path: String) throws {
         self.path = path
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        fd = OutputTransaction.creatingFile { open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
 
