@@ -54,7 +54,7 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
             }
             config = text
         }
-        try archive.stream(entry) { _ in }  // the CRC, before libhdf5 reads any of it
+        try archive.checkCRC(entry)  // before libhdf5 reads any of it
         weights = try HDF5File(path: "\(path): \(Self.weightsName)", range: HDF5ByteRange(reading: archive.file.fd, base: entry.dataOffset, length: entry.size))
         var metadata = weights.metadata
         metadata.modelConfig = config
@@ -79,9 +79,7 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
                 guard range.closed else {
                     throw CheckpointError.writeFailed(path: destination, reason: "libhdf5 did not close \(entry.name)")
                 }
-                var crc = CRC32()
-                try out.forEachPiece(count: range.length, at: pending.dataOffset, pieceSize: ZipArchive.pieceSize) { crc.update($0) }
-                try writer.finish(pending, size: range.length, crc: crc.value)
+                try writer.finish(pending, size: range.length, crc: try ParallelCRC.of(out, count: range.length, at: pending.dataOffset))
             } else {
                 try writer.add(entry.name, size: entry.size, crc: entry.crc32) {
                     try archive.stream(entry) { try out.write($0) }

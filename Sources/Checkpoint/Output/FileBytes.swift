@@ -41,6 +41,13 @@ final class FileBytes {
 
     /// Reads exactly `buffer.count` bytes at `offset`.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        try readUnobserved(into: buffer, at: offset)
+        observer?.consume(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset` without showing them to the observer (a check
+    /// that reads some bytes a second time). Safe from several threads at once.
+    func readUnobserved(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
         var done = 0
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -50,7 +57,6 @@ final class FileBytes {
             }
             done += n
         }
-        observer?.consume(UnsafeRawBufferPointer(buffer))
     }
 
     func read(count: Int, at offset: Int) throws -> [UInt8] {

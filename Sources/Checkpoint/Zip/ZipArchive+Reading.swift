@@ -15,20 +15,28 @@ extension ZipArchive {
     /// Calls `body` with the member's content in pieces of at most 1 MiB, in order; throws
     /// `CheckpointError.zip` when it does not inflate to its declared size or its CRC differs.
     func stream(_ entry: ZipEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var crc = CRC32()
+        let value: UInt32
         if entry.isStored {
-            try file.forEachPiece(count: entry.size, at: entry.dataOffset, pieceSize: Self.pieceSize) { piece in
-                crc.update(piece)
-                try body(piece)
-            }
+            value = try OverlappedCRCReader.stream(file, count: entry.size, at: entry.dataOffset, body)
         } else {
+            var crc = CRC32()
             try inflate(entry) { piece in
                 crc.update(piece)
                 try body(piece)
             }
+            value = crc.value
         }
-        guard crc.value == entry.crc32 else {
-            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: crc.value))
+        guard value == entry.crc32 else {
+            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: value))
+        }
+    }
+
+    /// Checks the member's CRC without using its bytes (a stored member's parts on every core).
+    func checkCRC(_ entry: ZipEntry) throws {
+        guard entry.isStored else { return try stream(entry) { _ in } }
+        let value = try ParallelCRC.of(file, count: entry.size, at: entry.dataOffset)
+        guard value == entry.crc32 else {
+            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: value))
         }
     }
 
