@@ -51,37 +51,55 @@ extension TorchFile {
     /// One edited record: the bytes before and after the view are read once for the CRCs (the
     /// input's must match the directory's), the view is decoded, edited and encoded in memory, then
     /// the member is written with its new CRC: those bytes again (unobserved), the view's new bytes.
+    /// A contiguous f32 or f64 view is read straight into its values (no second copy of its bytes),
+    /// so an edit holds about one tensor's bytes, as the safetensors backend does.
     private func rewriteRecord(_ entry: ZipEntry, tensor: Tensor, writer: ZipWriter, edit: (inout Checkpoint.Tensor) throws -> Void) throws {
         let view = TorchView(tensor.record)
-        let range = view.byteRange
+        let range = view.byteRange, tailLength = entry.size - range.upperBound
         let file = archive.file
-        var before = CRC32(), after = CRC32(), spanIn = CRC32(), spanOut = CRC32()
-        try file.forEachPiece(count: range.lowerBound, at: entry.dataOffset, pieceSize: ZipArchive.pieceSize) { before.update($0) }
-        var span = try file.read(count: range.count, at: entry.dataOffset + range.lowerBound)
-        spanIn.update(span)
-        try file.forEachPiece(count: entry.size - range.upperBound, at: entry.dataOffset + range.upperBound, pieceSize: ZipArchive.pieceSize) {
-            after.update($0)
-        }
-        let tailLength = entry.size - range.upperBound
-        let inputCRC = CRC32.combine(CRC32.combine(before.value, spanIn.value, secondLength: range.count), after.value, secondLength: tailLength)
-        guard inputCRC == entry.crc32 else {
-            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: inputCRC))
-        }
         try MemoryLimit.check(tensor.info, in: path)
-        let elements = span.withUnsafeBytes { view.gather($0) }
-        var values = Checkpoint.Tensor(info: tensor.info, values: elements.withUnsafeBytes { FloatCodec.decode($0, as: tensor.info) })
-        try edit(&values)
-        FloatCodec.withEncodedBytes(values.values, as: tensor.info) { encoded in
-            span.withUnsafeMutableBytes { view.scatter(encoded, into: $0) }
+        var before = CRC32(), after = CRC32(), spanIn = CRC32()
+        try file.forEachPiece(count: range.lowerBound, at: entry.dataOffset, pieceSize: ZipArchive.pieceSize) { before.update($0) }
+        let direct = view.isContiguous && (tensor.info.dtype == .float32 || tensor.info.dtype == .float64)
+        var span: [UInt8] = []
+        var values: Checkpoint.Tensor
+        if direct {
+            values = try SafetensorsFile.readTensor(tensor.info, from: file, at: entry.dataOffset + range.lowerBound)
+            FloatCodec.withEncodedBytes(values.values, as: tensor.info) { spanIn.update($0) }  // the stored bytes themselves
+        } else {
+            span = try file.read(count: range.count, at: entry.dataOffset + range.lowerBound)
+            spanIn.update(span)
+            values = span.withUnsafeBytes { bytes in
+                Checkpoint.Tensor(info: tensor.info, values: view.isContiguous
+                    ? FloatCodec.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<(view.count * view.itemSize)]), as: tensor.info)
+                    : view.gather(bytes).withUnsafeBytes { FloatCodec.decode($0, as: tensor.info) })
+            }
         }
-        spanOut.update(span)
-        let outputCRC = CRC32.combine(CRC32.combine(before.value, spanOut.value, secondLength: range.count), after.value, secondLength: tailLength)
+        try file.forEachPiece(count: tailLength, at: entry.dataOffset + range.upperBound, pieceSize: ZipArchive.pieceSize) { after.update($0) }
+        func joined(_ middle: UInt32) -> UInt32 {
+            CRC32.combine(CRC32.combine(before.value, middle, secondLength: range.count), after.value, secondLength: tailLength)
+        }
+        guard joined(spanIn.value) == entry.crc32 else {
+            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: joined(spanIn.value)))
+        }
+        try edit(&values)
+        var spanOut = CRC32()
+        if direct {
+            FloatCodec.withEncodedBytes(values.values, as: tensor.info) { spanOut.update($0) }
+        } else {
+            FloatCodec.withEncodedBytes(values.values, as: tensor.info) { encoded in span.withUnsafeMutableBytes { view.scatter(encoded, into: $0) } }
+            spanOut.update(span)
+        }
         let observer = file.observer
         file.observer = nil
         defer { file.observer = observer }
-        try writer.add(entry.name, size: entry.size, crc: outputCRC) {
+        try writer.add(entry.name, size: entry.size, crc: joined(spanOut.value)) {
             try writer.out.append(from: file, offset: entry.dataOffset, count: range.lowerBound)
-            try span.withUnsafeBytes { try writer.out.write($0) }
+            if direct {
+                try FloatCodec.withEncodedBytes(values.values, as: tensor.info) { try writer.out.write($0) }
+            } else {
+                try span.withUnsafeBytes { try writer.out.write($0) }
+            }
             try writer.out.append(from: file, offset: entry.dataOffset + range.upperBound, count: tailLength)
         }
     }
