@@ -152,6 +152,28 @@ import Testing
             try open(Self.archive(p.bytes, storages: []).bytes) else { Issue.record("not refused as a pickle problem"); return }
     }
 
+    /// An expanded view (stride 0) reaches one element for several: it is read, but not edited.
+    @Test func refusesToEditAnExpandedView() throws {
+        var p = PickleBytes()
+        p.emptyDict()
+        p.string("fc.bias")
+        p.tensor("0", numel: 6, size: [3], stride: [0])
+        p.setItem()
+        p.stop()
+        guard case .success(let file) = try open(Self.archive(p.bytes, storages: [("0", Self.six)]).bytes) else { Issue.record("refused"); return }
+        #expect(try file.read(file.tensors[0]).values == .float32([0, 0, 0]))
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let transaction = OutputTransaction()
+        defer { transaction.abort() }
+        do {
+            try file.rewrite(to: directory + "/out.pt", in: transaction, plan: RewritePlan(edited: ["fc.bias"]), progress: { _, _ in }) { _ in }
+            Issue.record("an expanded view was edited")
+        } catch let CheckpointError.unsupported(_, tensor, reason) {
+            #expect(tensor == "fc.bias" && reason.contains("more than once"))
+        }
+    }
+
     /// A rewrite that edits nothing copies every member's content, and the result is what torch
     /// writes: one prefix, 64-byte aligned data, members in their order.
     @Test func rewritesMembersInOrderAlignedAndIntact() throws {

@@ -16,7 +16,12 @@ extension TorchFile {
                     reason: "it shares its storage (\(tensor.entry.name)) with \(others.map { "'\($0)'" }.joined(separator: ", ")); an edit to one is an edit to all, so it is refused (save them as separate tensors, e.g. with t.clone())")
             }
             guard tensor.info.dtype.isEditable else { continue }
-            try requireCompact(TorchView(tensor.record), tensor: name)
+            let view = TorchView(tensor.record)
+            try requireCompact(view, tensor: name)
+            guard view.isNonOverlapping else {
+                throw CheckpointError.unsupported(path: path, tensor: name,
+                    reason: "its view (size \(view.shape), stride \(view.stride)) reaches some storage elements more than once (an expanded tensor), so its elements cannot be edited one by one; save t.clone() instead")
+            }
             editedOfMember[tensor.entry.name] = name
         }
         let out = try FileBytes(creating: output.temporaryPath(for: destination))

@@ -38,6 +38,7 @@ struct TorchView {
     /// is an edit of one storage element. Dimensions sorted by stride: each must step past all the
     /// smaller ones together.
     var isNonOverlapping: Bool {
+        guard count > 0 else { return true }
         var reach = 0
         for (size, step) in zip(shape, stride).filter({ $0.0 > 1 }).sorted(by: { $0.1 < $1.1 }) {
             guard step > reach else { return false }
