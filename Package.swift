@@ -31,8 +31,8 @@ let package = Package(
         ),
         // glibc's <malloc.h> (mallopt); part of libc, so nothing to link or install.
         .systemLibrary(name: "CMalloc"),
-        .target(name: "Checkpoint", dependencies: ["CHDF5"]),
-        .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "CZlib", "Checkpoint"]),
+        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib"]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "Checkpoint"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Evaluation", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),

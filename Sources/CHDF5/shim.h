@@ -15,6 +15,7 @@ static inline hid_t ckf_H5S_ALL(void) { return H5S_ALL; }
 static inline unsigned ckf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned ckf_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
 static inline H5F_libver_t ckf_H5F_LIBVER_LATEST(void) { return H5F_LIBVER_LATEST; }
+static inline unsigned ckf_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 
 // Property-list classes.
 static inline hid_t ckf_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }

@@ -39,7 +39,7 @@ public enum ForgetJob {
         guard let output = request.output else { throw ForgetJobError.noOutput }
         let destination = OutputPath.resolve(output, input: checkpoint)
         if let problem = checkpoint.format.problem(withOutputName: destination) { throw ForgetJobError.outputName(problem) }
-        if plan.layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
+        if checkpoint.format == CheckpointFormats.hdf5, plan.layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
             events.warning("\(destination): Keras' load_weights only reads files named *.weights.h5")
         }
         let records = try recordWriter(request, checkpoint: checkpoint, destination: destination, events: events)

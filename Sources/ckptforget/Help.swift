@@ -20,9 +20,11 @@ enum Help {
         writes a new checkpoint in the input's format. The input is never modified; a failed or
         interrupted run leaves no output file.
 
-        Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5, NIR and other HDF5 files;
-        safetensors; sharded safetensors (model.safetensors.index.json or its directory). Keras .keras
-        and PyTorch .pt files are recognised and refused (not supported yet).
+        Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5 and .keras archives, NIR and
+        other HDF5 files; PyTorch state dicts saved by torch.save (.pt, .pth, pytorch_model.bin; the
+        pickle is interpreted, never run); safetensors; sharded checkpoints (model.safetensors.index.json,
+        pytorch_model.bin.index.json, or their directory). Legacy pre-1.6 .pt files and TorchScript
+        archives are refused (exit 2) with how to re-save them.
 
         Tensor passes edit one tensor at a time as the file streams; model passes (ascent, finetune,
         threshold) run the model on data before anything is written and hold the model's tensors in
@@ -35,7 +37,8 @@ enum Help {
           -p, --pass SPEC            a forgetting pass; repeatable, applied in order
           -c, --class C              a class to forget (output unit index); repeatable, or C,C,...
           -o, --output PATH          output file (a directory receives the input's file name;
-                                     for sharded input: a directory or a *.index.json path)
+                                     for sharded input: a directory or a *.index.json path;
+                                     the output keeps the input's format and suffix)
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
               --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
                                      compute Fisher diagonals (ssd, fisher-noise) or correlations (revert)

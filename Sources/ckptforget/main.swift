@@ -1,3 +1,4 @@
+import Checkpoint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,4 +15,6 @@ for index in 1..<Int(CommandLine.argc) {
         exit(ExitCode.badInput.rawValue)
     }
 }
-exit(CommandLineTool.run(Array(CommandLine.arguments.dropFirst())).rawValue)
+let status = CommandLineTool.run(Array(CommandLine.arguments.dropFirst())).rawValue
+OutputTransaction.passExitGate()  // an interrupt's exit under way goes first
+exit(status)

@@ -11,6 +11,10 @@ struct KerasModelConfig: Sendable {
     /// A Functional model's `output_layers`, in order; for a Sequential model, its last layer.
     var outputLayers: [String] = []
     var isSequential = false
+    /// The layers in the config's order (the model's).
+    var layerOrder: [String] = []
+    /// Which of gamma (`scale`) and beta (`center`) each BatchNormalization layer has.
+    var batchNormalization: [String: (center: Bool, scale: Bool)] = [:]
 
     /// The layer classes whose kernel's last axis is exactly their `units` or `filters` (a recurrent
     /// layer's is a multiple: one block per gate).
@@ -28,9 +32,17 @@ struct KerasModelConfig: Sendable {
             classOfLayer[name] = className
             let settings = layer["config"] as? [String: Any]
             if Self.kernelWidthIsUnits.contains(className), let units = (settings?["units"] ?? settings?["filters"]) as? Int { unitsOfLayer[name] = units }
+            if className == "BatchNormalization", let settings {
+                batchNormalization[name] = (settings["center"] as? Bool ?? true, settings["scale"] as? Bool ?? true)
+            }
             inbound[name] = Self.inboundLayers(layer["inbound_nodes"])
             order.append(name)
         }
+        // A Sequential model's layers feed each other in order (its config lists no inbound nodes).
+        if isSequential {
+            for (previous, layer) in zip(order, order.dropFirst()) where inbound[layer]?.isEmpty ?? true { inbound[layer] = [previous] }
+        }
+        layerOrder = order
         // Functional models: output_layers = [[name, node, tensor], ...], or one [name, node, tensor].
         if let outputs = config["output_layers"] as? [Any] {
             outputLayers = outputs.first is String ? [outputs[0] as? String].compactMap { $0 } : outputs.compactMap { ($0 as? [Any])?.first as? String }

@@ -1,9 +1,11 @@
 import Checkpoint
 import Foundation
 
-/// Rebuilds a Keras model from a legacy `.h5` file: the architecture from `model_config`, the
-/// weights from `model_weights/` through the checkpoint's layout. Sequential models and functional
-/// models that are a single chain are supported.
+/// Rebuilds a Keras model from a legacy `.h5` file or a `.keras` archive: the architecture from
+/// `model_config` (`config.json` in an archive: the same JSON), the weights through the
+/// checkpoint's layout (`model_weights/<layer>/...`, or `layers/<group>/vars/<i>` whose `vars`
+/// carry the layer's name). Sequential models and functional models that are a single chain are
+/// supported.
 enum KerasModelBuilder {
     static func build(_ checkpoint: any CheckpointFile) throws -> Network {
         let path = checkpoint.path
@@ -13,7 +15,6 @@ enum KerasModelBuilder {
             throw EngineError.noModelConfig(path: path)
         }
         let layout = Layout(of: checkpoint)
-        let weights = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         var inputShape = (config["build_input_shape"] as? [Any]).map(shape)
         var layers: [any Layer] = []
         var currentShape: [Int]?  // the shape flowing into the next layer, once the input shape is known
@@ -29,7 +30,7 @@ enum KerasModelBuilder {
             if let batchShape = (settings["batch_shape"] ?? settings["batch_input_shape"]) as? [Any], inputShape == nil {
                 inputShape = shape(batchShape)
             }
-            let reader = WeightReader(checkpoint: checkpoint, layer: weights[name], name: name, path: path)
+            let reader = WeightReader(checkpoint: checkpoint, layer: layout.layer(configName: name), name: name, path: path)
             switch className {
             case "InputLayer":
                 continue

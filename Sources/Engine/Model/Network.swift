@@ -36,7 +36,7 @@ public struct Network: Sendable {
         }
     }
 
-    /// Opens a checkpoint's model (legacy Keras `.h5` with `model_config`).
+    /// Opens a checkpoint's model (a legacy Keras `.h5` with `model_config`, or a `.keras` archive).
     public init(checkpoint: any CheckpointFile) throws {
         self = try KerasModelBuilder.build(checkpoint)
     }
