@@ -12,8 +12,13 @@ enum HuggingFaceConfig {
         let path = (directory.isEmpty ? "." : directory) + "/config.json"
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
               attributes[.type] as? FileAttributeType == .typeRegular, (attributes[.size] as? Int ?? .max) <= maximumSize,
-              let data = FileManager.default.contents(atPath: path),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+              let data = FileManager.default.contents(atPath: path) else { return nil }
+        return classLabels(json: data)
+    }
+
+    /// Class names by index from a `config.json`'s bytes, or nil.
+    static func classLabels(json data: Data) -> [String]? {
+        guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
         if let map = root["id2label"] as? [String: Any], !map.isEmpty, map.count <= 1 << 20 {
             var labels = [String?](repeating: nil, count: map.count)
             for (key, value) in map {
