@@ -35,6 +35,16 @@ import Testing
         #expect(throws: EngineError.self) { try data.batch(90..<100) }  // the header is there, the last images are not
     }
 
+    /// Found by `make fuzz` (idx-header): no samples, so the whole product is 0, but one sample's
+    /// size overflows; reading the header trapped.
+    @Test func idxSampleSizeThatOverflowsIsRefusedWithNoSamples() {
+        let bytes: [UInt8] = [0x00, 0x00, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x27, 0x0f, 0x90, 0x4f,
+                              0xd2, 0x7f, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]
+        #expect(throws: IDXProblem.sizeOverflow([0, 0x0200_0000, 0x270f_904f, 0xd27f_0000])) {
+            try IDXHeader(magic: Array(bytes[0..<4])) { Array(bytes[4..<(4 + $0)]) }
+        }
+    }
+
     @Test func badDataIsAClearError() throws {
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/test_data.h5:nope,labels")) }
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/x_small.npy")) }  // no labels file
