@@ -63,6 +63,8 @@ import Glibc
         let cases: [(String, [UInt8], [String])] = [
             ("negative.npy", Self.npy(descr: "<f4", shape: "(-1, 784)", payload: []), ["negative.npy", "negative dimension -1"]),
             ("overflow.npy", Self.npy(descr: "<f4", shape: "(4611686018427387904, 784)", payload: []), ["overflow.npy", "overflows"]),
+            // No rows, but a row's size overflows: this one trapped.
+            ("empty-overflow.npy", Self.npy(descr: "<f4", shape: "(0, 4294967296, 4294967296)", payload: []), ["empty-overflow.npy", "overflows"]),
         ]
         for (name, bytes, messages) in cases {
             let samples = try scratch.write(bytes, to: name)

@@ -45,6 +45,19 @@ import Testing
         }
     }
 
+    /// Found beside the IDX case above: a `.npy` of no rows whose row size overflows passed the
+    /// header and trapped where the engine sizes a sample (`ckptforget eval --data X.npy:Y.npy`).
+    @Test func npyRowSizeThatOverflowsIsRefusedWithNoRows() throws {
+        func npy(_ shape: String) -> [UInt8] {
+            let dict = Array("{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }".utf8)
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(dict.count), 0] + dict
+        }
+        let bytes = npy("(0, 4294967296, 4294967296)")
+        #expect(throws: NPYProblem.sizeOverflow([0, 4_294_967_296, 4_294_967_296])) { try NPYHeader(bytes, fileSize: bytes.count) }
+        let empty = try NPYHeader(npy("(0, 3, 5)"), fileSize: 100)
+        #expect(empty.count == 0 && empty.rowElements == 15)
+    }
+
     @Test func badDataIsAClearError() throws {
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/test_data.h5:nope,labels")) }
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/x_small.npy")) }  // no labels file
