@@ -61,13 +61,18 @@ bench: release
 # has fuzz targets only when CKPTFORGET_FUZZ is set) and run for FUZZ_SECONDS from the seeds in
 # Fuzz/corpus/NAME (with Fuzz/dictionaries/NAME.dict when there is one); what it learns goes to
 # .build-fuzz/corpus/NAME. A crash, a sanitizer report or an input slower than FUZZ_TIMEOUT seconds
-# fails the run and leaves the input in .build-fuzz/crashes/NAME/; replay it with
-# `.build-fuzz/debug/fuzz-NAME FILE`. One target: `make fuzz FUZZ_TARGETS=npy-header FUZZ_SECONDS=600`.
+# fails the run and leaves the input in .build-fuzz/crashes/NAME/ (replay it with
+# `.build-fuzz/debug/fuzz-NAME FILE`); so does a binary without coverage instrumentation.
+# One target: `make fuzz FUZZ_TARGETS=npy-header FUZZ_SECONDS=600`.
 FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 5
 FUZZ_TARGETS ?= $(notdir $(wildcard Fuzz/Targets/*))
 FUZZ_BUILD := .build-fuzz
-FUZZ_SWIFT := CKPTFORGET_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) --sanitize=fuzzer --sanitize=address
+# --sanitize=fuzzer tells SwiftPM that libFuzzer supplies main; the one -sanitize=fuzzer,address
+# after it is what swiftc uses, since it keeps only the last of several -sanitize= flags (SwiftPM's
+# --sanitize=fuzzer --sanitize=address would lose coverage or ASan, depending on their order).
+FUZZ_SWIFT := CKPTFORGET_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) \
+	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
 
 fuzz: deps
 	@mkdir -p $(FUZZ_BUILD); for t in $(FUZZ_TARGETS); do \
@@ -81,12 +86,13 @@ fuzz: deps
 		dict=""; [ -f Fuzz/dictionaries/$$t.dict ] && dict=-dict=Fuzz/dictionaries/$$t.dict; \
 		if SWIFT_BACKTRACE=enable=no $$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict -max_total_time=$(FUZZ_SECONDS) \
 			-timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
-			> $(FUZZ_BUILD)/fuzz-$$t.log 2>&1; then \
+			> $(FUZZ_BUILD)/fuzz-$$t.log 2>&1 && ! grep -q "Is the code instrumented for coverage" $(FUZZ_BUILD)/fuzz-$$t.log; then \
 			echo "fuzz-$$t: $$(sed -n 's/^Done \(.*\)/\1/p' $(FUZZ_BUILD)/fuzz-$$t.log), no crash"; \
 		else \
 			failed="$$failed $$t"; \
 			echo "fuzz-$$t: FAILED, see $(FUZZ_BUILD)/fuzz-$$t.log and $(FUZZ_BUILD)/crashes/$$t/"; \
-			grep -E "Fatal error|ERROR: (AddressSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/" $(FUZZ_BUILD)/fuzz-$$t.log | head -4; \
+			grep -E "Fatal error|ERROR: (AddressSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/|instrumented for coverage" \
+				$(FUZZ_BUILD)/fuzz-$$t.log | head -4; \
 		fi; \
 	done; \
 	[ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed"; exit 1; }
