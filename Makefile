@@ -63,8 +63,10 @@ bench: release
 # .build-fuzz/corpus/NAME. A crash, a sanitizer report or an input slower than FUZZ_TIMEOUT seconds
 # fails the run and leaves the input in .build-fuzz/crashes/NAME/ (replay it with
 # `.build-fuzz/debug/fuzz-NAME FILE`); so does a binary without coverage instrumentation.
-# One target: `make fuzz FUZZ_TARGETS=npy-header FUZZ_SECONDS=600`.
+# One target: `make fuzz FUZZ_TARGETS=npy-header FUZZ_SECONDS=600`. A million inputs each, however
+# long that takes: `make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=0`.
 FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
 FUZZ_TIMEOUT ?= 5
 FUZZ_TARGETS ?= $(notdir $(wildcard Fuzz/Targets/*))
 FUZZ_BUILD := .build-fuzz
@@ -77,22 +79,26 @@ FUZZ_SWIFT := CKPTFORGET_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BU
 fuzz: deps
 	@mkdir -p $(FUZZ_BUILD); for t in $(FUZZ_TARGETS); do \
 		echo "building fuzz-$$t"; \
-		$(FUZZ_SWIFT) --product fuzz-$$t > $(FUZZ_BUILD)/build.log 2>&1 || { grep -v "Cannot export local symbol" $(FUZZ_BUILD)/build.log; exit 1; }; \
+		$(FUZZ_SWIFT) --product fuzz-$$t > $(FUZZ_BUILD)/build.log 2>&1 \
+			|| { grep -v "Cannot export local symbol" $(FUZZ_BUILD)/build.log; exit 1; }; \
 	done
 	@bin=$$($(FUZZ_SWIFT) --show-bin-path); failed=""; \
 	for t in $(FUZZ_TARGETS); do \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
 		seeds=""; [ -d Fuzz/corpus/$$t ] && seeds=Fuzz/corpus/$$t; \
 		dict=""; [ -f Fuzz/dictionaries/$$t.dict ] && dict=-dict=Fuzz/dictionaries/$$t.dict; \
-		if SWIFT_BACKTRACE=enable=no $$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict -max_total_time=$(FUZZ_SECONDS) \
-			-timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ \
-			> $(FUZZ_BUILD)/fuzz-$$t.log 2>&1 && ! grep -q "Is the code instrumented for coverage" $(FUZZ_BUILD)/fuzz-$$t.log; then \
-			echo "fuzz-$$t: $$(sed -n 's/^Done \(.*\)/\1/p' $(FUZZ_BUILD)/fuzz-$$t.log), no crash"; \
+		log=$(FUZZ_BUILD)/fuzz-$$t.log; \
+		SWIFT_BACKTRACE=enable=no $$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict \
+			-max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ > $$log 2>&1; status=$$?; \
+		grep -q "Is the code instrumented for coverage" $$log && status=1; \
+		if [ $$status = 0 ]; then \
+			echo "fuzz-$$t: $$(sed -n 's/^Done \(.*\)/\1/p' $$log), no crash"; \
 		else \
 			failed="$$failed $$t"; \
-			echo "fuzz-$$t: FAILED, see $(FUZZ_BUILD)/fuzz-$$t.log and $(FUZZ_BUILD)/crashes/$$t/"; \
+			echo "fuzz-$$t: FAILED, see $$log and $(FUZZ_BUILD)/crashes/$$t/"; \
 			grep -E "Fatal error|ERROR: (AddressSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/|instrumented for coverage" \
-				$(FUZZ_BUILD)/fuzz-$$t.log | head -4; \
+				$$log | head -4; \
 		fi; \
 	done; \
 	[ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed"; exit 1; }
