@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -63,6 +64,8 @@ import Glibc
         let cases: [(String, [UInt8], [String])] = [
             ("negative.npy", Self.npy(descr: "<f4", shape: "(-1, 784)", payload: []), ["negative.npy", "negative dimension -1"]),
             ("overflow.npy", Self.npy(descr: "<f4", shape: "(4611686018427387904, 784)", payload: []), ["overflow.npy", "overflows"]),
+            // No rows, but a row's size overflows: this one trapped.
+            ("empty-overflow.npy", Self.npy(descr: "<f4", shape: "(0, 4294967296, 4294967296)", payload: []), ["empty-overflow.npy", "overflows"]),
         ]
         for (name, bytes, messages) in cases {
             let samples = try scratch.write(bytes, to: name)
@@ -73,6 +76,21 @@ import Glibc
             expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(Self.samples):\(labels)", "--class", "1"),
                            mentions: [name, "label \(words)", "sample 9", "whole number"])
         }
+    }
+
+    /// The `.npy` case's twin in HDF5: no samples, but a sample's size overflows. This one trapped.
+    @Test func hdf5SampleSizeThatOverflows() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = scratch.file("empty.h5")
+        let output = OutputTransaction()
+        do {  // the writer closes the file when it goes
+            let writer = try HDF5Writer(finalPath: path, in: output)
+            try writer.write("x", [], shape: [0, 1 << 40, 1 << 40], asFloat32: true)
+            try writer.write("y", [], shape: [0])
+        }
+        try output.commit()
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", path), mentions: ["empty.h5", "'x'", "overflows"])
     }
 
     @Test func idxSizesThatOverflow() throws {

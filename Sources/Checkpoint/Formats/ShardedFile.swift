@@ -79,26 +79,10 @@ final class ShardedFile: CheckpointFile {
         path = indexPath
         format = kind.format
         let bytes = try FileBytes(reading: indexPath)
-        guard bytes.size <= 100_000_000 else {
+        guard bytes.size <= ShardIndex.maximumSize else {
             throw CheckpointError.shardIndex(path: indexPath, problem: "\(bytes.size) bytes is too large for a shard index (limit 100,000,000)")
         }
-        let json = try bytes.read(count: bytes.size, at: 0)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "not a JSON object")
-        }
-        guard let weightMap = object["weight_map"] as? [String: Any], !weightMap.isEmpty else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "no 'weight_map' object mapping tensor names to shard files")
-        }
-        var expected: [String: [String]] = [:]
-        for (tensor, value) in weightMap {
-            guard let shard = value as? String else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "weight_map entry '\(tensor)' is not a file name")
-            }
-            guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "shard '\(shard)' for '\(tensor)' must be a plain file name beside the index")
-            }
-            expected[shard, default: []].append(tensor)
-        }
+        let expected = try ShardIndex(json: try bytes.read(count: bytes.size, at: 0), path: indexPath).tensorsByShard
         let directory = (indexPath as NSString).deletingLastPathComponent
         var shards: [(String, any CheckpointFile)] = []
         var shardOfTensor: [String: Int] = [:]

@@ -18,16 +18,17 @@ struct IDXHeader: Equatable {
         let rank = Int(magic[3])
         let bytes = try sizes(4 * rank)
         let shape = (0..<rank).map { a in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 * a + $1]) } }
-        var total = 1
-        for dim in shape {
-            let (product, overflow) = total.multipliedReportingOverflow(by: dim)
+        // One sample's bytes first: with no samples the whole product is 0 whatever a sample's size.
+        var sample = 1
+        for dim in shape.dropFirst() {
+            let (product, overflow) = sample.multipliedReportingOverflow(by: dim)
             guard !overflow else { throw IDXProblem.sizeOverflow(shape) }
-            total = product
+            sample = product
         }
+        let (total, overflow) = shape[0].multipliedReportingOverflow(by: sample)
+        guard !overflow, !(4 + 4 * rank).addingReportingOverflow(total).overflow else { throw IDXProblem.sizeOverflow(shape) }
         self.shape = shape
-        sampleBytes = shape.dropFirst().reduce(1, *)  // a factor of the checked product: fits
-        let (_, overflow) = (4 + 4 * rank).addingReportingOverflow(total)
-        guard !overflow else { throw IDXProblem.sizeOverflow(shape) }
+        sampleBytes = sample
     }
 }
 
