@@ -14,6 +14,7 @@ static inline hid_t ckf_H5S_ALL(void) { return H5S_ALL; }
 // File access flags.
 static inline unsigned ckf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned ckf_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
+static inline unsigned ckf_H5F_ACC_TRUNC(void) { return H5F_ACC_TRUNC; }
 static inline H5F_libver_t ckf_H5F_LIBVER_LATEST(void) { return H5F_LIBVER_LATEST; }
 static inline unsigned ckf_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 

@@ -14,6 +14,9 @@ import Manifest
 public enum ForgetJob {
     public static func run(_ request: ForgetRequest, events: ForgetEvents = ForgetEvents()) throws -> ForgetResult {
         var request = request
+        // What each input is before anything opens it, and (below) every file the backends found.
+        var inputs = InputWatch()
+        inputs.watch([request.input] + [request.pre, request.statistics].compactMap { $0 } + request.data.files)
         let checkpoint = try openCheckpoint(request.input)
         for name in request.classNames {
             guard let index = checkpoint.metadata.classLabels?.firstIndex(of: name) else {
@@ -48,13 +51,14 @@ public enum ForgetJob {
         // The key and the input's record are read too: never written over.
         var alsoRead: [String] = []
         if case .write(let key, _, let parent) = request.records { alsoRead = [key, parent].compactMap { $0 } }
+        inputs.watch(read.flatMap(\.files) + alsoRead)
         // The input's own records (its attestation and signature) are never replaced either, whether or not they are read.
         let inputModel = checkpoint.format.model(at: checkpoint.path)
         let inputRecords = [inputModel + ".manifest.json", inputModel + ".sig"] + (records?.parent.map { [$0.path] } ?? [])
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []),
                                      inputs: read.flatMap(\.files) + alsoRead + inputRecords)
         let sizes = checkpoint.files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
-        try OutputPath.checkSpace(in: (destination as NSString).deletingLastPathComponent, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
+        try OutputPath.checkSpace(for: destination, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
 
         // The model and the data, when anything measures or runs the model.
         var network: (any ClassifierModel)?, splits: DataSplits?
@@ -146,6 +150,8 @@ public enum ForgetJob {
                 outcome = RecordsOutcome(signature: records.writer.signaturePath, manifest: records.writer.manifestPath,
                                          signedWith: records.writer.key?.algorithm, parent: records.parent?.path)
             }
+            let changed = inputs.changed()
+            guard changed.isEmpty else { throw ForgetJobError.inputChanged(changed) }
             try transaction.commit()
             return .written(report, records: outcome, before: before, after: after)
         } catch {

@@ -133,6 +133,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case autoNeedsData(String)
     case classNamesNeedLabels
     case relearnNeedsTraining(path: String)
+    /// Inputs replaced or written to while the run read them: nothing is committed.
+    case inputChanged([String])
 
     public var description: String {
         switch self {
@@ -148,6 +150,9 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
             "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
         case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
         case .relearnNeedsTraining(let path): "--relearn fine-tunes the model, which the engine does for Keras models only; \(path) is a spiking graph"
+        case .inputChanged(let paths):
+            "\(paths.joined(separator: ", ")) changed while the run read \(paths.count == 1 ? "it" : "them") (replaced or written to); "
+                + "nothing was written: run again once the input no longer changes"
         case .severalAutoPasses(let specs): "only one setting per run can be searched for; \(specs.joined(separator: " and ")) both ask (give a value to all but one)"
         case .autoNeedsData(let spec): "--pass \(spec): a setting given as auto is searched for on data: give --data (with --class or --forget-ids)"
         }

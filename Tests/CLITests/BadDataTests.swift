@@ -174,7 +174,7 @@ import Glibc
         try FileManager.default.createDirectory(atPath: scratch.file("sharded"), withIntermediateDirectories: false)
         for (input, output) in [("keras/mnist_mlp.h5", "out.h5"), ("safetensors/sharded", "sharded/")] {
             let trace = scratch.file("\(output.filter(\.isLetter)).trace")
-            let run = try Run.run("strace", ["-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2",
+            let run = try Run.run("strace", ["-f", "-y", "-o", trace, "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,linkat",
                                              Run.binary, Run.fixture(input), "-p", "zero", "-c", "1", "-q",
                                              "--sign-key", SignedRecordsTests.signing + "/p256.pem", "-o", scratch.file(output)])
             #expect(run.status == 0, "\(run.stderr)")
@@ -185,7 +185,12 @@ import Glibc
                 // rename("DIR/.NAME.ckptforget-PID-N.tmp", "DIR/NAME") = 0
                 guard let start = line.range(of: "\""), let end = line[start.upperBound...].range(of: "\"") else { continue }
                 let temporary = String(line[start.upperBound..<end.lowerBound])
-                let synced = lines[..<index].contains { $0.contains("fsync(") && $0.contains("<\(temporary)>") && $0.hasSuffix("= 0") }
+                var synced = lines[..<index].contains { $0.contains("fsync(") && $0.contains("<\(temporary)>") && $0.hasSuffix("= 0") }
+                // A file written without a name was named by linkat("/proc/self/fd/N", ..., "TEMPORARY"): fsync(N<...>) came first.
+                if let link = lines[..<index].lastIndex(where: { $0.contains("linkat(") && $0.contains("\"\(temporary)\"") && $0.hasSuffix("= 0") }),
+                   let fd = lines[link].split(separator: "\"").dropFirst().first?.split(separator: "/").last {
+                    synced = lines[..<link].contains { $0.contains("fsync(\(fd)<") && $0.hasSuffix("= 0") }
+                }
                 #expect(synced, "\(temporary) renamed without fsync")
             }
         }

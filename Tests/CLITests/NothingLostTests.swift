@@ -116,8 +116,7 @@ import Glibc
         process.environment = ProcessInfo.processInfo.environment.merging(["SWIFT_BACKTRACE": "enable=no"]) { _, new in new }
         process.standardError = FileHandle.nullDevice
         try process.run()
-        while process.isRunning, output.contents.isEmpty { usleep(1000) }
-        #expect(output.contents.first?.hasSuffix(".tmp") == true)
+        #expect(output.waitForUnnamedOutput(of: process), "\(output.contents)")
         kill(process.processIdentifier, SIGSEGV)
         process.waitUntilExit()
         #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGSEGV)

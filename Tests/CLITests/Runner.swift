@@ -75,6 +75,25 @@ struct Scratch {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+    /// The files process `pid` has open in this directory, as `/proc/PID/fd` shows them: a file
+    /// without a name (an output being written) reads `DIR/#INODE (deleted)`.
+    func openFiles(of pid: Int32) -> [String] {
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+        return fds.compactMap { try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)") }
+            .filter { $0.hasPrefix(path + "/") }
+    }
+
+    /// Waits until process `pid` writes a file in this directory (or ends); true if it does, and
+    /// that file has no name here.
+    func waitForUnnamedOutput(of process: Process) -> Bool {
+        while process.isRunning {
+            let open = openFiles(of: process.processIdentifier)
+            if !open.isEmpty { return open.allSatisfy { $0.hasSuffix(" (deleted)") } && contents.isEmpty }
+            usleep(1000)
+        }
+        return false
+    }
 }
 
 /// A zip of stored members with their CRCs, for tests that need an archive of given members.

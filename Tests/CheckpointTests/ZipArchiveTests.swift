@@ -236,7 +236,7 @@ import Testing
     private func write(alignment: Int = 1, _ members: [(String, [UInt8])], pending: (String, [UInt8])? = nil) throws -> (String, [UInt8]) {
         let directory = try Fixture.scratch()
         let path = directory + "/out.zip"
-        let out = try FileBytes(creating: path)
+        let out = try FileBytes(creating: TemporaryFile(path: path, final: path, exists: false))
         let writer = ZipWriter(out: out, alignment: alignment)
         for (name, content) in members {
             try writer.add(name, size: content.count, crc: CRC32.of(content)) { try content.withUnsafeBytes { try out.write($0) } }

@@ -150,7 +150,7 @@ final class ShardedFile: CheckpointFile {
     private func copy(_ source: String, to destination: String, in output: OutputTransaction, plan: RewritePlan) throws {
         let input = try FileBytes(reading: source)
         input.observer = plan.inputSinks[source]
-        let copy = try FileBytes(creating: output.temporaryPath(for: destination))
+        let copy = try FileBytes(creating: output.temporaryFile(for: destination))
         copy.observer = plan.outputSinks[destination]
         try copy.append(from: input, offset: 0, count: input.size)
     }

@@ -181,14 +181,14 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
-        let temporary = output.temporaryPath(for: destination)
+        let temporary = output.temporaryFile(for: destination, named: true)
         do {
             try withoutActuallyEscaping(progress) { progress in
                 try withoutActuallyEscaping(edit) { edit in
                     try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary)
                 }
             }
-        } catch CheckpointError.writeFailed(let failed, let reason) where failed == temporary {
+        } catch CheckpointError.writeFailed(let failed, let reason) where failed == temporary.path {
             // The temporary file is removed with the transaction: name what the user asked for.
             throw CheckpointError.writeFailed(path: destination, reason: "\(reason) (while copying from \(path))")
         }

@@ -57,6 +57,13 @@ enum HDF5 {
 
     static var defaultPlist: hid_t { ckf_H5P_DEFAULT() }
 
+    /// Creates a transaction's temporary file, which must not exist yet (HDF5 files are reserved
+    /// `named`; one that exists is truncated).
+    static func create(_ temporary: TemporaryFile, fcpl: hid_t, fapl: hid_t) -> hid_t {
+        temporary.exists ? H5Fcreate(temporary.path, ckf_H5F_ACC_TRUNC(), fcpl, fapl)
+            : OutputTransaction.creatingFile { H5Fcreate(temporary.path, ckf_H5F_ACC_EXCL(), fcpl, fapl) }
+    }
+
     /// Throws unless `status` (an `herr_t` or `htri_t`) is non-negative; returns it.
     @discardableResult
     static func check<T: BinaryInteger>(_ status: T, _ call: @autoclosure () -> String) throws(HDF5Failure) -> T {

@@ -21,9 +21,18 @@ struct HDF5Rewriter {
         init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
     }
 
-    /// Writes the file at `destination`, or with `range` into that byte range of an archive being
-    /// written (a `.keras` archive's `model.weights.h5`).
-    func write(to destination: String, range: HDF5ByteRange? = nil) throws {
+    /// Writes a transaction's temporary file.
+    func write(to temporary: TemporaryFile) throws {
+        try write(to: temporary.path, range: nil, file: temporary)
+    }
+
+    /// Writes into the byte range `range` of an archive being written (a `.keras` archive's
+    /// `model.weights.h5`), named `member` in messages.
+    func write(member: String, range: HDF5ByteRange) throws {
+        try write(to: member, range: range, file: nil)
+    }
+
+    private func write(to destination: String, range: HDF5ByteRange?, file: TemporaryFile?) throws {
         // An edited dataset reachable under another name would keep the forgotten values there.
         for name in plan.edited.sorted() {
             if let names = source.aliases[name] {
@@ -46,8 +55,7 @@ struct HDF5Rewriter {
             let fapl = try outputAccess(range: range)
             let output = try withExtendedLifetime(fapl) {
                 // A zip member is written through its driver into the archive's transaction; a file is created here.
-                range != nil ? try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw), "H5Fcreate")
-                    : try H5ID(.file, OutputTransaction.creatingFile { H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw) }, "H5Fcreate")
+                try H5ID(.file, file.map { HDF5.create($0, fcpl: fcpl.raw, fapl: fapl.raw) } ?? H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw), "H5Fcreate")
             }
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
             try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)

@@ -11,11 +11,11 @@ public final class HDF5Writer {
     public init(finalPath: String, in output: OutputTransaction) throws {
         _ = HDF5.initialised
         path = finalPath
-        let temporary = output.temporaryPath(for: finalPath)
+        let temporary = output.temporaryFile(for: finalPath, named: true)
         do {
             let fcpl = try H5ID(.plist, H5Pcreate(ckf_H5P_FILE_CREATE()), "H5Pcreate(file create)")
             try HDF5.check(H5Pset_obj_track_times(fcpl.raw, false), "H5Pset_obj_track_times")
-            file = try H5ID(.file, OutputTransaction.creatingFile { H5Fcreate(temporary, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist) }, "H5Fcreate")
+            file = try H5ID(.file, HDF5.create(temporary, fcpl: fcpl.raw, fapl: HDF5.defaultPlist), "H5Fcreate")
         } catch {
             throw CheckpointError.writeFailed(path: finalPath, reason: "HDF5 \(error.call) failed: \(error.message)")
         }

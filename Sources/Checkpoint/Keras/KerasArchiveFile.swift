@@ -65,7 +65,7 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
-        let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        let out = try FileBytes(creating: output.temporaryFile(for: destination))
         let writer = ZipWriter(out: out)
         for entry in archive.entries {
             if entry.name == Self.weightsName {
@@ -73,7 +73,7 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
                 let range = HDF5ByteRange(writing: out.fd, base: pending.dataOffset)
                 try withoutActuallyEscaping(progress) { progress in
                     try withoutActuallyEscaping(edit) { edit in
-                        try HDF5Rewriter(source: weights, plan: plan, progress: progress, edit: edit).write(to: "\(destination): \(entry.name)", range: range)
+                        try HDF5Rewriter(source: weights, plan: plan, progress: progress, edit: edit).write(member: "\(destination): \(entry.name)", range: range)
                     }
                 }
                 guard range.closed else {

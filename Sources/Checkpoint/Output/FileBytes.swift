@@ -7,6 +7,7 @@ import Darwin
 /// A file descriptor opened for reading or writing raw bytes, closed on deinit. Used by the
 /// safetensors backend and the atomic-output code; HDF5 does its own I/O.
 final class FileBytes {
+    /// The file's path; for a temporary output, the final path it will have.
     let path: String
     let fd: Int32
     /// Sees every byte read (input) or written (output) while set, in the order of the calls.
@@ -21,11 +22,13 @@ final class FileBytes {
         guard fd >= 0 else { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
     }
 
-    /// Creates `path`, which must not exist yet (a fresh temporary file), with mode 0666 & ~umask;
-    /// opened for reading too, so what was written can be read back (a zip member's CRC).
-    init(creating path: String) throws {
-        self.path = path
-        fd = OutputTransaction.creatingFile { open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
+    /// Opens a transaction's temporary file for writing, creating it (mode 0666 & ~umask) when it
+    /// does not exist yet; opened for reading too, so what was written can be read back (a zip
+    /// member's CRC).
+    init(creating temporary: TemporaryFile) throws {
+        path = temporary.final  // what messages name: the temporary file's name means nothing to a user
+        fd = temporary.exists ? open(temporary.path, O_RDWR | O_CLOEXEC)
+            : OutputTransaction.creatingFile { open(temporary.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
 

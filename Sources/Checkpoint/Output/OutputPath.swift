@@ -45,21 +45,26 @@ public enum OutputPath {
         }
     }
 
-    /// Throws when the disk holding `directory` has less room than `bytes` (plus 1 MiB), or the
-    /// process may not write a file of `largestFile` bytes (`ulimit -f`): the run would fail while
-    /// writing, and libhdf5 does not always fail cleanly on a full disk.
-    public static func checkSpace(in directory: String, bytes: Int, largestFile: Int) throws {
+    /// Throws when nothing can be written in `output`'s directory (a read-only filesystem, no
+    /// permission), when its disk has less room than `bytes` (plus 1 MiB), or when the process may
+    /// not write a file of `largestFile` bytes (`ulimit -f`): the run would fail while writing, and
+    /// libhdf5 does not always fail cleanly on a full disk.
+    public static func checkSpace(for output: String, bytes: Int, largestFile: Int) throws {
+        let directory = (output as NSString).deletingLastPathComponent
+        if access(directory.isEmpty ? "." : directory, W_OK) != 0 {
+            throw CheckpointError.writeFailed(path: output, reason: "\(directory.isEmpty ? "." : directory): \(String(cString: strerror(errno)))")
+        }
         var fs = statvfs()
         if statvfs(directory.isEmpty ? "." : directory, &fs) == 0 {
             let (available, overflow) = Int(clamping: fs.f_bavail).multipliedReportingOverflow(by: Int(clamping: fs.f_frsize))
             if !overflow, available < bytes + (1 << 20) {
-                throw CheckpointError.writeFailed(path: directory.isEmpty ? "." : directory,
-                    reason: "not enough free space: the output needs about \(bytes) bytes and \(available) are free")
+                throw CheckpointError.writeFailed(path: output,
+                    reason: "not enough free space: the output needs about \(bytes) bytes and 1 MiB to spare, and \(available) bytes are free")
             }
         }
         var limit = rlimit()
         if getrlimit(__rlimit_resource_t(RLIMIT_FSIZE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max, UInt64(largestFile) + (1 << 20) > UInt64(limit.rlim_cur) {
-            throw CheckpointError.writeFailed(path: directory.isEmpty ? "." : directory,
+            throw CheckpointError.writeFailed(path: output,
                 reason: "the file-size limit (ulimit -f) is \(limit.rlim_cur) bytes and an output file needs about \(largestFile)")
         }
     }

@@ -1,9 +1,13 @@
 import Foundation
 import Synchronization
 
-/// Files being written for one run: each is written under a temporary name beside its final
-/// path and renamed into place only by `commit()`. Until then, `abort()` (and an interrupt, through
-/// `OutputTransaction.abortAll()`) removes every temporary file, so a failed run leaves no output.
+/// Files being written for one run: each is written as a file without a name (Linux `O_TMPFILE`)
+/// in its final directory, given a temporary name there only by `commit()` and then renamed into
+/// place. Until then, `abort()` (and an interrupt, through `OutputTransaction.abortAll()`) drops
+/// every temporary file, so a failed run leaves no output; a process killed outright (SIGKILL, the
+/// OOM killer) leaves none either, since the kernel frees a file without a name. Where the
+/// filesystem has no `O_TMPFILE`, and for HDF5 files (libhdf5 resolves the real path of the file it
+/// creates or opens, which a file without a name lacks), temporary files are named from the start.
 ///
 /// What holds:
 /// - Before `commit` no final path is touched.
@@ -15,7 +19,12 @@ import Synchronization
 /// - A crash or power loss during the renames can still leave the first files renamed and the rest
 ///   as temporary or `.bak` files beside them; never a partly written file under a final name.
 public final class OutputTransaction: Sendable {
-    private struct Pending { var temporary: String; var final: String }
+    private struct Pending {
+        var temporary: String
+        var final: String
+        /// The descriptor of a file without a name (`temporary` is its `/proc/self/fd` path), until commit names it.
+        var unnamed: Int32?
+    }
     private enum Phase { case writing, committed, aborted }
     private struct State { var pending: [Pending] = []; var phase = Phase.writing }
 
@@ -50,15 +59,24 @@ public final class OutputTransaction: Sendable {
         Self.live.withLock { $0[ObjectIdentifier(self)] = self }
     }
 
-    /// Reserves a temporary path for `finalPath` in the same directory (so the rename is atomic).
-    public func temporaryPath(for finalPath: String) -> String {
+    /// Reserves a temporary file for `finalPath` in the same directory (so the rename is atomic): a
+    /// file without a name, already created, when `named` is false and the filesystem allows; else
+    /// a name to create.
+    public func temporaryFile(for finalPath: String, named: Bool = false) -> TemporaryFile {
         let url = URL(fileURLWithPath: finalPath)
         let directory = url.deletingLastPathComponent().path
+        // Created before the state is locked: an interrupt holds the gate, then locks the state.
+        let unnamed = named ? -1 : Self.creatingFile { open(directory, __O_TMPFILE | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o666) }
         return state.withLock { state in
-            let temporary = "\(directory)/.\(url.lastPathComponent).ckptforget-\(getpid())-\(state.pending.count).tmp"
-            state.pending.append(Pending(temporary: temporary, final: finalPath))
+            if unnamed >= 0 {
+                let path = "/proc/self/fd/\(unnamed)"
+                state.pending.append(Pending(temporary: path, final: finalPath, unnamed: unnamed))
+                return TemporaryFile(path: path, final: finalPath, exists: true)
+            }
+            let temporary = Self.namedTemporary(for: finalPath, index: state.pending.count)
+            state.pending.append(Pending(temporary: temporary, final: finalPath, unnamed: nil))
             CrashCleanup.register(temporary)
-            return temporary
+            return TemporaryFile(path: temporary, final: finalPath, exists: false)
         }
     }
 
@@ -67,7 +85,7 @@ public final class OutputTransaction: Sendable {
 
     /// Writes a small file (a record) as part of the transaction.
     public func write(_ contents: [UInt8], to finalPath: String) throws {
-        let file = try FileBytes(creating: temporaryPath(for: finalPath))
+        let file = try FileBytes(creating: temporaryFile(for: finalPath))
         try contents.withUnsafeBytes { try file.write($0) }
     }
 
@@ -76,14 +94,30 @@ public final class OutputTransaction: Sendable {
     public func commit() throws {
         try state.withLock { state in
             guard state.phase == .writing else { throw CheckpointError.writeFailed(path: state.pending.first?.final ?? "", reason: "the run was interrupted") }
-            let files = state.pending
-            for file in files {
-                if let reason = Self.sync(file.temporary) {
-                    Self.remove(files)
+            for file in state.pending {
+                if let reason = file.unnamed.map(Self.sync) ?? Self.sync(file.temporary) {
+                    Self.remove(state.pending)
                     state.phase = .aborted
                     throw CheckpointError.writeFailed(path: file.final, reason: reason)
                 }
             }
+            // Files without a name get one beside their final path, to be renamed like the others.
+            for index in state.pending.indices {
+                guard let fd = state.pending[index].unnamed else { continue }
+                let named = Self.namedTemporary(for: state.pending[index].final, index: index)
+                CrashCleanup.register(named)
+                guard linkat(AT_FDCWD, state.pending[index].temporary, AT_FDCWD, named, AT_SYMLINK_FOLLOW) == 0 else {
+                    let reason = String(cString: strerror(errno))
+                    CrashCleanup.unregister(named)
+                    Self.remove(state.pending)
+                    state.phase = .aborted
+                    throw CheckpointError.writeFailed(path: state.pending[index].final, reason: "\(reason); nothing was written")
+                }
+                close(fd)
+                state.pending[index].temporary = named
+                state.pending[index].unnamed = nil
+            }
+            let files = state.pending
             // Keep what each rename replaces until all are done, to put it back if one fails.
             var backups: [String?] = []
             for (index, file) in files.enumerated() {
@@ -140,9 +174,18 @@ public final class OutputTransaction: Sendable {
 
     private static func remove(_ files: [Pending]) {
         for file in files {
-            unlink(file.temporary)
-            CrashCleanup.unregister(file.temporary)
+            if let fd = file.unnamed {
+                close(fd)  // a file without a name is gone with its last descriptor
+            } else {
+                unlink(file.temporary)
+                CrashCleanup.unregister(file.temporary)
+            }
         }
+    }
+
+    private static func namedTemporary(for final: String, index: Int) -> String {
+        let url = URL(fileURLWithPath: final)
+        return "\(url.deletingLastPathComponent().path)/.\(url.lastPathComponent).ckptforget-\(getpid())-\(index).tmp"
     }
 
     private static func backupPath(for final: String, index: Int) -> String {
@@ -155,6 +198,19 @@ public final class OutputTransaction: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return String(cString: strerror(errno)) }
         defer { close(fd) }
-        return fsync(fd) == 0 ? nil : String(cString: strerror(errno))
+        return sync(fd)
     }
+
+    private static func sync(_ fd: Int32) -> String? {
+        fsync(fd) == 0 ? nil : String(cString: strerror(errno))
+    }
+}
+
+/// A temporary file of a transaction: where to write it, and whether it exists already (a file
+/// without a name, reached through `/proc/self/fd`: open it, do not create it).
+public struct TemporaryFile: Sendable {
+    public let path: String
+    /// Where it will be renamed to, for messages.
+    public let final: String
+    public let exists: Bool
 }

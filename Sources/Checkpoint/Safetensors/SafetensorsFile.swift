@@ -75,7 +75,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
-        let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        let out = try FileBytes(creating: output.temporaryFile(for: destination))
         out.observer = plan.outputSinks[destination]
         file.observer = plan.inputSinks[path]
         defer { file.observer = nil }

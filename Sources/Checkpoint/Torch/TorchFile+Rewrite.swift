@@ -24,7 +24,7 @@ extension TorchFile {
             }
             editedOfMember[tensor.entry.name] = name
         }
-        let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        let out = try FileBytes(creating: output.temporaryFile(for: destination))
         out.observer = plan.outputSinks[destination]
         archive.file.observer = plan.inputSinks[path]
         defer { archive.file.observer = nil }
