@@ -40,6 +40,16 @@ import Testing
             ("shape.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, data: 12),
              ["tensor 'a': shape and dtype need 16 bytes but data_offsets span 12"]),
             ("short.safetensors", [7, 0, 0], ["file is 3 bytes; a safetensors file starts with an 8-byte header length"]),
+            // What the reference reader (safetensors 0.8.0) refuses, ckptforget refuses too.
+            ("comma.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}"#, data: 4),
+             ["header is not valid JSON: trailing comma at line 1, column 55"]),
+            ("float.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0.0,4.0]}}"#, data: 4),
+             ["tensor 'a': 'data_offsets' holds 0.0, expected a non-negative integer"]),
+            ("field.safetensors", safetensors(#"{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 4),
+             ["tensor 'a': 'dtype' appears twice"]),
+            ("metadata.safetensors", safetensors(#"{"__metadata__":{},"__metadata__":{}}"#, data: 0), ["__metadata__ more than once"]),
+            ("utf8.safetensors", { var bytes = safetensors(#"{"a?":{}}"#, data: 0); bytes[8 + 3] = 0x80; return bytes }(),
+             ["header is not UTF-8: byte 3"]),
         ]
         for (name, bytes, messages) in cases {
             let input = try scratch.write(bytes, to: name)

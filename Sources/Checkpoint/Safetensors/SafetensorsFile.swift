@@ -35,7 +35,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
             throw CheckpointError.safetensors(path: path, problem)
         }
         tensors = header.entries.map(\.info)
-        entryByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0) })
+        entryByName = header.entries.reduce(into: [:]) { $0[$1.info.name] = $1 }
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = header.metadata
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
