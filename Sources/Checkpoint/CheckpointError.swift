@@ -7,7 +7,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     /// A format ckptforget recognises but does not read yet (exit 2).
     case notSupportedYet(path: String, format: String, hint: String)
     case safetensors(path: String, SafetensorsProblem)
-    case shardIndex(path: String, problem: String)
+    case shardIndex(path: String, problem: ShardIndexProblem)
     case hdf5(path: String, call: String, message: String)
     case unsupported(path: String, tensor: String, reason: String)
     /// A tensor too large to hold in memory (exit 2).

@@ -46,22 +46,22 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
         path = indexPath
         let bytes = try FileBytes(reading: indexPath)
         guard bytes.size <= 100_000_000 else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "\(bytes.size) bytes is too large for a shard index (limit 100,000,000)")
+            throw CheckpointError.shardIndex(path: indexPath, problem: .tooLarge(bytes: bytes.size))
         }
         let json = try bytes.read(count: bytes.size, at: 0)
         guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "not a JSON object")
+            throw CheckpointError.shardIndex(path: indexPath, problem: .notJSONObject)
         }
         guard let weightMap = object["weight_map"] as? [String: Any], !weightMap.isEmpty else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "no 'weight_map' object mapping tensor names to shard files")
+            throw CheckpointError.shardIndex(path: indexPath, problem: .noWeightMap)
         }
         var expected: [String: [String]] = [:]
-        for (tensor, value) in weightMap {
+        for (tensor, value) in weightMap.sorted(by: { $0.key < $1.key }) {
             guard let shard = value as? String else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "weight_map entry '\(tensor)' is not a file name")
+                throw CheckpointError.shardIndex(path: indexPath, problem: .shardNotAString(tensor: tensor))
             }
             guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "shard '\(shard)' for '\(tensor)' must be a plain file name beside the index")
+                throw CheckpointError.shardIndex(path: indexPath, problem: .notPlainFileName(shard: shard, tensor: tensor))
             }
             expected[shard, default: []].append(tensor)
         }
@@ -73,11 +73,11 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
             let file = try SafetensorsFile(path: (directory.isEmpty ? shardName : "\(directory)/\(shardName)"))
             let present = Set(file.tensors.map(\.name))
             if let missing = expected[shardName]!.sorted().first(where: { !present.contains($0) }) {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "weight_map puts '\(missing)' in \(shardName), which does not hold it")
+                throw CheckpointError.shardIndex(path: indexPath, problem: .tensorNotInShard(tensor: missing, shard: shardName))
             }
             for info in file.tensors {
                 guard shardOfTensor[info.name] == nil else {
-                    throw CheckpointError.shardIndex(path: indexPath, problem: "tensor '\(info.name)' is stored in more than one shard")
+                    throw CheckpointError.shardIndex(path: indexPath, problem: .tensorInSeveralShards(tensor: info.name))
                 }
                 shardOfTensor[info.name] = shards.count
                 tensors.append(info)
