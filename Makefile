@@ -10,7 +10,7 @@ DEMO_OUT := demo-out
 # for SwiftPM.
 APT_PACKAGES := libhdf5-dev libssl-dev libopenblas-dev zlib1g-dev hdf5-tools openssl pkg-config
 
-.PHONY: all deps build release test demo install uninstall bench clean
+.PHONY: all deps build release test demo install uninstall bench fuzz clean
 
 all: build
 
@@ -56,5 +56,52 @@ uninstall:
 bench: release
 	bash bench/run.sh
 
+# Coverage-guided fuzzing of every parser of untrusted bytes; not part of `make test`. Each folder
+# Fuzz/Targets/NAME is a libFuzzer target built with AddressSanitizer into .build-fuzz (the package
+# has fuzz targets only when CKPTFORGET_FUZZ is set) and run for FUZZ_SECONDS from the seeds in
+# Fuzz/corpus/NAME (with Fuzz/dictionaries/NAME.dict when there is one); what it learns goes to
+# .build-fuzz/corpus/NAME. A crash, a sanitizer report or an input slower than FUZZ_TIMEOUT seconds
+# fails the run and leaves the input in .build-fuzz/crashes/NAME/ (replay it with
+# `.build-fuzz/debug/fuzz-NAME FILE`); so does a binary without coverage instrumentation.
+# One target: `make fuzz FUZZ_TARGETS=npy-header FUZZ_SECONDS=600`. A million inputs each, however
+# long that takes: `make fuzz FUZZ_RUNS=1000000 FUZZ_SECONDS=0`.
+FUZZ_SECONDS ?= 60
+FUZZ_RUNS ?= -1
+FUZZ_TIMEOUT ?= 5
+FUZZ_TARGETS ?= $(notdir $(wildcard Fuzz/Targets/*))
+FUZZ_BUILD := .build-fuzz
+# --sanitize=fuzzer tells SwiftPM that libFuzzer supplies main; the one -sanitize=fuzzer,address
+# after it is what swiftc uses, since it keeps only the last of several -sanitize= flags (SwiftPM's
+# --sanitize=fuzzer --sanitize=address would lose coverage or ASan, depending on their order).
+FUZZ_SWIFT := CKPTFORGET_FUZZ=1 $(SWIFT) build -c debug --scratch-path $(FUZZ_BUILD) \
+	--sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address
+
+fuzz: deps
+	@mkdir -p $(FUZZ_BUILD); for t in $(FUZZ_TARGETS); do \
+		echo "building fuzz-$$t"; \
+		$(FUZZ_SWIFT) --product fuzz-$$t > $(FUZZ_BUILD)/build.log 2>&1 \
+			|| { grep -v "Cannot export local symbol" $(FUZZ_BUILD)/build.log; exit 1; }; \
+	done
+	@bin=$$($(FUZZ_SWIFT) --show-bin-path); failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/crashes/$$t; \
+		seeds=""; [ -d Fuzz/corpus/$$t ] && seeds=Fuzz/corpus/$$t; \
+		dict=""; [ -f Fuzz/dictionaries/$$t.dict ] && dict=-dict=Fuzz/dictionaries/$$t.dict; \
+		log=$(FUZZ_BUILD)/fuzz-$$t.log; \
+		SWIFT_BACKTRACE=enable=no $$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict \
+			-max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ > $$log 2>&1; status=$$?; \
+		grep -q "Is the code instrumented for coverage" $$log && status=1; \
+		if [ $$status = 0 ]; then \
+			echo "fuzz-$$t: $$(sed -n 's/^Done \(.*\)/\1/p' $$log), no crash"; \
+		else \
+			failed="$$failed $$t"; \
+			echo "fuzz-$$t: FAILED, see $$log and $(FUZZ_BUILD)/crashes/$$t/"; \
+			grep -E "Fatal error|ERROR: (AddressSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/|instrumented for coverage" \
+				$$log | head -4; \
+		fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed"; exit 1; }
+
 clean:
-	rm -rf .build $(DEMO_OUT) bench-out
+	rm -rf .build $(FUZZ_BUILD) $(DEMO_OUT) bench-out

@@ -1,6 +1,7 @@
 // swift-tools-version:6.0
 // ckptforget: an offline converter that makes trained model checkpoints forget.
 // No Swift package dependencies: C libraries come in through system-library targets.
+import Foundation
 import PackageDescription
 
 let package = Package(
@@ -31,8 +32,8 @@ let package = Package(
         ),
         // glibc's <malloc.h> (mallopt); part of libc, so nothing to link or install.
         .systemLibrary(name: "CMalloc"),
-        .target(name: "Checkpoint", dependencies: ["CHDF5"]),
-        .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "CZlib", "Checkpoint"]),
+        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib"]),
+        .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "Checkpoint"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Evaluation", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
@@ -52,3 +53,16 @@ let package = Package(
         .testTarget(name: "ArchitectureTests"),
     ]
 )
+
+// Fuzz targets: each folder Fuzz/Targets/NAME is the executable fuzz-NAME, a libFuzzer entry point
+// that hands its bytes to one parser of untrusted input. They are part of the package only when
+// CKPTFORGET_FUZZ is set, as `make fuzz` sets it, building them with -sanitize=fuzzer,address
+// into .build-fuzz: libFuzzer supplies their `main`, so the normal build and tests never see them.
+if ProcessInfo.processInfo.environment["CKPTFORGET_FUZZ"] != nil {
+    let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fuzz/Targets").path
+    for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).sorted() where !name.hasPrefix(".") {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["Checkpoint", "Engine", "Forgetting", "Manifest"],
+                                                 path: "Fuzz/Targets/\(name)"))
+        package.products.append(.executable(name: "fuzz-\(name)", targets: ["fuzz-\(name)"]))
+    }
+}

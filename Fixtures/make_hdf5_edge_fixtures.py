@@ -12,6 +12,13 @@ hdf5/unwritten_4tib.h5
                fc/weight float32 (1048576, 1048576), chunked (256, 256), never written: 4 TiB of
                fill values declared in a file of a few KB; fc/bias (1048576,) the same, chunked.
                Reading the weight would need 4 TiB of memory.
+hdf5/big_attributes.h5
+               written with libver="latest" (superblock 3): fc/weight (3, 2) and fc/bias float32, and
+               an 80 KB float64 attribute on fc/weight and on the group fc (over the 64 KiB an
+               attribute can have outside dense attribute storage).
+hdf5/unicode_names.h5
+               fc/café twice: once with U+00E9 and once as e + U+0301 (canonically equivalent,
+               different bytes), float32 (3,) each, and fc/bias.
 """
 from pathlib import Path
 
@@ -37,4 +44,15 @@ with h5py.File(HERE / "unwritten_4tib.h5", "w") as f:
     f.create_dataset("fc/weight", shape=(1 << 20, 1 << 20), dtype="f4", chunks=(256, 256))
     f.create_dataset("fc/bias", shape=(1 << 20,), dtype="f4", chunks=(1024,))
 
-print("wrote", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5")
+with h5py.File(HERE / "big_attributes.h5", "w", libver="latest") as f:
+    f["fc/weight"] = weight
+    f["fc/bias"] = bias
+    f["fc/weight"].attrs["big"] = np.arange(10_000, dtype=np.float64)
+    f["fc"].attrs["big"] = np.arange(10_000, dtype=np.float64)
+
+with h5py.File(HERE / "unicode_names.h5", "w") as f:
+    f["fc/caf\u00e9"] = np.ones(3, dtype=np.float32)
+    f["fc/cafe\u0301"] = np.zeros(3, dtype=np.float32)
+    f["fc/bias"] = bias
+
+print("wrote", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5", HERE / "big_attributes.h5", HERE / "unicode_names.h5")

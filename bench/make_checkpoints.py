@@ -7,12 +7,15 @@ Writes, with the real writer libraries (nothing hand-assembled):
 
     OUTDIR/bench_mlp.h5           Keras legacy HDF5 full-model layout, written with h5py
     OUTDIR/bench_mlp.safetensors  PyTorch-style state dict, safetensors.numpy.save_file
+    OUTDIR/bench_mlp.pt           the same state dict, torch.save (needs torch; skipped without it)
+    OUTDIR/bench_mlp.keras        the Keras model of the .h5 file, model.save (needs Keras 3 and JAX;
+                                  skipped without them)
 
 The model is an MLP of N hidden Dense layers alternating 2048->8192 and 8192->2048 (each kernel
 8192x2048 float32 = 64 MiB) and a 10-unit head, so the largest tensor is 64 MiB whatever N is.
 N = round(16 * GIB) (at least 1), so --gib 1.0 gives 16 layers, 1.0003 GiB of float32.
 
-Both files hold the same values: layer i is drawn from child i of
+All files hold the same values: layer i is drawn from child i of
 np.random.default_rng(0).spawn(N + 1) (the head is child N), as the Keras kernel (in, out);
 the safetensors weight is its transpose (out, in), as PyTorch stores it.
 
@@ -23,11 +26,14 @@ HDF5 layout (as Keras 3 `model.save("x.h5")` writes it, cf. Fixtures/keras/mnist
     model_weights/<layer>/bench_mlp/<layer>/{kernel,bias}    contiguous little-endian f32
 Layers are hidden_0 .. hidden_{N-1} and output.
 
-safetensors names: layers.<i>.weight (out, in), layers.<i>.bias, head.weight (10, 2048),
-head.bias; metadata {"format": "pt"}.
+safetensors and torch names: layers.<i>.weight (out, in), layers.<i>.bias, head.weight (10, 2048),
+head.bias; metadata {"format": "pt"} (safetensors). The .keras archive is Keras' own: config.json with
+layers hidden_0 .. hidden_{N-1} and output, model.weights.h5 with layers/dense, dense_1, ... (Keras
+names the groups after the class), metadata.json.
 
-Memory: the HDF5 file is written one layer at a time (~130 MiB). safetensors.numpy.save_file
-needs every array at once; for up to 1.5 GiB of tensors they are held in RAM, above that they are
+Memory: the HDF5 file is written one layer at a time (~130 MiB). torch.save and Keras' model.save
+need every array at once (Keras also buffers model.weights.h5 in memory: about 3 GiB at 1 GiB);
+safetensors.numpy.save_file needs every array at once; for up to 1.5 GiB of tensors they are held in RAM, above that they are
 np.memmap arrays backed by a scratch directory in OUTDIR (removed afterwards), so generation never
 needs much more than ~1.5 GiB of RAM.
 
@@ -154,6 +160,34 @@ def write_safetensors(path, dims, rngs, scratch_root):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def write_torch(path, dims, rngs):
+    import torch
+    tensors = {}
+    n = len(dims) - 1
+    for i, ((fan_in, units), rng) in enumerate(zip(dims, rngs)):
+        kernel, bias = draw(rng, fan_in, units)
+        prefix = "head" if i == n else f"layers.{i}"
+        tensors[f"{prefix}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.T))  # PyTorch (out, in)
+        tensors[f"{prefix}.bias"] = torch.from_numpy(bias)
+        del kernel
+    torch.save(tensors, path)
+
+
+def write_keras(path, dims, rngs):
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    import keras
+    model = keras.Sequential([keras.Input((dims[0][0],))]
+                             + [keras.layers.Dense(units, activation="relu", name=f"hidden_{i}") for i, (_, units) in enumerate(dims[:-1])]
+                             + [keras.layers.Dense(dims[-1][1], activation="softmax", name="output")], name=MODEL)
+    for layer, rng in zip(model.layers, rngs):
+        kernel, bias = draw(rng, *layer.kernel.shape)
+        layer.set_weights([kernel, bias])
+        del kernel, bias
+    target = Path(path).with_suffix(".keras")  # Keras saves only under a .keras name
+    model.save(target)
+    os.replace(target, path)
+
+
 def largest_tensor(dims):
     return max(i * u * 4 for i, u in dims)
 
@@ -180,21 +214,39 @@ def main():
     except (OSError, ValueError):
         stamp = {}
 
-    files = {"hdf5": out / f"{MODEL}.h5", "safetensors": out / f"{MODEL}.safetensors"}
+    files = {"hdf5": out / f"{MODEL}.h5", "safetensors": out / f"{MODEL}.safetensors",
+             "pt": out / f"{MODEL}.pt", "keras": out / f"{MODEL}.keras"}
     writers = {"hdf5": lambda p, rngs: write_hdf5(p, dims, rngs),
-               "safetensors": lambda p, rngs: write_safetensors(p, dims, rngs, out)}
+               "safetensors": lambda p, rngs: write_safetensors(p, dims, rngs, out),
+               "pt": lambda p, rngs: write_torch(p, dims, rngs),
+               "keras": lambda p, rngs: write_keras(p, dims, rngs)}
+    writer_versions = {}
+    try:
+        import torch
+        writer_versions["pt"] = {"torch": torch.__version__}
+    except ImportError:
+        print("pt: torch is not installed; bench_mlp.pt is not written (pip install torch, the CPU wheel)")
+        del files["pt"]
+    try:
+        os.environ.setdefault("KERAS_BACKEND", "jax")
+        import keras
+        writer_versions["keras"] = {"keras": keras.__version__}
+    except ImportError:
+        print("keras: Keras 3 is not installed; bench_mlp.keras is not written (pip install keras jax)")
+        del files["keras"]
     print(f"model: {n_layers} hidden layers {WIDE}x{NARROW} + {CLASSES}-unit head; "
           f"{tensor_bytes / GIB:.4f} GiB of float32 tensors per file; largest tensor {largest_tensor(dims) / MIB:.0f} MiB")
 
     for fmt, path in files.items():
         record = stamp.get(fmt, {})
-        if (not args.force and path.exists() and record.get("params") == params
+        fmt_params = dict(params, **writer_versions.get(fmt, {}))
+        if (not args.force and path.exists() and record.get("params") == fmt_params
                 and record.get("size") == path.stat().st_size):
             print(f"{fmt}: {path} exists with the recorded size ({path.stat().st_size} bytes); not regenerated")
             continue
         stamp.pop(fmt, None)
         stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
-        temporary = path.with_name(f".{path.name}.tmp")
+        temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
         temporary.unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         started = time.monotonic()
@@ -206,9 +258,9 @@ def main():
             raise
         os.replace(temporary, path)
         size = path.stat().st_size
-        if not tensor_bytes <= size <= tensor_bytes + 4 * MIB:
+        if not tensor_bytes <= size <= tensor_bytes + 8 * MIB:
             sys.exit(f"{path}: unexpected size {size} for {tensor_bytes} bytes of tensors")
-        stamp[fmt] = {"params": params, "size": size}
+        stamp[fmt] = {"params": fmt_params, "size": size}
         stamp_path.write_text(json.dumps(stamp, indent=2) + "\n")
         print(f"{fmt}: wrote {path} in {time.monotonic() - started:.1f} s")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ckptforget throughput benchmark: `make bench` runs this after `swift build -c release`.
 #
-# Generates a ~1 GiB float32 checkpoint in each format (bench/make_checkpoints.py), then times
+# Generates a ~1 GiB float32 checkpoint in each format (bench/make_checkpoints.py: HDF5, safetensors,
+# and, when torch and Keras are installed, a torch.save .pt and a Keras .keras archive), then times
 #   cp IN OUT
 #   ckptforget IN --pass dampen:0.01 --class 2 -o OUT -q
 # and reports the ratio and ckptforget's peak RSS against the targets
@@ -91,7 +92,8 @@ mkdir -p "$WORK"
 cleanup() {
     rm -rf "$WORK"
     if [[ $KEEP != 1 ]]; then
-        rm -f "$BENCH_DIR"/bench_mlp.h5 "$BENCH_DIR"/bench_mlp.safetensors "$BENCH_DIR"/bench_checkpoints.json
+        rm -f "$BENCH_DIR"/bench_mlp.h5 "$BENCH_DIR"/bench_mlp.safetensors "$BENCH_DIR"/bench_mlp.pt "$BENCH_DIR"/bench_mlp.keras \
+            "$BENCH_DIR"/bench_checkpoints.json
         rm -f "$BENCH_DIR"/seed_mlp.h5 "$BENCH_DIR"/mnist10k.h5 "$BENCH_DIR"/mnist10k_forget2.h5 \
             "$BENCH_DIR"/mnist10k_retain2.h5 "$BENCH_DIR"/fisher_inputs.json
         rm -rf "$BENCH_DIR"/fisher-work
@@ -100,9 +102,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Space: two inputs + one output at a time (+ slack), less the inputs that already exist.
-need=$("$PYTHON" -c "import sys; print(int(3.2 * float(sys.argv[1]) * 2**30))" "$GIB")
-for f in "$BENCH_DIR"/bench_mlp.h5 "$BENCH_DIR"/bench_mlp.safetensors; do
+# Space: four inputs + one output at a time (+ slack), less the inputs that already exist.
+need=$("$PYTHON" -c "import sys; print(int(5.2 * float(sys.argv[1]) * 2**30))" "$GIB")
+for f in "$BENCH_DIR"/bench_mlp.h5 "$BENCH_DIR"/bench_mlp.safetensors "$BENCH_DIR"/bench_mlp.pt "$BENCH_DIR"/bench_mlp.keras; do
     [[ -f $f ]] && need=$((need - $(stat -c %s "$f")))
 done
 avail=$(df -P -B1 "$BENCH_DIR" | awk 'NR==2 {print $4}')
@@ -158,10 +160,15 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
 declare -a ROWS=() INFO=() CPU=() SPREAD=() SIGNING=()
 missed=0
-for fmt in hdf5 safetensors; do
+FORMATS=(hdf5 safetensors)
+[[ -f $BENCH_DIR/bench_mlp.pt ]] && FORMATS+=(pt)
+[[ -f $BENCH_DIR/bench_mlp.keras ]] && FORMATS+=(keras)
+for fmt in "${FORMATS[@]}"; do
     case $fmt in
         hdf5) input=$BENCH_DIR/bench_mlp.h5; ext=h5; head=output ;;
         safetensors) input=$BENCH_DIR/bench_mlp.safetensors; ext=safetensors; head=head ;;
+        pt) input=$BENCH_DIR/bench_mlp.pt; ext=pt; head=head ;;
+        keras) input=$BENCH_DIR/bench_mlp.keras; ext=keras; head=output ;;
     esac
     out=$WORK/out.$ext
     size=$(stat -c %s "$input")
@@ -171,11 +178,12 @@ for fmt in hdf5 safetensors; do
 
     # Scenarios: name, output layer, ckptforget command.
     # A state dict does not say which layer is the classifier, and `head` sorts before `layers.*`,
-    # so ckptforget refuses to guess: safetensors runs name the output layer explicitly.
+    # so ckptforget refuses to guess: safetensors and .pt runs name the output layer explicitly.
+    # A .keras archive's config.json declares it.
     scenarios=("$fmt-head")
     # The time target is for the pipeline itself (--no-sign: no records); the signed runs are
     # measured beside it against the floor the issue sets for them: cp plus hashing both files.
-    if [[ $fmt == safetensors ]]; then
+    if [[ $fmt == safetensors || $fmt == pt ]]; then
         ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" --output-layer head -o "$out" -q --no-sign)
     else
         ck_head=("$BIN" "$input" "${PASS_ARGS[@]}" -o "$out" -q --no-sign)
@@ -283,7 +291,7 @@ echo
 echo "CPU time (medians) and peak RSS:"
 for row in "${CPU[@]}"; do echo "  $row"; done
 echo
-noisy=$(for fmt in hdf5 safetensors; do awk '{print $1}' "$WORK/$fmt-cp.txt"; done | sort -g | awk '{v[NR] = $1} END {print (v[NR] > 1.5 * v[1]) ? 1 : 0}')
+noisy=$(for fmt in "${FORMATS[@]}"; do awk '{print $1}' "$WORK/$fmt-cp.txt"; done | sort -g | awk '{v[NR] = $1} END {print (v[NR] > 1.5 * v[1]) ? 1 : 0}')
 if ((noisy)); then
     echo "NOTE: cp's own wall time varied by more than 1.5x between runs on this machine, so the ratios are"
     echo "      noisy; compare the 'min' columns too, or run again with more runs (BENCH_RUNS=$((RUNS < 7 ? 7 : RUNS * 2)))."

@@ -14,9 +14,12 @@ static inline hid_t ckf_H5S_ALL(void) { return H5S_ALL; }
 // File access flags.
 static inline unsigned ckf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }
 static inline unsigned ckf_H5F_ACC_EXCL(void) { return H5F_ACC_EXCL; }
+static inline H5F_libver_t ckf_H5F_LIBVER_LATEST(void) { return H5F_LIBVER_LATEST; }
+static inline unsigned ckf_H5F_ACC_RDWR(void) { return H5F_ACC_RDWR; }
 
 // Property-list classes.
 static inline hid_t ckf_H5P_FILE_CREATE(void) { return H5P_FILE_CREATE; }
+static inline hid_t ckf_H5P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t ckf_H5P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t ckf_H5P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
 static inline hid_t ckf_H5P_OBJECT_COPY(void) { return H5P_OBJECT_COPY; }

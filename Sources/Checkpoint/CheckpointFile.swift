@@ -2,7 +2,8 @@ import Foundation
 
 /// What a file says about its model beyond the tensors themselves; the layouts read it.
 public struct CheckpointMetadata: Sendable {
-    /// Keras' `model_config` root attribute (legacy `.h5`): the architecture as JSON.
+    /// The architecture as JSON: Keras' `model_config` root attribute (legacy `.h5`), or the
+    /// `config.json` of a `.keras` archive (the same JSON).
     public var modelConfig: String?
     /// `layer_names` of a Keras `.h5` (on `model_weights/`, or on the root of a weights-only file), in model order.
     public var layerNames: [String]?
@@ -10,6 +11,9 @@ public struct CheckpointMetadata: Sendable {
     public var layerGroup: String = ""
     /// `weight_names` of each Keras layer group, by layer name.
     public var weightNames: [String: [String]] = [:]
+    /// Keras 3 `.weights.h5`: each layer's own name (the `name` attribute of `<group>/vars`) by its
+    /// group path (`layers/dense_1` → `output`); Keras names the groups after the layer classes.
+    public var keras3LayerNames: [String: String] = [:]
     /// safetensors `__metadata__`.
     public var stringMetadata: [String: String] = [:]
     /// Class names by index, from a Hugging Face `config.json` beside the weights (`id2label`).

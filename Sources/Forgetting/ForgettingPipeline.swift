@@ -37,10 +37,14 @@ public enum ForgettingPipeline {
         var rewrite = plan.rewrite
         rewrite.inputSinks = inputSinks
         rewrite.outputSinks = outputSinks
+        var warnings = stage?.warnings ?? []
         try checkpoint.rewrite(to: destination, in: output, plan: rewrite, progress: progress) { tensor in
             guard let layout = plan.layout.tensors[tensor.name] else { return }
             var steps = stepsOfTensor[tensor.name] ?? []
             let original = tensor
+            if stage?.holds(tensor.name) != true, let note = try NonFiniteValues.check(tensor, in: checkpoint.path, allowed: plan.allowNonFinite) {
+                warnings.append(note)
+            }
             if let held = stage?.take(tensor.name) {
                 tensor = held
                 steps = steps.filter { $0 >= streamed }
@@ -51,14 +55,17 @@ public enum ForgettingPipeline {
                 tensor.changes = ChangeTally()
                 try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target, companions: companions))
                 reports[step].edits.append(TensorEdit(tensor: tensor.name, changes: tensor.changes))
+                warnings += NonFiniteValues.notes(reports[step].edits.last!, pass: plan.steps[step].spec.text, dtype: tensor.info.dtype)
             }
         }
         stage = nil
         let dropped = checkpoint.tensors.filter { info in plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }
-        return RunReport(input: checkpoint.path, output: destination, format: checkpoint.format,
-                         outputFiles: checkpoint.outputFiles(for: destination), classes: plan.target.classes,
-                         outputLayer: plan.outputLayer, passes: reports, optimizerGroups: plan.layout.optimizerGroups,
-                         droppedGroups: plan.droppedGroups, droppedTensors: dropped)
+        var report = RunReport(input: checkpoint.path, output: destination, format: checkpoint.format,
+                               outputFiles: checkpoint.outputFiles(for: destination), classes: plan.target.classes,
+                               outputLayer: plan.outputLayer, passes: reports, optimizerGroups: plan.layout.optimizerGroups,
+                               droppedGroups: plan.droppedGroups, droppedTensors: dropped)
+        report.warnings = warnings
+        return report
     }
 }
 
@@ -69,6 +76,9 @@ private struct ModelStage {
     private var held: HeldModel
     /// The first step the stream applies to held tensors (the one after the last model pass).
     let firstStreamedStep: Int
+    /// Non-finite values found in the held tensors (with `allowNonFinite`) and made by its passes.
+    private(set) var warnings: [String] = []
+    private let heldNames: Set<String>
 
     init?(plan: ForgettingPlan, checkpoint: any CheckpointFile, model: ModelStageInput?, loader: CompanionLoader,
           reports: inout [PassReport]) throws {
@@ -76,13 +86,24 @@ private struct ModelStage {
         guard let model else { throw PassError.needsData(pass: plan.steps[last].pass.name) }
         firstStreamedStep = last + 1
         held = try HeldModel(model: model, checkpoint: checkpoint)
+        heldNames = Set(held.tensors.keys)
+        // NaN or infinity in any tensor the model reads would spread through everything it computes.
+        for name in held.tensors.keys.sorted() {
+            if let note = try NonFiniteValues.check(held.tensors[name]!, in: checkpoint.path, allowed: plan.allowNonFinite) { warnings.append(note) }
+        }
         for index in 0...last {
             let step = plan.steps[index]
             let report = try held.apply(step.pass, spec: step.spec, to: step.tensors, plan: plan)
             reports[index].edits = report.edits
             reports[index].details = report.details
+            for edit in report.edits {
+                warnings += NonFiniteValues.notes(edit, pass: step.spec.text, dtype: held.tensors[edit.tensor]?.info.dtype)
+            }
         }
     }
+
+    /// Whether the stage read this tensor (and so checked it).
+    func holds(_ name: String) -> Bool { heldNames.contains(name) }
 
     /// The held tensor of that name, if the model holds it (each is taken once).
     mutating func take(_ name: String) -> Tensor? {

@@ -20,6 +20,8 @@ public struct ForgettingPlan {
     public let layout: Layout
     /// `--pre` and the statistics, as the passes read them.
     public let inputs: PassInputs
+    /// Whether tensors holding NaN or infinity may be edited (else the run stops at the first).
+    public var allowNonFinite = false
     /// Optimizer-state groups left out of the output (empty with `keepOptimizerState`).
     public let droppedGroups: [String]
     /// The output layer, when a pass needed it.
@@ -69,6 +71,10 @@ public struct ForgettingPlan {
                 return Self.matches(glob, name) || Self.matches(glob, layout.tensors[name]?.layer ?? "")
             }
             guard !chosen.isEmpty else { throw PassError.noTensorMatches(spec: spec.text, path: checkpoint.path) }
+            // Never half a layer: a pass that would edit a damaged layer's tensors stops the run.
+            if let layer = chosen.lazy.compactMap({ layout.tensors[$0]?.layer }).first(where: { layout.damage[$0] != nil }) {
+                throw LayoutError.damagedLayer(path: checkpoint.path, layer: layer, problems: layout.damage[layer]!)
+            }
             for name in chosen { try MemoryLimit.check(layout.tensors[name]!.info, in: checkpoint.path) }
             steps.append(Step(spec: spec, pass: pass, tensors: chosen.sorted { fileOrder[$0, default: 0] < fileOrder[$1, default: 0] }))
         }
@@ -89,6 +95,7 @@ public struct ForgettingPlan {
         layout = plan.layout
         self.inputs = inputs
         droppedGroups = plan.droppedGroups
+        allowNonFinite = plan.allowNonFinite
         outputLayer = plan.outputLayer
         isPrepared = true
         statisticsFromData = plan.statisticsFromData

@@ -27,13 +27,14 @@ public struct PassSpec: Sendable, Equatable, CustomStringConvertible {
         guard !name.isEmpty else { throw .malformed(spec: text, reason: "no pass name before ':'") }
         var positional: String?
         var options: [(String, String)] = []
+        var keys: Set<String> = []  // a set, so that a long spec costs linear time, not quadratic
         if nameEnd < body.endIndex {
             let fields = body[body.index(after: nameEnd)...].split(separator: ",", omittingEmptySubsequences: false)
             for (i, field) in fields.enumerated() {
                 if let equals = field.firstIndex(of: "=") {
                     let key = String(field[..<equals]), value = String(field[field.index(after: equals)...])
                     guard !key.isEmpty, !value.isEmpty else { throw .malformed(spec: text, reason: "'\(field)' must read KEY=VALUE") }
-                    guard !options.contains(where: { $0.0 == key }) else { throw .malformed(spec: text, reason: "'\(key)' given twice") }
+                    guard keys.insert(key).inserted else { throw .malformed(spec: text, reason: "'\(key)' given twice") }
                     options.append((key, value))
                 } else if i == 0, !field.isEmpty {
                     positional = String(field)

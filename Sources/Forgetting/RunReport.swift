@@ -9,12 +9,17 @@ public struct TensorEdit: Sendable, Equatable {
     public let l2: Double
     /// Largest absolute change of one element.
     public let maxAbs: Double
+    /// Values computed finite that the dtype could not hold (stored as ±infinity), and values the
+    /// pass itself made NaN or infinite.
+    public let overflowed: Int, madeNonFinite: Int
 
     public init(tensor: String, changes: ChangeTally) {
         self.tensor = tensor
         elementsChanged = changes.elementsChanged
         l2 = changes.l2
         maxAbs = changes.maxAbs
+        overflowed = changes.overflowed
+        madeNonFinite = changes.madeNonFinite
     }
 
     /// Compares two value arrays of one tensor element by element.

@@ -24,9 +24,10 @@ public enum ForgetJob {
         if !request.classNames.isEmpty { request.data.classes = request.target.classes }
         let pre = try request.pre.map(openCheckpoint)
         let statisticsFile = try request.statistics.map(StatisticsFile.init(path:))
-        let plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
+        var plan = try ForgettingPlan(checkpoint: checkpoint, specs: request.passes, target: request.target,
                                       inputs: PassInputs(pre: pre, statistics: statisticsFile), statisticsFromData: !request.data.isEmpty,
                                       outputLayer: request.outputLayer, keepOptimizerState: request.keepOptimizerState)
+        plan.allowNonFinite = request.allowNonFinite
         let needsFisher = plan.needsStatisticsFromData && plan.requirements.contains { if case .fisher = $0 { true } else { false } }
         if request.fisher != nil, !needsFisher { throw ForgetJobError.fisherUnused }
         if plan.hasModelPasses, request.data.isEmpty, let step = plan.steps.first(where: { $0.pass is any ModelPass }) {
@@ -38,7 +39,7 @@ public enum ForgetJob {
         guard let output = request.output else { throw ForgetJobError.noOutput }
         let destination = OutputPath.resolve(output, input: checkpoint)
         if let problem = checkpoint.format.problem(withOutputName: destination) { throw ForgetJobError.outputName(problem) }
-        if plan.layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
+        if checkpoint.format == CheckpointFormats.hdf5, plan.layout.kind == .keras3Weights, !destination.hasSuffix(".weights.h5") {
             events.warning("\(destination): Keras' load_weights only reads files named *.weights.h5")
         }
         let records = try recordWriter(request, checkpoint: checkpoint, destination: destination, events: events)
@@ -100,6 +101,10 @@ public enum ForgetJob {
 
         // Warnings once everything is checked and before the work, so a refused run prints only its error.
         var warnings = request.data.isEmpty ? logitWarning(plan).map { [$0] } ?? [] : []
+        if request.data.isEmpty, !request.target.classes.isEmpty, !plan.steps.contains(where: { $0.pass is any ClassUnitPass }) {
+            warnings.append("--class has no effect on \(plan.steps.map(\.spec.text).joined(separator: ", ")): no pass here edits a class's units, "
+                + "and without --data no forget split is made from it")
+        }
         warnings += checkpoint.leftOut.map { "\($0): not carried into the output (it holds the model's weights in another format, unedited)" }
         warnings.forEach(events.warning)
         events.writing(checkpoint.tensors.filter { info in !plan.droppedGroups.contains { info.name.hasPrefix($0 + "/") } }.count)
@@ -110,7 +115,8 @@ public enum ForgetJob {
                                                     model: modelStage(network, splits),
                                                     inputSinks: digests?.inputSinks ?? [:], outputSinks: digests?.outputSinks ?? [:],
                                                     progress: events.progress)
-            report.warnings = warnings
+            report.warnings.forEach(events.warning)
+            report.warnings = warnings + report.warnings
             if let search { report.passes[search.index].details = Self.merging(["search": search.details], into: report.passes[search.index].details) }
             var after: Assessment?
             var evaluation: JSONValue = .null
@@ -187,7 +193,11 @@ public enum ForgetJob {
         if let key, let keyPath, !key.algorithm.isECDSA {
             events.warning("OpenSSF Model Signing needs an ECDSA key (P-256, P-384, P-521); \(keyPath) is Ed25519, so only the attestation is written and signed")
         }
-        let writer = RecordWriter(model: checkpoint.format.model(at: destination), manifestPath: manifest, key: key, version: request.toolVersion)
+        let model = checkpoint.format.model(at: destination)
+        if let manifest, let problem = RecordWriter.problem(withManifest: manifest, model: model) {
+            throw ForgetJobError.unverifiableManifestPath(manifest, problem)
+        }
+        let writer = RecordWriter(model: model, manifestPath: manifest, key: key, version: request.toolVersion)
         let parent = try ParentRecord.find(for: checkpoint.format.model(at: checkpoint.path), explicit: parentPath)
         return (writer, parent)
     }

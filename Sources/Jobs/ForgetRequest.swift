@@ -31,6 +31,8 @@ public struct ForgetRequest {
     public var relearnLimit: Int?
     public var outputLayer: String?
     public var keepOptimizerState: Bool
+    /// Edit tensors that hold NaN or infinity (reported) instead of stopping.
+    public var allowNonFinite: Bool
     public var records: Records
     /// Print the plan; read nothing but the inputs' headers, run no model, write nothing.
     public var dryRun: Bool
@@ -50,7 +52,7 @@ public struct ForgetRequest {
                 pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), spiking: SpikingOptions? = nil,
                 fisher: FisherMode? = nil,
                 miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], relearnLimit: Int? = nil, outputLayer: String? = nil,
-                keepOptimizerState: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
+                keepOptimizerState: Bool = false, allowNonFinite: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
         self.input = input
         self.output = output
         self.passes = passes
@@ -66,6 +68,7 @@ public struct ForgetRequest {
         self.relearnLimit = relearnLimit
         self.outputLayer = outputLayer
         self.keepOptimizerState = keepOptimizerState
+        self.allowNonFinite = allowNonFinite
         self.records = records
         self.dryRun = dryRun
         self.toolVersion = toolVersion
@@ -123,6 +126,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case fisherUnused
     case requirementsNeedData
     case emptyManifestPath
+    /// A --manifest path whose record verify would refuse (see `RecordWriter.problem(withManifest:model:)`).
+    case unverifiableManifestPath(String, String)
     case unknownClassName(path: String, name: String, labels: [String]?)
     case severalAutoPasses([String])
     case autoNeedsData(String)
@@ -136,6 +141,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .fisherUnused: "--fisher applies when a pass computes Fisher diagonals from --data"
         case .requirementsNeedData: "--require needs data to measure: --data (with --class or --forget-ids) or --forget-data and --retain-data"
         case .emptyManifestPath: "--manifest needs a path"
+        case .unverifiableManifestPath(let path, let problem): "--manifest \(path): \(problem)"
         case .unknownClassName(let path, let name, nil):
             "--class \(name): \(path) gives no class names (a Hugging Face config.json with id2label beside it); give the class index"
         case .unknownClassName(let path, let name, let labels?):

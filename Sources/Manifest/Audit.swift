@@ -32,7 +32,6 @@ public struct Audit: Sendable {
         var links: [String: Link] = [:]
         for check in checks {
             var problems = check.problems.map { $0.hasPrefix(check.path) ? $0 : "\(check.path): \($0)" }
-            problems += try modelSignatureProblems(check, keys: keys)
             var parentPath: String?
             if let parent = check.statement.predicate["parent"], parent != .null {
                 let digest = parent["sha256"]?.string ?? ""
@@ -43,10 +42,10 @@ public struct Audit: Sendable {
                     let consumed = (check.statement.predicate["inputs"]?.array ?? [])
                         .filter { $0["role"]?.string == "checkpoint" }.compactMap { $0["sha256"]?.string }
                     for digest in consumed where !produced.contains(digest) {
-                        problems.append("\(check.path): its input (sha256 \(digest)) is not an output of its parent \(found.path)")
+                        problems.append("\(check.path): its input (sha256 \(ConfinedFile.printable(digest))) is not an output of its parent \(found.path)")
                     }
                 } else {
-                    problems.append("\(check.path): parent record \(parent["path"]?.string ?? "?") (sha256 \(digest)) is missing or was changed")
+                    problems.append("\(check.path): parent record \(ConfinedFile.printable(parent["path"]?.string ?? "?")) (sha256 \(ConfinedFile.printable(digest))) is missing or was changed")
                 }
             }
             links[check.path] = Link(check: check, parentPath: parentPath, problems: problems)
@@ -62,25 +61,10 @@ public struct Audit: Sendable {
         for root in links.values.filter({ $0.parentPath == nil }).sorted(by: { $0.check.path < $1.check.path }) { extend([root]) }
         let unreadable = broken.keys.sorted().map { path in
             [Link(check: RecordCheck(path: path, sha256: "", kind: .other("unreadable"), statement: Statement(subjects: [], predicateType: "", predicate: .null),
-                                     signer: nil, signed: false, files: [], problems: broken[path]!),
+                                     signer: nil, signed: false, filesChecked: false, files: [], modelSignature: nil, problems: broken[path]!),
                   parentPath: nil, problems: broken[path]!.map { "\(path): \($0)" })]
         }
         return Audit(chains: chains + unreadable)
-    }
-
-    /// The OpenSSF Model Signing signature a record names: it must be there, hold (signature and
-    /// files), and sign the same root digest the record binds.
-    static func modelSignatureProblems(_ record: RecordCheck, keys: [TrustedKey]) throws -> [String] {
-        guard let binding = record.statement.predicate["model_signing"], let name = binding["signature"]?.string else { return [] }
-        let path = ((record.path as NSString).deletingLastPathComponent as NSString).appendingPathComponent(name)
-        guard FileManager.default.fileExists(atPath: path) else { return ["\(record.path): its model signature \(path) is missing"] }
-        let signature: RecordCheck
-        do { signature = try RecordVerifier.check(path, keys: keys) } catch { return ["\(path): \(error)"] }
-        var problems = signature.problems.map { $0.hasPrefix(path) ? $0 : "\(path): \($0)" }
-        if let root = binding["root_digest"]?.string, signature.statement.subjects.first?.sha256 != root {
-            problems.append("\(path): signs root digest \(signature.statement.subjects.first?.sha256 ?? "?"), but \(record.path) binds \(root)")
-        }
-        return problems
     }
 
     /// Record files under `path` (itself, if it is one).

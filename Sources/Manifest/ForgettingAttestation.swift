@@ -72,7 +72,9 @@ public enum ForgettingAttestation {
                     ("parameters", .object(pass.parameters.map { ($0.name, .string($0.value)) })),
                     ("tensors", .array(pass.edits.map { edit in
                         .object([("tensor", .string(edit.tensor)), ("elements_changed", .integer(edit.elementsChanged)),
-                                 ("l2", .number(edit.l2)), ("max_abs", .number(edit.maxAbs))])
+                                 ("l2", .number(edit.l2)), ("max_abs", .number(edit.maxAbs))]
+                            + (edit.overflowed > 0 ? [("overflowed", .integer(edit.overflowed))] : [])
+                            + (edit.madeNonFinite > 0 ? [("made_non_finite", .integer(edit.madeNonFinite))] : []))
                     })),
                 ] + (pass.details == .null ? [] : [("details", pass.details)]))
             })),

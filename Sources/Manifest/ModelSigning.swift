@@ -32,22 +32,36 @@ public enum ModelSigning {
             return [Resource(name: ".", digest: try SHA256.digest(ofFile: root.path))]
         }
         var names = Set(known.keys.filter { $0.hasPrefix(root.path + "/") }.map { String($0.dropFirst(root.path.count + 1)) })
-        if exists, let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey]) {
-            for case let url as URL in walker {
-                let path = url.standardizedFileURL.path
-                let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
-                if values.isSymbolicLink == true {
-                    throw SigningError.unreadable(path: path, reason: "a symbolic link inside the model (OpenSSF Model Signing signs with allow_symlinks false)")
-                }
-                guard values.isRegularFile == true, !skipping.contains(path) else { continue }
-                names.insert(String(path.dropFirst(root.path.count + 1)))
-            }
-        }
-        let kept = names.filter { name in !ignoring.contains { name == $0 || name.hasPrefix($0 + "/") } }
-        return try kept.sorted(by: componentOrder).map { name in
+        if exists { names.formUnion(try fileNames(below: root, skipping: skipping)) }
+        return try kept(names, ignoring: ignoring).map { name in
             let path = root.appendingPathComponent(name).path
             return Resource(name: name, digest: try known[path] ?? SHA256.digest(ofFile: path))
         }
+    }
+
+    /// The regular files below the directory `root`, named relative to it with "/" (FIFOs,
+    /// devices and sockets are no part of a model and are passed over unopened); a symbolic link
+    /// anywhere below it is an error. `skipping` holds absolute paths to leave out.
+    static func fileNames(below root: URL, skipping: Set<String> = []) throws -> Set<String> {
+        var names = Set<String>()
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey]) else {
+            return names
+        }
+        for case let url as URL in walker {
+            let path = url.standardizedFileURL.path
+            let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
+            if values.isSymbolicLink == true {
+                throw SigningError.unreadable(path: path, reason: "a symbolic link inside the model (OpenSSF Model Signing signs with allow_symlinks false)")
+            }
+            guard values.isRegularFile == true, !skipping.contains(path) else { continue }
+            names.insert(String(path.dropFirst(root.path.count + 1)))
+        }
+        return names
+    }
+
+    /// `names` less those `ignoring` covers (a name, or a directory's name and all below it), in signing order.
+    static func kept(_ names: Set<String>, ignoring: Set<String>) -> [String] {
+        names.filter { name in !ignoring.contains { name == $0 || name.hasPrefix($0 + "/") } }.sorted(by: componentOrder)
     }
 
     /// Path-component order over UTF-8 bytes, as Python orders pathlib paths.

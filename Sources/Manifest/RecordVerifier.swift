@@ -1,77 +1,23 @@
 import Foundation
 
-/// The result of checking one record: who signed it, what it says, and every way it does not hold.
-public struct RecordCheck: Sendable {
-    public enum Kind: Sendable, Equatable {
-        case modelSigning, forgettingAttestation
-        case other(String)
-    }
-
-    public let path: String
-    /// SHA-256 of the record file's bytes (how a child record names it as parent).
-    public let sha256: String
-    public let kind: Kind
-    public let statement: Statement
-    /// The trusted key that verified the signature, by its description; nil if none did.
-    public let signer: String?
-    public let signed: Bool
-    /// Files the record names, each with what it expects and what was found.
-    public let files: [FileCheck]
-    /// Everything that fails, in words a user can act on; empty when the record holds.
-    public let problems: [String]
-
-    public struct FileCheck: Sendable {
-        public let name: String
-        public let path: String
-        public let expected: String
-        /// nil when the file is missing.
-        public let actual: String?
-    }
-
-    public var holds: Bool { problems.isEmpty }
-}
-
-/// A public key a verifier trusts, with the name it is reported under (its file).
-public struct TrustedKey: Sendable {
-    public let name: String
-    public let key: PublicKey
-
-    public init(name: String, key: PublicKey) {
-        self.name = name
-        self.key = key
-    }
-
-    /// Every public key in `directory` (files ending .pem), and the .pem files that hold none, each
-    /// with the reason (a private key, a damaged file), so that a caller can name them.
-    public static func all(in directory: String) throws -> (keys: [TrustedKey], skipped: [(path: String, reason: String)]) {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw SigningError.unreadable(path: directory, reason: "not a directory of public keys")
-        }
-        var keys: [TrustedKey] = [], skipped: [(String, String)] = []
-        for name in entries.sorted() where name.hasSuffix(".pem") {
-            let path = (directory as NSString).appendingPathComponent(name)
-            do {
-                keys.append(TrustedKey(name: path, key: try PublicKey(pemFile: path)))
-            } catch {
-                skipped.append((path, "\(error)"))
-            }
-        }
-        guard !keys.isEmpty else { throw SigningError.badKey(path: directory, reason: "holds no PEM public key") }
-        return (keys, skipped)
-    }
-}
-
-/// Checks records: the signature over DSSE's PAE with the trusted keys, then every file the
-/// statement names against its digest (OpenSSF Model Signing: the whole model, file list included).
+/// Checks records: first the signature over DSSE's PAE with the trusted keys; then, only when it
+/// holds (or an unsigned record is accepted), every file the statement names against its digest
+/// (OpenSSF Model Signing: the whole model, file list included). A statement is whatever its writer
+/// put there, so its names are opened through `ConfinedFile`: only regular files inside the
+/// directory files are looked up in, never through a symbolic link.
 public enum RecordVerifier {
     /// - Parameters:
     ///   - files: where to look for the files a record names (default: beside the record); for an
     ///     OpenSSF Model Signing signature, the model itself may be given.
     public static func check(_ path: String, keys: [TrustedKey], files: String? = nil, allowUnsigned: Bool = false) throws -> RecordCheck {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SigningError.unreadable(path: path, reason: "no such file")
-        }
-        let bytes = [UInt8](data)
+        try check(bytes: try ConfinedFile.readRecord(atPath: path), path: path, keys: keys, files: files, allowUnsigned: allowUnsigned)
+    }
+
+    /// Checks a record whose bytes were read already; `path` is where they came from. A forgetting
+    /// attestation's model signature is checked with it unless `followsModelSignature` is false
+    /// (as it is for that signature itself: one level, never a loop).
+    static func check(bytes: [UInt8], path: String, keys: [TrustedKey], files: String?, allowUnsigned: Bool,
+                      followsModelSignature: Bool = true) throws -> RecordCheck {
         let bundle = try SigstoreBundle(bytes: bytes, path: path)
         var problems: [String] = []
 
@@ -95,64 +41,72 @@ public enum RecordVerifier {
             problems.append("payloadType is \(bundle.envelope.payloadType), expected \(DSSE.inTotoPayloadType)")
         }
 
-        let kind: RecordCheck.Kind
+        let kind: RecordCheck.Kind = switch statement.predicateType {
+        case ModelSigning.predicateType: .modelSigning
+        case ForgettingAttestation.predicateType: .forgettingAttestation
+        default: .other(statement.predicateType)
+        }
+        // Nothing the statement names is opened unless a trusted key vouches for it (or the user
+        // accepted an unsigned record, whose names are still confined).
+        let vouched = signer != nil || (!signed && allowUnsigned)
         var checks: [RecordCheck.FileCheck] = []
-        let directory = (path as NSString).deletingLastPathComponent
-        switch statement.predicateType {
-        case ModelSigning.predicateType:
-            kind = .modelSigning
-            let model = files ?? (path.hasSuffix(".sig") ? String(path.dropLast(4)) : path)
-            try checkModel(statement, model: model, record: path, checks: &checks, problems: &problems)
-        default:
-            // A forgetting attestation, or any other in-toto statement: its subjects are files.
-            kind = statement.predicateType == ForgettingAttestation.predicateType ? .forgettingAttestation : .other(statement.predicateType)
-            for subject in statement.subjects {
-                let file = ((files ?? directory) as NSString).appendingPathComponent(subject.name)
-                let actual = try? SHA256.digest(ofFile: file).hex
-                checks.append(.init(name: subject.name, path: file, expected: subject.sha256, actual: actual))
-                if actual == nil { problems.append("\(file): missing (the record names it with sha256 \(subject.sha256))") }
-                else if actual != subject.sha256 { problems.append("\(file): changed: the record says sha256 \(subject.sha256), the file has \(actual!)") }
+        var signaturePath: String?
+        if vouched {
+            switch kind {
+            case .modelSigning:
+                let model = files ?? (path.hasSuffix(".sig") ? String(path.dropLast(4)) : path)
+                try checkModel(statement, model: model, record: path, checks: &checks, problems: &problems)
+            case .forgettingAttestation, .other:
+                // A forgetting attestation, or any other in-toto statement: its subjects are files,
+                // and X.manifest.json must attest X.
+                checkSubjects(statement, in: files ?? (path as NSString).deletingLastPathComponent, checks: &checks, problems: &problems)
+                problems += RecordBinding.attestationProblems(record: path, subjects: statement.subjects)
+                if kind == .forgettingAttestation, followsModelSignature {
+                    let signature = modelSignature(of: statement, record: path, files: files, keys: keys, allowUnsigned: allowUnsigned)
+                    signaturePath = signature.path
+                    problems += signature.problems
+                }
             }
         }
         return RecordCheck(path: path, sha256: SHA256.digest(bytes).hex, kind: kind, statement: statement, signer: signer?.name,
-                           signed: signed, files: checks, problems: problems)
+                           signed: signed, filesChecked: vouched, files: checks, modelSignature: signaturePath, problems: problems)
     }
 
-    /// OpenSSF Model Signing: one subject whose digest is the root of the listed resources, and
-    /// resources that are exactly the model's files now.
-    private static func checkModel(_ statement: Statement, model: String, record: String,
-                                   checks: inout [RecordCheck.FileCheck], problems: inout [String]) throws {
-        guard statement.subjects.count == 1 else {
-            problems.append("an OpenSSF Model Signing statement has exactly one subject; this one has \(statement.subjects.count)")
-            return
-        }
-        let serialization = statement.predicate["serialization"]
-        if serialization?["method"]?.string != "files" || serialization?["hash_type"]?.string != "sha256" {
-            problems.append("serialization is \(serialization?["method"]?.string ?? "?")/\(serialization?["hash_type"]?.string ?? "?"); ckptforget verifies files/sha256 signatures")
-            return
-        }
-        let listed = try ModelSigning.listedResources(statement, path: record)
-        if ModelSigning.rootDigest(listed).hex != statement.subjects[0].sha256 {
-            problems.append("the subject's digest is not the root digest of the listed resources")
-        }
-        let ignore = Set(statement.predicate["serialization"]?["ignore_paths"]?.array?.compactMap(\.string) ?? []).union(ModelSigning.gitPaths)
-        let recordName = RecordPaths.relative(record, to: model)
-        guard let present = try? ModelSigning.resources(of: model, ignoring: ignore.union([recordName])) else {
-            problems.append("\(model): missing (the signature is for this model)")
-            return
-        }
-        let found = Dictionary(present.map { ($0.name, $0.digest.hex) }, uniquingKeysWith: { a, _ in a })
-        for resource in listed {
-            let file = resource.name == "." ? model : (model as NSString).appendingPathComponent(resource.name)
-            checks.append(.init(name: resource.name, path: file, expected: resource.digest.hex, actual: found[resource.name]))
-            if found[resource.name] == nil { problems.append("\(file): missing (signed with sha256 \(resource.digest.hex))") }
-            else if found[resource.name] != resource.digest.hex {
-                problems.append("\(file): changed: signed sha256 \(resource.digest.hex), the file has \(found[resource.name]!)")
+    /// Each subject against the file of that name below `directory`: refused (by its name, or
+    /// because it is not a regular file reached through real directories), missing, changed, or
+    /// matching.
+    static func checkSubjects(_ statement: Statement, in directory: String,
+                              checks: inout [RecordCheck.FileCheck], problems: inout [String]) {
+        for subject in statement.subjects {
+            let file = (directory.isEmpty ? "" : directory.hasSuffix("/") ? directory : directory + "/") + subject.name
+            let opened: FileHandle?
+            do {
+                opened = try ConfinedFile.open(subject.name, in: directory)
+            } catch {
+                checks.append(.init(name: subject.name, path: file, expected: subject.sha256, actual: nil, refused: error.description))
+                problems.append(refusal(subject.name, error))
+                continue
+            }
+            var actual: String?
+            if let handle = opened {
+                do { actual = try SHA256.digest(of: handle).hex } catch {
+                    problems.append("\(file): cannot be read: \(error.localizedDescription)")
+                    checks.append(.init(name: subject.name, path: file, expected: subject.sha256, actual: nil))
+                    continue
+                }
+            }
+            checks.append(.init(name: subject.name, path: file, expected: subject.sha256, actual: actual))
+            if let actual {
+                if actual != subject.sha256 { problems.append("\(file): changed: the record says sha256 \(subject.sha256), the file has \(actual)") }
+            } else {
+                problems.append("\(file): missing (the record names it with sha256 \(subject.sha256))")
             }
         }
-        let signedNames = Set(listed.map(\.name))
-        for extra in present where !signedNames.contains(extra.name) {
-            problems.append("\((model as NSString).appendingPathComponent(extra.name)): not covered by the signature (a file was added to the model)")
-        }
+    }
+
+    /// The problem line for a name that was not opened: the name quoted (escaped: it cannot forge
+    /// a line of output) and why.
+    static func refusal(_ name: String, _ why: SubjectRefusal, what: String = "subject") -> String {
+        "\(what) \(ConfinedFile.quoted(name)) refused, not opened: \(why)"
     }
 }

@@ -74,6 +74,25 @@ public struct RecordWriter {
 
     public var files: [String] { [signaturePath, manifestPath].compactMap { $0 } }
 
+    /// Why an attestation written at `manifest` for `model` could never verify, or nil: its names
+    /// are relative to its own directory and `verify` opens only files inside that directory, so
+    /// it must sit in the directory that holds the model or one above it; and a name ending in
+    /// `.manifest.json` claims the model of that name, so it must be the model's own.
+    public static func problem(withManifest manifest: String, model: String) -> String? {
+        let (manifest, model) = (RecordPaths.absolute(manifest), RecordPaths.absolute(model))
+        let directory = (manifest as NSString).deletingLastPathComponent
+        let fromRecord = RecordPaths.relative(model, to: directory)
+        if fromRecord.isEmpty || fromRecord.split(separator: "/").contains("..") {
+            return "the attestation names the model's files relative to its own directory, and verify opens only files inside it: "
+                + "put it in \((model as NSString).deletingLastPathComponent) (the directory holding the model) or a directory above it"
+        }
+        if manifest.hasSuffix(RecordBinding.attestationSuffix), manifest != model + RecordBinding.attestationSuffix {
+            return "a record named *\(RecordBinding.attestationSuffix) must attest the model of that name (verify holds records to their names): "
+                + "use \(model)\(RecordBinding.attestationSuffix), or a name not ending in \(RecordBinding.attestationSuffix)"
+        }
+        return nil
+    }
+
     /// Signs and writes the records. `outputs` are the output files with their digests (computed
     /// from the temporary files the transaction will rename to them).
     public func write(report: RunReport, outputs: [String: [UInt8]], inputs: [ForgettingAttestation.Input],

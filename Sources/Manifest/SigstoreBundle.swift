@@ -92,7 +92,11 @@ public struct Statement: Sendable {
             guard let name = subject["name"]?.string, let digest = subject["digest"]?["sha256"]?.string else {
                 throw bad("a subject has no name or sha256 digest")
             }
-            return Subject(name: name, sha256: digest)
+            // Digests are compared and printed: hold them to what they claim (lower case, as files' digests are written).
+            guard digest.utf8.count == 64, digest.utf8.allSatisfy({ (48...57).contains($0) || (65...70).contains($0) || (97...102).contains($0) }) else {
+                throw bad("a subject's sha256 digest is not 64 hexadecimal digits")
+            }
+            return Subject(name: name, sha256: digest.lowercased())
         }
         self.predicateType = predicateType
         predicate = json["predicate"] ?? .null

@@ -27,12 +27,12 @@ enum AuditCommand: Subcommand {
         } else {
             var lines: [String] = []
             for (number, chain) in audit.chains.enumerated() {
-                let origin = chain.first?.check.statement.predicate["inputs"]?.array?.first?["path"]?.string ?? "?"
+                let origin = ConfinedFile.printable(chain.first?.check.statement.predicate["inputs"]?.array?.first?["path"]?.string ?? "?")
                 lines.append("model \(number + 1): \(origin)")
                 for link in chain {
-                    let outputs = link.check.statement.subjects.map(\.name).joined(separator: ", ")
+                    let outputs = link.check.statement.subjects.map { ConfinedFile.printable($0.name) }.joined(separator: ", ")
                     let mark = link.problems.isEmpty ? "ok    " : "FAILED"
-                    lines.append("  \(mark) → \(outputs)  [\(passes(link).joined(separator: " "))]  \(link.check.path)")
+                    lines.append("  \(mark) → \(outputs)  [\(passes(link).map(ConfinedFile.printable).joined(separator: " "))]  \(link.check.path)")
                     lines += link.problems.map { "         \($0)" }
                 }
             }

@@ -12,6 +12,9 @@ enum CommandLineTool {
                 Console.error(Help.main)
                 return .badInput
             case "-h", "--help", "help":
+                if words.count > 1, subcommands[words[1]] == nil {
+                    throw UsageError.invalid("help \(words[1]): no such subcommand; subcommands: \(subcommands.keys.sorted().joined(separator: ", "))")
+                }
                 Console.output(words.count > 1 ? Help.text(for: words[1]) : Help.main)
                 return .success
             case "--version":

@@ -5,13 +5,39 @@ import Glibc
 #endif
 
 /// Results go to stdout; diagnostics and progress to stderr, progress only on a terminal.
+/// Control characters (which a tensor or file name may hold, and which would drive a terminal) are
+/// escaped in every message and in results shown on a terminal; results piped elsewhere keep
+/// names as they are (JSON escapes them itself).
 enum Console {
     static func output(_ text: String) {
-        print(text)
+        print(isatty(STDOUT_FILENO) == 1 ? escaped(text) : text)
     }
 
     static func error(_ text: String) {
-        raw(text + "\n")
+        raw(escaped(text) + "\n")
+    }
+
+    /// `text` with every control character but newline and tab (C0, DEL and C1) written as `\xHH`.
+    static func escaped(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var result = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            if isControl(scalar) {
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                result.append(contentsOf: ("\\x" + (hex.count < 2 ? "0" : "") + hex).unicodeScalars)
+            } else {
+                result.append(scalar)
+            }
+        }
+        return String(result)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x0A, 0x09: false
+        case 0x00...0x1F, 0x7F...0x9F: true
+        default: false
+        }
     }
 
     /// `ckptforget: warning: TEXT` on stderr (also with --quiet).
@@ -53,7 +79,7 @@ final class ProgressLine {
         guard enabled else { return }
         let width = String(total).count
         let counter = String(repeating: " ", count: width - String(done).count) + String(done)
-        let line = "[\(counter)/\(total)] \(edited ? "edit" : "copy") \(name)  \(Format.bytes(bytes))"
+        let line = "[\(counter)/\(total)] \(edited ? "edit" : "copy") \(Console.escaped(name))  \(Format.bytes(bytes))"
         Console.raw("\r\u{1B}[2K" + String(line.prefix(160)))
     }
 

@@ -20,6 +20,7 @@ enum ForgetCommand: Subcommand {
         .value("--require"),
         .value("--relearn"),
         .flag("--keep-optimizer-state"),
+        .flag("--allow-nonfinite"),
         .value("--sign-key"),
         .value("--manifest"),
         .value("--parent"),
@@ -82,7 +83,7 @@ enum ForgetCommand: Subcommand {
             fisher: try arguments.value("--fisher").map(SharedOptions.fisherMode), miaFeature: try DataOptions.miaFeature(arguments),
             requirements: try arguments.value("--require").map(Requirement.parse) ?? [],
             relearnLimit: try arguments.value("--relearn").map(SharedOptions.relearnLimit), outputLayer: arguments.value("--output-layer"),
-            keepOptimizerState: arguments.has("--keep-optimizer-state"), records: try records(arguments), dryRun: dryRun,
+            keepOptimizerState: arguments.has("--keep-optimizer-state"), allowNonFinite: arguments.has("--allow-nonfinite"), records: try records(arguments), dryRun: dryRun,
             toolVersion: CommandLineTool.version)
     }
 

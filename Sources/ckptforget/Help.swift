@@ -20,9 +20,11 @@ enum Help {
         writes a new checkpoint in the input's format. The input is never modified; a failed or
         interrupted run leaves no output file.
 
-        Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5, NIR and other HDF5 files;
-        safetensors; sharded safetensors (model.safetensors.index.json or its directory). Keras .keras
-        and PyTorch .pt files are recognised and refused (not supported yet).
+        Inputs: Keras .h5 (full model or weights), Keras 3 .weights.h5 and .keras archives, NIR and
+        other HDF5 files; PyTorch state dicts saved by torch.save (.pt, .pth, pytorch_model.bin; the
+        pickle is interpreted, never run); safetensors; sharded checkpoints (model.safetensors.index.json,
+        pytorch_model.bin.index.json, or their directory). Legacy pre-1.6 .pt files and TorchScript
+        archives are refused (exit 2) with how to re-save them.
 
         Tensor passes edit one tensor at a time as the file streams; model passes (ascent, finetune,
         threshold) run the model on data before anything is written and hold the model's tensors in
@@ -35,7 +37,8 @@ enum Help {
           -p, --pass SPEC            a forgetting pass; repeatable, applied in order
           -c, --class C              a class to forget (output unit index); repeatable, or C,C,...
           -o, --output PATH          output file (a directory receives the input's file name;
-                                     for sharded input: a directory or a *.index.json path)
+                                     for sharded input: a directory or a *.index.json path;
+                                     the output keeps the input's format and suffix)
               --output-layer NAME    the layer whose units are the classes (when the file does not say)
               --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --fisher MODE
                                      compute Fisher diagonals (ssd, fisher-noise) or correlations (revert)
@@ -57,11 +60,14 @@ enum Help {
                                      fisher-noise, revert); schema in man ckptforget, STATISTICS FILES
               --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
                                      from the data being forgotten)
+              --allow-nonfinite      edit tensors holding NaN or infinity (counted in the records)
+                                     instead of stopping with exit 2
           -n, --dry-run              print what would be edited (with --json: as JSON); write nothing
               --sign-key KEY         sign the records with KEY (PEM; default $CKPTFORGET_SIGNING_KEY): an ECDSA
                                      key also writes OUTPUT.sig (OpenSSF Model Signing); Ed25519 signs the
                                      attestation only; without a key the attestation is written unsigned
-              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json)
+              --manifest PATH        write the forgetting attestation here (default OUTPUT.manifest.json;
+                                     in OUTPUT's directory or above, not another model's *.manifest.json)
               --parent RECORD        the input's attestation (default INPUT.manifest.json when it exists)
               --no-sign              write no records at all
               --json                 print the run's report as JSON on stdout
@@ -181,12 +187,17 @@ enum Help {
         usage: ckptforget verify RECORD (--key PUB.pem... | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
 
         Checks one record: a forgetting attestation (*.manifest.json) or an OpenSSF Model Signing
-        signature (*.sig, also those made by `model_signing sign key`). The signature over the DSSE
-        envelope must verify with a trusted key, and every file the statement names must have the
-        recorded sha256; for a model signature the model's file list must match exactly.
-        Files are looked for beside the record, or in --files (for a .sig: the model path).
+        signature (*.sig, also those made by `model_signing sign key`). First the signature over the
+        DSSE envelope must verify with a trusted key: until it does, no file the record names is
+        opened. Then every file the statement names must have the recorded sha256; for a model
+        signature the model's file list must match exactly. Files are looked for beside the record,
+        or in --files (for a .sig: the model path), and a name is opened only when it is a relative
+        path to a regular file inside that directory (no "..", no absolute path, no symbolic link,
+        FIFO, device or directory): others are refused, each named. A forgetting attestation's
+        model signature (the .sig it says was written) is checked with it and must be there.
+        Names bind: X.manifest.json must attest X (or the files of directory X), X.sig must sign X.
         Exit 0 when the record holds; 3 otherwise, naming each difference; unsigned records fail
-        unless --allow-unsigned.
+        unless --allow-unsigned (their names are confined all the same).
 
           -k, --key PUB.pem      a trusted public key (repeatable)
               --keys DIR         every public key in DIR is trusted
@@ -208,8 +219,9 @@ enum Help {
         Finds every *.manifest.json under the paths, verifies each (signature by a trusted key, every
         file's digest, and the .sig it names, which must sign the root digest it binds), links each record to its parent by the parent's sha256 and checks that its
         input is the parent's output, then prints each model's chain from the original checkpoint to
-        the latest edit with each step's passes. Exit 3 on any failed signature, unknown signer,
-        changed or missing file, or missing or mismatched parent.
+        the latest edit with each step's passes. Files are opened as verify opens them. Exit 3 on
+        any failed signature, unknown signer, refused, changed or missing file, or missing or
+        mismatched parent.
 
           -k, --key PUB.pem      a trusted public key (repeatable)
               --keys DIR         every public key in DIR is trusted

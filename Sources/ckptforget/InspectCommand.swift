@@ -30,6 +30,7 @@ enum InspectCommand: Subcommand {
                 "output_layer": JSONValue(outputLayer?.name),
                 "output_layer_problem": JSONValue(outputProblem),
                 "optimizer_groups": JSONValue(layout.optimizerGroups),
+                "damaged_layers": .object(layout.damage.sorted { $0.key < $1.key }.map { ($0.key, JSONValue($0.value)) }),
                 "graph": graph.map { graph in
                     [
                         "nodes": .array(graph.nodes.map { node in

@@ -16,10 +16,12 @@ enum Interrupts {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
-                let committed = OutputTransaction.abortAll()
-                Console.raw(committed.isEmpty ? "\nckptforget: interrupted; no output written\n"
-                    : "\nckptforget: interrupted after the output was written: \(committed.joined(separator: ", "))\n")
-                _exit(128 + signalNumber)  // no atexit handlers while the main thread may be inside libhdf5
+                // No temporary file can be created from the abort to the exit, nor can the main thread exit first.
+                OutputTransaction.abortAllAndExit { committed in
+                    Console.raw(committed.isEmpty ? "\nckptforget: interrupted; no output written\n"
+                        : "\nckptforget: interrupted after the output was written: \(committed.joined(separator: ", "))\n")
+                    _exit(128 + signalNumber)  // no atexit handlers while the main thread may be inside libhdf5
+                }
             }
             source.resume()
             sources.append(source)

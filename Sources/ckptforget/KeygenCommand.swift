@@ -16,6 +16,12 @@ enum KeygenCommand: Subcommand {
         guard let algorithm = KeyAlgorithm(rawValue: typeName) else {
             throw UsageError.invalid("--type \(typeName): expected p256, p384, p521 or ed25519")
         }
+        guard !path.isEmpty else { throw UsageError.invalid("keygen -o: an empty path") }
+        var isDirectory: ObjCBool = false
+        let directory = (path as NSString).deletingLastPathComponent
+        guard FileManager.default.fileExists(atPath: directory.isEmpty ? "." : directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw UsageError.invalid("keygen -o \(path): no directory \(directory)")
+        }
         let publicPath = (path.hasSuffix(".pem") ? String(path.dropLast(4)) : path) + ".pub.pem"
         for existing in [path, publicPath] where FileManager.default.fileExists(atPath: existing) && !arguments.has("--force") {
             throw UsageError.invalid("\(existing) exists; refusing to overwrite a key (--force replaces it)")

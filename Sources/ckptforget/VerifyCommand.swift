@@ -40,9 +40,17 @@ enum VerifyCommand: Subcommand {
     static func describe(_ check: RecordCheck) -> String {
         var lines = ["\(check.path): \(kindName(check.kind))"]
         lines.append("  signature: " + (check.signer.map { "valid, \($0)" } ?? (check.signed ? "NOT VALID with the given keys" : "none (unsigned)")))
+        if !check.filesChecked {
+            lines.append("  files: not opened (nothing a record says is looked at before its signature holds)")
+        }
         for file in check.files {
-            let state = file.actual == nil ? "MISSING" : file.actual == file.expected ? "ok" : "CHANGED"
-            lines.append("  \(state.padding(toLength: 7, withPad: " ", startingAt: 0)) \(file.path)  sha256 \(file.expected.prefix(16))…")
+            let state = file.refused != nil ? "REFUSED" : file.actual == nil ? "MISSING" : file.actual == file.expected ? "ok" : "CHANGED"
+            // A refused name is shown quoted and escaped: it came from the record, not from the disk.
+            let shown = file.refused == nil ? file.path : ConfinedFile.quoted(file.name)
+            lines.append("  \(state.padding(toLength: 7, withPad: " ", startingAt: 0)) \(shown)  sha256 \(file.expected.prefix(16))…")
+        }
+        if let signature = check.modelSignature {
+            lines.append("  model signature: \(signature)")
         }
         if check.holds {
             lines.append("verified: \(check.files.count) file\(check.files.count == 1 ? "" : "s") match")
@@ -57,8 +65,10 @@ enum VerifyCommand: Subcommand {
             "record": .string(check.path), "sha256": .string(check.sha256), "kind": .string(kindName(check.kind)),
             "predicate_type": .string(check.statement.predicateType), "signed": .bool(check.signed),
             "signer": JSONValue(check.signer), "holds": .bool(check.holds), "problems": JSONValue(check.problems),
+            "files_checked": .bool(check.filesChecked), "model_signature": JSONValue(check.modelSignature),
             "files": .array(check.files.map {
-                ["name": .string($0.name), "path": .string($0.path), "expected_sha256": .string($0.expected), "actual_sha256": JSONValue($0.actual)]
+                ["name": .string($0.name), "path": .string($0.path), "expected_sha256": .string($0.expected), "actual_sha256": JSONValue($0.actual),
+                 "refused": JSONValue($0.refused)]
             }),
         ]
     }

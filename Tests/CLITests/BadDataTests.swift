@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -63,6 +64,8 @@ import Glibc
         let cases: [(String, [UInt8], [String])] = [
             ("negative.npy", Self.npy(descr: "<f4", shape: "(-1, 784)", payload: []), ["negative.npy", "negative dimension -1"]),
             ("overflow.npy", Self.npy(descr: "<f4", shape: "(4611686018427387904, 784)", payload: []), ["overflow.npy", "overflows"]),
+            // No rows, but a row's size overflows: this one trapped.
+            ("empty-overflow.npy", Self.npy(descr: "<f4", shape: "(0, 4294967296, 4294967296)", payload: []), ["empty-overflow.npy", "overflows"]),
         ]
         for (name, bytes, messages) in cases {
             let samples = try scratch.write(bytes, to: name)
@@ -73,6 +76,21 @@ import Glibc
             expectBadInput(try Run.ckptforget("eval", Self.model, "--data", "\(Self.samples):\(labels)", "--class", "1"),
                            mentions: [name, "label \(words)", "sample 9", "whole number"])
         }
+    }
+
+    /// The `.npy` case's twin in HDF5: no samples, but a sample's size overflows. This one trapped.
+    @Test func hdf5SampleSizeThatOverflows() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = scratch.file("empty.h5")
+        let output = OutputTransaction()
+        do {  // the writer closes the file when it goes
+            let writer = try HDF5Writer(finalPath: path, in: output)
+            try writer.write("x", [], shape: [0, 1 << 40, 1 << 40], asFloat32: true)
+            try writer.write("y", [], shape: [0])
+        }
+        try output.commit()
+        expectBadInput(try Run.ckptforget("eval", Self.model, "--data", path), mentions: ["empty.h5", "'x'", "overflows"])
     }
 
     @Test func idxSizesThatOverflow() throws {
@@ -94,7 +112,7 @@ import Glibc
         let values: [Float] = [.infinity, 1, 2, 3, 4, 5, 0.5, -0.5]
         let bytes = Self.littleEndian([UInt64(header.utf8.count)]) + Array(header.utf8) + Self.littleEndian(values.map(\.bitPattern))
         let input = try scratch.write(bytes, to: "inf.safetensors")
-        let run = try Run.ckptforget(input, "-p", "zero", "-c", "0", "--json", "--no-sign", "-o", scratch.file("out.safetensors"))
+        let run = try Run.ckptforget(input, "-p", "zero", "-c", "0", "--json", "--no-sign", "--allow-nonfinite", "-o", scratch.file("out.safetensors"))
         #expect(run.status == 0, "\(run.stderr)")
         let report = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any]
         let tensors = ((report?["passes"] as? [[String: Any]])?.first?["tensors"] as? [[String: Any]]) ?? []
@@ -171,5 +189,69 @@ import Glibc
                 #expect(synced, "\(temporary) renamed without fsync")
             }
         }
+    }
+
+    /// Two tensor names equal under Unicode canonical equivalence (Fixtures/hdf5/unicode_names.h5:
+    /// `fc/café` with U+00E9 and with e + U+0301) once trapped a Swift dictionary in `diff` and in
+    /// runs with `--pre`; now every command refuses the file, naming both names' bytes.
+    @Test func namesEqualOnlyUnderUnicodeNormalizationAreRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let file = Run.fixture("hdf5/unicode_names.h5")
+        for arguments in [["diff", file, file], ["inspect", file], [file, "--pre", file, "-p", "negate:1", "-o", scratch.file("out.h5")]] {
+            let run = try Run.run(Run.binary, arguments)
+            #expect(run.status == 2, "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("63 61 66 c3 a9") && run.stderr.contains("63 61 66 65 cc 81") && run.stderr.contains("Unicode normalization"), "\(run.stderr)")
+        }
+        #expect(scratch.contents.isEmpty)
+    }
+
+    /// A tensor named with a terminal escape sequence cannot drive the terminal through a message:
+    /// control characters are written as \xHH on stderr (JSON escapes them itself).
+    @Test func controlCharactersInNamesAreEscapedInMessages() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let header = Array(#"{"\u001b[31mred":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}"#.utf8)
+        let file = try scratch.write(BadDataTests.littleEndian([UInt64(header.count)]) + header + [UInt8](repeating: 0, count: 8), to: "esc.safetensors")
+        let run = try Run.ckptforget("inspect", file, "--output-layer", "\u{1B}[31mred")
+        #expect(run.status == 2, "\(run.stderr)")
+        #expect(!run.stderr.utf8.contains(0x1B) && run.stderr.contains("\\x1B[31mred"), "\(run.stderr)")
+        let json = try Run.ckptforget("inspect", file, "--json")
+        #expect(json.status == 0 && json.stdout.contains(#""\u001b[31mred""#) && !json.stdout.utf8.contains(0x1B), "\(json.stdout)")
+    }
+
+    /// A safetensors file of one (rows, 4) tensor `fc.weight` of `dtype` with these raw bytes, and a bias.
+    static func safetensors(dtype: String, rows: Int, weight: [UInt8], bias: [UInt8]) -> [UInt8] {
+        let header = #"{"fc.bias":{"dtype":"\#(dtype)","shape":[\#(rows)],"data_offsets":[0,\#(bias.count)]},"#
+            + #""fc.weight":{"dtype":"\#(dtype)","shape":[\#(rows),4],"data_offsets":[\#(bias.count),\#(bias.count + weight.count)]}}"#
+        return littleEndian([UInt64(header.utf8.count)]) + Array(header.utf8) + bias + weight
+    }
+
+    /// NaN and infinity in a tensor to edit stop the run (exit 2, counted, nothing written) unless
+    /// --allow-nonfinite; a float16 result past 65504 is reported as an overflow.
+    @Test func nonFiniteWeightsAreRefusedOrCountedAndOverflowIsReported() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        var weight = [Float](repeating: 1, count: 12)
+        (weight[1], weight[6], weight[7]) = (.nan, .infinity, -.infinity)
+        let file = try scratch.write(Self.safetensors(dtype: "F32", rows: 3, weight: Self.littleEndian(weight.map(\.bitPattern)),
+                                                      bias: Self.littleEndian([Float](repeating: 0, count: 3).map(\.bitPattern))), to: "nan.safetensors")
+        let refused = try Run.ckptforget(file, "-p", "suppress", "-c", "1", "-o", scratch.file("out.safetensors"))
+        #expect(refused.status == 2 && refused.stderr.contains("tensor 'fc.weight' holds 1 NaN and 2 infinite values"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.file("out.safetensors")))
+        let allowed = try Run.ckptforget(file, "-p", "suppress", "-c", "1", "-o", scratch.file("out.safetensors"), "--allow-nonfinite")
+        #expect(allowed.status == 0 && allowed.stderr.contains("fc.weight holds 1 NaN and 2 infinite values; edited anyway"), "\(allowed.stderr)")
+        let record = try Run.ckptforget("show", scratch.file("out.safetensors.manifest.json"), "--json").stdout
+        #expect(record.contains("fc.weight holds 1 NaN and 2 infinite values"), "\(record)")
+        // float16: negate:-2 gives W + 2·ΔW = 60000 + 2·(60000 − 30000) = 120000, past float16's 65504.
+        let half = Self.littleEndian([UInt16](repeating: 0x7B53, count: 12))  // 60000 in float16
+        let pre = Self.littleEndian([UInt16](repeating: 0x7753, count: 12))   // 30000 in float16
+        let zeros = Self.littleEndian([UInt16](repeating: 0, count: 3))
+        let post16 = try scratch.write(Self.safetensors(dtype: "F16", rows: 3, weight: half, bias: zeros), to: "post16.safetensors")
+        let pre16 = try scratch.write(Self.safetensors(dtype: "F16", rows: 3, weight: pre, bias: zeros), to: "pre16.safetensors")
+        let overflow = try Run.ckptforget(post16, "--pre", pre16, "-p", "negate:-2", "-o", scratch.file("o16.safetensors"), "--json")
+        #expect(overflow.status == 0 && overflow.stderr.contains("negate:-2: 12 values of fc.weight overflowed F16 and were stored as infinity"), "\(overflow.stderr)")
+        let shown = try Run.ckptforget("show", scratch.file("o16.safetensors.manifest.json"), "--json").stdout
+        #expect(shown.contains("\"overflowed\": 12"), "\(shown)")
     }
 }

@@ -121,32 +121,26 @@ import Testing
         #expect(scratch.contents == ["link.safetensors", "m.safetensors"])
     }
 
-    /// The first local header of a zip archive holding one member named `name`.
-    private func zip(member name: String) -> [UInt8] {
-        let bytes = Array(name.utf8)
-        return [0x50, 0x4B, 0x03, 0x04, 20, 0, 0, 0, 0, 0, 0, 0, 0x21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-                UInt8(bytes.count), 0, 0, 0] + bytes + [UInt8](repeating: 0, count: 64)
-    }
-
-    /// Keras `.keras` archives, PyTorch zip checkpoints, TorchScript and legacy pickled `.pt` files are
-    /// recognised and refused by name (exit 2), not parsed as safetensors.
-    @Test func formatsNotReadYetAreNamed() throws {
+    /// Legacy pickled `.pt` files, TorchScript archives and other zips are refused by name (exit 2)
+    /// with what they are and how to re-save them; a damaged zip says what is wrong with it.
+    @Test func refusedFormatsAreNamed() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let legacy: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19, 0x2E, 0x80, 0x02]
+        let damaged = StoredZip.bytes([("model/data.pkl", [0x80, 0x02, 0x7D, 0x2E])]).dropLast(5)
         let cases: [(String, [UInt8], [String])] = [
-            ("model.keras", zip(member: "metadata.json"), ["a Keras .keras archive: not supported yet", "model.weights.h5"]),
-            ("model.pt", zip(member: "model/data.pkl"), ["a PyTorch zip checkpoint (torch.save): not supported yet", "safetensors"]),
-            ("scripted.pt", zip(member: "scripted/constants.pkl"), ["a TorchScript archive"]),
-            ("other.zip", zip(member: "readme.txt"), ["a zip archive: not supported yet"]),
-            ("old.pt", legacy + [UInt8](repeating: 0, count: 64), ["a legacy (pre-1.6) PyTorch pickle file: not supported yet"]),
+            ("scripted.pt", StoredZip.bytes([("scripted/data.pkl", [0x2E]), ("scripted/constants.pkl", [0x2E]), ("scripted/code/m.py", [])]),
+             ["a TorchScript archive (torch.jit.save), not a state dict", "torch.save(model.state_dict()"]),
+            ("other.zip", StoredZip.bytes([("readme.txt", Array("hi".utf8))]), ["a zip archive (readme.txt) that is neither a Keras .keras archive nor a torch.save file"]),
+            ("old.pt", legacy + [UInt8](repeating: 0, count: 64), ["a legacy (pre-1.6) PyTorch pickle file", "torch.save(torch.load(\"old.pt\", weights_only=True)"]),
+            ("cut.pt", Array(damaged), ["no zip end-of-central-directory record"]),
         ]
         for (name, bytes, messages) in cases {
             let input = try scratch.write(bytes, to: name)
-            try expectRefusal([input, "--pass", "zero", "--class", "0", "-o", scratch.file("out.safetensors")],
+            try expectRefusal([input, "--pass", "zero", "--class", "0", "-o", scratch.file("out.pt")],
                               scratch: scratch, mentions: [input + ": "] + messages)
             let inspect = try Run.ckptforget("inspect", input)
-            #expect(inspect.status == 2 && inspect.stderr.contains("not supported yet"), "\(inspect.stderr)")
+            #expect(inspect.status == 2 && inspect.stderr.contains(messages[0]), "\(inspect.stderr)")
         }
     }
 

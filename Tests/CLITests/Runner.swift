@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// Runs the built `ckptforget` (and other tools) the way a user or a Makefile does, capturing
@@ -103,4 +104,20 @@ struct Scratch {
     }
 
     func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A zip of stored members with their CRCs, for tests that need an archive of given members.
+enum StoredZip {
+    static func bytes(_ members: [(name: String, content: [UInt8])]) -> [UInt8] {
+        func le(_ value: Int, _ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        var out: [UInt8] = [], directory: [UInt8] = []
+        for (name, content) in members {
+            let nameBytes = Array(name.utf8), crc = Int(CRC32.of(content))
+            let fields = le(0, 2) + le(0, 2) + le(0, 2) + le(0x21, 2) + le(crc, 4) + le(content.count, 4) + le(content.count, 4) + le(nameBytes.count, 2) + le(0, 2)
+            directory += le(0x0201_4B50, 4) + le(0x0314, 2) + le(20, 2) + fields + le(0, 6) + le(0, 4) + le(out.count, 4) + nameBytes
+            out += le(0x0403_4B50, 4) + le(20, 2) + fields + nameBytes + content
+        }
+        let end = le(0x0605_4B50, 4) + le(0, 4) + le(members.count, 2) + le(members.count, 2) + le(directory.count, 4) + le(out.count, 4) + le(0, 2)
+        return out + directory + end
+    }
 }

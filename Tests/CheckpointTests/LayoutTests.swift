@@ -17,6 +17,18 @@ import Testing
         #expect(layout.tensors["optimizer_weights/adam/mnist_mlp_output_kernel_momentum"]?.role == .optimizer)
     }
 
+    /// Found by `make fuzz` (huggingface-config): `{"num_labels":1e6}`, 18 bytes, made a million
+    /// names and took over 5 s; made-up names stop at 65,536 classes, names in the file do not.
+    @Test func configJSONClassLabels() {
+        func labels(_ json: String) -> [String]? { HuggingFaceConfig.classLabels(json: Data(json.utf8)) }
+        #expect(labels(#"{"num_labels":3}"#) == ["LABEL_0", "LABEL_1", "LABEL_2"])
+        #expect(labels(#"{"id2label":{"1":"dog","0":"cat"},"num_labels":2}"#) == ["cat", "dog"])
+        #expect(labels(#"{"num_labels":1e6}"#) == nil)
+        #expect(labels(#"{"num_labels":65537}"#) == nil)
+        #expect(labels(#"{"num_labels":65536}"#)?.last == "LABEL_65535")
+        #expect(labels(#"{"id2label":{"0":"a","2":"c"}}"#) == nil)  // a gap
+    }
+
     /// A Keras Functional model with two outputs declares both: the class layer must be named.
     @Test func twoDeclaredKerasOutputsAreAmbiguous() throws {
         let path = Fixture.path("keras/two_heads.h5")

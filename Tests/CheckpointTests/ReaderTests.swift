@@ -90,7 +90,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/tiny.bin"
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path))
-        #expect(throws: CheckpointError.unrecognizedFormat(path: path, detail: "3 bytes long; neither HDF5 nor safetensors")) {
+        #expect(throws: CheckpointError.unrecognizedFormat(path: path, detail: "3 bytes long; neither HDF5, a zip (.keras, torch.save) nor safetensors")) {
             try openCheckpoint(path)
         }
     }

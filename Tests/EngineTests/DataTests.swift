@@ -35,6 +35,29 @@ import Testing
         #expect(throws: EngineError.self) { try data.batch(90..<100) }  // the header is there, the last images are not
     }
 
+    /// Found by `make fuzz` (idx-header): no samples, so the whole product is 0, but one sample's
+    /// size overflows; reading the header trapped.
+    @Test func idxSampleSizeThatOverflowsIsRefusedWithNoSamples() {
+        let bytes: [UInt8] = [0x00, 0x00, 0x08, 0x04, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x27, 0x0f, 0x90, 0x4f,
+                              0xd2, 0x7f, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]
+        #expect(throws: IDXProblem.sizeOverflow([0, 0x0200_0000, 0x270f_904f, 0xd27f_0000])) {
+            try IDXHeader(magic: Array(bytes[0..<4])) { Array(bytes[4..<(4 + $0)]) }
+        }
+    }
+
+    /// Found beside the IDX case above: a `.npy` of no rows whose row size overflows passed the
+    /// header and trapped where the engine sizes a sample (`ckptforget eval --data X.npy:Y.npy`).
+    @Test func npyRowSizeThatOverflowsIsRefusedWithNoRows() throws {
+        func npy(_ shape: String) -> [UInt8] {
+            let dict = Array("{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }".utf8)
+            return [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(dict.count), 0] + dict
+        }
+        let bytes = npy("(0, 4294967296, 4294967296)")
+        #expect(throws: NPYProblem.sizeOverflow([0, 4_294_967_296, 4_294_967_296])) { try NPYHeader(bytes, fileSize: bytes.count) }
+        let empty = try NPYHeader(npy("(0, 3, 5)"), fileSize: 100)
+        #expect(empty.count == 0 && empty.rowElements == 15)
+    }
+
     @Test func badDataIsAClearError() throws {
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/test_data.h5:nope,labels")) }
         #expect(throws: EngineError.self) { try DataSource.open(ForwardTests.path("engine/x_small.npy")) }  // no labels file

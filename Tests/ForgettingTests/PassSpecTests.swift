@@ -21,6 +21,32 @@ import Testing
         }
     }
 
+    /// Found while fuzzing: duplicate keys were looked for in a list, so a 169 KB spec of 20,000
+    /// options took minutes. A spec fits in one argument (128 KiB on Linux); it is parsed in
+    /// linear time, and a repeated key is still found at the end. The bound is loose for busy machines.
+    @Test func aLongSpecParsesInLinearTime() throws {
+        let options = (0..<20_000).map { "k\($0)=1" }
+        let start = ContinuousClock.now
+        #expect(try PassSpec(parsing: "zero:" + options.joined(separator: ",")).options.count == 20_000)
+        #expect(throws: PassError.malformed(spec: "zero:" + (options + ["k0=2"]).joined(separator: ","), reason: "'k0' given twice")) {
+            try PassSpec(parsing: "zero:" + (options + ["k0=2"]).joined(separator: ","))
+        }
+        #expect(ContinuousClock.now - start < .seconds(30))  // linear: under 1 s in debug; quadratic: minutes
+    }
+
+    /// Found by `make fuzz` (pass-spec): `ascent:09223372036854775808` trapped converting the step
+    /// count, a UInt64 past Int.max, to Int before its range was checked; so did batch.
+    @Test func countsPastIntMaxAreRefusedNotTrapped() {
+        #expect(throws: PassError.badValue(spec: "ascent:09223372036854775808", key: "steps", value: "9223372036854775808",
+                                           expected: "a number of steps from 1 to 1000000")) {
+            try PassRegistry.make(PassSpec(parsing: "ascent:09223372036854775808"))
+        }
+        #expect(throws: PassError.badValue(spec: "ascent:batch=18446744073709551615", key: "batch", value: "18446744073709551615",
+                                           expected: "a batch size from 1 to 65536")) {
+            try PassRegistry.make(PassSpec(parsing: "ascent:batch=18446744073709551615"))
+        }
+    }
+
     @Test func registryBuildsPassesAndChecksTheirArguments() throws {
         let dampen = try PassRegistry.make(PassSpec(parsing: "dampen:0.25"))
         #expect(dampen.name == "dampen")

@@ -58,7 +58,11 @@ enum HDF5Attributes {
             }
             let space = try H5ID(.dataspace, H5Aget_space(attribute.raw), "H5Aget_space(\(path)@\(name))")
             let acpl = try H5ID(.plist, H5Aget_create_plist(attribute.raw), "H5Aget_create_plist(\(path)@\(name))")
-            let copy = try H5ID(.attribute, H5Acreate2(destination, name, type.raw, space.raw, acpl.raw, HDF5.defaultPlist),
+            // A variable-length string type is written afresh from its character set and padding:
+            // its stored description also holds a base character type, which a damaged file can
+            // have wrong in ways libhdf5 1.10 reads past and newer readers refuse.
+            let written = try H5Tis_variable_str(type.raw) > 0 ? variableString(like: type.raw) : H5ID(.datatype, H5Tcopy(type.raw), "H5Tcopy")
+            let copy = try H5ID(.attribute, H5Acreate2(destination, name, written.raw, space.raw, acpl.raw, HDF5.defaultPlist),
                                 "H5Acreate2(\(path)@\(name))")
             let points = Int(H5Sget_simple_extent_npoints(space.raw))
             let byteCount = max(1, H5Tget_size(type.raw) * max(points, 0))
@@ -69,7 +73,16 @@ enum HDF5Attributes {
             try HDF5.check(H5Aread(attribute.raw, type.raw, buffer), "H5Aread(\(path)@\(name))")
             let hasVariableLength = H5Tdetect_class(type.raw, H5T_VLEN) > 0 || H5Tis_variable_str(type.raw) > 0
             defer { if hasVariableLength { _ = H5Dvlen_reclaim(type.raw, space.raw, HDF5.defaultPlist, buffer) } }
-            try HDF5.check(H5Awrite(copy.raw, type.raw, buffer), "H5Awrite(\(path)@\(name))")
+            try HDF5.check(H5Awrite(copy.raw, written.raw, buffer), "H5Awrite(\(path)@\(name))")
         }
+    }
+
+    /// A variable-length string type with `type`'s character set and padding.
+    private static func variableString(like type: hid_t) throws(HDF5Failure) -> H5ID {
+        let fresh = try H5ID(.datatype, H5Tcopy(ckf_H5T_C_S1()), "H5Tcopy")
+        try HDF5.check(H5Tset_size(fresh.raw, ckf_H5T_VARIABLE()), "H5Tset_size")
+        try HDF5.check(H5Tset_cset(fresh.raw, H5Tget_cset(type)), "H5Tset_cset")
+        try HDF5.check(H5Tset_strpad(fresh.raw, H5Tget_strpad(type)), "H5Tset_strpad")
+        return fresh
     }
 }

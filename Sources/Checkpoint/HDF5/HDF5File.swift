@@ -22,17 +22,27 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
     let tree: [HDF5Node]
     /// Every name of each dataset that has more than one hard link, by each of its names.
     let aliases: [String: [String]]
+    /// The bytes the file is read through when it is a zip member (kept open with the file).
+    let range: HDF5ByteRange?
 
     static func isHDF5(_ path: String) -> Bool {
         _ = HDF5.initialised
         return H5Fis_hdf5(path) > 0
     }
 
-    init(path: String) throws {
+    /// Opens `path`, or when `range` is given the HDF5 file in that byte range of another file (a
+    /// `.keras` archive's stored `model.weights.h5`; `path` then names it in messages).
+    init(path: String, range: HDF5ByteRange? = nil) throws {
         _ = HDF5.initialised
         self.path = path
+        self.range = range
         do {
-            file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), HDF5.defaultPlist), "H5Fopen")
+            if let range {
+                let access = try range.accessList()
+                file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), access.raw), "H5Fopen")
+            } else {
+                file = try H5ID(.file, H5Fopen(path, ckf_H5F_ACC_RDONLY(), HDF5.defaultPlist), "H5Fopen")
+            }
             let root = try H5ID(.group, H5Gopen2(file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
             tree = try HDF5Tree.walk(group: root.raw, path: "")
             do {
@@ -51,10 +61,25 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             aliases = links.values.filter { $0.count > 1 }.reduce(into: [:]) { table, names in for name in names { table[name] = names } }
             var metadata = try Self.kerasMetadata(file: file.raw, root: root.raw)
             metadata.nirGraph = try HDF5NIR.graph(file: file.raw)
+            metadata.keras3LayerNames = try Self.keras3LayerNames(file: file.raw, nodes: tree.flatMap { [$0] + $0.descendants })
             self.metadata = metadata
         } catch let failure as HDF5Failure {
-            throw CheckpointError.hdf5(path: path, call: failure.call, message: failure.message)
+            let reason = range?.failure.map { "; reading the member: \($0)" } ?? ""
+            throw CheckpointError.hdf5(path: path, call: failure.call, message: failure.message + reason)
         }
+    }
+
+    /// Keras 3 names each layer's group after its class (`layers/dense_1`) and keeps the layer's own
+    /// name in the `name` attribute of the group's `vars`: the map from one to the other.
+    static func keras3LayerNames(file: hid_t, nodes: [HDF5Node]) throws(HDF5Failure) -> [String: String] {
+        var names: [String: String] = [:]
+        for node in nodes where node.kind == .group && node.path.hasPrefix("layers/") && node.path.hasSuffix("/vars") {
+            let group = try H5ID(.group, H5Gopen2(file, node.path, HDF5.defaultPlist), "H5Gopen2(\(node.path))")
+            if let name = try HDF5Attributes.strings("name", of: group.raw)?.first {
+                names[String(node.path.dropLast("/vars".count))] = name
+            }
+        }
+        return names
     }
 
     /// The dataset's dtype and shape if it is numeric (IEEE floats and integers), else nil.
@@ -157,10 +182,15 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
         let temporary = output.temporaryPath(for: destination)
-        try withoutActuallyEscaping(progress) { progress in
-            try withoutActuallyEscaping(edit) { edit in
-                try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary)
+        do {
+            try withoutActuallyEscaping(progress) { progress in
+                try withoutActuallyEscaping(edit) { edit in
+                    try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary)
+                }
             }
+        } catch CheckpointError.writeFailed(let failed, let reason) where failed == temporary {
+            // The temporary file is removed with the transaction: name what the user asked for.
+            throw CheckpointError.writeFailed(path: destination, reason: "\(reason) (while copying from \(path))")
         }
     }
 }

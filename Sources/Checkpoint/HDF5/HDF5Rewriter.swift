@@ -21,7 +21,9 @@ struct HDF5Rewriter {
         init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
     }
 
-    func write(to destination: String) throws {
+    /// Writes the file at `destination`, or with `range` into that byte range of an archive being
+    /// written (a `.keras` archive's `model.weights.h5`).
+    func write(to destination: String, range: HDF5ByteRange? = nil) throws {
         // An edited dataset reachable under another name would keep the forgotten values there.
         for name in plan.edited.sorted() {
             if let names = source.aliases[name] {
@@ -41,7 +43,12 @@ struct HDF5Rewriter {
             try HDF5.check(H5Pset_link_creation_order(fcpl.raw, linkOrder), "H5Pset_link_creation_order")
             try HDF5.check(H5Pset_attr_creation_order(fcpl.raw, attributeOrder), "H5Pset_attr_creation_order")
 
-            let output = try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+            let fapl = try outputAccess(range: range)
+            let output = try withExtendedLifetime(fapl) {
+                // A zip member is written through its driver into the archive's transaction; a file is created here.
+                range != nil ? try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw), "H5Fcreate")
+                    : try H5ID(.file, OutputTransaction.creatingFile { H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw) }, "H5Fcreate")
+            }
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
             try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)
             // A link back to the root (a cycle) becomes a hard link to the new root, not a copy of it.
@@ -53,8 +60,27 @@ struct HDF5Rewriter {
             try HDF5.check(H5Fflush(output.raw, H5F_SCOPE_GLOBAL), "H5Fflush")
         } catch {
             guard let failure = error as? HDF5Failure else { throw error }
-            throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)")
+            let reason = range?.failure.map { "; writing the member: \($0)" } ?? ""
+            throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)\(reason)")
         }
+    }
+
+    /// The output's file access properties: the lowest library version its structures may use is
+    /// the one the input's superblock needs (2 and 3 come with version 2 object headers, whose
+    /// dense attribute storage holds attributes over 64 KiB), so whatever the input holds fits;
+    /// an input with the oldest superblock keeps the oldest, most widely readable format.
+    private func outputAccess(range: HDF5ByteRange?) throws(HDF5Failure) -> H5ID {
+        var info = H5F_info2_t()
+        try HDF5.check(H5Fget_info2(source.file.raw, &info), "H5Fget_info2")
+        let fapl: H5ID
+        if let range { fapl = try range.accessList() } else { fapl = try H5ID(.plist, H5Pcreate(ckf_H5P_FILE_ACCESS()), "H5Pcreate(file access)") }
+        let low: H5F_libver_t? = switch info.super.version {
+        case 0, 1: nil
+        case 2: H5F_LIBVER_V18
+        default: H5F_LIBVER_V110
+        }
+        if let low { try HDF5.check(H5Pset_libver_bounds(fapl.raw, low, ckf_H5F_LIBVER_LATEST()), "H5Pset_libver_bounds") }
+        return fapl
     }
 
     private func copy(_ nodes: [HDF5Node], into output: hid_t, state: State) throws {

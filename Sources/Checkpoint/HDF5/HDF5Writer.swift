@@ -15,7 +15,7 @@ public final class HDF5Writer {
         do {
             let fcpl = try H5ID(.plist, H5Pcreate(ckf_H5P_FILE_CREATE()), "H5Pcreate(file create)")
             try HDF5.check(H5Pset_obj_track_times(fcpl.raw, false), "H5Pset_obj_track_times")
-            file = try H5ID(.file, H5Fcreate(temporary, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist), "H5Fcreate")
+            file = try H5ID(.file, OutputTransaction.creatingFile { H5Fcreate(temporary, ckf_H5F_ACC_EXCL(), fcpl.raw, HDF5.defaultPlist) }, "H5Fcreate")
         } catch {
             throw CheckpointError.writeFailed(path: finalPath, reason: "HDF5 \(error.call) failed: \(error.message)")
         }

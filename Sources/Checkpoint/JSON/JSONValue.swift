@@ -2,7 +2,8 @@ import Foundation
 
 /// JSON with object keys in a fixed order, written byte for byte the same every time, so signed
 /// payloads are reproducible; a number that is not finite is written as `null`, so no output is
-/// ever invalid JSON. Every JSON ckptforget writes (records, `--json`) goes through it. Reading goes
+/// ever invalid JSON; control characters (C1 and DEL too) are escaped as \u00XX, so no string in it
+/// can drive a terminal. Every JSON ckptforget writes (records, `--json`) goes through it. Reading goes
 /// through Foundation (order is not needed to verify).
 public indirect enum JSONValue: Equatable, Sendable {
     case null
@@ -78,7 +79,7 @@ public indirect enum JSONValue: Equatable, Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            case _ where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value): out += String(format: "\\u%04x", scalar.value)
             default: out.unicodeScalars.append(scalar)
             }
         }

@@ -72,6 +72,7 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case ambiguousOutputLayer(path: String, candidates: [String])
     case unknownLayer(path: String, name: String, candidates: [String])
     case notAHead(path: String, name: String, reason: String, candidates: [String])
+    case damagedLayer(path: String, layer: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -83,6 +84,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
             "\(path): no layer named '\(name)'; layers with a kernel: \(candidates.joined(separator: ", "))"
         case .notAHead(let path, let name, let reason, let candidates):
             "\(path): layer '\(name)' \(reason), so its units are not classes; layers with a kernel: \(candidates.joined(separator: ", "))"
+        case .damagedLayer(let path, let layer, let problems):
+            "\(path): layer '\(layer)' is damaged: \(problems.joined(separator: "; ")); nothing of it is edited"
         }
     }
 }
@@ -98,9 +101,16 @@ public struct Layout: Sendable {
     public let optimizerGroups: [String]
     /// The class names, by index, where the file gives them (a Hugging Face `config.json` `id2label`).
     public let classLabels: [String]?
+    /// Layers whose stored weights disagree with what describes them (a Keras `.h5`'s weight_names
+    /// and model_config), with what disagrees: never edited, never taken as the output layer.
+    public let damage: [String: [String]]
     /// The model's graph where the file describes one (a Keras config, a NIR graph): each layer's
     /// inputs and the declared outputs, to trace the head back from an output.
     let graph: (inbound: [String: [String]], outputs: [String])?
+    /// The layers in the Keras model config's order, where the file has a config.
+    let configOrder: [String]?
+    /// A layer's name in the model config where it differs from the layer's name here (Keras 3).
+    let configNames: [String: String]
     let declaredClassCount: Int?
 
     /// Names that classification heads are given: torchvision's `fc`, Hugging Face's `classifier`,
@@ -114,6 +124,9 @@ public struct Layout: Sendable {
         layers = reading.layers
         tensors = Dictionary((reading.layers.flatMap(\.tensors) + reading.loose).map { ($0.info.name, $0) }, uniquingKeysWith: { first, _ in first })
         optimizerGroups = reading.optimizerGroups
+        damage = reading.damage
+        configNames = reading.configNames
+        configOrder = reading.modelConfig?.layerOrder
         if let config = reading.modelConfig {
             graph = (config.inbound, config.outputLayers)
         } else if let nir = checkpoint.metadata.nirGraph {
@@ -128,8 +141,8 @@ public struct Layout: Sendable {
     /// The layer whose output units are the classes. `name` if given (it must have a kernel and not
     /// be recurrent). Otherwise, from what the file says, in this order: the layer a Keras model's
     /// declared output or a NIR graph's Output node comes from (traced back through layers without a
-    /// kernel, such as activations, poolings and spiking neurons); in a Keras `.h5`
-    /// without one, the last layer with a kernel in the model's order; the one layer with as many
+    /// kernel, such as activations, poolings and spiking neurons); in a Keras `.h5` (or a `.keras`
+    /// archive's config) without one, the last layer with a kernel in the model's order; the one layer with as many
     /// units as a Hugging Face `config.json` has labels; the one layer named as heads are
     /// (`headNames`). Else the last layer with a kernel in name order, if no other has fewer units;
     /// anything less certain is ambiguous (the candidates are listed).
@@ -137,9 +150,10 @@ public struct Layout: Sendable {
         let candidates = layers.filter(\.isHeadCandidate)
         let described = candidates.map(Self.describe)
         if let name {
-            guard let layer = layers.first(where: { $0.name == name }) else {
+            guard let layer = layers.first(where: { $0.name == name }) ?? self.layer(configName: name) else {
                 throw .unknownLayer(path: path, name: name, candidates: described)
             }
+            if let problems = damage[name] { throw .damagedLayer(path: path, layer: name, problems: problems) }
             guard layer.isHeadCandidate else {
                 let reason = layer.kernel == nil
                     ? (layer.tensors.contains { $0.role == .embedding } ? "is an embedding" : "has no kernel")
@@ -150,17 +164,34 @@ public struct Layout: Sendable {
         }
         guard !candidates.isEmpty else { throw .noOutputLayer(path: path) }
         if let graph {
-            let byName = Dictionary(layers.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            let byName = Dictionary(layers.map { (configNames[$0.name] ?? $0.name, $0) }, uniquingKeysWith: { first, _ in first })
             var heads: [Layer] = []
             for output in graph.outputs {
-                guard let head = Self.head(of: output, inbound: graph.inbound, passesThrough: { byName[$0]?.kernel == nil }).flatMap({ byName[$0] }),
-                      head.isHeadCandidate, !heads.contains(where: { $0.name == head.name }) else { continue }
+                // A damaged layer is not passed through (its kernel may be what is missing): it stops the trace.
+                guard let head = Self.head(of: output, inbound: graph.inbound, passesThrough: { byName[$0].map { $0.kernel == nil && damage[$0.name] == nil } ?? true })
+                    .flatMap({ byName[$0] }) else { continue }
+                if let problems = damage[head.name] { throw .damagedLayer(path: path, layer: head.name, problems: problems) }
+                guard head.isHeadCandidate, !heads.contains(where: { $0.name == head.name }) else { continue }
                 heads.append(head)
             }
             if heads.count > 1 { throw .ambiguousOutputLayer(path: path, candidates: heads.map(Self.describe)) }
             if let head = heads.first { return head }
         }
-        if kind == .kerasLegacy { return candidates.last! }
+        if kind == .kerasLegacy {
+            // The model's order: a damaged layer after the last good one may be the real head.
+            if let damaged = layers.last(where: { damage[$0.name] != nil }),
+               layers.firstIndex(where: { $0.name == damaged.name })! > layers.firstIndex(where: { $0.name == candidates.last!.name })! {
+                throw .damagedLayer(path: path, layer: damaged.name, problems: damage[damaged.name]!)
+            }
+            return candidates.last!
+        }
+        if let order = configOrder, kind == .keras3Weights {
+            let position = Dictionary(order.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+            if let last = candidates.filter({ position[configNames[$0.name] ?? $0.name] != nil })
+                .max(by: { position[configNames[$0.name] ?? $0.name]! < position[configNames[$1.name] ?? $1.name]! }) {
+                return last
+            }
+        }
         if let count = declaredClassCount {
             let matching = candidates.filter { $0.outputUnits == count }
             if matching.count == 1 { return matching[0] }
@@ -187,6 +218,12 @@ public struct Layout: Sendable {
             current = inputs[0]
         }
         return passesThrough(current) ? nil : current
+    }
+
+    /// The layer the model config calls `name` (in a Keras 3 file, the group whose `vars` carry that
+    /// name; elsewhere, the layer of that name).
+    public func layer(configName name: String) -> Layer? {
+        layers.first { (configNames[$0.name] ?? $0.name) == name }
     }
 
     private func isNamedAsHead(_ layer: Layer) -> Bool {

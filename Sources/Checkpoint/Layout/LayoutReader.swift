@@ -9,6 +9,11 @@ struct LayoutReader {
     private(set) var optimizerGroups: [String] = []
     /// The Keras model description, where the file has one.
     private(set) var modelConfig: KerasModelConfig?
+    /// What is wrong with a layer whose stored weights disagree with what describes them.
+    private(set) var damage: [String: [String]] = [:]
+    /// Each layer's name in the model config, by layer name here, where they differ (Keras 3
+    /// groups are named after the layer's class; its own name is the group's `vars` `name`).
+    private(set) var configNames: [String: String] = [:]
 
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
@@ -30,7 +35,7 @@ struct LayoutReader {
             readKerasLegacy(model, metadata: checkpoint.metadata, layerNames: layerNames)
         } else if isKeras3 {
             kind = .keras3Weights
-            readKeras3(model)
+            readKeras3(model, metadata: checkpoint.metadata)
         } else {
             kind = .stateDict
             readStateDict(model, separator: checkpoint.format.nameSeparator)
@@ -45,11 +50,23 @@ struct LayoutReader {
         var claimed = Set<String>()
         for layer in layerNames where !layers.contains(where: { $0.name == layer }) {
             let prefix = metadata.layerGroup.isEmpty ? layer : "\(metadata.layerGroup)/\(layer)"
+            var problems: [String] = []
             let entries: [TensorLayout] = (metadata.weightNames[layer] ?? []).compactMap { weight in
-                guard let info = byName["\(prefix)/\(weight)"], claimed.insert(info.name).inserted else { return nil }
+                guard let info = byName["\(prefix)/\(weight)"] else {
+                    problems.append("weight_names lists '\(weight)', which is not a numeric dataset in the file")
+                    return nil
+                }
+                guard claimed.insert(info.name).inserted else { return nil }
                 return Self.kerasTensor(info, layer: layer, role: Self.role(fromName: weight))
             }
-            layers.append(Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries))
+            let listed = Set(entries.map(\.info.name))
+            for unlisted in tensors where unlisted.name.hasPrefix(prefix + "/") && !listed.contains(unlisted.name) && !claimed.contains(unlisted.name) {
+                problems.append("'\(unlisted.name)' is in the layer's group but not in its weight_names")
+            }
+            let built = Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries)
+            problems += Self.disagreements(built, declaredUnits: classes?.unitsOfLayer[layer])
+            if !problems.isEmpty { damage[layer] = problems }
+            layers.append(built)
         }
         loose += tensors.filter { !claimed.contains($0.name) }.map { TensorLayout(info: $0, layer: "", role: .other, classAxis: nil) }
     }
@@ -93,7 +110,12 @@ struct LayoutReader {
     /// Keras 3 `.weights.h5`: `layers/<name>/vars/<i>`; roles by position, which depend on the
     /// layer's class, read from its group name (Keras derives it from the class: `dense_1`,
     /// `separable_conv2d`, `lstm/cell`, `layer_normalization`); layers in natural name order.
-    private mutating func readKeras3(_ tensors: [TensorInfo]) {
+    /// With a model config (a `.keras` archive's `config.json`), each group's `vars` `name` names
+    /// the layer in the config, which gives its class, and a BatchNormalization's `center` and
+    /// `scale` say which of gamma and beta it stores.
+    private mutating func readKeras3(_ tensors: [TensorInfo], metadata: CheckpointMetadata) {
+        let config = KerasModelConfig(json: metadata.modelConfig)
+        modelConfig = config
         var grouped: [String: [(Int, TensorInfo)]] = [:]
         for info in tensors {
             guard let range = info.name.range(of: "/vars/", options: .backwards),
@@ -106,7 +128,12 @@ struct LayoutReader {
         for path in grouped.keys.sorted(by: NaturalOrder.less) {
             let name = path.hasPrefix("layers/") ? String(path.dropFirst("layers/".count)) : path
             let variables = grouped[path]!.sorted { $0.0 < $1.0 }
-            let positions = Self.keras3Roles(layer: name)
+            let configName = metadata.keras3LayerNames[path]
+            if let configName, configName != name { configNames[name] = configName }
+            var positions = Self.keras3Roles(layer: name)
+            if let configName, let parts = config?.batchNormalization[configName] {
+                positions = (parts.scale ? [.gamma] : []) + (parts.center ? [.beta] : []) + [.movingMean, .movingVariance]
+            }
             let entries = variables.map { index, info -> TensorLayout in
                 var role = positions.indices.contains(index) ? positions[index] : .other
                 // Kernels have 2 or more axes and biases one: anything else is not what the position says.
@@ -114,7 +141,7 @@ struct LayoutReader {
                 if role == .bias, info.shape.count != 1 { role = .other }
                 return Self.kerasTensor(info, layer: name, role: role)
             }
-            layers.append(Layer(name: name, className: nil, tensors: entries))
+            layers.append(Layer(name: name, className: configName.flatMap { config?.classOfLayer[$0] }, tensors: entries))
         }
     }
 
@@ -179,7 +206,47 @@ struct LayoutReader {
             }
             grouped[layer, default: []].append(entry)
         }
+        Self.joinDetachedBiases(&grouped, separator: separator)
         layers = grouped.keys.sorted(by: NaturalOrder.less).map { Layer(name: $0, className: nil, tensors: grouped[$0]!) }
+    }
+
+    /// Where a Keras layer's kernel and bias disagree with each other or with the units its config
+    /// declares: a kernel that is not a float matrix, a bias not as long as the kernel has units.
+    private static func disagreements(_ layer: Layer, declaredUnits: Int?) -> [String] {
+        var problems: [String] = []
+        let kernels = layer.tensors.filter { $0.role == .kernel }
+        for kernel in kernels {
+            if kernel.info.shape.count < 2 { problems.append("kernel '\(kernel.info.name)' has shape \(kernel.info.shape); a kernel has two axes or more") }
+            if !kernel.info.dtype.isEditable { problems.append("kernel '\(kernel.info.name)' is \(kernel.info.dtype.rawValue), not floats") }
+        }
+        guard let units = layer.outputUnits else { return problems }
+        for bias in layer.tensors where bias.role == .bias {
+            if bias.info.shape != [units] { problems.append("bias '\(bias.info.name)' has shape \(bias.info.shape) for a kernel of \(units) units") }
+            if !bias.info.dtype.isEditable { problems.append("bias '\(bias.info.name)' is \(bias.info.dtype.rawValue), not floats") }
+        }
+        if let declaredUnits, declaredUnits != units {
+            problems.append("the model_config declares \(declaredUnits) units, the kernel has \(units)")
+        }
+        return problems
+    }
+
+    /// A layer without a weight whose bias fits the weight of its one sub-layer, which has no bias
+    /// of its own, is that weight's bias: PyTorch Geometric's `GCNConv` keeps `conv.lin.weight`
+    /// (out, in) and `conv.bias` (out). The bias moves to the sub-layer, so a class is its row and
+    /// its bias together.
+    private static func joinDetachedBiases(_ grouped: inout [String: [TensorLayout]], separator: Character) {
+        for layer in grouped.keys.sorted() {
+            guard let entries = grouped[layer], !entries.contains(where: { $0.role == .kernel }),
+                  let bias = entries.first(where: { $0.role == .bias && $0.info.shape.count == 1 }) else { continue }
+            let prefix = layer.isEmpty ? "" : layer + String(separator)
+            let children = grouped.keys.filter { $0.hasPrefix(prefix) && $0 != layer && !$0.dropFirst(prefix.count).contains(separator) }
+            let weighted = children.filter { child in grouped[child]!.contains { $0.role == .kernel && $0.classAxis == 0 } }
+            guard weighted.count == 1, let child = weighted.first, !grouped[child]!.contains(where: { $0.role == .bias }),
+                  grouped[child]!.first(where: { $0.role == .kernel })?.info.shape.first == bias.info.shape[0] else { continue }
+            grouped[child]!.append(TensorLayout(info: bias.info, layer: child, role: .bias, classAxis: 0))
+            let rest = entries.filter { $0.info.name != bias.info.name }
+            grouped[layer] = rest.isEmpty ? nil : rest
+        }
     }
 
     private static func kerasTensor(_ info: TensorInfo, layer: String, role: TensorRole) -> TensorLayout {

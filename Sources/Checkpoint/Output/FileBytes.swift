@@ -11,6 +11,8 @@ final class FileBytes {
     let fd: Int32
     /// Sees every byte read (input) or written (output) while set, in the order of the calls.
     var observer: (any ByteSink)?
+    /// Where the next `write` goes (files being written).
+    private(set) var position = 0
 
     /// Opens `path` read-only.
     init(reading path: String) throws {
@@ -19,10 +21,11 @@ final class FileBytes {
         guard fd >= 0 else { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
     }
 
-    /// Creates `path`, which must not exist yet (a fresh temporary file), with mode 0666 & ~umask.
+    /// Creates `path`, which must not exist yet (a fresh temporary file), with mode 0666 & ~umask;
+    /// opened for reading too, so what was written can be read back (a zip member's CRC).
     init(creating path: String) throws {
         self.path = path
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+        fd = OutputTransaction.creatingFile { open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
 
@@ -38,6 +41,13 @@ final class FileBytes {
 
     /// Reads exactly `buffer.count` bytes at `offset`.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
+        try readUnobserved(into: buffer, at: offset)
+        observer?.consume(UnsafeRawBufferPointer(buffer))
+    }
+
+    /// Reads exactly `buffer.count` bytes at `offset` without showing them to the observer (a check
+    /// that reads some bytes a second time). Safe from several threads at once.
+    func readUnobserved(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
         var done = 0
         while done < buffer.count {
             let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -47,7 +57,6 @@ final class FileBytes {
             }
             done += n
         }
-        observer?.consume(UnsafeRawBufferPointer(buffer))
     }
 
     func read(count: Int, at offset: Int) throws -> [UInt8] {
@@ -65,7 +74,32 @@ final class FileBytes {
             guard n > 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
             done += n
         }
+        position += bytes.count
         observer?.consume(bytes)
+    }
+
+    /// Writes `bytes` at `offset` without moving `position` (a header filled in afterwards); not observed.
+    func write(_ bytes: [UInt8], at offset: Int) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+            done += n
+        }
+    }
+
+    /// Cuts the file at `length` (bytes someone else wrote past the end are dropped).
+    func truncate(at length: Int) throws {
+        guard ftruncate(fd, off_t(length)) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    /// Moves `position` (bytes written at offsets by someone else, such as libhdf5, are skipped).
+    func seek(to offset: Int) throws {
+        guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
+            throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        position = offset
     }
 
     /// Appends `count` bytes of `source` starting at `offset`, through a 1 MiB buffer (measured

@@ -24,6 +24,27 @@ public final class OutputTransaction: Sendable {
     private static let live = Mutex<[ObjectIdentifier: OutputTransaction]>([:])
     /// Final paths committed by this process, for an interrupt's message.
     private static let committedPaths = Mutex<[String]>([])
+    /// Held while a temporary file is created, and by an interrupt from its abort to the process's
+    /// exit: no file can be created after the abort removed the temporary files, and the main
+    /// thread cannot exit with its own status while the interrupt's exit is under way.
+    private static let exitGate = Mutex(())
+
+    /// Runs `create` (which creates a temporary file of a transaction) unless the process is
+    /// exiting on an interrupt, in which case it waits for that exit.
+    static func creatingFile<T>(_ create: () throws -> T) rethrows -> T {
+        try exitGate.withLock { _ in try create() }
+    }
+
+    /// On an interrupt: aborts every live transaction and calls `exit` with the paths this process
+    /// committed, never letting go of the gate (`exit` must end the process).
+    public static func abortAllAndExit(_ exit: ([String]) -> Never) -> Never {
+        exitGate.withLock { _ in exit(abortAll()) }
+    }
+
+    /// Waits, before the process exits with its own status, for an interrupt's exit under way.
+    public static func passExitGate() {
+        exitGate.withLock { _ in }
+    }
 
     public init() {
         Self.live.withLock { $0[ObjectIdentifier(self)] = self }

@@ -1,4 +1,5 @@
-/// One case per rule a shard index (`model.safetensors.index.json`) and its shards must satisfy.
+/// One case per rule a shard index (`model.safetensors.index.json`, `pytorch_model.bin.index.json`)
+/// and its shards must satisfy.
 /// `CheckpointError.shardIndex` puts the index's path in front of the message.
 public enum ShardIndexProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case tooLarge(bytes: Int)

@@ -40,14 +40,37 @@ public enum TensorValues: Sendable, Equatable {
     }
 }
 
+extension TensorValues {
+    /// How many values are NaN and how many infinite.
+    public var nonFinite: (nan: Int, infinite: Int) {
+        var nan = 0, infinite = 0
+        switch self {
+        case .float32(let v): for x in v where !x.isFinite { if x.isNaN { nan += 1 } else { infinite += 1 } }
+        case .float64(let v): for x in v where !x.isFinite { if x.isNaN { nan += 1 } else { infinite += 1 } }
+        }
+        return (nan, infinite)
+    }
+}
+
 /// How much a set of edits changed a tensor: elements whose stored value changed (bit patterns
 /// differ, so -0 → 0 counts), the L2 norm of the change and its largest absolute element.
 public struct ChangeTally: Sendable, Equatable {
     public private(set) var elementsChanged = 0
     public private(set) var sumOfSquares = 0.0
     public private(set) var maxAbs = 0.0
+    /// Values a pass computed finite that the tensor's dtype cannot hold (float16 past ±65504,
+    /// bfloat16 past ±3.4e38): stored as ±infinity.
+    public private(set) var overflowed = 0
+    /// Values that were finite and that a pass made NaN or infinite itself.
+    public private(set) var madeNonFinite = 0
 
     public init() {}
+
+    /// Notes an element whose value was `old`, computed as `result` and stored as `stored`.
+    mutating func noteFiniteness(old: Double, result: Double, stored: Double) {
+        guard old.isFinite, !stored.isFinite else { return }
+        if result.isFinite { overflowed += 1 } else { madeNonFinite += 1 }
+    }
 
     public var l2: Double { sumOfSquares.squareRoot() }
 
@@ -108,9 +131,10 @@ public struct Tensor: Sendable {
             default: { Float($0) }
             }
             for i in indices {
-                let old = v[i]
-                v[i] = round(transform(i, Double(old)))
+                let old = v[i], result = transform(i, Double(old))
+                v[i] = round(result)
                 tally.add(from: Double(old), to: Double(v[i]), differ: old.bitPattern != v[i].bitPattern)
+                tally.noteFiniteness(old: Double(old), result: result, stored: Double(v[i]))
             }
             values = .float32(v)
         case .float64(var v):
@@ -119,6 +143,7 @@ public struct Tensor: Sendable {
                 let old = v[i]
                 v[i] = transform(i, old)
                 tally.add(from: old, to: v[i], differ: old.bitPattern != v[i].bitPattern)
+                tally.noteFiniteness(old: old, result: v[i], stored: v[i])
             }
             values = .float64(v)
         }

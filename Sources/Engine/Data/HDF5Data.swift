@@ -20,6 +20,15 @@ final class HDF5Data: LabeledData {
         guard labelShape[0] == shape[0] else {
             throw EngineError.data(path: path, problem: "'\(features)' has \(shape[0]) samples but '\(labels)' has \(labelShape[0]) labels")
         }
+        // One sample's size must fit even with no samples, whose product is 0 whatever a sample holds.
+        var width = 1
+        for size in shape.dropFirst() {
+            let (product, overflow) = width.multipliedReportingOverflow(by: size)
+            guard !overflow else {
+                throw EngineError.data(path: path, problem: "'\(features)' has samples of shape \(Array(shape.dropFirst())), which overflows: too many values to address")
+            }
+            width = product
+        }
         count = shape[0]
         sampleShape = Array(shape.dropFirst())
         self.features = features

@@ -1,4 +1,4 @@
-internal import CZlib
+import Checkpoint
 import Foundation
 
 /// A validated IDX header of unsigned bytes (MNIST): big-endian magic 0x0000 08 dd (dd axes, 1 to
@@ -18,16 +18,17 @@ struct IDXHeader: Equatable {
         let rank = Int(magic[3])
         let bytes = try sizes(4 * rank)
         let shape = (0..<rank).map { a in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 * a + $1]) } }
-        var total = 1
-        for dim in shape {
-            let (product, overflow) = total.multipliedReportingOverflow(by: dim)
+        // One sample's bytes first: with no samples the whole product is 0 whatever a sample's size.
+        var sample = 1
+        for dim in shape.dropFirst() {
+            let (product, overflow) = sample.multipliedReportingOverflow(by: dim)
             guard !overflow else { throw IDXProblem.sizeOverflow(shape) }
-            total = product
+            sample = product
         }
+        let (total, overflow) = shape[0].multipliedReportingOverflow(by: sample)
+        guard !overflow, !(4 + 4 * rank).addingReportingOverflow(total).overflow else { throw IDXProblem.sizeOverflow(shape) }
         self.shape = shape
-        sampleBytes = shape.dropFirst().reduce(1, *)  // a factor of the checked product: fits
-        let (_, overflow) = (4 + 4 * rank).addingReportingOverflow(total)
-        guard !overflow else { throw IDXProblem.sizeOverflow(shape) }
+        sampleBytes = sample
     }
 }
 
@@ -53,7 +54,7 @@ public enum IDXProblem: Error, Equatable, CustomStringConvertible, Sendable {
 }
 
 /// MNIST's IDX files (gzipped or not; zlib reads plain files as they are), read a batch at a time
-/// through zlib's seekable stream, so memory does not grow with the file.
+/// through `GzipFile` (Checkpoint's door to zlib), so memory does not grow with the file.
 final class IDXData: LabeledData {
     let path: String
     let files: [String]
@@ -65,8 +66,12 @@ final class IDXData: LabeledData {
     init(images imagePath: String, labels labelPath: String) throws {
         path = imagePath
         files = [imagePath, labelPath]
-        images = try GzipFile(imagePath)
-        labels = try GzipFile(labelPath)
+        do {
+            images = try GzipFile(imagePath)
+            labels = try GzipFile(labelPath)
+        } catch {
+            throw EngineError.data(path: error.path, problem: error.problem)
+        }
         imageHeader = try Self.header(images)
         labelHeader = try Self.header(labels)
         guard labelHeader.shape.count == 1 else { throw EngineError.idx(path: labelPath, .labelsNotOneAxis(labelHeader.shape)) }
@@ -79,48 +84,24 @@ final class IDXData: LabeledData {
 
     func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
         let width = imageHeader.sampleBytes
-        let x = try images.read(count: range.count * width, at: imageHeader.dataOffset + range.lowerBound * width).map(Float.init)
+        let x = try Self.reading { try images.read(count: range.count * width, at: imageHeader.dataOffset + range.lowerBound * width) }.map(Float.init)
         return (x, try labelsOnly(range).1)
     }
 
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) {
-        ((), try labels.read(count: range.count, at: labelHeader.dataOffset + range.lowerBound).map(Int.init))
+        ((), try Self.reading { try labels.read(count: range.count, at: labelHeader.dataOffset + range.lowerBound) }.map(Int.init))
+    }
+
+    /// A gzip read whose failure is reported as the engine's data error.
+    private static func reading(_ body: () throws -> [UInt8]) throws -> [UInt8] {
+        do { return try body() } catch let failure as GzipFile.Failure { throw EngineError.data(path: failure.path, problem: failure.problem) }
     }
 
     private static func header(_ file: GzipFile) throws -> IDXHeader {
         do {
-            return try IDXHeader(magic: try file.read(count: 4, at: 0)) { try file.read(count: $0, at: 4) }
+            return try IDXHeader(magic: try reading { try file.read(count: 4, at: 0) }) { count in try reading { try file.read(count: count, at: 4) } }
         } catch let problem as IDXProblem {
             throw EngineError.idx(path: file.path, problem)
         }
-    }
-}
-
-/// A gzip (or plain) file read at offsets of its decompressed content.
-private final class GzipFile {
-    let path: String
-    private let file: gzFile
-
-    init(_ path: String) throws {
-        self.path = path
-        guard let file = gzopen(path, "rb") else { throw EngineError.data(path: path, problem: "cannot open") }
-        self.file = file
-    }
-
-    deinit { gzclose(file) }
-
-    /// Exactly `count` bytes at decompressed offset `offset` (seeking backwards restarts the stream).
-    func read(count: Int, at offset: Int) throws -> [UInt8] {
-        guard gzseek(file, offset, SEEK_SET) == offset else {
-            throw EngineError.data(path: path, problem: "shorter than its header says, or not a readable gzip stream")
-        }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { gzread(file, $0.baseAddress! + done, UInt32(min(count - done, 1 << 30))) }
-            guard n > 0 else { throw EngineError.data(path: path, problem: "shorter than its header says (truncated?)") }
-            done += Int(n)
-        }
-        return bytes
     }
 }

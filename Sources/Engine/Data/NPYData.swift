@@ -34,7 +34,7 @@ struct NPYArray {
 
     /// Rows `range` (first axis), converted to Double.
     func rows(_ range: Range<Int>) throws -> [Double] {
-        let width = shape.dropFirst().reduce(1, *)  // fits: the whole shape's product was checked
+        let width = header.rowElements
         let size = header.element.size
         try handle.seek(toOffset: UInt64(header.dataOffset + range.lowerBound * width * size))
         let bytes = try handle.read(upToCount: range.count * width * size) ?? Data()

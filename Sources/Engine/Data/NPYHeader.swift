@@ -27,6 +27,8 @@ struct NPYHeader: Equatable {
     let dataOffset: Int
     /// Elements and bytes of the whole array.
     let count: Int, byteCount: Int
+    /// Elements after the first axis: one row (one sample).
+    let rowElements: Int
 
     /// How many bytes the fixed prefix before the dict takes: magic, version and length (10 or 12).
     static func prefixLength(version: UInt8) -> Int { version == 1 ? 10 : 12 }
@@ -49,20 +51,23 @@ struct NPYHeader: Equatable {
         guard !fortran else { throw .fortranOrder }
         guard let element = Element(rawValue: descr) else { throw .unsupportedDType(descr) }
         if let negative = dims.first(where: { $0 < 0 }) { throw .negativeDimension(negative) }
-        var count = 1
-        for dim in dims {
-            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+        // One row's elements first: with no rows the whole product is 0 whatever a row holds.
+        var rowElements = 1
+        for dim in dims.dropFirst() {
+            let (product, overflow) = rowElements.multipliedReportingOverflow(by: dim)
             guard !overflow else { throw .sizeOverflow(dims) }
-            count = product
+            rowElements = product
         }
+        let (count, rowsOverflow) = (dims.first ?? 1).multipliedReportingOverflow(by: rowElements)
         let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: element.size)
-        guard !overflow else { throw .sizeOverflow(dims) }
+        guard !rowsOverflow, !overflow else { throw .sizeOverflow(dims) }
         let (end, past) = (start + length).addingReportingOverflow(bytesNeeded)
         guard !past, end <= fileSize else { throw .fileTooShort(needed: past ? Int.max : end, actual: fileSize) }
         self.element = element
         shape = dims
         dataOffset = start + length
         self.count = count
+        self.rowElements = rowElements
         byteCount = bytesNeeded
     }
 }

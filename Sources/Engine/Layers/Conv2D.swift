@@ -30,14 +30,15 @@ struct Conv2D: Layer {
     /// Values in one receptive field: a row of the im2col matrix.
     private var patch: Int { kernelHeight * kernelWidth * channels }
 
-    /// Output size and leading padding along one axis, as TensorFlow and Keras compute them.
+    /// Output size and leading padding along one axis, as TensorFlow and Keras compute them, for
+    /// positive sizes (any, without overflow); 0 when a valid window does not fit in the input.
     static func geometry(input: Int, kernel: Int, stride: Int, same: Bool) -> (size: Int, padBefore: Int) {
         if same {
-            let size = (input + stride - 1) / stride
-            let total = max((size - 1) * stride + kernel - input, 0)
+            let size = input / stride + (input % stride == 0 ? 0 : 1)
+            let total = max(kernel - input + (size - 1) * stride, 0)
             return (size, total / 2)
         }
-        return ((input - kernel) / stride + 1, 0)
+        return (input < kernel ? 0 : (input - kernel) / stride + 1, 0)
     }
 
     func outputShape(for input: [Int], path: String) throws -> [Int] {
@@ -52,11 +53,12 @@ struct Conv2D: Layer {
         return [rows.size, cols.size, filters]
     }
 
-    /// Values of one sample's im2col matrix for an input shape (positions × patch).
-    func patchValues(for input: [Int]) -> Int {
+    /// The sizes of one sample's im2col matrix for an input shape (output rows, output columns,
+    /// a patch's values), whose product `Network` counts with overflow checks.
+    func patchFactors(for input: [Int]) -> [Int] {
         let rows = Self.geometry(input: input[0], kernel: kernelHeight, stride: strides.0, same: samePadding)
         let cols = Self.geometry(input: input[1], kernel: kernelWidth, stride: strides.1, same: samePadding)
-        return rows.size * cols.size * patch
+        return [rows.size, cols.size, patch]
     }
 
     private struct Plan {

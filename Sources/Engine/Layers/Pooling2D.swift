@@ -13,6 +13,9 @@ struct Pooling2D: Layer {
         guard input.count == 3 else { throw EngineError.shapeMismatch(path: path, layer: name, expected: [-1, -1, -1], actual: input) }
         let rows = Conv2D.geometry(input: input[0], kernel: size.0, stride: strides.0, same: samePadding)
         let cols = Conv2D.geometry(input: input[1], kernel: size.1, stride: strides.1, same: samePadding)
+        guard rows.size > 0, cols.size > 0 else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [size.0, size.1, input[2]], actual: input)
+        }
         return [rows.size, cols.size, input[2]]
     }
 

@@ -48,7 +48,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
         case .data(let path, let problem):
             "\(path): \(problem)"
         case .labelOutOfRange(let path, let label, let sample, let classes):
-            "\(path): label \(label) of sample \(sample) is outside the model's \(classes) classes (0...\(classes - 1))"
+            classes > 0 ? "\(path): label \(label) of sample \(sample) is outside the model's \(classes) classes (0...\(classes - 1))"
+                : "\(path): label \(label) of sample \(sample): the model has no output units (no classes)"
         case .npy(let path, let problem):
             "\(path): \(problem)"
         case .idx(let path, let problem):

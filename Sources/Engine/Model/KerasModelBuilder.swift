@@ -1,9 +1,11 @@
 import Checkpoint
 import Foundation
 
-/// Rebuilds a Keras model from a legacy `.h5` file: the architecture from `model_config`, the
-/// weights from `model_weights/` through the checkpoint's layout. Sequential models and functional
-/// models that are a single chain are supported.
+/// Rebuilds a Keras model from a legacy `.h5` file or a `.keras` archive: the architecture from
+/// `model_config` (`config.json` in an archive: the same JSON), the weights through the
+/// checkpoint's layout (`model_weights/<layer>/...`, or `layers/<group>/vars/<i>` whose `vars`
+/// carry the layer's name). Sequential models and functional models that are a single chain are
+/// supported.
 enum KerasModelBuilder {
     static func build(_ checkpoint: any CheckpointFile) throws -> Network {
         let path = checkpoint.path
@@ -13,8 +15,7 @@ enum KerasModelBuilder {
             throw EngineError.noModelConfig(path: path)
         }
         let layout = Layout(of: checkpoint)
-        let weights = Dictionary(layout.layers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        var inputShape = (config["build_input_shape"] as? [Any]).map(shape)
+        var inputShape = try (config["build_input_shape"] as? [Any]).map { try shape($0, of: config["name"] as? String ?? "model", path) }
         var layers: [any Layer] = []
         var currentShape: [Int]?  // the shape flowing into the next layer, once the input shape is known
         var previous: String?
@@ -27,9 +28,9 @@ enum KerasModelBuilder {
             }
             previous = name
             if let batchShape = (settings["batch_shape"] ?? settings["batch_input_shape"]) as? [Any], inputShape == nil {
-                inputShape = shape(batchShape)
+                inputShape = try shape(batchShape, of: name, path)
             }
-            let reader = WeightReader(checkpoint: checkpoint, layer: weights[name], name: name, path: path)
+            let reader = WeightReader(checkpoint: checkpoint, layer: layout.layer(configName: name), name: name, path: path)
             switch className {
             case "InputLayer":
                 continue
@@ -48,16 +49,16 @@ enum KerasModelBuilder {
                 }
                 let kernel = try reader.required(.kernel, rank: 4)
                 let bias = try reader.optional(.bias, count: kernel.shape[3])
-                let strides = pair(settings["strides"]) ?? (1, 1)
+                let strides = try pair(settings, "strides", name, path) ?? (1, 1)
                 layers.append(Conv2D(name: name, kernel: kernel.values, bias: bias?.values,
                                      kernelHeight: kernel.shape[0], kernelWidth: kernel.shape[1], channels: kernel.shape[2], filters: kernel.shape[3],
                                      strides: strides, samePadding: try padding(settings, name, path),
                                      activation: try activation(settings, name, path), kernelName: kernel.name, biasName: bias?.name))
             case "MaxPooling2D", "AveragePooling2D":
                 try requireChannelsLast(settings, name, path)
-                let size = pair(settings["pool_size"]) ?? (2, 2)
+                let size = try pair(settings, "pool_size", name, path) ?? (2, 2)
                 layers.append(Pooling2D(name: name, kind: className == "MaxPooling2D" ? .max : .average, size: size,
-                                        strides: pair(settings["strides"]) ?? size, samePadding: try padding(settings, name, path)))
+                                        strides: try pair(settings, "strides", name, path) ?? size, samePadding: try padding(settings, name, path)))
             case "Flatten":
                 layers.append(Passthrough(name: name, kind: .flatten))
             case "Dropout":
@@ -97,12 +98,25 @@ enum KerasModelBuilder {
         return nil
     }
 
-    private static func shape(_ values: [Any]) -> [Int] { values.dropFirst().map { ($0 as? Int) ?? -1 } }
+    /// A batch shape without its batch axis; every size must be given and positive.
+    private static func shape(_ values: [Any], of layer: String, _ path: String) throws -> [Int] {
+        let sizes = values.dropFirst().map { $0 as? Int }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            let text = values.dropFirst().map { $0 as? Int == nil ? "None" : "\($0)" }.joined(separator: ", ")
+            throw EngineError.unsupportedOption(path: path, layer: layer, option: "an input of shape (\(text)) (the engine needs every size fixed and positive)")
+        }
+        return sizes.map { $0! }
+    }
 
-    private static func pair(_ value: Any?) -> (Int, Int)? {
-        if let values = value as? [Int], values.count == 2 { return (values[0], values[1]) }
-        if let single = value as? Int { return (single, single) }
-        return nil
+    /// A setting that is one positive integer or two (`strides`, `pool_size`); nil when absent.
+    private static func pair(_ settings: [String: Any], _ key: String, _ name: String, _ path: String) throws -> (Int, Int)? {
+        guard let value = settings[key] else { return nil }
+        let pair: (Int, Int)? = if let values = value as? [Int], values.count == 2 { (values[0], values[1]) }
+            else if let single = value as? Int { (single, single) } else { nil }
+        guard let pair, pair.0 > 0, pair.1 > 0 else {
+            throw EngineError.unsupportedOption(path: path, layer: name, option: "\(key) \(value) (expected one or two positive integers)")
+        }
+        return pair
     }
 
     private static func padding(_ settings: [String: Any], _ name: String, _ path: String) throws -> Bool {

@@ -18,13 +18,31 @@ public struct Network: Sendable {
         self.path = path
         self.inputShape = inputShape
         self.layers = layers
+        // Sizes come from the file's model_config: every product and sum is checked, so a shape too
+        // large to hold is refused before any layer multiplies its sizes unchecked.
+        func tooLarge(_ layer: String, _ shape: [Int]) -> EngineError {
+            .unsupportedOption(path: path, layer: layer, option: "an output of shape \(shape), too large to hold in memory,")
+        }
+        func adding(_ factors: [Int], to total: Int) -> Int? {
+            var product = 1
+            for factor in factors {
+                let (next, overflow) = product.multipliedReportingOverflow(by: factor)
+                guard !overflow else { return nil }
+                product = next
+            }
+            let (sum, overflow) = total.addingReportingOverflow(product)
+            return overflow ? nil : sum
+        }
         var shape = inputShape
-        var values = inputShape.reduce(1, *)
+        guard var values = adding(inputShape, to: 0) else { throw tooLarge(layers.first?.name ?? "input", inputShape) }
         for layer in layers {
             let output = try layer.outputShape(for: shape, path: path)
-            if let conv = layer as? Conv2D { values += conv.patchValues(for: shape) }
-            shape = output
-            values += shape.reduce(1, *)
+            if let conv = layer as? Conv2D {
+                guard let sum = adding(conv.patchFactors(for: shape), to: values) else { throw tooLarge(layer.name, output) }
+                values = sum
+            }
+            guard let sum = adding(output, to: values) else { throw tooLarge(layer.name, output) }
+            (shape, values) = (output, sum)
         }
         classes = shape.last ?? 0
         valuesPerSample = values
@@ -36,7 +54,7 @@ public struct Network: Sendable {
         }
     }
 
-    /// Opens a checkpoint's model (legacy Keras `.h5` with `model_config`).
+    /// Opens a checkpoint's model (a legacy Keras `.h5` with `model_config`, or a `.keras` archive).
     public init(checkpoint: any CheckpointFile) throws {
         self = try KerasModelBuilder.build(checkpoint)
     }

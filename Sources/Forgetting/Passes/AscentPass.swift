@@ -26,16 +26,18 @@ struct AscentPass: ModelPass, TunablePass {
 
     init(_ arguments: PassArguments) throws {
         autoSteps = arguments.isAuto("steps", positional: true)
-        steps = autoSteps ? 1 : Int(try arguments.integer("steps", positional: true, default: 100))
+        let steps = autoSteps ? 1 : try arguments.integer("steps", positional: true, default: 100)
         learningRate = try arguments.double("lr", default: 0.01, in: 0...Double.greatestFiniteMagnitude)
-        batch = Int(try arguments.integer("batch", default: 32))
+        let batch = try arguments.integer("batch", default: 32)
         optimizer = arguments.string("optimizer") ?? "sgd"
         momentum = try arguments.double("momentum", default: 0, in: 0...1)
         retain = try arguments.double("retain", default: 0, in: 0...Double.greatestFiniteMagnitude)
         seed = try arguments.integer("seed", default: 0)
         let spec = arguments.spec.text
+        // Checked as read (UInt64), then converted: a count past Int.max would trap in Int(_:).
         guard steps >= 1, steps <= 1_000_000 else { throw PassError.badValue(spec: spec, key: "steps", value: "\(steps)", expected: "a number of steps from 1 to 1000000") }
         guard batch >= 1, batch <= 1 << 16 else { throw PassError.badValue(spec: spec, key: "batch", value: "\(batch)", expected: "a batch size from 1 to 65536") }
+        (self.steps, self.batch) = (Int(steps), Int(batch))
         guard ["sgd", "adam"].contains(optimizer) else { throw PassError.badValue(spec: spec, key: "optimizer", value: optimizer, expected: "sgd or adam") }
         if optimizer == "adam", momentum != 0 { throw PassError.malformed(spec: spec, reason: "momentum applies to optimizer=sgd") }
         switch arguments.string("shuffle") {

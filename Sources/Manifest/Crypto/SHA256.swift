@@ -38,6 +38,12 @@ public final class SHA256 {
     public static func digest(ofFile path: String) throws -> [UInt8] {
         guard let handle = FileHandle(forReadingAtPath: path) else { throw SigningError.unreadable(path: path, reason: "cannot open") }
         defer { try? handle.close() }
+        return try digest(of: handle)
+    }
+
+    /// Hashes what is left to read in `handle`, in 1 MiB reads (for files opened with care, as
+    /// `ConfinedFile` opens those a record names).
+    public static func digest(of handle: FileHandle) throws -> [UInt8] {
         let hasher = SHA256()
         while true {
             let chunk = try handle.read(upToCount: 1 << 20) ?? Data()

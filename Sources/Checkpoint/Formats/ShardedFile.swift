@@ -1,33 +1,62 @@
 import Foundation
 
-/// A sharded safetensors checkpoint (`model.safetensors.index.json` plus its shards), read and
-/// written as one checkpoint: tensor names are global, each shard is rewritten beside a verbatim
-/// copy of the index, and the index is committed last. The folder's other files (a Hugging Face
-/// `config.json`, tokenizer and generation configs) are carried into the output folder byte for
-/// byte, so that the output loads where the input did; weights in other formats are not (they hold
-/// the unedited values), nor hidden files or ckptforget's own records.
-final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
-    static let format = CheckpointFormat(name: "sharded safetensors", outputSuffixes: [".index.json"],
-                                         outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path",
-                                         isDirectoryModel: true, nameSeparator: ".")
-    static let indexName = "model.safetensors.index.json"
+/// How one kind of sharded checkpoint is laid out: its format, its index's usual name, and how a
+/// shard is opened.
+struct ShardKind: Sendable {
+    let format: CheckpointFormat
+    /// The index's name in a model directory (`model.safetensors.index.json`).
+    let indexName: String
+    let openShard: @Sendable (String) throws -> any CheckpointFile
+}
 
-    /// A directory holding `model.safetensors.index.json`, or a `*.index.json` file.
+/// Sharded safetensors (`model.safetensors.index.json` and `model-0000k-of-0000n.safetensors`).
+enum ShardedSafetensorsFormat: CheckpointBackend {
+    static let kind = ShardKind(format: CheckpointFormat(name: "sharded safetensors", outputSuffixes: [".index.json"],
+                                                         outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path",
+                                                         isDirectoryModel: true, nameSeparator: "."),
+                                indexName: "model.safetensors.index.json", openShard: { try SafetensorsFile(path: $0) })
+    static var format: CheckpointFormat { kind.format }
+
+    /// A directory holding `model.safetensors.index.json`, or a `*.index.json` file other than a `*.bin.index.json`.
     static func recognizes(_ probe: FileProbe) -> Bool {
-        probe.isDirectory ? FileManager.default.fileExists(atPath: (probe.path as NSString).appendingPathComponent(indexName))
-            : probe.path.hasSuffix(".index.json")
+        probe.isDirectory ? FileManager.default.fileExists(atPath: (probe.path as NSString).appendingPathComponent(kind.indexName))
+            : probe.path.hasSuffix(".index.json") && !probe.path.hasSuffix(".bin.index.json")
     }
 
-    static func open(_ probe: FileProbe) throws -> any CheckpointFile {
-        try ShardedSafetensorsFile(indexPath: probe.isDirectory ? (probe.path as NSString).appendingPathComponent(indexName) : probe.path)
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { try ShardedFile(probe: probe, kind: kind) }
+}
+
+/// Sharded PyTorch state dicts (`pytorch_model.bin.index.json` and `pytorch_model-0000k-of-0000n.bin`),
+/// the same index as safetensors' with `torch.save` shards.
+enum ShardedTorchFormat: CheckpointBackend {
+    static let kind = ShardKind(format: CheckpointFormat(name: "sharded PyTorch", outputSuffixes: [".bin.index.json"],
+                                                         outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.bin.index.json path",
+                                                         isDirectoryModel: true, nameSeparator: "."),
+                                indexName: "pytorch_model.bin.index.json", openShard: { try TorchFile(path: $0) })
+    static var format: CheckpointFormat { kind.format }
+
+    /// A directory holding `pytorch_model.bin.index.json`, or a `*.bin.index.json` file.
+    static func recognizes(_ probe: FileProbe) -> Bool {
+        probe.isDirectory ? FileManager.default.fileExists(atPath: (probe.path as NSString).appendingPathComponent(kind.indexName))
+            : probe.path.hasSuffix(".bin.index.json")
     }
 
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { try ShardedFile(probe: probe, kind: kind) }
+}
+
+/// A sharded checkpoint (an index and its shards), read and written as one checkpoint: tensor
+/// names are global, each shard is rewritten beside a verbatim copy of the index, and the index is
+/// committed last. The folder's other files (a Hugging Face `config.json`, tokenizer and
+/// generation configs) are carried into the output folder byte for byte, so that the output loads
+/// where the input did; weights in other formats are not (they hold the unedited values), nor
+/// hidden files or ckptforget's own records.
+final class ShardedFile: CheckpointFile {
     let path: String
-    var format: CheckpointFormat { Self.format }
+    let format: CheckpointFormat
     let streamsBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata
-    private let shards: [(name: String, file: SafetensorsFile)]
+    private let shards: [(name: String, file: any CheckpointFile)]
     private let shardOfTensor: [String: Int]
     /// The folder's other files, carried over (names beside the index).
     private let companions: [String]
@@ -42,35 +71,24 @@ final class ShardedSafetensorsFile: CheckpointFile, CheckpointBackend {
 
     var files: [String] { [path] + shards.map(\.file.path) + companions.map { beside(directory, $0) } }
 
-    init(indexPath: String) throws {
+    convenience init(probe: FileProbe, kind: ShardKind) throws {
+        try self.init(indexPath: probe.isDirectory ? (probe.path as NSString).appendingPathComponent(kind.indexName) : probe.path, kind: kind)
+    }
+
+    init(indexPath: String, kind: ShardKind) throws {
         path = indexPath
+        format = kind.format
         let bytes = try FileBytes(reading: indexPath)
-        guard bytes.size <= 100_000_000 else {
+        guard bytes.size <= ShardIndex.maximumSize else {
             throw CheckpointError.shardIndex(path: indexPath, problem: .tooLarge(bytes: bytes.size))
         }
-        let json = try bytes.read(count: bytes.size, at: 0)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any] else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: .notJSONObject)
-        }
-        guard let weightMap = object["weight_map"] as? [String: Any], !weightMap.isEmpty else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: .noWeightMap)
-        }
-        var expected: [String: [String]] = [:]
-        for (tensor, value) in weightMap.sorted(by: { $0.key < $1.key }) {
-            guard let shard = value as? String else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: .shardNotAString(tensor: tensor))
-            }
-            guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
-                throw CheckpointError.shardIndex(path: indexPath, problem: .notPlainFileName(shard: shard, tensor: tensor))
-            }
-            expected[shard, default: []].append(tensor)
-        }
+        let expected = try ShardIndex(json: try bytes.read(count: bytes.size, at: 0), path: indexPath).tensorsByShard
         let directory = (indexPath as NSString).deletingLastPathComponent
-        var shards: [(String, SafetensorsFile)] = []
+        var shards: [(String, any CheckpointFile)] = []
         var shardOfTensor: [String: Int] = [:]
         var tensors: [TensorInfo] = []
         for shardName in expected.keys.sorted() {
-            let file = try SafetensorsFile(path: (directory.isEmpty ? shardName : "\(directory)/\(shardName)"))
+            let file = try kind.openShard(directory.isEmpty ? shardName : "\(directory)/\(shardName)")
             let present = Set(file.tensors.map(\.name))
             if let missing = expected[shardName]!.sorted().first(where: { !present.contains($0) }) {
                 throw CheckpointError.shardIndex(path: indexPath, problem: .tensorNotInShard(tensor: missing, shard: shardName))

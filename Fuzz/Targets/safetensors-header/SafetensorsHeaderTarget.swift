@@ -1,0 +1,12 @@
+@testable import Checkpoint
+
+/// The bytes as a whole safetensors file: the length prefix, then the JSON header validated against
+/// the file's size, as `SafetensorsFile` opens one (less the file reads).
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    guard let length = try? SafetensorsHeader.length(fromPrefix: Array(bytes.prefix(8)), fileSize: size),
+          let header = try? SafetensorsHeader(json: Array(bytes[8..<(8 + length)]), fileSize: size) else { return 0 }
+    _ = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0.info.byteCount) })
+    return 0
+}

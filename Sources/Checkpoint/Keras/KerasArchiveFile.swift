@@ -1,0 +1,92 @@
+import Foundation
+
+/// A Keras 3 `.keras` archive: a zip of `metadata.json`, `config.json` (the model config, the same
+/// JSON legacy `.h5` files keep in `model_config`) and `model.weights.h5` (a Keras 3 `.weights.h5`,
+/// `layers/<group>/vars/<i>`), with maybe `assets/` members. The weights are read by the HDF5
+/// backend in place, through a driver that reads the stored member's bytes at their offset
+/// (`HDF5ByteRange`): nothing is extracted. Its CRC is checked before it is opened.
+///
+/// A rewrite writes a new archive in the original member order: the other members byte for byte,
+/// `model.weights.h5` rewritten by `HDF5Rewriter` straight into its place in the new archive; every
+/// member stored, dated 1980-01-01, with its CRC.
+final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
+    static let format = CheckpointFormat(name: "Keras archive", outputSuffixes: [".keras"],
+                                         outputHint: "give it a .keras name (Keras loads archives only by that suffix)",
+                                         nameSeparator: "/", mayHoldKerasOptimizerState: true)
+    static let weightsName = "model.weights.h5"
+    static let configName = "config.json"
+    /// Real configs are a few hundred KiB at most.
+    static let maximumConfig = 64 << 20
+
+    /// A zip with `model.weights.h5` or `config.json` at its top level.
+    static func recognizes(_ probe: FileProbe) -> Bool {
+        probe.zip?.entries.contains { $0.name == weightsName || $0.name == configName } ?? false
+    }
+
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { try KerasArchiveFile(path: probe.path, archive: probe.zip!) }
+
+    let path: String
+    var format: CheckpointFormat { Self.format }
+    let archive: ZipArchive
+    let weightsEntry: ZipEntry
+    /// The weights member, opened through its byte range.
+    let weights: HDF5File
+    let metadata: CheckpointMetadata
+    var tensors: [TensorInfo] { weights.tensors }
+
+    init(path: String, archive: ZipArchive) throws {
+        self.path = path
+        self.archive = archive
+        guard let entry = archive.entry(named: Self.weightsName) else {
+            throw CheckpointError.keras(path: path, .missingMember(Self.weightsName, found: archive.entries.map(\.name)))
+        }
+        if let nested = archive.entries.first(where: { $0.name.hasSuffix("/" + Self.weightsName) || $0.name.hasSuffix("/" + Self.configName) }) {
+            throw CheckpointError.keras(path: path, .nested(nested.name))
+        }
+        guard entry.isStored else { throw CheckpointError.keras(path: path, .weightsCompressed) }
+        weightsEntry = entry
+        var config: String?
+        if let configEntry = archive.entry(named: Self.configName) {
+            let bytes = try archive.contents(of: configEntry, limit: Self.maximumConfig)
+            guard let text = String(validating: bytes, as: UTF8.self),
+                  (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else {
+                throw CheckpointError.keras(path: path, .badConfig)
+            }
+            config = text
+        }
+        try archive.checkCRC(entry)  // before libhdf5 reads any of it
+        weights = try HDF5File(path: "\(path): \(Self.weightsName)", range: HDF5ByteRange(reading: archive.file.fd, base: entry.dataOffset, length: entry.size))
+        var metadata = weights.metadata
+        metadata.modelConfig = config
+        self.metadata = metadata
+    }
+
+    func read(_ info: TensorInfo) throws -> Tensor { try weights.read(info) }
+
+    func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
+                 progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
+        let out = try FileBytes(creating: output.temporaryPath(for: destination))
+        let writer = ZipWriter(out: out)
+        for entry in archive.entries {
+            if entry.name == Self.weightsName {
+                let pending = try writer.begin(entry.name)
+                let range = HDF5ByteRange(writing: out.fd, base: pending.dataOffset)
+                try withoutActuallyEscaping(progress) { progress in
+                    try withoutActuallyEscaping(edit) { edit in
+                        try HDF5Rewriter(source: weights, plan: plan, progress: progress, edit: edit).write(to: "\(destination): \(entry.name)", range: range)
+                    }
+                }
+                guard range.closed else {
+                    throw CheckpointError.writeFailed(path: destination, reason: "libhdf5 did not close \(entry.name)")
+                }
+                try writer.finish(pending, size: range.length, crc: try ParallelCRC.of(out, count: range.length, at: pending.dataOffset))
+            } else {
+                try writer.add(entry.name, size: entry.size, crc: entry.crc32) {
+                    try archive.stream(entry) { try out.write($0) }
+                }
+            }
+        }
+        try writer.close()
+        try out.truncate(at: out.position)
+    }
+}
