@@ -3,6 +3,8 @@
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case notFound(path: String)
     case unreadable(path: String, reason: String)
+    /// An input that is a FIFO, a directory, a device or a socket where a file was expected (exit 2).
+    case notRegularFile(path: String, kind: String)
     case unrecognizedFormat(path: String, detail: String)
     /// A format ckptforget recognises and does not read (exit 2): what it is and how to re-save it.
     case refusedFormat(path: String, format: String, hint: String)
@@ -38,6 +40,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let path): "\(path): no such file or directory"
         case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
+        case .notRegularFile(let path, let kind): "\(path): it is \(kind), not a regular file; give a checkpoint file or a model directory"
         case .unrecognizedFormat(let path, let detail):
             "\(path): not a checkpoint ckptforget can read (\(detail)); expected HDF5 (.h5, .weights.h5, .nir), a Keras .keras archive, a torch.save state dict (.pt, .pth, .bin), safetensors, or a shard index (model.safetensors.index.json, pytorch_model.bin.index.json)"
         case .refusedFormat(let path, let format, let hint): "\(path): \(format); \(hint)"

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every kind of bad input exits 2 with a message naming the file and the problem, and leaves no
 /// output file (nor a temporary one) behind.
@@ -65,6 +68,22 @@ import Testing
         let input = try scratch.write(Array(original.prefix(4096)), to: "cut.h5")
         try expectRefusal([input, "--pass", "zero", "--class", "0", "-o", scratch.file("out.h5")], scratch: scratch,
                           mentions: [input + ": HDF5 H5Fopen failed"])
+    }
+
+    /// A checkpoint named on the command line that is a FIFO is refused at once (it used to block
+    /// in open(2) until something wrote to it), as is a character device.
+    @Test func aCheckpointThatIsNotARegularFileIsRefusedWithoutBlocking() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        #expect(mkfifo(scratch.file("fifo.safetensors"), 0o600) == 0)
+        for (input, kind) in [(scratch.file("fifo.safetensors"), "a FIFO"), ("/dev/zero", "a character device")] {
+            guard let run = try Run.ckptforget([input, "-p", "zero", "-c", "0", "-o", scratch.file("out.safetensors")], timeout: 120) else {
+                Issue.record("ckptforget \(input) did not finish within 120 s")
+                continue
+            }
+            #expect(run.status == 2 && run.stderr.contains("\(input): it is \(kind), not a regular file"), "exit \(run.status): \(run.stderr)")
+        }
+        #expect(scratch.contents == ["fifo.safetensors"])
     }
 
     @Test func missingOutputLayerAndClassOutOfRange() throws {

@@ -9,16 +9,26 @@ import Glibc
 /// the index, the shard and what is wrong.
 @Suite struct ShardIndexTests {
     static let shards = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    static let torchShards = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]
 
     /// A copy of the sharded fixture in `scratch/model`, with `edit` applied to its index text.
     private func model(in scratch: Scratch, index edit: (String) -> String = { $0 }) throws -> String {
+        try copy("safetensors/sharded", shards: Self.shards, index: "model.safetensors.index.json", in: scratch, edit: edit)
+    }
+
+    /// A copy of the sharded `torch.save` fixture in `scratch/model`.
+    private func torchModel(in scratch: Scratch) throws -> String {
+        try copy("torch/sharded", shards: Self.torchShards, index: "pytorch_model.bin.index.json", in: scratch, edit: { $0 })
+    }
+
+    private func copy(_ fixture: String, shards: [String], index name: String, in scratch: Scratch, edit: (String) -> String) throws -> String {
         let directory = scratch.file("model")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
-        for name in Self.shards {
-            try FileManager.default.copyItem(atPath: Run.fixture("safetensors/sharded/\(name)"), toPath: "\(directory)/\(name)")
+        for shard in shards {
+            try FileManager.default.copyItem(atPath: Run.fixture("\(fixture)/\(shard)"), toPath: "\(directory)/\(shard)")
         }
-        let index = try String(contentsOfFile: Run.fixture("safetensors/sharded/model.safetensors.index.json"), encoding: .utf8)
-        try edit(index).write(toFile: "\(directory)/model.safetensors.index.json", atomically: false, encoding: .utf8)
+        let index = try String(contentsOfFile: Run.fixture("\(fixture)/\(name)"), encoding: .utf8)
+        try edit(index).write(toFile: "\(directory)/\(name)", atomically: false, encoding: .utf8)
         return directory
     }
 
@@ -63,6 +73,29 @@ import Glibc
             try expectRefusal(directory, scratch: scratch,
                               mentions: ["\(directory)/model.safetensors.index.json: ", "shard '\(Self.shards[1])'", "is \(kind), not a regular file"])
         }
+    }
+
+    /// The same rule for a sharded `torch.save` checkpoint, whose shards are zips opened the same way.
+    @Test func aTorchShardThatIsAFIFOIsRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let directory = try torchModel(in: scratch)
+        let shard = "\(directory)/\(Self.torchShards[1])"
+        try FileManager.default.removeItem(atPath: shard)
+        #expect(mkfifo(shard, 0o644) == 0)
+        try expectRefusal(directory, scratch: scratch,
+                          mentions: ["\(directory)/pytorch_model.bin.index.json: ", "shard '\(Self.torchShards[1])'", "is a FIFO, not a regular file"])
+    }
+
+    /// An index that is a FIFO is refused too (it was read with a blocking open).
+    @Test func anIndexThatIsAFIFOIsRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let directory = try model(in: scratch)
+        let index = "\(directory)/model.safetensors.index.json"
+        try FileManager.default.removeItem(atPath: index)
+        #expect(mkfifo(index, 0o644) == 0)
+        try expectRefusal(directory, scratch: scratch, mentions: ["\(index): it is a FIFO, not a regular file"])
     }
 
     @Test func shardNamesThatAreNotPlainFileNamesBesideTheIndexAreRefused() throws {

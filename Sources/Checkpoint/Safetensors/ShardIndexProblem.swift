@@ -9,6 +9,8 @@ public enum ShardIndexProblem: Error, Equatable, CustomStringConvertible, Sendab
     case shardNotAString(tensor: String)
     /// A shard named by anything but a plain file name in the index's directory.
     case notPlainFileName(shard: String, tensor: String)
+    /// A shard that is a FIFO, a directory, a device or a socket (`kind` says which), refused unopened.
+    case shardNotRegularFile(shard: String, kind: String, tensor: String)
     case tensorNotInShard(tensor: String, shard: String)
     case tensorInSeveralShards(tensor: String)
 
@@ -24,6 +26,8 @@ public enum ShardIndexProblem: Error, Equatable, CustomStringConvertible, Sendab
             "weight_map entry '\(tensor)' is not a file name"
         case .notPlainFileName(let shard, let tensor):
             "shard '\(shard)' for '\(tensor)' must be a plain file name beside the index"
+        case .shardNotRegularFile(let shard, let kind, let tensor):
+            "shard '\(shard)' (where weight_map puts '\(tensor)') is \(kind), not a regular file; a shard must be a regular file beside the index"
         case .tensorNotInShard(let tensor, let shard):
             "weight_map puts '\(tensor)' in \(shard), which does not hold it"
         case .tensorInSeveralShards(let tensor):
