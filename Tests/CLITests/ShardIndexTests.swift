@@ -102,7 +102,8 @@ import Glibc
         let real = Self.shards[1]
         let names: [(written: String, shown: String)] = [
             // open(2) would stop at the NUL and read the real shard, and the output would be written under the cut name.
-            ("\(real)\\u0000.txt", "\(real)\\u{0}.txt"),
+            // Messages show control characters as \xHH.
+            ("\(real)\\u0000.txt", "\(real)\\x00.txt"),
             ("../model/\(real)", "../model/\(real)"),
             ("..", ".."),
             (".", "."),

@@ -24,7 +24,9 @@ struct ShardIndex {
             guard let shard = value as? String else {
                 throw .shardIndex(path: path, problem: .shardNotAString(tensor: tensor))
             }
-            guard !shard.isEmpty, !shard.contains("/"), shard != ".", shard != ".." else {
+            // A NUL would end the name at open(2): "x.safetensors\u0000.txt" would read x.safetensors
+            // and write the output under the name cut there.
+            guard !shard.isEmpty, !shard.contains("/"), !shard.utf8.contains(0), shard != ".", shard != ".." else {
                 throw .shardIndex(path: path, problem: .notPlainFileName(shard: shard, tensor: tensor))
             }
             tensorsByShard[shard, default: []].append(tensor)

@@ -25,7 +25,7 @@ public enum ShardIndexProblem: Error, Equatable, CustomStringConvertible, Sendab
         case .shardNotAString(let tensor):
             "weight_map entry '\(tensor)' is not a file name"
         case .notPlainFileName(let shard, let tensor):
-            "shard '\(shard)' for '\(tensor)' must be a plain file name beside the index"
+            "shard '\(shard)' for '\(tensor)' must be a plain file name beside the index (not empty, '.' or '..', and without '/' or NUL)"
         case .shardNotRegularFile(let shard, let kind, let tensor):
             "shard '\(shard)' (where weight_map puts '\(tensor)') is \(kind), not a regular file; a shard must be a regular file beside the index"
         case .tensorNotInShard(let tensor, let shard):
