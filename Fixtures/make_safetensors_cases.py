@@ -199,6 +199,16 @@ CASES = [
     ("str_raw_del_in_name", "a raw DEL (0x7f) in a tensor name", '{"a\x7fb":%s}' % A, 4),
     ("str_non_ascii_name", "a UTF-8 tensor name", '{"poids.é":%s}' % A, 4),
     ("str_surrogate_pair_name", "a surrogate pair escape in a name", '{"\\ud83d\\ude00":%s}' % A, 4),
+    # Names equal under Unicode canonical equivalence are different keys to the reference (Rust
+    # compares bytes); ckptforget refuses them by name (CheckpointError.ambiguousNames).
+    ("norm_nfc_and_nfd_names", "cafe with U+00E9 and with e + U+0301: two tensors to the reference",
+     '{"caf\u00e9":%s,"cafe\u0301":%s}' % (A, entry(offsets="[4,8]")), 8),
+    ("norm_nfc_and_nfd_escaped", "the same two names written with \\u escapes",
+     '{"caf\\u00e9":%s,"cafe\\u0301":%s}' % (A, entry(offsets="[4,8]")), 8),
+    ("norm_nfc_and_nfd_empty", "two canonically equivalent names of empty tensors at the same offsets",
+     '{"caf\u00e9":%s,"cafe\u0301":%s}' % (entry(shape="[0]", offsets="[0,0]"), entry(dtype="I32", shape="[0]", offsets="[0,0]")), 0),
+    ("norm_kelvin_sign", "U+212A KELVIN SIGN and K, canonically equivalent one-letter names",
+     '{"\u212a":%s,"K":%s}' % (A, entry(offsets="[4,8]")), 8),
     ("str_lone_high_surrogate", "a lone high surrogate escape", '{"\\ud800":%s}' % A, 4),
     ("str_lone_low_surrogate", "a lone low surrogate escape", '{"\\udc00":%s}' % A, 4),
     ("str_high_then_letter", "a high surrogate followed by \\u0041", '{"\\ud800\\u0041":%s}' % A, 4),
