@@ -128,6 +128,30 @@ import Testing
         #expect(try SafetensorsFile(path: path).tensors == [TensorInfo(name: "a", dtype: .int32, shape: [1])])
     }
 
+    /// Names are compared as bytes, as the reference compares them: `café` with U+00E9 and with
+    /// e + U+0301 are two entries of the header (before, one replaced the other in a String-keyed
+    /// table, and the buffer then seemed to have a gap). The file is refused as ambiguous, naming both.
+    @Test func namesEqualOnlyUnderNormalizationAreTwoEntriesAndRefused() throws {
+        let (nfc, nfd) = ("caf\u{E9}", "cafe\u{301}")
+        let header = #"{"caf\u00e9":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"cafe\u0301":{"dtype":"I32","shape":[1],"data_offsets":[4,8]}}"#
+        let parsed = try SafetensorsHeader(json: Array(header.utf8), fileSize: 8 + header.utf8.count + 8)
+        #expect(parsed.entries.map { Array($0.info.name.utf8) } == [[0x63, 0x61, 0x66, 0xC3, 0xA9], [0x63, 0x61, 0x66, 0x65, 0xCC, 0x81]])
+        #expect(parsed.entries.map(\.info.dtype) == [.float32, .int32])
+
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/cafe.safetensors"
+        try Data(Fixture.safetensors(header: header, dataBytes: 8)).write(to: URL(fileURLWithPath: path))
+        #expect(throws: CheckpointError.ambiguousNames(path: path, first: nfc, second: nfd)) { try SafetensorsFile(path: path) }
+    }
+
+    /// U+212A KELVIN SIGN is canonically equivalent to K: "\u{212A}" and "K" are two names as bytes.
+    @Test func aKelvinSignAndKAreTwoNames() throws {
+        let header = #"{"\u212a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"K":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#
+        let parsed = try SafetensorsHeader(json: Array(header.utf8), fileSize: 8 + header.utf8.count + 8)
+        #expect(parsed.entries.map { Array($0.info.name.utf8) } == [[0xE2, 0x84, 0xAA], [0x4B]])
+    }
+
     @Test func acceptsNullMetadataAndLeadingWhitespace() throws {
         let header = #" {"__metadata__":null,"a":{"dtype":"C64","shape":[1],"data_offsets":[0,8]}}"#
         #expect(try problem(Fixture.safetensors(header: header, dataBytes: 8)) == nil)

@@ -11,7 +11,8 @@ struct SafetensorsHeader {
 
     static let maximumHeaderLength: UInt64 = 100_000_000
 
-    /// Entries sorted by offset (the buffer's order); one per name.
+    /// Entries sorted by offset (the buffer's order); one per name as bytes (two names may still be
+    /// canonically equivalent: `SafetensorsFile` refuses those).
     let entries: [Entry]
     /// Empty when the header has no `__metadata__` or has it null.
     let metadata: [String: String]
@@ -36,13 +37,16 @@ struct SafetensorsHeader {
         metadata = parsed.metadata ?? [:]
 
         // Each entry's shape against its dtype and offsets, then the buffer's order (the reference
-        // sorts by offsets; names break ties so that messages do not depend on hashing).
+        // sorts by offsets; names, as bytes, break ties so that messages do not depend on hashing).
         var sized: [(name: String, entry: SafetensorsHeaderJSON.Entry)] = []
         for (name, entry) in parsed.entries {
             try Self.checkSize(name, entry)
             sized.append((name, entry))
         }
-        sized.sort { ($0.entry.begin, $0.entry.end, $0.name) < ($1.entry.begin, $1.entry.end, $1.name) }
+        sized.sort {
+            ($0.entry.begin, $0.entry.end) != ($1.entry.begin, $1.entry.end) ? ($0.entry.begin, $0.entry.end) < ($1.entry.begin, $1.entry.end)
+                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
+        }
 
         let bufferSize = UInt64(max(0, fileSize - 8 - json.count))
         var expected: UInt64 = 0

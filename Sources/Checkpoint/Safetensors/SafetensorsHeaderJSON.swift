@@ -8,7 +8,9 @@
 /// - `__metadata__` may appear once; it is null or an object of strings (a key repeated inside it:
 ///   the last value counts).
 /// - Every other key is a tensor. A name written twice keeps its last entry (a HashMap), but every
-///   entry must be valid.
+///   entry must be valid. Names are the same only when their bytes are (Rust compares bytes; a
+///   Swift `String` compares by canonical equivalence, so keys are compared as UTF-8 here, and
+///   `café` with U+00E9 and with e + U+0301 stay two tensors, as in the reference).
 /// - An entry is an object whose `dtype`, `shape` and `data_offsets` each appear exactly once (other
 ///   fields are ignored, though they must be valid JSON), or an array `[dtype, shape, data_offsets]`
 ///   (serde's sequence form of a struct).
@@ -26,7 +28,8 @@ struct SafetensorsHeaderJSON {
         let begin: UInt64, end: UInt64
     }
 
-    private(set) var entries: [String: Entry] = [:]
+    /// One per distinct name (as bytes), in the order each name first appeared.
+    private(set) var entries: [(name: String, entry: Entry)] = []
     /// nil when absent or null.
     private(set) var metadata: [String: String]?
 
@@ -35,13 +38,20 @@ struct SafetensorsHeaderJSON {
         guard try tokens.peek() == .object else { throw .headerNotObject }
         try tokens.beginObject()
         var seenMetadata = false
+        var indexOfName: [[UInt8]: Int] = [:]
         while let key = try tokens.nextKey() {
-            if key == "__metadata__" {
+            if key.isExactly("__metadata__") {
                 guard !seenMetadata else { throw .duplicateMetadata }
                 seenMetadata = true
                 metadata = try Self.readMetadata(tokens)
             } else {
-                entries[key] = try EntryReader(tokens: tokens, tensor: key).entry()
+                let entry = try EntryReader(tokens: tokens, tensor: key).entry()
+                if let index = indexOfName[Array(key.utf8)] {
+                    entries[index].entry = entry
+                } else {
+                    indexOfName[Array(key.utf8)] = entries.count
+                    entries.append((key, entry))
+                }
             }
         }
         try tokens.finish()
@@ -86,17 +96,16 @@ private struct EntryReader {
         try tokens.beginObject()
         var dtype: DType?, shape: [UInt64]?, offsets: (UInt64, UInt64)?
         while let field = try tokens.nextKey() {
-            switch field {
-            case "dtype":
+            if field.isExactly("dtype") {
                 guard dtype == nil else { throw .duplicateField(tensor: tensor, field: field) }
                 dtype = try readDType()
-            case "shape":
+            } else if field.isExactly("shape") {
                 guard shape == nil else { throw .duplicateField(tensor: tensor, field: field) }
                 shape = try readShape()
-            case "data_offsets":
+            } else if field.isExactly("data_offsets") {
                 guard offsets == nil else { throw .duplicateField(tensor: tensor, field: field) }
                 offsets = try readOffsets()
-            default:
+            } else {
                 try tokens.skipValue()
             }
         }
@@ -137,7 +146,7 @@ private struct EntryReader {
         case let kind:
             throw .invalidEntry(tensor: tensor, reason: "'dtype' is \(kind.described), expected a string such as \"F32\"")
         }
-        guard let dtype = DType(rawValue: name) else { throw .unknownDType(tensor: tensor, dtype: name) }
+        guard let dtype = DType.allCases.first(where: { name.isExactly($0.rawValue) }) else { throw .unknownDType(tensor: tensor, dtype: name) }
         return dtype
     }
 
@@ -200,6 +209,12 @@ private struct Tokens {
     func readNull() throws(SafetensorsProblem) { try run { () throws(StrictJSONError) in try reader.readNull() } }
     func skipValue() throws(SafetensorsProblem) { try run { () throws(StrictJSONError) in try reader.skipValue() } }
     func finish() throws(SafetensorsProblem) { try run { () throws(StrictJSONError) in try reader.finish() } }
+}
+
+extension String {
+    /// Equal as bytes, as serde compares field names and Rust compares map keys (`==` on `String`
+    /// would also match canonically equivalent spellings: U+212A KELVIN SIGN equals "K").
+    func isExactly(_ other: String) -> Bool { utf8.elementsEqual(other.utf8) }
 }
 
 extension StrictJSONReader.Kind {
