@@ -40,16 +40,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
             throw CheckpointError.safetensors(path: path, problem)
         }
         tensors = header.entries.map(\.info)
-        // Names are distinct as bytes; two that are canonically equivalent would be one key here
-        // (and in every table a run keeps), so the file is refused, naming both (exit 2).
-        var entryByName: [String: SafetensorsHeader.Entry] = [:]
-        for entry in header.entries {
-            if let other = entryByName[entry.info.name] {
-                throw CheckpointError.ambiguousNames(path: path, first: other.info.name, second: entry.info.name)
-            }
-            entryByName[entry.info.name] = entry
-        }
-        self.entryByName = entryByName
+        entryByName = try header.entriesByName(path: path)
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = header.metadata
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)

@@ -97,3 +97,19 @@ struct SafetensorsHeader {
         }
     }
 }
+
+extension SafetensorsHeader {
+    /// The entries by name, as a run looks them up. Names are distinct as bytes, but two that are
+    /// canonically equivalent (`café` with U+00E9 and with e + U+0301) would be one `String` key here
+    /// and in every table a run keeps, so they are refused, naming both (`path` names the file).
+    func entriesByName(path: String) throws(CheckpointError) -> [String: Entry] {
+        var byName: [String: Entry] = [:]
+        for entry in entries {
+            if let other = byName[entry.info.name] {
+                throw .ambiguousNames(path: path, first: other.info.name, second: entry.info.name)
+            }
+            byName[entry.info.name] = entry
+        }
+        return byName
+    }
+}
