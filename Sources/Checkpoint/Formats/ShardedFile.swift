@@ -86,17 +86,22 @@ final class ShardedFile: CheckpointFile {
         let directory = (indexPath as NSString).deletingLastPathComponent
         var shards: [(String, any CheckpointFile)] = []
         var shardOfTensor: [String: Int] = [:]
+        /// Each tensor's name as its shard spells it (a String key matches any canonically equivalent spelling).
+        var spelling: [String: String] = [:]
         var tensors: [TensorInfo] = []
         for shardName in expected.keys.sorted() {
             let file = try kind.openShard(try Self.openShard(shardName, for: expected[shardName]!, in: directory, index: indexPath))
-            let present = Set(file.tensors.map(\.name))
-            if let missing = expected[shardName]!.sorted().first(where: { !present.contains($0) }) {
+            // Names as bytes: weight_map's spelling must be the shard's, as it is for the loaders.
+            let present = Set(file.tensors.map { Array($0.name.utf8) })
+            if let missing = expected[shardName]!.sorted().first(where: { !present.contains(Array($0.utf8)) }) {
                 throw CheckpointError.shardIndex(path: indexPath, problem: .tensorNotInShard(tensor: missing, shard: shardName))
             }
             for info in file.tensors {
-                guard shardOfTensor[info.name] == nil else {
+                if let other = spelling[info.name] {
+                    guard other.isExactly(info.name) else { throw CheckpointError.ambiguousNames(path: indexPath, first: other, second: info.name) }
                     throw CheckpointError.shardIndex(path: indexPath, problem: .tensorInSeveralShards(tensor: info.name))
                 }
+                spelling[info.name] = info.name
                 shardOfTensor[info.name] = shards.count
                 tensors.append(info)
             }
