@@ -3,6 +3,8 @@
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case notFound(path: String)
     case unreadable(path: String, reason: String)
+    /// An input that is a FIFO, a directory, a device or a socket where a file was expected (exit 2).
+    case notRegularFile(path: String, kind: String)
     case unrecognizedFormat(path: String, detail: String)
     /// A format ckptforget recognises and does not read (exit 2): what it is and how to re-save it.
     case refusedFormat(path: String, format: String, hint: String)
@@ -15,7 +17,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case torch(path: String, TorchProblem)
     /// A `torch.save` pickle holds something a state dict does not (exit 2); `member` is the pickle's name.
     case pickle(path: String, member: String, PickleProblem)
-    case shardIndex(path: String, problem: String)
+    case shardIndex(path: String, problem: ShardIndexProblem)
     case hdf5(path: String, call: String, message: String)
     case unsupported(path: String, tensor: String, reason: String)
     /// A tensor too large to hold in memory (exit 2).
@@ -38,6 +40,7 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notFound(let path): "\(path): no such file or directory"
         case .unreadable(let path, let reason): "\(path): cannot read: \(reason)"
+        case .notRegularFile(let path, let kind): "\(path): it is \(kind), not a regular file; give a checkpoint file or a model directory"
         case .unrecognizedFormat(let path, let detail):
             "\(path): not a checkpoint ckptforget can read (\(detail)); expected HDF5 (.h5, .weights.h5, .nir), a Keras .keras archive, a torch.save state dict (.pt, .pth, .bin), safetensors, or a shard index (model.safetensors.index.json, pytorch_model.bin.index.json)"
         case .refusedFormat(let path, let format, let hint): "\(path): \(format); \(hint)"
@@ -62,52 +65,4 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
 
     /// A string's UTF-8 bytes in hex, for names that look alike.
     static func hex(_ text: String) -> String { text.utf8.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ") }
-}
-
-/// One case per rule a safetensors header must satisfy (the reference reader's rules).
-public enum SafetensorsProblem: Error, Equatable, CustomStringConvertible, Sendable {
-    case tooShort(size: Int)
-    case headerTooLarge(length: UInt64)
-    case headerPastEnd(length: UInt64, fileSize: Int)
-    case headerNotObject
-    case invalidJSON(String)
-    case invalidMetadata(String)
-    case invalidEntry(tensor: String, reason: String)
-    case unknownDType(tensor: String, dtype: String)
-    case lengthMismatch(tensor: String, expected: Int, actual: Int)
-    case overlap(tensor: String, other: String)
-    case gap(tensor: String, expectedBegin: Int, actualBegin: Int)
-    case dataPastEnd(tensor: String, end: Int, bufferSize: Int)
-    case trailingBytes(dataEnd: Int, bufferSize: Int)
-
-    public var description: String {
-        switch self {
-        case .tooShort(let size):
-            "file is \(size) bytes; a safetensors file starts with an 8-byte header length"
-        case .headerTooLarge(let length):
-            "header length \(length) exceeds the 100,000,000-byte limit (corrupt or not safetensors)"
-        case .headerPastEnd(let length, let fileSize):
-            "header length \(length) runs past the end of the \(fileSize)-byte file (truncated?)"
-        case .headerNotObject:
-            "header is not a JSON object (expected '{' after the 8-byte length)"
-        case .invalidJSON(let reason):
-            "header is not valid JSON: \(reason)"
-        case .invalidMetadata(let reason):
-            "__metadata__ must map strings to strings: \(reason)"
-        case .invalidEntry(let tensor, let reason):
-            "tensor '\(tensor)': \(reason)"
-        case .unknownDType(let tensor, let dtype):
-            "tensor '\(tensor)': unknown dtype '\(dtype)' (expected one of \(DType.allCases.map(\.rawValue).joined(separator: ", ")))"
-        case .lengthMismatch(let tensor, let expected, let actual):
-            "tensor '\(tensor)': shape and dtype need \(expected) bytes but data_offsets span \(actual)"
-        case .overlap(let tensor, let other):
-            "tensor '\(tensor)': data_offsets overlap those of '\(other)'"
-        case .gap(let tensor, let expectedBegin, let actualBegin):
-            "tensor '\(tensor)': data_offsets begin at \(actualBegin), expected \(expectedBegin) (tensors must tile the data buffer)"
-        case .dataPastEnd(let tensor, let end, let bufferSize):
-            "tensor '\(tensor)': data ends at byte \(end) but the data buffer has \(bufferSize) bytes (truncated file?)"
-        case .trailingBytes(let dataEnd, let bufferSize):
-            "tensors end at byte \(dataEnd) of a \(bufferSize)-byte data buffer (trailing bytes)"
-        }
-    }
 }

@@ -33,7 +33,7 @@ public enum CheckpointDiff {
                 continue
             }
             guard info.dtype.isEditable else {
-                result.append(TensorComparison(name: info.name, status: .notCompared("\(info.dtype.rawValue): integer tensors are not compared"),
+                result.append(TensorComparison(name: info.name, status: .notCompared("\(info.dtype.rawValue): tensors of this dtype are never edited, so not compared"),
                                                edit: nil, zerosBefore: nil, zerosAfter: nil))
                 continue
             }

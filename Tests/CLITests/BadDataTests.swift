@@ -211,6 +211,22 @@ import Glibc
         #expect(scratch.contents.isEmpty)
     }
 
+    /// The same rule for safetensors, whose header is read with names compared as bytes (before,
+    /// the second `café` replaced the first and the run blamed a gap in the data buffer).
+    @Test func safetensorsNamesEqualOnlyUnderUnicodeNormalizationAreRefused() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let header = Array(#"{"caf\u00e9":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"cafe\u0301":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}"#.utf8)
+        let file = try scratch.write(BadDataTests.littleEndian([UInt64(header.count)]) + header + [UInt8](repeating: 0, count: 16), to: "cafe.safetensors")
+        for arguments in [["inspect", file], [file, "-p", "zero", "-c", "0", "-o", scratch.file("out.safetensors")]] {
+            let run = try Run.run(Run.binary, arguments)
+            #expect(run.status == 2, "\(arguments): \(run.status) \(run.stderr)")
+            #expect(run.stderr.contains("\(file): tensors 'caf") && run.stderr.contains("63 61 66 c3 a9") && run.stderr.contains("63 61 66 65 cc 81")
+                    && run.stderr.contains("Unicode normalization"), "\(run.stderr)")
+        }
+        #expect(scratch.contents == ["cafe.safetensors"])
+    }
+
     /// A tensor named with a terminal escape sequence cannot drive the terminal through a message:
     /// control characters are written as \xHH on stderr (JSON escapes them itself).
     @Test func controlCharactersInNamesAreEscapedInMessages() throws {

@@ -1,5 +1,8 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every kind of bad input exits 2 with a message naming the file and the problem, and leaves no
 /// output file (nor a temporary one) behind.
@@ -40,6 +43,16 @@ import Testing
             ("shape.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,12]}}"#, data: 12),
              ["tensor 'a': shape and dtype need 16 bytes but data_offsets span 12"]),
             ("short.safetensors", [7, 0, 0], ["file is 3 bytes; a safetensors file starts with an 8-byte header length"]),
+            // What the reference reader (safetensors 0.8.0) refuses, ckptforget refuses too.
+            ("comma.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},}"#, data: 4),
+             ["header is not valid JSON: trailing comma at line 1, column 55"]),
+            ("float.safetensors", safetensors(#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0.0,4.0]}}"#, data: 4),
+             ["tensor 'a': 'data_offsets' holds 0.0, expected a non-negative integer"]),
+            ("field.safetensors", safetensors(#"{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#, data: 4),
+             ["tensor 'a': 'dtype' appears twice"]),
+            ("metadata.safetensors", safetensors(#"{"__metadata__":{},"__metadata__":{}}"#, data: 0), ["__metadata__ more than once"]),
+            ("utf8.safetensors", { var bytes = safetensors(#"{"a?":{}}"#, data: 0); bytes[8 + 3] = 0x80; return bytes }(),
+             ["header is not UTF-8: byte 3"]),
         ]
         for (name, bytes, messages) in cases {
             let input = try scratch.write(bytes, to: name)
@@ -55,6 +68,22 @@ import Testing
         let input = try scratch.write(Array(original.prefix(4096)), to: "cut.h5")
         try expectRefusal([input, "--pass", "zero", "--class", "0", "-o", scratch.file("out.h5")], scratch: scratch,
                           mentions: [input + ": HDF5 H5Fopen failed"])
+    }
+
+    /// A checkpoint named on the command line that is a FIFO is refused at once (it used to block
+    /// in open(2) until something wrote to it), as is a character device.
+    @Test func aCheckpointThatIsNotARegularFileIsRefusedWithoutBlocking() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        #expect(mkfifo(scratch.file("fifo.safetensors"), 0o600) == 0)
+        for (input, kind) in [(scratch.file("fifo.safetensors"), "a FIFO"), ("/dev/zero", "a character device")] {
+            guard let run = try Run.ckptforget([input, "-p", "zero", "-c", "0", "-o", scratch.file("out.safetensors")], timeout: 120) else {
+                Issue.record("ckptforget \(input) did not finish within 120 s")
+                continue
+            }
+            #expect(run.status == 2 && run.stderr.contains("\(input): it is \(kind), not a regular file"), "exit \(run.status): \(run.stderr)")
+        }
+        #expect(scratch.contents == ["fifo.safetensors"])
     }
 
     @Test func missingOutputLayerAndClassOutOfRange() throws {

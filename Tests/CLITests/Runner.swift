@@ -27,6 +27,35 @@ struct Run {
         try run(binary, arguments, in: directory)
     }
 
+    /// `ckptforget ARGS...`, given up on after `seconds`: the process is killed (SIGTERM, then
+    /// SIGKILL) and nil returned, so that a run that blocks fails its test instead of hanging it.
+    static func ckptforget(_ arguments: [String], timeout seconds: Double) throws -> Run? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let (out, err) = (Pipe(), Pipe())
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let finished = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in finished.signal() }
+        try process.run()
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outputData = Data(), errorData = Data()
+        DispatchQueue.global().async(group: group) { outputData = out.fileHandleForReading.readDataToEndOfFile() }
+        DispatchQueue.global().async(group: group) { errorData = err.fileHandleForReading.readDataToEndOfFile() }
+        guard finished.wait(timeout: .now() + seconds) == .success else {
+            process.terminate()
+            if finished.wait(timeout: .now() + 5) == .timedOut { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            group.wait()
+            return nil
+        }
+        group.wait()
+        return Run(status: process.terminationStatus, stdout: String(decoding: outputData, as: UTF8.self),
+                   stderr: String(decoding: errorData, as: UTF8.self))
+    }
+
     /// Any program, found on PATH when not absolute.
     static func run(_ program: String, _ arguments: [String], in directory: String? = nil) throws -> Run {
         let process = Process()

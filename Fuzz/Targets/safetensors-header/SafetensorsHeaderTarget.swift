@@ -6,7 +6,8 @@
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     guard let length = try? SafetensorsHeader.length(fromPrefix: Array(bytes.prefix(8)), fileSize: size),
-          let header = try? SafetensorsHeader(json: Array(bytes[8..<(8 + length)]), fileSize: size) else { return 0 }
-    _ = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0.info.byteCount) })
+          let header = try? SafetensorsHeader(json: Array(bytes[8..<(8 + length)]), fileSize: size),
+          let byName = try? header.entriesByName(path: "fuzz.safetensors") else { return 0 }
+    _ = byName.mapValues(\.info.byteCount)
     return 0
 }

@@ -1,12 +1,12 @@
 import Foundation
 
 /// How one kind of sharded checkpoint is laid out: its format, its index's usual name, and how a
-/// shard is opened.
+/// shard is read from the file `ShardedFile` opened (a regular file, checked).
 struct ShardKind: Sendable {
     let format: CheckpointFormat
     /// The index's name in a model directory (`model.safetensors.index.json`).
     let indexName: String
-    let openShard: @Sendable (String) throws -> any CheckpointFile
+    let openShard: @Sendable (FileBytes) throws -> any CheckpointFile
 }
 
 /// Sharded safetensors (`model.safetensors.index.json` and `model-0000k-of-0000n.safetensors`).
@@ -14,7 +14,7 @@ enum ShardedSafetensorsFormat: CheckpointBackend {
     static let kind = ShardKind(format: CheckpointFormat(name: "sharded safetensors", outputSuffixes: [".index.json"],
                                                          outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.safetensors.index.json path",
                                                          isDirectoryModel: true, nameSeparator: "."),
-                                indexName: "model.safetensors.index.json", openShard: { try SafetensorsFile(path: $0) })
+                                indexName: "model.safetensors.index.json", openShard: { try SafetensorsFile(file: $0) })
     static var format: CheckpointFormat { kind.format }
 
     /// A directory holding `model.safetensors.index.json`, or a `*.index.json` file other than a `*.bin.index.json`.
@@ -32,7 +32,7 @@ enum ShardedTorchFormat: CheckpointBackend {
     static let kind = ShardKind(format: CheckpointFormat(name: "sharded PyTorch", outputSuffixes: [".bin.index.json"],
                                                          outputHint: "a sharded checkpoint is written as an index and shards; give -o a directory or a *.bin.index.json path",
                                                          isDirectoryModel: true, nameSeparator: "."),
-                                indexName: "pytorch_model.bin.index.json", openShard: { try TorchFile(path: $0) })
+                                indexName: "pytorch_model.bin.index.json", openShard: { try TorchFile(file: $0) })
     static var format: CheckpointFormat { kind.format }
 
     /// A directory holding `pytorch_model.bin.index.json`, or a `*.bin.index.json` file.
@@ -80,23 +80,28 @@ final class ShardedFile: CheckpointFile {
         format = kind.format
         let bytes = try FileBytes(reading: indexPath)
         guard bytes.size <= ShardIndex.maximumSize else {
-            throw CheckpointError.shardIndex(path: indexPath, problem: "\(bytes.size) bytes is too large for a shard index (limit 100,000,000)")
+            throw CheckpointError.shardIndex(path: indexPath, problem: .tooLarge(bytes: bytes.size))
         }
         let expected = try ShardIndex(json: try bytes.read(count: bytes.size, at: 0), path: indexPath).tensorsByShard
         let directory = (indexPath as NSString).deletingLastPathComponent
         var shards: [(String, any CheckpointFile)] = []
         var shardOfTensor: [String: Int] = [:]
+        /// Each tensor's name as its shard spells it (a String key matches any canonically equivalent spelling).
+        var spelling: [String: String] = [:]
         var tensors: [TensorInfo] = []
         for shardName in expected.keys.sorted() {
-            let file = try kind.openShard(directory.isEmpty ? shardName : "\(directory)/\(shardName)")
-            let present = Set(file.tensors.map(\.name))
-            if let missing = expected[shardName]!.sorted().first(where: { !present.contains($0) }) {
-                throw CheckpointError.shardIndex(path: indexPath, problem: "weight_map puts '\(missing)' in \(shardName), which does not hold it")
+            let file = try kind.openShard(try Self.openShard(shardName, for: expected[shardName]!, in: directory, index: indexPath))
+            // Names as bytes: weight_map's spelling must be the shard's, as it is for the loaders.
+            let present = Set(file.tensors.map { Array($0.name.utf8) })
+            if let missing = expected[shardName]!.sorted().first(where: { !present.contains(Array($0.utf8)) }) {
+                throw CheckpointError.shardIndex(path: indexPath, problem: .tensorNotInShard(tensor: missing, shard: shardName))
             }
             for info in file.tensors {
-                guard shardOfTensor[info.name] == nil else {
-                    throw CheckpointError.shardIndex(path: indexPath, problem: "tensor '\(info.name)' is stored in more than one shard")
+                if let other = spelling[info.name] {
+                    guard other.isExactly(info.name) else { throw CheckpointError.ambiguousNames(path: indexPath, first: other, second: info.name) }
+                    throw CheckpointError.shardIndex(path: indexPath, problem: .tensorInSeveralShards(tensor: info.name))
                 }
+                spelling[info.name] = info.name
                 shardOfTensor[info.name] = shards.count
                 tensors.append(info)
             }
@@ -119,6 +124,16 @@ final class ShardedFile: CheckpointFile {
         metadata.stringMetadata = shards.first?.1.metadata.stringMetadata ?? [:]
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
         self.metadata = metadata
+    }
+
+    /// The shard's file, opened only if it is a regular file (a FIFO would block the run, a device
+    /// has no end); otherwise the index is blamed, naming the shard and a tensor it should hold.
+    private static func openShard(_ name: String, for tensors: [String], in directory: String, index: String) throws -> FileBytes {
+        do {
+            return try FileBytes(reading: directory.isEmpty ? name : "\(directory)/\(name)")
+        } catch CheckpointError.notRegularFile(_, let kind) {
+            throw CheckpointError.shardIndex(path: index, problem: .shardNotRegularFile(shard: name, kind: kind, tensor: tensors.min() ?? ""))
+        }
     }
 
     func read(_ info: TensorInfo) throws -> Tensor {

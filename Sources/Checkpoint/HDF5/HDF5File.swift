@@ -94,7 +94,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
         try HDF5.check(H5Sget_simple_extent_dims(space.raw, &dims, nil), "H5Sget_simple_extent_dims(\(path))")
         let order: ByteOrder = H5Tget_order(type.raw) == H5T_ORDER_BE ? .big : .little
         // Refuse shapes whose element or byte count does not fit (a corrupt or hostile header).
-        var bytes = dtype.size
+        var bytes = dtype.bits / 8  // HDF5 types here are whole bytes
         for dim in dims {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: Int(clamping: dim))
             guard !overflow, dim <= hsize_t(Int.max) else { throw HDF5Failure(call: "dataset \(path) of shape \(dims)", message: "too large to address") }

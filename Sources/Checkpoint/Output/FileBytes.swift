@@ -15,11 +15,11 @@ final class FileBytes {
     /// Where the next `write` goes (files being written).
     private(set) var position = 0
 
-    /// Opens `path` read-only.
+    /// Opens `path` read-only; it must be a regular file (`RegularFile.openForReading`), so that no
+    /// input can block the run.
     init(reading path: String) throws {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
+        fd = try RegularFile.openForReading(path)
     }
 
     /// Opens a transaction's temporary file for writing, creating it (mode 0666 & ~umask) when it

@@ -23,9 +23,14 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
     private let file: FileBytes
     private let entryByName: [String: SafetensorsHeader.Entry]
 
-    init(path: String) throws {
-        self.path = path
-        file = try FileBytes(reading: path)
+    convenience init(path: String) throws {
+        try self.init(file: try FileBytes(reading: path))
+    }
+
+    /// Reads the header of `file`, opened by the caller (a shard of a sharded checkpoint).
+    init(file: FileBytes) throws {
+        path = file.path
+        self.file = file
         let size = file.size
         let prefix = try file.read(count: min(8, size), at: 0)
         do {
@@ -35,7 +40,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
             throw CheckpointError.safetensors(path: path, problem)
         }
         tensors = header.entries.map(\.info)
-        entryByName = Dictionary(uniqueKeysWithValues: header.entries.map { ($0.info.name, $0) })
+        entryByName = try header.entriesByName(path: path)
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = header.metadata
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)

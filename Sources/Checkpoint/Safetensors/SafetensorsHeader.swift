@@ -1,7 +1,7 @@
-import Foundation
-
-/// A validated safetensors header: the reference reader's rules, checked with overflow-safe
-/// arithmetic, one `SafetensorsProblem` per rule.
+/// A validated safetensors header: the JSON read as the reference reader reads it
+/// (`SafetensorsHeaderJSON`), then the reference's buffer rules (`Metadata::validate` and
+/// `read_metadata` in safetensors/src/tensor.rs) checked with overflow-safe arithmetic, one
+/// `SafetensorsProblem` per rule.
 struct SafetensorsHeader {
     struct Entry {
         let info: TensorInfo
@@ -11,8 +11,10 @@ struct SafetensorsHeader {
 
     static let maximumHeaderLength: UInt64 = 100_000_000
 
-    /// Entries sorted by offset (the buffer's order).
+    /// Entries sorted by offset (the buffer's order); one per name as bytes (two names may still be
+    /// canonically equivalent: `SafetensorsFile` refuses those).
     let entries: [Entry]
+    /// Empty when the header has no `__metadata__` or has it null.
     let metadata: [String: String]
     /// Length of the JSON header in bytes (the data buffer starts at 8 + this).
     let length: Int
@@ -31,89 +33,83 @@ struct SafetensorsHeader {
     /// Parses and validates the JSON header (`json` is exactly the header's bytes).
     init(json: [UInt8], fileSize: Int) throws(SafetensorsProblem) {
         length = json.count
-        guard json.first == UInt8(ascii: "{") else { throw .headerNotObject }
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(json), options: [])
-        } catch {
-            throw .invalidJSON((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error)")
-        }
-        guard let dictionary = object as? [String: Any] else { throw .headerNotObject }
+        let parsed = try SafetensorsHeaderJSON(json: json)
+        metadata = parsed.metadata ?? [:]
 
-        var metadata: [String: String] = [:]
-        if let raw = dictionary["__metadata__"] {
-            guard let map = raw as? [String: Any] else { throw .invalidMetadata("found \(type(of: raw))") }
-            for (key, value) in map {
-                guard let string = value as? String else { throw .invalidMetadata("value of '\(key)' is not a string") }
-                metadata[key] = string
-            }
+        // Each entry's shape against its dtype and offsets, then the buffer's order (the reference
+        // sorts by offsets; names, as bytes, break ties so that messages do not depend on hashing).
+        var sized: [(name: String, entry: SafetensorsHeaderJSON.Entry)] = []
+        for (name, entry) in parsed.entries {
+            try Self.checkSize(name, entry)
+            sized.append((name, entry))
         }
-        self.metadata = metadata
-
-        var entries: [Entry] = []
-        for (name, raw) in dictionary where name != "__metadata__" {
-            entries.append(try Self.entry(name: name, raw: raw))
+        sized.sort {
+            ($0.entry.begin, $0.entry.end) != ($1.entry.begin, $1.entry.end) ? ($0.entry.begin, $0.entry.end) < ($1.entry.begin, $1.entry.end)
+                : $0.name.utf8.lexicographicallyPrecedes($1.name.utf8)
         }
-        entries.sort { ($0.begin, $0.end, $0.info.name) < ($1.begin, $1.end, $1.info.name) }
 
-        let bufferSize = fileSize - 8 - json.count
-        var expected = 0
+        let bufferSize = UInt64(max(0, fileSize - 8 - json.count))
+        var expected: UInt64 = 0
         var previous: String?
-        for entry in entries {
-            if entry.begin < expected, let previous { throw .overlap(tensor: entry.info.name, other: previous) }
-            guard entry.begin == expected else {
-                throw .gap(tensor: entry.info.name, expectedBegin: expected, actualBegin: entry.begin)
-            }
-            guard entry.end <= bufferSize else {
-                throw .dataPastEnd(tensor: entry.info.name, end: entry.end, bufferSize: bufferSize)
-            }
+        var entries: [Entry] = []
+        for (name, entry) in sized {
+            if entry.begin < expected, let previous { throw .overlap(tensor: name, other: previous) }
+            guard entry.begin == expected else { throw .gap(tensor: name, expectedBegin: expected, actualBegin: entry.begin) }
+            guard entry.end <= bufferSize else { throw .dataPastEnd(tensor: name, end: entry.end, bufferSize: bufferSize) }
+            // Every dimension fits an Int once checkSize passed; the offsets are within the buffer.
+            let info = TensorInfo(name: name, dtype: entry.dtype, shape: entry.shape.map { Int($0) })
+            entries.append(Entry(info: info, begin: Int(entry.begin), end: Int(entry.end)))
             expected = entry.end
-            previous = entry.info.name
+            previous = name
         }
         guard expected == bufferSize else { throw .trailingBytes(dataEnd: expected, bufferSize: bufferSize) }
         self.entries = entries
     }
 
-    private static func entry(name: String, raw: Any) throws(SafetensorsProblem) -> Entry {
-        guard let fields = raw as? [String: Any] else {
-            throw .invalidEntry(tensor: name, reason: "expected an object with dtype, shape and data_offsets")
+    /// The reference's size rule: elements (a checked product, left to right), times the dtype's
+    /// bits (checked), must be whole bytes, and as many as `data_offsets` span. One rule of
+    /// ckptforget's own: a tensor with no elements must still have dimensions whose non-zero product
+    /// times the dtype's bits fits an Int, so that no arithmetic on its shape can overflow.
+    private static func checkSize(_ name: String, _ entry: SafetensorsHeaderJSON.Entry) throws(SafetensorsProblem) {
+        guard entry.begin <= entry.end else {
+            throw .invalidEntry(tensor: name, reason: "data_offsets [\(entry.begin), \(entry.end)] end before they begin")
         }
-        guard let dtypeName = fields["dtype"] as? String else {
-            throw .invalidEntry(tensor: name, reason: "missing or non-string 'dtype'")
-        }
-        guard let dtype = DType(rawValue: dtypeName) else { throw .unknownDType(tensor: name, dtype: dtypeName) }
-        guard let shapeValues = fields["shape"] as? [Any] else {
-            throw .invalidEntry(tensor: name, reason: "missing or non-array 'shape'")
-        }
-        var shape: [Int] = []
-        var count = 1
-        for value in shapeValues {
-            guard let dim = nonNegativeInteger(value) else {
-                throw .invalidEntry(tensor: name, reason: "shape \(shapeValues) holds something other than non-negative integers")
-            }
-            let (product, overflow) = count.multipliedReportingOverflow(by: dim)
-            guard !overflow else { throw .invalidEntry(tensor: name, reason: "shape \(shapeValues) overflows") }
-            shape.append(dim)
+        let shape = "[\(entry.shape.map(String.init).joined(separator: ", "))]"
+        var count: UInt64 = 1
+        for dimension in entry.shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow else { throw .invalidEntry(tensor: name, reason: "shape \(shape) has more elements than 2^64") }
             count = product
         }
-        guard let offsets = fields["data_offsets"] as? [Any], offsets.count == 2,
-              let begin = nonNegativeInteger(offsets[0]), let end = nonNegativeInteger(offsets[1]), begin <= end
-        else {
-            throw .invalidEntry(tensor: name, reason: "data_offsets must be [begin, end] with 0 <= begin <= end")
+        let (bits, overflow) = count.multipliedReportingOverflow(by: UInt64(entry.dtype.bits))
+        guard !overflow else { throw .invalidEntry(tensor: name, reason: "shape \(shape) of \(entry.dtype.rawValue) has more bits than 2^64") }
+        guard bits % 8 == 0 else { throw .partialByte(tensor: name, dtype: entry.dtype.rawValue, count: count) }
+        guard bits / 8 == entry.end - entry.begin else {
+            throw .lengthMismatch(tensor: name, expected: bits / 8, actual: entry.end - entry.begin)
         }
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: dtype.size)
-        guard !overflow, bytes == end - begin else {
-            throw .lengthMismatch(tensor: name, expected: overflow ? Int.max : bytes, actual: end - begin)
+        if count == 0 {
+            var nonZero = UInt64(entry.dtype.bits)
+            for dimension in entry.shape where dimension != 0 {
+                let (product, overflow) = nonZero.multipliedReportingOverflow(by: dimension)
+                guard !overflow, product <= UInt64(Int.max) else { throw .emptyShapeTooLarge(tensor: name, shape: shape) }
+                nonZero = product
+            }
         }
-        return Entry(info: TensorInfo(name: name, dtype: dtype, shape: shape), begin: begin, end: end)
     }
+}
 
-    /// A JSON number that is a whole, non-negative Int (booleans and fractions refused; Foundation
-    /// hands JSON `true` over as an NSNumber whose type code is `c`).
-    private static func nonNegativeInteger(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-        let double = number.doubleValue
-        guard double >= 0, double == double.rounded(), double < 9.0e15 else { return nil }
-        return number.intValue
+extension SafetensorsHeader {
+    /// The entries by name, as a run looks them up. Names are distinct as bytes, but two that are
+    /// canonically equivalent (`café` with U+00E9 and with e + U+0301) would be one `String` key here
+    /// and in every table a run keeps, so they are refused, naming both (`path` names the file).
+    func entriesByName(path: String) throws(CheckpointError) -> [String: Entry] {
+        var byName: [String: Entry] = [:]
+        for entry in entries {
+            if let other = byName[entry.info.name] {
+                throw .ambiguousNames(path: path, first: other.info.name, second: entry.info.name)
+            }
+            byName[entry.info.name] = entry
+        }
+        return byName
     }
 }

@@ -15,7 +15,8 @@ public struct TensorInfo: Sendable, Hashable {
 
     /// Number of elements (1 for a scalar).
     public var count: Int { shape.reduce(1, *) }
-    public var byteCount: Int { count * dtype.size }
+    /// Bytes the elements take; a sub-byte dtype (F4, F6_*) only comes from a header checked to fill whole bytes.
+    public var byteCount: Int { dtype.bits >= 8 ? count * (dtype.bits / 8) : count * dtype.bits / 8 }
 }
 
 /// Decoded values of a floating tensor: float32 for f16, bf16 and f32; float64 for f64.

@@ -369,7 +369,7 @@ struct PickleReader {
             dtype = typed
         }
         // The last element the view touches must lie inside the storage.
-        let elements = storage.dtype == nil ? storage.count / dtype.size : storage.count
+        let elements = storage.dtype == nil ? storage.count / (dtype.bits / 8) : storage.count  // torch dtypes are whole bytes
         var count = 1, last = offset
         for (size, step) in zip(shape, stride) {
             let (product, overflow) = count.multipliedReportingOverflow(by: size)
@@ -444,7 +444,7 @@ struct PickleReader {
         }
         guard case .string(let location) = fields[3] else { throw fail("location \(describe(fields[3])) is not a string") }
         guard case .int(let count) = fields[4], count >= 0 else { throw fail("numel \(describe(fields[4])) is not a non-negative integer") }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: dtype?.size ?? 1)
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: (dtype?.bits ?? 8) / 8)
         guard !overflow else { throw fail("storage '\(key)' of \(count) elements overflows") }
         let storage = TorchStorage(key: key, dtype: dtype, count: count, location: location, byteCount: byteCount)
         if let existing = storageOfKey[key] {

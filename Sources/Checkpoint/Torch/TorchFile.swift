@@ -24,9 +24,15 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
 
     static func open(_ probe: FileProbe) throws -> any CheckpointFile { try TorchFile(path: probe.path, archive: probe.zip!) }
 
-    /// Opens a shard of a sharded checkpoint, which must be a `torch.save` zip.
-    convenience init(path: String) throws {
-        let archive = try ZipArchive(path: path)
+    /// Reads a shard of a sharded checkpoint from `file` (opened by the caller), which must be a `torch.save` zip.
+    convenience init(file: FileBytes) throws {
+        let path = file.path
+        let archive: ZipArchive
+        do {
+            archive = try ZipArchive(path: path, file: file)
+        } catch let problem as ZipProblem {
+            throw CheckpointError.zip(path: path, problem)
+        }
         guard archive.entries.contains(where: { Self.isPickle($0.name) }), !TorchScriptFormat.isTorchScript(archive) else {
             throw CheckpointError.torch(path: path, .missingMember("<name>/data.pkl"))
         }

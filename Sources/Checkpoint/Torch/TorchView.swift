@@ -10,7 +10,7 @@ struct TorchView {
         offset = record.offset
         shape = record.shape
         stride = record.stride
-        itemSize = record.dtype.size
+        itemSize = record.dtype.bits / 8  // torch dtypes (PickleReader.dtypes) are whole bytes
     }
 
     var count: Int { shape.reduce(1, *) }
