@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """Spiking-simulator throughput: ckptforget's simulator (engine-bench --spiking) vs snnTorch and numpy.
 
-    python3 bench/spiking/speed.py [--runs 5] [--rounds 3] [--batch 256] [--seed 0] [--json PATH]
+    python3 bench/spiking/speed.py [--runs 3] [--rounds 3] [--batch N] [--extra-batch N] [--seed 0] [--json PATH]
 
 Binaries from the environment: ENGINE_BENCH (default <repo>/.build/release/engine-bench) and
-CKPTFORGET (default <repo>/.build/release/ckptforget; used for the agreement checks only).
-Needs numpy, h5py, torch (CPU), snntorch and nir. See bench/spiking/README.md.
+CKPTFORGET (default <repo>/.build/release/ckptforget; the whole-process row and the agreement
+checks). Needs numpy, h5py, torch (CPU), snntorch and nir. See bench/spiking/README.md.
 
-The same network, the same spike trains and (for snnTorch and numpy) the same batch size:
+The same network, the same spike trains and the same batch size for every method:
 
 * Network: Fixtures/spiking/snn_post.nir, the snnTorch MLP 784-64-64-10 (Affine -> LIF three
   times; 138 spiking neurons), read with nir.read; the chain order comes from the graph's edges.
@@ -15,32 +15,37 @@ The same network, the same spike trains and (for snnTorch and numpy) the same ba
   Fixtures/README.md), theta = v_threshold.
 * Spike trains: the 2,000 held-out images of Fixtures/spiking/snn_data.h5, rate-coded once:
   spikes = numpy.random.default_rng(SEED).random((T, N, 784), float32) < x / 255, T = 25, written
-  to a temporary HDF5 file as `input` uint8 (25, 2000, 784) and `labels` int64 (2000,). All three
+  to a temporary HDF5 file as `input` uint8 (25, 2000, 784) and `labels` int64 (2000,). All the
   simulators get exactly these spikes (in memory as float32 for the Python ones; engine-bench reads
   the file into memory before it times anything).
+* Batch: ckptforget's own (about 16 MiB of node outputs, at most 256 samples:
+  Sources/Engine/Spiking/SpikingRunner.swift; 156 for this network and T = 25), which cannot be set
+  from outside; snnTorch and numpy use the same unless --batch says otherwise (--extra-batch N adds
+  informational snnTorch and numpy rows at batch N).
 * snnTorch: nn.Linear layers with the file's weights and snn.Leaky(beta=<per-neuron vector>,
   threshold=<v_threshold>, reset_mechanism="subtract", init_hidden=False), stepped one time step
-  at a time through every layer, torch.no_grad(), torch.set_num_threads(nproc), batches of --batch.
+  at a time through every layer, torch.no_grad(); timed with torch.set_num_threads(nproc) (its
+  default) and with 1 thread.
 * numpy: snnTorch's recurrence as Fixtures/make_spiking_fixtures.py writes it
-  (sim_snntorch_rule), the whole batch per time step, float32, batches of --batch. An extra,
-  informational row runs each layer over all steps before the next (one matrix product per Affine
-  node for all steps, as ckptforget orders its work).
+  (sim_snntorch_rule), the whole batch per time step, float32; timed in process (BLAS threads as
+  numpy loaded them) and in a child process with OPENBLAS_NUM_THREADS=1. An informational row runs
+  each layer over all steps before the next (one matrix product per Affine node for all steps, the
+  order ckptforget uses).
 * ckptforget: `engine-bench --spiking snn_post.nir SPIKES.h5:input,labels --runs R`, which loads the
-  spike trains into memory, runs the simulator once untimed and prints the median of R passes
-  (JSON: neuron_updates_per_s). Its batch size is its own (about 16 MiB of node outputs, at most
-  256 samples: Sources/Engine/Spiking/SpikingRunner.swift; 156 for this network and T = 25) and
-  cannot be set from outside; it is printed.
-* Informational rows, timed in the same rounds: snnTorch and numpy (per step) at ckptforget's own
-  batch size (--no-same-batch skips them), and snnTorch with torch.set_num_threads(1) and numpy
-  with OPENBLAS_NUM_THREADS=1 (in a child process, as numpy fixes its BLAS threads when it loads;
-  --no-one-thread skips both): on a loaded machine, intra-op threads on these small products can
-  cost far more than they give. A NOTE is printed when the one-thread row is the faster one.
+  spike trains into memory, runs the simulator once untimed and prints the median of R passes on
+  all cores. The whole process is timed too, as an informational row: `ckptforget eval snn_post.nir
+  --data SPIKES.h5:input,labels --encoding spikes --json` (start-up, reading and converting the
+  spike file, simulation, metrics).
 
-Neuron updates = 138 spiking neurons x 25 steps x 2,000 samples per pass. Each Python method runs
-one untimed pass, then the median of --runs passes. The methods alternate in --rounds rounds (the
+Neuron updates = 138 spiking neurons x 25 steps x 2,000 samples per pass. Each method runs one
+untimed pass, then the median of --runs passes. The methods alternate in --rounds rounds (the
 starting method rotates), so the load of a shared machine falls on all of them; the figures are
-medians over the rounds of the per-round medians, and the headline ratios are the medians of the
-per-round ratios. Target: ckptforget >= 4x snnTorch's neuron updates per second.
+medians over the rounds of the per-round medians, and the ratios are the medians of the per-round
+ratios. On a loaded machine intra-op threads on these small products can cost far more than they
+give, so the headline compares against snnTorch as fast as it ran: per round, the faster of its
+two thread settings ("snnTorch, faster thread setting"; likewise for numpy). Target: ckptforget's
+simulator >= 4x that snnTorch's neuron updates per second. When the 1-minute load average exceeds
+0.5 at the start, after any round or at the end, the result is marked PROVISIONAL.
 
 Agreement (prediction = argmax of the output spike counts, ties to the lowest index):
 * snnTorch vs numpy: every spike count of every neuron and sample is compared.
@@ -78,6 +83,7 @@ STEPS = 25
 DT = 1e-4                   # the dt snnTorch's NIR exporter assumes: tau = dt / (1 - beta)
 TARGET_RATIO = 4.0          # ckptforget / snnTorch neuron updates per second
 MAX_DISAGREEMENT = 0.01     # share of samples whose predictions may differ before we give up
+LOAD_LIMIT = 0.5            # a 1-minute load average above this makes the timing provisional
 
 
 def log(*args):
@@ -375,22 +381,36 @@ def make_spikes(path, seed):
     return spikes, y
 
 
+def time_whole_command(ckptforget, spikes_path, runs):
+    """`ckptforget eval` on the spike file as a whole process (start-up, reading and converting the
+    39 MB of spikes, simulation, metrics): one untimed run, then the median of `runs`."""
+    command = [ckptforget, "eval", MODEL, "--data", f"{spikes_path}:input,labels", "--encoding", "spikes", "--json"]
+    run(command)
+    seconds = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        run(command)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), min(seconds), None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="timed passes per method and round (median)")
     ap.add_argument("--rounds", type=int, default=3, help="rounds alternating the methods")
-    ap.add_argument("--batch", type=int, default=256, help="samples per batch for snnTorch and numpy")
+    ap.add_argument("--batch", type=int, default=0,
+                    help="samples per batch for snnTorch and numpy (default 0: ckptforget's own batch)")
+    ap.add_argument("--extra-batch", type=int, default=0, metavar="N",
+                    help="also time snnTorch and numpy at batch N (informational rows)")
     ap.add_argument("--seed", type=int, default=0, help="numpy seed of the rate coding")
-    ap.add_argument("--no-same-batch", dest="same_batch", action="store_false",
-                    help="skip the informational snnTorch and numpy rows at ckptforget's own batch size")
-    ap.add_argument("--no-one-thread", dest="one_thread", action="store_false",
-                    help="skip the informational snnTorch and numpy rows on one thread")
     ap.add_argument("--json", type=Path, default=ROOT / "bench-out" / "spiking_speed.json")
     ap.add_argument("--numpy-worker", type=Path, metavar="SPIKES.h5", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.numpy_worker:
         numpy_worker(args.numpy_worker, args.batch, args.runs)
         return
+    if args.runs < 1 or args.rounds < 1:
+        die("--runs and --rounds must be at least 1")
 
     ckptforget = binary("CKPTFORGET", "ckptforget")
     engine_bench = binary("ENGINE_BENCH", "engine-bench")
@@ -416,6 +436,7 @@ def main():
     chain = read_chain(MODEL)
     neurons = spiking_neurons(chain)
     engine_batch = engine_batch_size(chain)
+    batch = args.batch or engine_batch
     layers = build_snntorch(chain)
 
     with tempfile.TemporaryDirectory(prefix="spiking-speed-") as workdir:
@@ -430,26 +451,30 @@ def main():
         log(f"spikes:    {DATA.name} x/255 rate-coded with numpy seed {args.seed}: uint8 {spikes_u8.shape}, "
             f"{spikes_u8.mean() * 100:.1f} % ones -> {spikes_path.name} (temporary)")
         log(f"work:      {neurons} neurons x {STEPS} steps x {samples} samples = {updates:,} neuron updates per pass; "
-            f"batch {args.batch} (snnTorch, numpy); ckptforget's own batch: {engine_batch}")
+            f"batch {batch} for every method (ckptforget's own batch is {engine_batch} and cannot be set)")
         log(f"method:    {args.rounds} rounds; per round and method 1 untimed pass + median of {args.runs}; "
-            f"torch threads {torch.get_num_threads()}, engine-bench workers: its own (all cores)")
+            f"torch threads {cores} (and 1), numpy BLAS threads as loaded (and 1, in a child process); "
+            f"engine-bench workers: its own (all cores)")
         log("")
 
+        def snntorch_at(size, threads):
+            return lambda: with_threads(torch, threads, lambda: time_python(
+                lambda: simulate_snntorch(layers, spikes_torch, size), args.runs))
+
         methods = {
-            "snntorch": lambda: time_python(lambda: simulate_snntorch(layers, spikes_torch, args.batch), args.runs),
-            "numpy": lambda: time_python(lambda: simulate_numpy_steps(chain, spikes, args.batch), args.runs),
-            "numpy_layers": lambda: time_python(lambda: simulate_numpy_layers(chain, spikes, args.batch), args.runs),
+            "snntorch": snntorch_at(batch, cores),
+            "numpy": lambda: time_python(lambda: simulate_numpy_steps(chain, spikes, batch), args.runs),
             "ckptforget": None,
+            "numpy_layers": lambda: time_python(lambda: simulate_numpy_layers(chain, spikes, batch), args.runs),
+            "ckptforget_eval": lambda: time_whole_command(ckptforget, spikes_path, args.runs),
         }
-        if args.same_batch and engine_batch != args.batch:     # informational: ckptforget's batch size
-            methods["snntorch_same_batch"] = lambda: time_python(
-                lambda: simulate_snntorch(layers, spikes_torch, engine_batch), args.runs)
-            methods["numpy_same_batch"] = lambda: time_python(
-                lambda: simulate_numpy_steps(chain, spikes, engine_batch), args.runs)
-        if args.one_thread and cores > 1:      # informational: snnTorch and numpy on one thread
-            methods["snntorch_1_thread"] = lambda: with_threads(torch, 1, lambda: time_python(
-                lambda: simulate_snntorch(layers, spikes_torch, args.batch), args.runs))
-            methods["numpy_1_thread"] = lambda: time_numpy_one_thread(spikes_path, args.batch, args.runs)
+        if cores > 1:      # on a loaded machine, intra-op threads on these small products can cost more than they give
+            methods["snntorch_1_thread"] = snntorch_at(batch, 1)
+            methods["numpy_1_thread"] = lambda: time_numpy_one_thread(spikes_path, batch, args.runs)
+        if args.extra_batch and args.extra_batch != batch:
+            methods[f"snntorch_b{args.extra_batch}"] = snntorch_at(args.extra_batch, cores)
+            methods[f"numpy_b{args.extra_batch}"] = lambda: time_python(
+                lambda: simulate_numpy_steps(chain, spikes, args.extra_batch), args.runs)
         order = list(methods)
         per_round = {m: [] for m in order}
         mins = {m: [] for m in order}
@@ -466,7 +491,9 @@ def main():
                     engine_reports.append(report)
                     median, least = report["median_s"], report["min_s"]
                 else:
-                    median, least, counts[m] = methods[m]()
+                    median, least, result = methods[m]()
+                    if result is not None:
+                        counts[m] = result
                 per_round[m].append(median)
                 mins[m].append(least)
                 line.append(f"{m} {median:.3f} s")
@@ -474,11 +501,11 @@ def main():
             log(f"round {r + 1}: " + ", ".join(line) + f"   (load {' '.join(map(str, round_loads[-1]))})")
 
         # ------------------------------------------------------------------ agreement
-        torch_counts, numpy_counts, layer_counts = counts["snntorch"], counts["numpy"], counts["numpy_layers"]
+        torch_counts = counts["snntorch"]
         lif_names = [n for n, k, _ in chain if k == "lif"]
         out_name = lif_names[-1]
-        pred = {"snntorch": predictions(torch_counts[out_name]), "numpy": predictions(numpy_counts[out_name]),
-                "numpy_layers": predictions(layer_counts[out_name])}
+        pred = {"snntorch": predictions(torch_counts[out_name]), "numpy": predictions(counts["numpy"][out_name]),
+                "numpy_layers": predictions(counts["numpy_layers"][out_name])}
 
         def count_agreement(a, b):
             equal = sum(int((a[n] == b[n]).sum()) for n in lif_names)
@@ -490,7 +517,7 @@ def main():
                     "predictions_differ": int((predictions(a[out_name]) != predictions(b[out_name])).sum())}
 
         agreement = {f"snntorch_vs_{m}": count_agreement(torch_counts, counts[m])
-                     for m in order if m not in ("snntorch", "ckptforget", "numpy_1_thread")}
+                     for m in counts if m not in ("snntorch", "numpy_1_thread")}
         if "numpy_1_thread" in counts:    # the worker returns per-neuron totals only
             totals_equal = sum(int((counts["numpy_1_thread"][n] == torch_counts[n].sum(axis=0)).sum()) for n in lif_names)
             agreement["snntorch_vs_numpy_1_thread"] = {"neuron_totals_equal": totals_equal, "neurons": neurons}
@@ -504,9 +531,7 @@ def main():
             agreement[f"ckptforget_vs_{other}"] = {
                 "predictions_equal": equal, "predictions_differ": samples - equal,
                 "disagreements": [{other: k[0], "ckptforget": k[1], "samples": v} for k, v in sorted(off.items())]}
-        start = time.perf_counter()
         _, _, ck_accuracy, _ = ckptforget_agreement(ckptforget, spikes_path, "labels")
-        eval_seconds = time.perf_counter() - start
         totals, rounding = ckptforget_neuron_totals(ckptforget, spikes_path, workdir, samples)
         neuron_equal = sum(int((totals[n] == torch_counts[n].sum(axis=0)).sum()) for n in lif_names)
         spike_diff = sum(int(np.abs(totals[n] - torch_counts[n].sum(axis=0)).sum()) for n in lif_names)
@@ -517,61 +542,78 @@ def main():
                     "numpy_layers": float((pred["numpy_layers"] == labels).mean()), "ckptforget": float(ck_accuracy)}
 
     # ---------------------------------------------------------------------- results
+    # "best" = per round, the faster of a library's thread settings: the headline is judged against
+    # snnTorch as fast as it ran here, so thread over-subscription on a loaded machine cannot help ckptforget.
+    def best_of(*names):
+        present = [n for n in names if n in per_round]
+        return [min(per_round[n][r] for n in present) for r in range(args.rounds)], \
+               [min(mins[n][r] for n in present) for r in range(args.rounds)]
+
+    per_round["snntorch_best"], mins["snntorch_best"] = best_of("snntorch", "snntorch_1_thread")
+    per_round["numpy_best"], mins["numpy_best"] = best_of("numpy", "numpy_1_thread")
+    shown = order + ["snntorch_best", "numpy_best"]
+
     def summary(m):
         med = statistics.median(per_round[m])
         return {"median_s": med, "min_s": min(mins[m]), "per_round_median_s": per_round[m],
                 "neuron_updates_per_s": updates / med, "samples_per_s": samples / med,
                 "best_neuron_updates_per_s": updates / min(mins[m])}
 
-    results = {m: summary(m) for m in order}
-    def ratio(m):
-        """ckptforget's neuron updates per second over method m's: the median of the per-round ratios."""
-        return statistics.median(t / e for t, e in zip(per_round[m], per_round["ckptforget"]))
+    results = {m: summary(m) for m in shown}
 
-    ratios = {m: ratio(m) for m in order if m != "ckptforget"}
-    ratio_torch, ratio_numpy, ratio_layers = ratios["snntorch"], ratios["numpy"], ratios["numpy_layers"]
+    def ratio(m, of="ckptforget"):
+        """`of`'s neuron updates per second over method m's: the median of the per-round ratios."""
+        return statistics.median(t / e for t, e in zip(per_round[m], per_round[of]))
+
+    ratios = {m: ratio(m) for m in shown if m != "ckptforget"}
+    whole_ratios = {m: ratio(m, "ckptforget_eval") for m in ("snntorch_best", "numpy_best", "snntorch", "numpy")}
+    ratio_torch = ratios["snntorch_best"]
     met = ratio_torch >= TARGET_RATIO
     machine["load_average_rounds"] = round_loads
     machine["load_average_end"] = load_average()
+    worst_load = max([machine["load_average_start"][0]] + [l[0] for l in round_loads] + [machine["load_average_end"][0]])
+    provisional = worst_load > LOAD_LIMIT
 
-    labels_of = {"snntorch": f"snnTorch {vers['snntorch']} (torch {vers['torch']}, {cores} threads)",
+    labels_of = {"snntorch": f"snnTorch {vers['snntorch']} (torch {vers['torch']}), {cores} threads",
+                 "snntorch_1_thread": "snnTorch, 1 torch thread",
+                 "snntorch_best": "snnTorch, faster thread setting per round",
                  "numpy": "numpy, whole batch per step",
+                 "numpy_1_thread": "numpy per step, OPENBLAS_NUM_THREADS=1",
+                 "numpy_best": "numpy per step, faster setting per round",
                  "numpy_layers": "numpy, each layer over all steps (info)",
-                 "ckptforget": "ckptforget (engine-bench --spiking)",
-                 "snntorch_same_batch": "snnTorch at ckptforget's batch (info)",
-                 "numpy_same_batch": "numpy at ckptforget's batch (info)",
-                 "snntorch_1_thread": "snnTorch, 1 torch thread (info)",
-                 "numpy_1_thread": "numpy, OPENBLAS_NUM_THREADS=1 (info)"}
-    batch_of = {m: args.batch for m in order}
-    batch_of.update({"ckptforget": engine_batch, "snntorch_same_batch": engine_batch, "numpy_same_batch": engine_batch})
+                 "ckptforget": "ckptforget simulator (engine-bench --spiking)",
+                 "ckptforget_eval": "ckptforget eval, whole process (info)"}
+    if args.extra_batch:
+        labels_of[f"snntorch_b{args.extra_batch}"] = f"snnTorch, {cores} threads, batch {args.extra_batch} (info)"
+        labels_of[f"numpy_b{args.extra_batch}"] = f"numpy per step, batch {args.extra_batch} (info)"
+    batch_of = {m: batch for m in shown}
+    batch_of.update({m: args.extra_batch for m in shown if m.endswith(f"_b{args.extra_batch}")})
     log("")
     log(f"RESULTS  snn_post.nir, {samples} samples x {STEPS} steps, {neurons} neurons; "
         f"median of {args.rounds} round medians ({args.runs} passes each)")
-    log(f"{'method':46s} {'batch':>5s} {'s/pass':>8s} {'min s':>7s} {'Mupd/s':>8s} {'samples/s':>10s} {'ckpt/this':>9s}")
-    for m in order:
+    log(f"{'method':48s} {'batch':>5s} {'s/pass':>8s} {'min s':>7s} {'Mupd/s':>8s} {'samples/s':>10s} {'ckpt/this':>9s}")
+    for m in ["ckptforget", "ckptforget_eval", "snntorch_best", "snntorch", "snntorch_1_thread", "numpy_best", "numpy",
+              "numpy_1_thread", "numpy_layers"] + [m for m in order if m.startswith(("snntorch_b", "numpy_b"))]:
+        if m not in results:
+            continue
         s = results[m]
-        log(f"{labels_of[m]:46s} {batch_of[m]:5d} {s['median_s']:8.3f} {s['min_s']:7.3f} "
+        log(f"{labels_of[m]:48s} {batch_of[m]:5d} {s['median_s']:8.3f} {s['min_s']:7.3f} "
             f"{s['neuron_updates_per_s'] / 1e6:8.2f} {s['samples_per_s']:10.0f} "
             + (f"{ratios[m]:8.2f}x" if m in ratios else f"{'':9s}"))
+    log("ckpt/this = median over the rounds of (this method's s/pass) / (the ckptforget simulator's s/pass)")
     log("")
-    log(f"ckptforget / snnTorch: {ratio_torch:.2f}x  (target >= {TARGET_RATIO:g}x: {'PASS' if met else 'MISS'}; "
-        f"per round {', '.join(f'{t / e:.2f}' for t, e in zip(per_round['snntorch'], per_round['ckptforget']))})")
-    log(f"ckptforget / numpy:    {ratio_numpy:.2f}x  (numpy with each layer over all steps: {ratio_layers:.2f}x)")
-    if "snntorch_same_batch" in ratios:
-        log(f"at ckptforget's own batch of {engine_batch} (informational): ckptforget / snnTorch "
-            f"{ratios['snntorch_same_batch']:.2f}x, ckptforget / numpy {ratios['numpy_same_batch']:.2f}x")
-    log("ckpt/this = median over the rounds of (this method's s/pass) / (ckptforget's s/pass)")
-    notes = []
-    for fast, slow, what in (("snntorch_1_thread", "snntorch", f"snnTorch with 1 torch thread than with {cores}"),
-                             ("numpy_1_thread", "numpy", f"numpy with 1 BLAS thread than with {cores}")):
-        if fast in ratios and ratios[fast] < ratios[slow]:
-            notes.append(f"NOTE: on this machine, now, {what} is faster: ckptforget / {fast} = {ratios[fast]:.2f}x "
-                         f"(against {ratios[slow]:.2f}x)" + (f"; against that row the {TARGET_RATIO:g}x target would be "
-                                                            f"{'met' if ratios[fast] >= TARGET_RATIO else 'MISSED'}"
-                                                            if fast.startswith("snntorch") else ""))
-    for note in notes:
-        log(note)
-    log(f"whole command 'ckptforget eval' on the same spike file (start-up, reading 39 MB, simulation): {eval_seconds:.2f} s")
+    verdict = "PASS" if met else "MISS"
+    log(f"ckptforget / snnTorch (faster thread setting): {ratio_torch:.2f}x  (target >= {TARGET_RATIO:g}x: {verdict}; per round "
+        f"{', '.join(f'{t / e:.2f}' for t, e in zip(per_round['snntorch_best'], per_round['ckptforget']))})")
+    log(f"ckptforget / snnTorch ({cores} threads, its default): {ratios['snntorch']:.2f}x")
+    log(f"ckptforget / numpy (faster setting):  {ratios['numpy_best']:.2f}x  "
+        f"(numpy with each layer over all steps: {ratios['numpy_layers']:.2f}x)")
+    log(f"whole process 'ckptforget eval' (start-up, reading the spike file, simulation, metrics): "
+        f"{results['ckptforget_eval']['median_s']:.3f} s, {results['ckptforget_eval']['neuron_updates_per_s'] / 1e6:.2f} "
+        f"Mupd/s = {whole_ratios['snntorch_best']:.2f}x snnTorch (faster setting), {whole_ratios['numpy_best']:.2f}x numpy")
+    if provisional:
+        log(f"PROVISIONAL: the 1-minute load average reached {worst_load:.2f} (> {LOAD_LIMIT}) on {cores} CPUs during "
+            f"the run; repeat on an idle machine")
     log("")
     a = agreement
     log("AGREEMENT  (prediction = argmax of output spike counts, ties to the lowest index)")
@@ -598,18 +640,14 @@ def main():
     worst = max(v["predictions_differ"] for v in a.values() if "predictions_differ" in v)
     summary_json = {
         "benchmark": "spiking speed", "date": started.isoformat(timespec="seconds"), "machine": machine,
-        "versions": vers, "model": str(MODEL.relative_to(ROOT)), "data": str(DATA.relative_to(ROOT)),
-        "spike_seed": args.seed, "samples": samples, "steps": STEPS, "neurons": neurons,
-        "neuron_updates_per_pass": updates, "batch": args.batch, "ckptforget_batch": engine_batch,
-        "runs": args.runs, "rounds": args.rounds, "results": results,
-        "engine_bench_reports": engine_reports,
-        "ratio_ckptforget_over_snntorch": ratio_torch, "ratio_ckptforget_over_numpy": ratio_numpy,
-        "ratio_ckptforget_over_numpy_layers": ratio_layers, "ratios_ckptforget_over": ratios,
-        "target": {"ratio_over_snntorch_at_least": TARGET_RATIO, "met": met,
-                   "met_against_snntorch_1_thread": (ratios["snntorch_1_thread"] >= TARGET_RATIO
-                                                     if "snntorch_1_thread" in ratios else None)},
-        "notes": notes,
-        "ckptforget_eval_whole_command_s": eval_seconds,
+        "provisional": provisional, "versions": vers, "model": str(MODEL.relative_to(ROOT)),
+        "data": str(DATA.relative_to(ROOT)), "spike_seed": args.seed, "samples": samples, "steps": STEPS,
+        "neurons": neurons, "neuron_updates_per_pass": updates, "batch": batch, "ckptforget_batch": engine_batch,
+        "runs": args.runs, "rounds": args.rounds, "results": results, "engine_bench_reports": engine_reports,
+        "ratio_ckptforget_over_snntorch_best": ratio_torch, "ratios_ckptforget_over": ratios,
+        "ratios_whole_process_over": whole_ratios,
+        "target": {"ratio_over_snntorch_best_at_least": TARGET_RATIO, "met": met,
+                   "met_against_snntorch_default_threads": ratios["snntorch"] >= TARGET_RATIO},
         "accuracy": accuracy, "agreement": agreement,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -617,8 +655,8 @@ def main():
     log(f"wrote {args.json}")
     if worst > MAX_DISAGREEMENT * samples:
         die(f"the simulators disagree on {worst} of {samples} predictions: the comparison is not like for like")
-    log(f"RESULT: ckptforget {ratio_torch:.2f}x snnTorch, target >= {TARGET_RATIO:g}x "
-        f"{'met' if met else 'MISSED (this is a report; exit 0)'}")
+    log(f"RESULT: ckptforget {ratio_torch:.2f}x snnTorch (faster thread setting), target >= {TARGET_RATIO:g}x: "
+        f"{verdict}{' (provisional: loaded machine)' if provisional else ''}; a MISS is reported, exit 0")
 
 
 if __name__ == "__main__":
