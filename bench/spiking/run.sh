@@ -10,7 +10,7 @@
 #   ENGINE_BENCH   the engine-bench binary (default <repo>/.build/release/engine-bench)
 #   PYTHON         python 3 with numpy, h5py, torch (CPU), snntorch and nir (default python3)
 #   SPIKING_OUT    where the JSON summaries and the quality Markdown go (default <repo>/bench-out)
-#   SPEED_RUNS     timed passes per method and round (default 3)
+#   SPEED_RUNS     timed passes per method and round (default 3; at least 2)
 #   SPEED_ROUNDS   rounds alternating the methods (default 3)
 #   SPIKING_SPEED=0 / SPIKING_QUALITY=0   skip that part
 #
@@ -31,6 +31,9 @@ ROUNDS=${SPEED_ROUNDS:-3}
 die() { echo "spiking bench: $*" >&2; exit 1; }
 rule() { printf '%*s\n' 100 '' | tr ' ' -; }
 
+[[ $RUNS =~ ^[0-9]+$ ]] && ((RUNS >= 2)) || die "SPEED_RUNS must be an integer >= 2 (got '$RUNS')"
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "SPEED_ROUNDS must be a positive integer (got '$ROUNDS')"
+
 [[ -x $CKPTFORGET ]] || die "no ckptforget binary at $CKPTFORGET (build with 'swift build -c release', or set CKPTFORGET=path)"
 if [[ ${SPIKING_SPEED:-1} == 1 && ! -x $ENGINE_BENCH ]]; then
     die "no engine-bench binary at $ENGINE_BENCH (build with 'swift build -c release --product engine-bench', or set ENGINE_BENCH=path, or SPIKING_SPEED=0)"
@@ -42,7 +45,7 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 rule
 echo "spiking benchmarks  $(date -u '+%Y-%m-%d %H:%M:%S UTC')"
 echo "machine:    $(nproc) CPUs, $(lscpu 2>/dev/null | awk -F': *' '/^Model name/ {print $2; exit}'), kernel $(uname -sr)"
-echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min)"
+echo "load:       $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; timings are provisional above 0.5)"
 echo "ckptforget: $CKPTFORGET ($("$CKPTFORGET" --version 2>&1 | head -1))"
 echo "python:     $("$PYTHON" -c 'import sys, numpy, h5py, torch, snntorch, nir; print(sys.version.split()[0], "numpy", numpy.__version__, "h5py", h5py.__version__, "torch", torch.__version__, "snntorch", snntorch.__version__, "nir", nir.__version__)')"
 rule

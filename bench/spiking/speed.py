@@ -47,6 +47,13 @@ two thread settings ("snnTorch, faster thread setting"; likewise for numpy). Tar
 simulator >= 4x that snnTorch's neuron updates per second. When the 1-minute load average exceeds
 0.5 at the start, after any round or at the end, the result is marked PROVISIONAL.
 
+CPU seconds per pass are reported beside the wall clock (all threads of the process: Python's
+process_time for snnTorch and numpy; for engine-bench, its process CPU with --runs R less that of
+one extra call with --runs 1, over R - 1, so loading the spike trains is left out; --runs must be
+at least 2). They are what a pass costs in core-seconds, and on a loaded machine they move far
+less than the wall clock; they are not the target (a method that uses both cores well has a lower
+wall clock at the same CPU).
+
 Agreement (prediction = argmax of the output spike counts, ties to the lowest index):
 * snnTorch vs numpy: every spike count of every neuron and sample is compared.
 * ckptforget vs snnTorch (and numpy): `ckptforget eval snn_post.nir --data SPIKES.h5:input,P
@@ -64,6 +71,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -107,6 +115,19 @@ def run(command):
     if done.returncode != 0:
         die(f"command failed (exit {done.returncode}): {' '.join(map(str, command))}\n{done.stderr.strip()}")
     return done.stdout
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the children waited for so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cpu(command):
+    """run(), and the CPU seconds the command used (all its threads)."""
+    before = children_cpu()
+    out = run(command)
+    return out, children_cpu() - before
 
 
 # ---------------------------------------------------------------------------- machine
@@ -275,14 +296,16 @@ def simulate_numpy_layers(chain, spikes, batch):
 
 # ---------------------------------------------------------------------------- timing
 def time_python(simulate, runs):
-    """One untimed pass, then `runs` timed ones: (median s, min s, counts of the last pass)."""
+    """One untimed pass, then `runs` timed ones: (median s, min s, counts of the last pass, median
+    CPU s of the process, all its threads)."""
     counts = simulate()
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         counts = simulate()
         seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), min(seconds), counts
+        cpu.append(time.process_time() - start_cpu)
+    return statistics.median(seconds), min(seconds), counts, statistics.median(cpu)
 
 
 def with_threads(torch, threads, body):
@@ -301,9 +324,9 @@ def numpy_worker(spikes_path, batch, runs):
     chain = read_chain(MODEL)
     with h5py.File(spikes_path, "r") as f:
         spikes = f["input"][()].astype(np.float32)
-    median, least, counts = time_python(lambda: simulate_numpy_steps(chain, spikes, batch), runs)
+    median, least, counts, cpu = time_python(lambda: simulate_numpy_steps(chain, spikes, batch), runs)
     totals = {name: value.sum(axis=0).tolist() for name, value in counts.items()}
-    print(json.dumps({"median_s": median, "min_s": least, "totals": totals}), flush=True)
+    print(json.dumps({"median_s": median, "min_s": least, "cpu_s": cpu, "totals": totals}), flush=True)
 
 
 def time_numpy_one_thread(spikes_path, batch, runs):
@@ -314,15 +337,18 @@ def time_numpy_one_thread(spikes_path, batch, runs):
     if done.returncode != 0:
         die(f"the numpy worker failed: {done.stderr.strip()}")
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    return report["median_s"], report["min_s"], {k: np.asarray(v) for k, v in report["totals"].items()}
+    return report["median_s"], report["min_s"], {k: np.asarray(v) for k, v in report["totals"].items()}, report["cpu_s"]
 
 
 def time_engine(engine_bench, spikes_path, runs, expected):
-    out = run([engine_bench, "--spiking", MODEL, f"{spikes_path}:input,labels", "--runs", runs])
+    """engine-bench's report, with "process_cpu_s": the CPU seconds of the whole process (loading the
+    spike trains, one untimed pass and `runs` timed ones)."""
+    out, cpu = run_cpu([engine_bench, "--spiking", MODEL, f"{spikes_path}:input,labels", "--runs", runs])
     report = json.loads(out.strip().splitlines()[-1])
     for key, value in expected.items():
         if report.get(key) != value:
             die(f"engine-bench reports {key} = {report.get(key)}, expected {value}: {out.strip()}")
+    report["process_cpu_s"] = cpu
     return report
 
 
@@ -386,12 +412,12 @@ def time_whole_command(ckptforget, spikes_path, runs):
     39 MB of spikes, simulation, metrics): one untimed run, then the median of `runs`."""
     command = [ckptforget, "eval", MODEL, "--data", f"{spikes_path}:input,labels", "--encoding", "spikes", "--json"]
     run(command)
-    seconds = []
+    seconds, cpu = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        run(command)
+        cpu.append(run_cpu(command)[1])
         seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds), min(seconds), None
+    return statistics.median(seconds), min(seconds), None, statistics.median(cpu)
 
 
 def main():
@@ -409,8 +435,8 @@ def main():
     if args.numpy_worker:
         numpy_worker(args.numpy_worker, args.batch, args.runs)
         return
-    if args.runs < 1 or args.rounds < 1:
-        die("--runs and --rounds must be at least 1")
+    if args.runs < 2 or args.rounds < 1:
+        die("--runs must be at least 2 (engine-bench's CPU per pass is a difference of two runs) and --rounds at least 1")
 
     ckptforget = binary("CKPTFORGET", "ckptforget")
     engine_bench = binary("ENGINE_BENCH", "engine-bench")
@@ -478,6 +504,7 @@ def main():
         order = list(methods)
         per_round = {m: [] for m in order}
         mins = {m: [] for m in order}
+        cpu_round = {m: [] for m in order}
         counts = {}
         engine_reports = []
         round_loads = []
@@ -489,16 +516,23 @@ def main():
                     report = time_engine(engine_bench, spikes_path, args.runs,
                                          {"samples": samples, "steps": STEPS, "neurons": neurons})
                     engine_reports.append(report)
-                    median, least = report["median_s"], report["min_s"]
+                    median, least, cpu = report["median_s"], report["min_s"], report["process_cpu_s"]
                 else:
-                    median, least, result = methods[m]()
+                    median, least, result, cpu = methods[m]()
                     if result is not None:
                         counts[m] = result
                 per_round[m].append(median)
                 mins[m].append(least)
+                cpu_round[m].append(cpu)
                 line.append(f"{m} {median:.3f} s")
             round_loads.append(load_average())
             log(f"round {r + 1}: " + ", ".join(line) + f"   (load {' '.join(map(str, round_loads[-1]))})")
+
+        # engine-bench's CPU per pass: its process CPU with --runs R (loading + R + 1 passes) less that
+        # of one call with --runs 1 (loading + 2 passes), over R - 1.
+        short = time_engine(engine_bench, spikes_path, 1, {"samples": samples})
+        cpu_round["ckptforget"] = [max(c - short["process_cpu_s"], 0) / (args.runs - 1) for c in cpu_round["ckptforget"]]
+        engine_load_cpu = max(short["process_cpu_s"] - 2 * statistics.median(cpu_round["ckptforget"]), 0)
 
         # ------------------------------------------------------------------ agreement
         torch_counts = counts["snntorch"]
@@ -555,9 +589,13 @@ def main():
 
     def summary(m):
         med = statistics.median(per_round[m])
-        return {"median_s": med, "min_s": min(mins[m]), "per_round_median_s": per_round[m],
-                "neuron_updates_per_s": updates / med, "samples_per_s": samples / med,
-                "best_neuron_updates_per_s": updates / min(mins[m])}
+        row = {"median_s": med, "min_s": min(mins[m]), "per_round_median_s": per_round[m],
+               "neuron_updates_per_s": updates / med, "samples_per_s": samples / med,
+               "best_neuron_updates_per_s": updates / min(mins[m])}
+        if cpu_round.get(m):
+            row["cpu_s"] = statistics.median(cpu_round[m])
+            row["per_round_cpu_s"] = cpu_round[m]
+        return row
 
     results = {m: summary(m) for m in shown}
 
@@ -591,7 +629,8 @@ def main():
     log("")
     log(f"RESULTS  snn_post.nir, {samples} samples x {STEPS} steps, {neurons} neurons; "
         f"median of {args.rounds} round medians ({args.runs} passes each)")
-    log(f"{'method':48s} {'batch':>5s} {'s/pass':>8s} {'min s':>7s} {'Mupd/s':>8s} {'samples/s':>10s} {'ckpt/this':>9s}")
+    log(f"{'method':48s} {'batch':>5s} {'s/pass':>8s} {'min s':>7s} {'Mupd/s':>8s} {'samples/s':>10s} {'ckpt/this':>9s} "
+        f"{'CPU s/pass':>10s} {'CPU ratio':>9s}")
     for m in ["ckptforget", "ckptforget_eval", "snntorch_best", "snntorch", "snntorch_1_thread", "numpy_best", "numpy",
               "numpy_1_thread", "numpy_layers"] + [m for m in order if m.startswith(("snntorch_b", "numpy_b"))]:
         if m not in results:
@@ -599,8 +638,13 @@ def main():
         s = results[m]
         log(f"{labels_of[m]:48s} {batch_of[m]:5d} {s['median_s']:8.3f} {s['min_s']:7.3f} "
             f"{s['neuron_updates_per_s'] / 1e6:8.2f} {s['samples_per_s']:10.0f} "
-            + (f"{ratios[m]:8.2f}x" if m in ratios else f"{'':9s}"))
+            + (f"{ratios[m]:8.2f}x" if m in ratios else f"{'':9s}")
+            + (f" {s['cpu_s']:10.3f} {s['cpu_s'] / results['ckptforget']['cpu_s']:8.2f}x" if "cpu_s" in s else ""))
     log("ckpt/this = median over the rounds of (this method's s/pass) / (the ckptforget simulator's s/pass)")
+    log("CPU s/pass = CPU seconds of a pass, all threads (median over passes and rounds; engine-bench: its process CPU")
+    log(f"  with --runs {args.runs} less that with --runs 1, over {args.runs - 1}; loading the spike trains took "
+        f"{engine_load_cpu:.2f} CPU s); CPU ratio = this method's CPU s/pass over the ckptforget simulator's. On a loaded")
+    log("  machine the CPU figures move far less than the wall-clock ones.")
     log("")
     verdict = "PASS" if met else "MISS"
     log(f"ckptforget / snnTorch (faster thread setting): {ratio_torch:.2f}x  (target >= {TARGET_RATIO:g}x: {verdict}; per round "
@@ -648,6 +692,9 @@ def main():
         "ratios_whole_process_over": whole_ratios,
         "target": {"ratio_over_snntorch_best_at_least": TARGET_RATIO, "met": met,
                    "met_against_snntorch_default_threads": ratios["snntorch"] >= TARGET_RATIO},
+        "engine_bench_load_cpu_s": engine_load_cpu,
+        "cpu_ratios_over_ckptforget": {m: results[m]["cpu_s"] / results["ckptforget"]["cpu_s"]
+                                       for m in order if m != "ckptforget" and "cpu_s" in results[m]},
         "accuracy": accuracy, "agreement": agreement,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
