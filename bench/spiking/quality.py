@@ -373,9 +373,9 @@ def main():
     for key, label in METRICS + (("forget_acc", "forget acc (class 2)"), ("retain_acc", "retain acc (others)")):
         out.append(f"| {label} | " + " | ".join(pct(r[key]) for _, r in columns) + " |")
     out.append("")
-    out.append("After unlearning and after retraining class 2 is never predicted correctly, so its recall (and, "
-               "when never predicted, its precision) is 0 and pulls the macro averages down by up to a tenth; "
-               "ROC AUC still ranks the class-2 output neuron's spike counts.")
+    out.append("After unlearning and after retraining, class 2 is (almost) never predicted correctly, so its recall "
+               "(and, when it is never predicted, its precision) is about 0 and pulls the macro averages down by up to "
+               "a tenth, as retraining does; ROC AUC still ranks the class-2 output neuron's spike counts.")
     out.append("")
     targeted = [r for r in rows if r.get("role") in ("chosen", "target")]
     missed = [r["name"] for r in targeted if r["result"] == "MISS"]
