@@ -52,9 +52,11 @@ install: release
 uninstall:
 	rm -f $(BINDIR)/ckptforget $(MANDIR)/ckptforget.1
 
-# Speed and memory against cp on ~1 GiB checkpoints (needs python3 with h5py, numpy, safetensors).
+# Speed and memory against cp on ~1 GiB checkpoints (needs python3 with h5py, numpy, safetensors);
+# then the spiking benchmarks, bench/spiking/README.md (SPIKING=0 skips them).
 bench: release
 	bash bench/run.sh
+	@[ "$(SPIKING)" = 0 ] || bash bench/spiking/run.sh
 
 # Coverage-guided fuzzing of every parser of untrusted bytes; not part of `make test`. Each folder
 # Fuzz/Targets/NAME is a libFuzzer target built with AddressSanitizer into .build-fuzz (the package
