@@ -19,6 +19,15 @@ func option(_ name: String, _ fallback: String) -> String {
     return arguments[index + 1]
 }
 
+/// `--runs N` (default 5): at least one timed run, or the tool stops with a usage message.
+func timedRuns() -> Int {
+    guard let runs = Int(option("--runs", "5")), runs >= 1 else {
+        FileHandle.standardError.write(Data("engine-bench: --runs takes a whole number of at least 1\n".utf8))
+        exit(2)
+    }
+    return runs
+}
+
 /// Times `body` `runs` times after one warm-up run: the median and least seconds.
 func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, least: Double) {
     var seconds: [Double] = []
@@ -34,7 +43,7 @@ func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, lea
 func spikingBench(_ arguments: [String]) throws {
     let model = try openCheckpoint(arguments[0])
     let data = try ArrayData(reading: try DataSource.open(arguments[1], spikeTrains: true))
-    let runs = Int(option("--runs", "5")) ?? 5
+    let runs = timedRuns()
     let reset = SpikingOptions.Reset(rawValue: option("--reset", "subtract-delayed")) ?? .subtractDelayed
     let options = SpikingOptions(steps: data.sampleShape[0], reset: reset, encoding: .spikes)
     let network = try SpikingNetwork(checkpoint: model)
@@ -63,7 +72,7 @@ do {
     let data = try ArrayData(reading: try DataSource.open(arguments[2]))  // in memory: only the engine is timed
     let scaleParts = option("--scale", "1").split(separator: "/").compactMap { Float($0) }
     let scale = scaleParts.count == 2 ? scaleParts[0] / scaleParts[1] : scaleParts.first ?? 1
-    let runs = Int(option("--runs", "5")) ?? 5
+    let runs = timedRuns()
     let fisherText = option("--fisher", "exact")
     let mode: FisherMode = fisherText.hasPrefix("batch:") ? .batch(Int(fisherText.dropFirst(6)) ?? 64) : .exact
     let samplesPerBatch = Int(option("--batch", ""))  // default: the engine's own choice

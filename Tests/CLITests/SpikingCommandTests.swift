@@ -148,6 +148,18 @@ import Testing
         #expect(try Self.thresholds(scratch.file("c.nir"), node: "5") == [Float](repeating: Float(1 + 0.5 * spikes), count: 10))
     }
 
+    /// A run that has converged before any update (a tolerance above every neuron's excess) leaves
+    /// the thresholds as they were: the update computed at the convergence check is not applied.
+    @Test func convergedBeforeAnyUpdateChangesNothing() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try run(scratch, "threshold:gamma=0.5,tol=1000@node/nodes/5/*")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(try Self.thresholds(scratch.file("out.nir"), node: "5") == [Float](repeating: 1, count: 10))
+        let diff = try Run.ckptforget("diff", SpikingCommandTests.post, scratch.file("out.nir"))
+        #expect(diff.stdout.contains("0 of 23 tensors changed"), "\(diff.stdout)")
+    }
+
     @Test func iteratesUntilTheForgetDataIsQuietAndRecordsEveryIteration() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

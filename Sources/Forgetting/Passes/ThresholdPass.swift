@@ -114,6 +114,7 @@ struct ThresholdPass: ModelPass {
         var stopped = "iteration limit (\(iterations))"
         for iteration in 1...iterations {
             var excess = 0.0
+            var updated = thresholds
             for layer in layers {
                 let chosen = selected[layer.node] ?? []
                 guard !chosen.isEmpty else { continue }
@@ -129,12 +130,14 @@ struct ThresholdPass: ModelPass {
                     let mean = chosen.reduce(0.0) { $0 + change[$1] } / Double(chosen.count)
                     change = [Double](repeating: mean, count: layer.width)
                 }
-                thresholds[layer.tensor] = zip(thresholds[layer.tensor]!, change).map { Float(max(Double($0) + $1, 0)) }
+                updated[layer.tensor] = zip(thresholds[layer.tensor]!, change).map { Float(max(Double($0) + $1, 0)) }
             }
+            // Converged: the thresholds measured last are the result; the update just computed is not applied.
             if excess <= tolerance {
                 stopped = "converged after \(iteration - 1) updates: every selected neuron within \(tolerance) spikes per forget sample of its desired response"
                 break
             }
+            thresholds = updated
             model = try model.replacing(thresholds)
             response = try Response(model, forget: forget, retain: retain)
             log.append(response.json(selected, iteration: iteration))
