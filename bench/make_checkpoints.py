@@ -135,7 +135,8 @@ def ascii_strings(values):
     return np.array([v.encode("ascii") for v in values], dtype=h5py.string_dtype("ascii"))
 
 
-def write_hdf5(path, dims, layer):
+def write_hdf5(path, dims, layer, **dataset_options):
+    """dataset_options go to every create_dataset (chunks, compression: bench/make_scale.py's gzip file)."""
     names = [f"hidden_{i}" for i in range(len(dims) - 1)] + ["output"]
     with h5py.File(path, "w") as f:  # libver "earliest" (superblock 0), as Keras/h5py default
         f.attrs["backend"] = "jax"
@@ -150,8 +151,8 @@ def write_hdf5(path, dims, layer):
             group = weights.create_group(name)
             group.attrs["weight_names"] = ascii_strings([f"{MODEL}/{name}/kernel", f"{MODEL}/{name}/bias"])
             inner = group.create_group(f"{MODEL}/{name}")
-            inner.create_dataset("bias", data=bias)
-            inner.create_dataset("kernel", data=kernel)  # contiguous, uncompressed, <f4
+            inner.create_dataset("bias", data=bias, **dataset_options)
+            inner.create_dataset("kernel", data=kernel, **dataset_options)  # by default contiguous, uncompressed, <f4
             del kernel, bias
 
 
