@@ -52,7 +52,9 @@ install: release
 uninstall:
 	rm -f $(BINDIR)/ckptforget $(MANDIR)/ckptforget.1
 
-# Speed and memory against cp on ~1 GiB checkpoints (needs python3 with h5py, numpy, safetensors);
+# Every pass family on ~1 GiB checkpoints, signed, against the floor cp + openssl sha256 and the
+# script a user would write; BENCH_SCALE=1 adds 8 GiB sharded safetensors and a gzip HDF5 file
+# (needs python3 with h5py, numpy, safetensors; torch and Keras 3 + JAX for .pt and .keras);
 # then the spiking benchmarks, bench/spiking/README.md (SPIKING=0 skips them).
 bench: release
 	bash bench/run.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generate the large float32 checkpoints used by `make bench` (bench/run.sh).
 
-    python3 bench/make_checkpoints.py OUTDIR [--gib 1.0] [--force]
+    python3 bench/make_checkpoints.py OUTDIR [--gib 1.0] [--pre] [--force]
 
 Writes, with the real writer libraries (nothing hand-assembled):
 
@@ -18,6 +18,12 @@ N = round(16 * GIB) (at least 1), so --gib 1.0 gives 16 layers, 1.0003 GiB of fl
 All files hold the same values: layer i is drawn from child i of
 np.random.default_rng(0).spawn(N + 1) (the head is child N), as the Keras kernel (in, out);
 the safetensors weight is its transpose (out, in), as PyTorch stores it.
+
+--pre also writes, in every format, the snapshot "from before the forget data was learned" that
+the --pre passes (negate, prune, revert) compare against: OUTDIR/bench_mlp_pre.{h5,safetensors,pt,keras}
+with the same names and shapes and W_pre = W - dW, dW ~ N(0, (0.05/sqrt(fan_in))^2) for kernels and
+N(0, 0.001^2) for biases, layer i's dW drawn from child i of np.random.default_rng(1).spawn(N + 1).
+So every element differs from the model's, as after fine-tuning on the forget data.
 
 HDF5 layout (as Keras 3 `model.save("x.h5")` writes it, cf. Fixtures/keras/mnist_mlp.h5):
     root attrs   backend, keras_version, model_config (Sequential JSON)
@@ -84,6 +90,25 @@ def draw(rng, fan_in, units):
     return kernel, bias
 
 
+def layers_of(dims, pre=False):
+    """A function giving layer i's (kernel, bias) in Keras orientation; call it once per i, in order."""
+    rngs = np.random.default_rng(0).spawn(len(dims))
+    deltas = np.random.default_rng(1).spawn(len(dims)) if pre else None
+
+    def layer(i):
+        fan_in, units = dims[i]
+        kernel, bias = draw(rngs[i], fan_in, units)
+        if deltas is not None:
+            d_kernel = deltas[i].standard_normal((fan_in, units), dtype=np.float32)
+            d_kernel *= np.float32(0.05 / np.sqrt(fan_in))
+            kernel -= d_kernel
+            del d_kernel
+            bias -= np.float32(0.001) * deltas[i].standard_normal(units, dtype=np.float32)
+        return kernel, bias
+
+    return layer
+
+
 def model_config(dims):
     dtype_policy = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
 
@@ -110,7 +135,8 @@ def ascii_strings(values):
     return np.array([v.encode("ascii") for v in values], dtype=h5py.string_dtype("ascii"))
 
 
-def write_hdf5(path, dims, rngs):
+def write_hdf5(path, dims, layer, **dataset_options):
+    """dataset_options go to every create_dataset (chunks, compression: bench/make_scale.py's gzip file)."""
     names = [f"hidden_{i}" for i in range(len(dims) - 1)] + ["output"]
     with h5py.File(path, "w") as f:  # libver "earliest" (superblock 0), as Keras/h5py default
         f.attrs["backend"] = "jax"
@@ -120,17 +146,17 @@ def write_hdf5(path, dims, rngs):
         weights.attrs.create("backend", "jax", dtype=h5py.string_dtype("ascii"))
         weights.attrs.create("keras_version", "3.15.1", dtype=h5py.string_dtype("ascii"))
         weights.attrs["layer_names"] = ascii_strings(names)
-        for name, (fan_in, units), rng in zip(names, dims, rngs):
-            kernel, bias = draw(rng, fan_in, units)
+        for i, name in enumerate(names):
+            kernel, bias = layer(i)
             group = weights.create_group(name)
             group.attrs["weight_names"] = ascii_strings([f"{MODEL}/{name}/kernel", f"{MODEL}/{name}/bias"])
             inner = group.create_group(f"{MODEL}/{name}")
-            inner.create_dataset("bias", data=bias)
-            inner.create_dataset("kernel", data=kernel)  # contiguous, uncompressed, <f4
+            inner.create_dataset("bias", data=bias, **dataset_options)
+            inner.create_dataset("kernel", data=kernel, **dataset_options)  # by default contiguous, uncompressed, <f4
             del kernel, bias
 
 
-def write_safetensors(path, dims, rngs, scratch_root):
+def write_safetensors(path, dims, layer, scratch_root):
     total = sum((i * u + u) * 4 for i, u in dims)
     scratch = None
     if total > IN_RAM_LIMIT:
@@ -145,8 +171,8 @@ def write_safetensors(path, dims, rngs, scratch_root):
     try:
         tensors = {}
         n = len(dims) - 1
-        for i, ((fan_in, units), rng) in enumerate(zip(dims, rngs)):
-            kernel, bias = draw(rng, fan_in, units)
+        for i, (fan_in, units) in enumerate(dims):
+            kernel, bias = layer(i)
             prefix = "head" if i == n else f"layers.{i}"
             weight = array((units, fan_in))
             weight[...] = kernel.T  # PyTorch (out, in)
@@ -160,12 +186,12 @@ def write_safetensors(path, dims, rngs, scratch_root):
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def write_torch(path, dims, rngs):
+def write_torch(path, dims, layer):
     import torch
     tensors = {}
     n = len(dims) - 1
-    for i, ((fan_in, units), rng) in enumerate(zip(dims, rngs)):
-        kernel, bias = draw(rng, fan_in, units)
+    for i in range(len(dims)):
+        kernel, bias = layer(i)
         prefix = "head" if i == n else f"layers.{i}"
         tensors[f"{prefix}.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.T))  # PyTorch (out, in)
         tensors[f"{prefix}.bias"] = torch.from_numpy(bias)
@@ -173,14 +199,14 @@ def write_torch(path, dims, rngs):
     torch.save(tensors, path)
 
 
-def write_keras(path, dims, rngs):
+def write_keras(path, dims, layer_values):
     os.environ.setdefault("KERAS_BACKEND", "jax")
     import keras
     model = keras.Sequential([keras.Input((dims[0][0],))]
                              + [keras.layers.Dense(units, activation="relu", name=f"hidden_{i}") for i, (_, units) in enumerate(dims[:-1])]
                              + [keras.layers.Dense(dims[-1][1], activation="softmax", name="output")], name=MODEL)
-    for layer, rng in zip(model.layers, rngs):
-        kernel, bias = draw(rng, *layer.kernel.shape)
+    for i, layer in enumerate(model.layers):
+        kernel, bias = layer_values(i)
         layer.set_weights([kernel, bias])
         del kernel, bias
     target = Path(path).with_suffix(".keras")  # Keras saves only under a .keras name
@@ -196,6 +222,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("outdir")
     parser.add_argument("--gib", type=float, default=1.0, help="approximate float32 bytes per file, in GiB (default 1.0)")
+    parser.add_argument("--pre", action="store_true", help="also write the --pre snapshot bench_mlp_pre.* in every format")
     parser.add_argument("--force", action="store_true", help="regenerate even if the files look complete")
     args = parser.parse_args()
     if args.gib <= 0:
@@ -216,10 +243,10 @@ def main():
 
     files = {"hdf5": out / f"{MODEL}.h5", "safetensors": out / f"{MODEL}.safetensors",
              "pt": out / f"{MODEL}.pt", "keras": out / f"{MODEL}.keras"}
-    writers = {"hdf5": lambda p, rngs: write_hdf5(p, dims, rngs),
-               "safetensors": lambda p, rngs: write_safetensors(p, dims, rngs, out),
-               "pt": lambda p, rngs: write_torch(p, dims, rngs),
-               "keras": lambda p, rngs: write_keras(p, dims, rngs)}
+    writers = {"hdf5": lambda p, layer: write_hdf5(p, dims, layer),
+               "safetensors": lambda p, layer: write_safetensors(p, dims, layer, out),
+               "pt": lambda p, layer: write_torch(p, dims, layer),
+               "keras": lambda p, layer: write_keras(p, dims, layer)}
     writer_versions = {}
     try:
         import torch
@@ -234,6 +261,12 @@ def main():
     except ImportError:
         print("keras: Keras 3 is not installed; bench_mlp.keras is not written (pip install keras jax)")
         del files["keras"]
+    if args.pre:  # the snapshots: same writers, same names, W - dW
+        for fmt, path in list(files.items()):
+            files[f"pre-{fmt}"] = path.with_name(f"{MODEL}_pre{path.suffix}")
+            writers[f"pre-{fmt}"] = writers[fmt]
+            if fmt in writer_versions:
+                writer_versions[f"pre-{fmt}"] = writer_versions[fmt]
     print(f"model: {n_layers} hidden layers {WIDE}x{NARROW} + {CLASSES}-unit head; "
           f"{tensor_bytes / GIB:.4f} GiB of float32 tensors per file; largest tensor {largest_tensor(dims) / MIB:.0f} MiB")
 
@@ -250,9 +283,8 @@ def main():
         temporary.unlink(missing_ok=True)
         path.unlink(missing_ok=True)
         started = time.monotonic()
-        rngs = np.random.default_rng(0).spawn(len(dims))
         try:
-            writers[fmt](temporary, rngs)
+            writers[fmt](temporary, layers_of(dims, pre=fmt.startswith("pre-")))
         except BaseException:
             temporary.unlink(missing_ok=True)
             raise
