@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Forgetting quality benchmark: ckptforget's ssd pass vs retraining from scratch on a Keras MNIST CNN.
+# Forgetting quality benchmark: ckptforget's passes (ssd hand-tuned and alpha=auto, ascent, finetune,
+# dampen) vs retraining from scratch, on a Keras MNIST CNN and the seed MLP, plus the relabel task.
 #
-#   bash bench/quality/run.sh [extra quality.py options, e.g. --runs 1 --alphas 1,2]
+#   bash bench/quality/run.sh [extra quality.py options, e.g. --runs 1 --archs mlp --no-relabel]
 #
 # Builds the release binary (unless CKPTFORGET names one), prints the machine, then runs
 # bench/quality/quality.py, which writes its inputs, models, results.md and results.json to
@@ -27,11 +28,11 @@ fi
 [[ -x "$CKPTFORGET" ]] || { echo "run.sh: $CKPTFORGET is not executable" >&2; exit 1; }
 
 if ! "$PYTHON" -c 'import keras, jax, numpy, h5py' 2>/dev/null; then
-  echo "run.sh: $PYTHON needs keras 3, jax, numpy and h5py: pip install 'keras>=3' jax numpy h5py" >&2
+  echo "run.sh: $PYTHON needs keras 3, jax, numpy and h5py (scipy for the MIA refit): pip install 'keras>=3' jax numpy h5py scipy" >&2
   exit 1
 fi
 
-echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(uname -sr)"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(free -g | awk '/^Mem:/{print $2}') GiB RAM, $(uname -sr)"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "binary:  $CKPTFORGET ($("$CKPTFORGET" --version 2>&1 | head -1))"
 mkdir -p "$QUALITY_DIR"
