@@ -88,7 +88,8 @@ fuzz: deps
 		seeds=""; [ -d Fuzz/corpus/$$t ] && seeds=Fuzz/corpus/$$t; \
 		dict=""; [ -f Fuzz/dictionaries/$$t.dict ] && dict=-dict=Fuzz/dictionaries/$$t.dict; \
 		log=$(FUZZ_BUILD)/fuzz-$$t.log; \
-		SWIFT_BACKTRACE=enable=no $$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict \
+		SWIFT_BACKTRACE=enable=no LSAN_OPTIONS=suppressions=Fuzz/lsan.supp:print_suppressions=0 \
+			$$bin/fuzz-$$t $(FUZZ_BUILD)/corpus/$$t $$seeds $$dict \
 			-max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=$(FUZZ_TIMEOUT) -print_final_stats=1 \
 			-artifact_prefix=$(FUZZ_BUILD)/crashes/$$t/ > $$log 2>&1; status=$$?; \
 		grep -q "Is the code instrumented for coverage" $$log && status=1; \
@@ -97,7 +98,7 @@ fuzz: deps
 		else \
 			failed="$$failed $$t"; \
 			echo "fuzz-$$t: FAILED, see $$log and $(FUZZ_BUILD)/crashes/$$t/"; \
-			grep -E "Fatal error|ERROR: (AddressSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/|instrumented for coverage" \
+			grep -E "Fatal error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|Swift runtime failure| in .*/Sources/|instrumented for coverage" \
 				$$log | head -4; \
 		fi; \
 	done; \
