@@ -269,6 +269,56 @@ import Testing
         guard case .tooLarge(what: "nesting of 'a.b.c'", limit: 2, _) = problem(deep, limits: limits) else { Issue.record("nesting"); return }
     }
 
+    /// `{k: {k: ... {0: t, 1: t, ...}}}`: one key of `keyLength` bytes, stored in the memo once and
+    /// reused at each of 63 levels, over `tensors` names for one tensor.
+    private func nestedNames(keyLength: Int, tensors: Int) -> [UInt8] {
+        var p = PickleBytes()
+        p.emptyDict()
+        p.string(String(repeating: "k", count: keyLength))
+        p.put(1)
+        p.emptyDict()
+        for _ in 1..<63 {
+            p.get(1)
+            p.emptyDict()
+        }
+        p.mark()
+        p.int(0)
+        p.tensor("0", numel: 1, size: [1], stride: [1])
+        p.put(2)
+        for i in 1..<tensors {
+            p.int(i)
+            p.get(2)
+        }
+        p.setItems()
+        for _ in 0..<63 { p.setItem() }
+        p.stop()
+        return p.bytes
+    }
+
+    /// Names are joined only for tensors, and limited together: such a pickle of 15 KB (a key of
+    /// 10,000 bytes, 1,000 names) made 630 MB of names, 20 s and 1 GB under the fuzzer's ASan build;
+    /// a key of 1 MB and 10,000 names would have asked for 630 GB.
+    @Test func limitsTheBytesOfAllTensorNames() throws {
+        var limits = PickleReader.Limits()
+        limits.names = 1000
+        let one = try PickleReader.read(nestedNames(keyLength: 10, tensors: 1), limits: limits)  // 63 × 11 + 1 = 694 bytes
+        #expect(one.tensors.map(\.name) == [Array(repeating: String(repeating: "k", count: 10), count: 63).joined(separator: ".") + ".0"])
+        let two = nestedNames(keyLength: 10, tensors: 2)
+        #expect(problem(two, limits: limits) == .tooLarge(what: "tensor names (nested keys joined with '.')", limit: 1000, offset: two.count))
+        let huge = nestedNames(keyLength: 2 << 20, tensors: 2)  // 126 MiB for the first name alone
+        #expect(problem(huge) == .tooLarge(what: "tensor names (nested keys joined with '.')", limit: 64 << 20, offset: huge.count))
+    }
+
+    /// Messages name a deep path by its first 200 characters.
+    @Test func shortensLongPathsInMessages() {
+        var limits = PickleReader.Limits()
+        limits.nesting = 10
+        guard case .tooLarge(let what, limit: 10, _) = problem(nestedNames(keyLength: 100, tensors: 1), limits: limits) else {
+            Issue.record("nesting"); return
+        }
+        #expect(what == "nesting of '\(String(Array(repeating: String(repeating: "k", count: 100), count: 11).joined(separator: ".").prefix(200)))…'")
+    }
+
     /// A million TUPLE1s nest a million tuples: no limit needed, and nothing is freed recursively.
     @Test func survivesDeepNestingWithoutRecursion() {
         var p = PickleBytes()

@@ -54,6 +54,8 @@ struct PickleReader {
         var heap = 16_000_000
         var nesting = 64
         var rank = 64
+        /// Bytes of all tensor names together, nested keys joined with `.`.
+        var names = 64 << 20
     }
 
     struct Result: Sendable {
@@ -461,39 +463,64 @@ struct PickleReader {
 
     /// The tensors of the top-level dictionary, named by their keys; nested dictionaries (a
     /// training checkpoint's `{"model": state_dict, "epoch": 3}`) and lists join names with `.`.
+    /// A name is joined only for a tensor, and all of them together are limited: one long key,
+    /// reused through the memo at every level of nesting, would otherwise make names a thousand
+    /// times the pickle's size (a 15 KB pickle made 630 MB of them).
     private func stateDict(_ top: PickleValue) throws(PickleProblem) -> Result {
         guard case .dict = top else { throw .notAStateDict(found: describe(top)) }
         var named: [(String, TorchTensorRecord)] = []
         var seen = Set<String>()
+        var nameBytes = 0
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
-        func walk(_ value: PickleValue, name: String, depth: Int) throws(PickleProblem) {
-            guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(name)'", limit: limits.nesting, offset: bytes.count) }
-            func child(_ key: String) -> String { name.isEmpty ? key : "\(name).\(key)" }
+        func walk(_ value: PickleValue, path: [String]) throws(PickleProblem) {
+            guard path.count <= limits.nesting else {
+                throw .tooLarge(what: "nesting of '\(Self.shortName(path))'", limit: limits.nesting, offset: bytes.count)
+            }
             switch value {
             case .tensor(let index):
+                let parts = Self.nameParts(path)
+                nameBytes += parts.reduce(max(parts.count - 1, 0)) { $0 + $1.utf8.count }
+                guard nameBytes <= limits.names else {
+                    throw .tooLarge(what: "tensor names (nested keys joined with '.')", limit: limits.names, offset: bytes.count)
+                }
+                let name = parts.joined(separator: ".")
                 guard seen.insert(name).inserted else { throw .duplicateName(name) }
                 named.append((name, tensors[index]))
             case .dict(let index):
                 guard visitedDicts.insert(index).inserted else { return }
                 for (key, item) in zip(dicts[index].keys, dicts[index].values) {
                     switch key {
-                    case .string(let text): try walk(item, name: child(text), depth: depth + 1)
-                    case .int(let number) where depth > 0: try walk(item, name: child(String(number)), depth: depth + 1)
-                    default: throw .unsupportedKey(path: name, found: describe(key))
+                    case .string(let text): try walk(item, path: path + [text])
+                    case .int(let number) where !path.isEmpty: try walk(item, path: path + [String(number)])
+                    default: throw .unsupportedKey(path: Self.shortName(path), found: describe(key))
                     }
                 }
             case .list(let index):
                 guard visitedLists.insert(index).inserted else { return }
-                for (i, item) in lists[index].enumerated() { try walk(item, name: child(String(i)), depth: depth + 1) }
+                for (i, item) in lists[index].enumerated() { try walk(item, path: path + [String(i)]) }
             case .tuple(let index):
                 guard visitedTuples.insert(index).inserted else { return }
-                for (i, item) in tuples[index].enumerated() { try walk(item, name: child(String(i)), depth: depth + 1) }
+                for (i, item) in tuples[index].enumerated() { try walk(item, path: path + [String(i)]) }
             default:
                 return
             }
         }
-        try walk(top, name: "", depth: 0)
+        try walk(top, path: [])
         return Result(tensors: named, storages: storages)
+    }
+
+    /// The keys that make a name: empty keys before the first non-empty one add nothing (`""`
+    /// then `"w"` names `w`), empty keys after it do (`"a"` then `""` names `a.`).
+    private static func nameParts(_ path: [String]) -> ArraySlice<String> { path.drop(while: \.isEmpty) }
+
+    /// The name `path` makes, cut after 200 characters, for messages.
+    private static func shortName(_ path: [String]) -> String {
+        var name = ""
+        for part in nameParts(path) {
+            name += (name.isEmpty ? "" : ".") + part.prefix(201)
+            if name.count > 200 { return String(name.prefix(200)) + "…" }
+        }
+        return name
     }
 
     private func describe(_ value: PickleValue) -> String {
