@@ -322,6 +322,25 @@ import Testing
         #expect(problem(bytes) == .duplicateName("a.b"))
     }
 
+    /// Python keeps 'café.weight' (U+00E9) and 'cafe\u0301.weight' as two keys; so must the reader,
+    /// each with its own value, for the pair to reach the rule that refuses it (not a decoy's value
+    /// under the real tensor's spelling).
+    @Test func keepsKeysThatDifferOnlyInNormalizationApart() throws {
+        let nfc = "caf\u{E9}.weight", nfd = "cafe\u{301}.weight"
+        let bytes = pickle { p in
+            p.orderedDict()
+            p.mark()
+            p.string(nfc)
+            p.tensor("0", numel: 1, size: [1], stride: [1])
+            p.string(nfd)
+            p.tensor("1", numel: 1, size: [1], stride: [1])
+            p.setItems()
+        }
+        let result = try PickleReader.read(bytes)
+        #expect(result.tensors.map { Array($0.name.utf8) } == [Array(nfc.utf8), Array(nfd.utf8)])
+        #expect(result.tensors.map(\.record.storage) == [0, 1])
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

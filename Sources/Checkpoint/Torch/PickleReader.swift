@@ -69,8 +69,10 @@ struct PickleReader {
         var index: [Key: Int] = [:]
     }
 
-    /// Dictionary keys as Python hashes them (True == 1).
-    private enum Key: Hashable { case none, int(Int), string(String), float(UInt64) }
+    /// Dictionary keys as Python hashes them (True == 1). Strings are keyed by their UTF-8 bytes, as
+    /// Python compares them: Swift's `String` equality would make `'café'` (U+00E9) and `'cafe\u{301}'`
+    /// one key, keeping the first spelling with the second value.
+    private enum Key: Hashable { case none, int(Int), string([UInt8]), float(UInt64) }
 
     private let bytes: [UInt8]
     private let limits: Limits
@@ -293,7 +295,7 @@ struct PickleReader {
             case .none: key = .none
             case .bool(let value): key = .int(value ? 1 : 0)
             case .int(let value): key = .int(value)
-            case .string(let value): key = .string(value)
+            case .string(let value): key = .string(Array(value.utf8))
             case .float(let value): key = value == value.rounded() && abs(value) < 9e15 ? .int(Int(value)) : .float(value.bitPattern)
             case let other:
                 throw .wrongOperand(opcode: opcode, expected: "a string, number or None as key", found: describe(other), offset: opcodeOffset)
@@ -464,14 +466,14 @@ struct PickleReader {
     private func stateDict(_ top: PickleValue) throws(PickleProblem) -> Result {
         guard case .dict = top else { throw .notAStateDict(found: describe(top)) }
         var named: [(String, TorchTensorRecord)] = []
-        var seen = Set<String>()
+        var seen = Set<[UInt8]>()  // by UTF-8 bytes: canonically equivalent names are CheckpointFormats.checkDistinctNames's to refuse
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
         func walk(_ value: PickleValue, name: String, depth: Int) throws(PickleProblem) {
             guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(name)'", limit: limits.nesting, offset: bytes.count) }
             func child(_ key: String) -> String { name.isEmpty ? key : "\(name).\(key)" }
             switch value {
             case .tensor(let index):
-                guard seen.insert(name).inserted else { throw .duplicateName(name) }
+                guard seen.insert(Array(name.utf8)).inserted else { throw .duplicateName(name) }
                 named.append((name, tensors[index]))
             case .dict(let index):
                 guard visitedDicts.insert(index).inserted else { return }
