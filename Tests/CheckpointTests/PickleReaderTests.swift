@@ -341,6 +341,28 @@ import Testing
         #expect(result.tensors.map(\.record.storage) == [0, 1])
     }
 
+    /// An expanded view (stride 0) of one element can declare any shape: (2^31, 2^31) float32 is
+    /// 2^64 bytes, which overflowed the byte counts of `inspect` and the progress line (a trap), and
+    /// (2^24, 2^24) is 2^50 bytes, past the 2^48 any checkpoint needs. Both are refused by name.
+    @Test func refusesATensorTooLargeToCount() {
+        for (name, size) in [("fc.weight", [1 << 31, 1 << 31]), ("fc.bias", [1 << 24, 1 << 24])] {
+            let bytes = pickle { p in
+                p.orderedDict()
+                p.string(name)
+                p.tensor("0", numel: 1, size: size, stride: [0, 0])
+                p.setItem()
+            }
+            #expect(problem(bytes) == .tensorTooLarge(name: name, shape: size, limit: 1 << 48))
+        }
+        let fits = pickle { p in
+            p.orderedDict()
+            p.string("w")
+            p.tensor("0", numel: 1, size: [1 << 23, 1 << 23], stride: [0, 0])  // 2^48 bytes exactly
+            p.setItem()
+        }
+        #expect(problem(fits) == nil)
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

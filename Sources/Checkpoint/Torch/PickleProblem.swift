@@ -27,6 +27,9 @@ public enum PickleProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case notAStateDict(found: String)
     case unsupportedKey(path: String, found: String)
     case duplicateName(String)
+    /// A view whose elements × itemsize overflow or pass `PickleReader.maximumTensorBytes` (an
+    /// expanded view of one element can declare any shape).
+    case tensorTooLarge(name: String, shape: [Int], limit: Int)
 
     public var description: String {
         switch self {
@@ -64,6 +67,8 @@ public enum PickleProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "key \(found) in \(path.isEmpty ? "the state dict" : "'\(path)'"): keys must be strings (integers inside nested dictionaries)"
         case .duplicateName(let name):
             "two tensors are both named '\(name)' once nested keys are joined with '.'"
+        case .tensorTooLarge(let name, let shape, let limit):
+            "tensor '\(name)' of shape \(shape) would take more than \(limit) bytes (2^48); no checkpoint holds such a tensor"
         }
     }
 }

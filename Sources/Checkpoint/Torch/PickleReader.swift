@@ -61,6 +61,10 @@ struct PickleReader {
         var storages: [TorchStorage]
     }
 
+    /// Bytes a tensor's elements may take (2^48, 256 TiB): beyond it a shape is a hostile file's,
+    /// and sizes computed from it could overflow.
+    static let maximumTensorBytes = 1 << 48
+
     static let allowedGlobalNames = "collections.OrderedDict, torch._utils._rebuild_tensor_v2/_v3, torch._utils._rebuild_parameter, torch.*Storage, torch.storage.UntypedStorage and torch dtypes"
 
     private struct Dict {
@@ -474,6 +478,11 @@ struct PickleReader {
             switch value {
             case .tensor(let index):
                 guard seen.insert(Array(name.utf8)).inserted else { throw .duplicateName(name) }
+                let record = tensors[index]
+                let (byteCount, overflow) = record.count.multipliedReportingOverflow(by: record.dtype.bits / 8)  // the count was checked when rebuilt
+                guard !overflow, byteCount <= Self.maximumTensorBytes else {
+                    throw .tensorTooLarge(name: name, shape: record.shape, limit: Self.maximumTensorBytes)
+                }
                 named.append((name, tensors[index]))
             case .dict(let index):
                 guard visitedDicts.insert(index).inserted else { return }
