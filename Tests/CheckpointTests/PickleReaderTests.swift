@@ -363,6 +363,42 @@ import Testing
         #expect(problem(fits) == nil)
     }
 
+    /// One memoized key joined into every name of a list grew a 1 MB file into 3 GB of names: a
+    /// key, a joined name and all names together have limits (4 KiB, 16 KiB, 256 MiB by default).
+    @Test func limitsTheBytesOfNames() {
+        #expect(PickleReader.Limits().keyBytes == 4096 && PickleReader.Limits().nameBytes == 16384)
+        // {"kkkk": [t, t, t]}: one key, three names "kkkk.0", "kkkk.1", "kkkk.2" (6 bytes each).
+        func listOfOneTensor(key: String) -> [UInt8] {
+            pickle { p in
+                p.orderedDict()
+                p.string(key)
+                p.emptyList()
+                p.mark()
+                p.tensor("0", numel: 1, size: [1], stride: [1])
+                p.put(1)
+                p.get(1)
+                p.get(1)
+                p.op(0x65)  // APPENDS
+                p.setItem()
+            }
+        }
+        var limits = PickleReader.Limits()
+        limits.keyBytes = 3
+        guard case .tooLarge(what: let what, limit: 3, _)? = problem(listOfOneTensor(key: "kkkk"), limits: limits), what.hasPrefix("key 'kkkk'") else {
+            Issue.record("a long key"); return
+        }
+        limits = PickleReader.Limits()
+        limits.nameBytes = 5
+        guard case .tooLarge(what: let joined, limit: 5, _)? = problem(listOfOneTensor(key: "kkkk"), limits: limits), joined.hasPrefix("the name 'kkkk'") else {
+            Issue.record("a long name"); return
+        }
+        limits = PickleReader.Limits()
+        limits.allNameBytes = 17
+        #expect(problem(listOfOneTensor(key: "kkkk"), limits: limits) == .tooLarge(what: "tensor names together", limit: 17, offset: listOfOneTensor(key: "kkkk").count))
+        limits.allNameBytes = 18
+        #expect(problem(listOfOneTensor(key: "kkkk"), limits: limits) == nil)
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

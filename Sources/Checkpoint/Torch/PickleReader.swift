@@ -54,6 +54,12 @@ struct PickleReader {
         var heap = 16_000_000
         var nesting = 64
         var rank = 64
+        /// UTF-8 bytes of one key, of one joined name, and of all tensor names together: one long
+        /// memoized key joined into every name of a list (or of 64 nested levels) would otherwise
+        /// grow a small file into gigabytes of names.
+        var keyBytes = 4 << 10
+        var nameBytes = 16 << 10
+        var allNameBytes = 256 << 20
     }
 
     struct Result: Sendable {
@@ -470,13 +476,25 @@ struct PickleReader {
     private func stateDict(_ top: PickleValue) throws(PickleProblem) -> Result {
         guard case .dict = top else { throw .notAStateDict(found: describe(top)) }
         var named: [(String, TorchTensorRecord)] = []
+        var allNameBytes = 0
         var seen = Set<[UInt8]>()  // by UTF-8 bytes: canonically equivalent names are CheckpointFormats.checkDistinctNames's to refuse
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
         func walk(_ value: PickleValue, name: String, depth: Int) throws(PickleProblem) {
             guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(name)'", limit: limits.nesting, offset: bytes.count) }
-            func child(_ key: String) -> String { name.isEmpty ? key : "\(name).\(key)" }
+            func child(_ key: String) throws(PickleProblem) -> String {
+                let keyBytes = key.utf8.count
+                guard keyBytes <= limits.keyBytes else {
+                    throw .tooLarge(what: "key '\(Self.clip(key, 40))' (\(keyBytes) bytes) in '\(Self.clip(name, 80))'", limit: limits.keyBytes, offset: bytes.count)
+                }
+                guard name.utf8.count + 1 + keyBytes <= limits.nameBytes else {
+                    throw .tooLarge(what: "the name '\(Self.clip(name, 80))' joined with key '\(Self.clip(key, 40))'", limit: limits.nameBytes, offset: bytes.count)
+                }
+                return name.isEmpty ? key : "\(name).\(key)"
+            }
             switch value {
             case .tensor(let index):
+                allNameBytes += name.utf8.count
+                guard allNameBytes <= limits.allNameBytes else { throw .tooLarge(what: "tensor names together", limit: limits.allNameBytes, offset: bytes.count) }
                 guard seen.insert(Array(name.utf8)).inserted else { throw .duplicateName(name) }
                 let record = tensors[index]
                 let (byteCount, overflow) = record.count.multipliedReportingOverflow(by: record.dtype.bits / 8)  // the count was checked when rebuilt
@@ -488,23 +506,28 @@ struct PickleReader {
                 guard visitedDicts.insert(index).inserted else { return }
                 for (key, item) in zip(dicts[index].keys, dicts[index].values) {
                     switch key {
-                    case .string(let text): try walk(item, name: child(text), depth: depth + 1)
-                    case .int(let number) where depth > 0: try walk(item, name: child(String(number)), depth: depth + 1)
+                    case .string(let text): try walk(item, name: try child(text), depth: depth + 1)
+                    case .int(let number) where depth > 0: try walk(item, name: try child(String(number)), depth: depth + 1)
                     default: throw .unsupportedKey(path: name, found: describe(key))
                     }
                 }
             case .list(let index):
                 guard visitedLists.insert(index).inserted else { return }
-                for (i, item) in lists[index].enumerated() { try walk(item, name: child(String(i)), depth: depth + 1) }
+                for (i, item) in lists[index].enumerated() { try walk(item, name: try child(String(i)), depth: depth + 1) }
             case .tuple(let index):
                 guard visitedTuples.insert(index).inserted else { return }
-                for (i, item) in tuples[index].enumerated() { try walk(item, name: child(String(i)), depth: depth + 1) }
+                for (i, item) in tuples[index].enumerated() { try walk(item, name: try child(String(i)), depth: depth + 1) }
             default:
                 return
             }
         }
         try walk(top, name: "", depth: 0)
         return Result(tensors: named, storages: storages)
+    }
+
+    /// The first `count` characters of a name, and "..." when there were more.
+    private static func clip(_ text: String, _ count: Int) -> String {
+        text.count > count ? String(text.prefix(count)) + "..." : text
     }
 
     private func describe(_ value: PickleValue) -> String {
