@@ -399,6 +399,50 @@ import Testing
         #expect(problem(listOfOneTensor(key: "kkkk"), limits: limits) == nil)
     }
 
+    /// `sd.hidden = tensor; torch.save(sd)` puts the tensor in BUILD's state: torch.load returns it
+    /// on the dict, but it is none of the dict's keys, so it would be neither listed nor edited.
+    @Test func refusesTensorsInTheStateDictsAttributes() {
+        /// {"w": tensor} with BUILD state {attribute: value}.
+        func withAttribute(_ attribute: String, _ value: (inout PickleBytes) -> Void) -> [UInt8] {
+            pickle { p in
+                p.orderedDict()
+                p.string("w")
+                p.tensor("0", numel: 1, size: [1], stride: [1])
+                p.setItem()
+                p.emptyDict()
+                p.string(attribute)
+                value(&p)
+                p.setItem()
+                p.op(0x62)  // BUILD
+            }
+        }
+        guard case .tensorInAttribute(attribute: "hidden", _)? = problem(withAttribute("hidden") { $0.tensor("1", numel: 1, size: [1], stride: [1]) }) else {
+            Issue.record("a tensor attribute"); return
+        }
+        // Inside a container, or a bare storage, is refused the same way.
+        guard case .tensorInAttribute(attribute: "cache", _)? = problem(withAttribute("cache") { p in
+            p.emptyList()
+            p.storage("1", numel: 1)
+            p.op(0x61)  // APPEND
+        }) else { Issue.record("a storage in a list attribute"); return }
+        // _metadata as torch writes it ({"": {"version": 1}}) is read; anything else there is refused.
+        #expect(problem(withAttribute("_metadata") { p in
+            p.orderedDict()
+            p.string("")
+            p.emptyDict()
+            p.string("version")
+            p.int(1)
+            p.setItem()
+            p.setItem()
+        }) == nil)
+        guard case .badMetadata(found: "a tensor", _)? = problem(withAttribute("_metadata") { $0.tensor("1", numel: 1, size: [1], stride: [1]) }) else {
+            Issue.record("a tensor in _metadata"); return
+        }
+        guard case .badMetadata(found: "a list", _)? = problem(withAttribute("_metadata") { $0.emptyList() }) else { Issue.record("a list in _metadata"); return }
+        // An attribute without tensors (a note) is kept in the pickle and ignored.
+        #expect(problem(withAttribute("note") { $0.string("trained on MNIST") }) == nil)
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

@@ -95,6 +95,7 @@ struct PickleReader {
     private var lists: [[PickleValue]] = []
     private var dicts: [Dict] = []
     private var heapCount = 0
+    private var buildWork = 0
     private var storages: [TorchStorage] = []
     private var storageOfKey: [String: Int] = [:]
     private var tensors: [TorchTensorRecord] = []
@@ -427,14 +428,61 @@ struct PickleReader {
         try push(.dict(dicts.count - 1))
     }
 
-    /// BUILD: only an OrderedDict given a dict of attributes (a module's `_metadata`), which is kept
-    /// in the pickle and otherwise ignored.
+    /// BUILD: only an OrderedDict given a dict of attributes, which is kept in the pickle and
+    /// otherwise ignored. `torch.load(weights_only=True)` sets them on the dict it returns, so a
+    /// tensor there would be loaded but never listed or edited: `_metadata` (what torch writes, a
+    /// module's versions) may hold only dicts, strings and integers, and no other attribute may hold
+    /// a tensor or storage.
     private mutating func build() throws(PickleProblem) {
         let state = try pop("BUILD")
-        guard case .dict? = stack.last, stack.count > (marks.last ?? 0), case .dict = state else {
+        guard case .dict? = stack.last, stack.count > (marks.last ?? 0), case .dict(let index) = state else {
             throw .wrongOperand(opcode: "BUILD", expected: "an OrderedDict and a dict of attributes",
                                 found: "\(stack.last.map(describe) ?? "nothing") and \(describe(state))", offset: opcodeOffset)
         }
+        for (key, value) in zip(dicts[index].keys, dicts[index].values) {
+            if Self.text(of: key).map({ Array($0.utf8) }) == Array("_metadata".utf8) {
+                if let found = try first(in: value, where: { value in
+                    switch value {
+                    case .dict, .string, .int, .bool: false
+                    default: true
+                    }
+                }) {
+                    throw .badMetadata(found: describe(found), offset: opcodeOffset)
+                }
+            } else if try first(in: value, where: { value in
+                switch value {
+                case .tensor, .storage: true
+                default: false
+                }
+            }) != nil {
+                throw .tensorInAttribute(attribute: Self.text(of: key) ?? describe(key), offset: opcodeOffset)
+            }
+        }
+    }
+
+    private static func text(of value: PickleValue) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    /// The first value reachable from `value` through tuples, lists and dicts (keys and values)
+    /// for which `isFound` holds. Each value visited is charged to `buildWork`, bounded by the
+    /// container limit, so that BUILD repeated on one large state cannot take quadratic time.
+    private mutating func first(in value: PickleValue, where isFound: (PickleValue) -> Bool) throws(PickleProblem) -> PickleValue? {
+        var work = [value]
+        var dictsSeen = Set<Int>(), listsSeen = Set<Int>(), tuplesSeen = Set<Int>()
+        while let next = work.popLast() {
+            buildWork += 1
+            guard buildWork <= limits.heap else { throw .tooLarge(what: "values checked in BUILD states", limit: limits.heap, offset: opcodeOffset) }
+            if isFound(next) { return next }
+            switch next {
+            case .dict(let i) where dictsSeen.insert(i).inserted: work += dicts[i].keys + dicts[i].values
+            case .list(let i) where listsSeen.insert(i).inserted: work += lists[i]
+            case .tuple(let i) where tuplesSeen.insert(i).inserted: work += tuples[i]
+            default: break
+            }
+        }
+        return nil
     }
 
     /// BINPERSID: `('storage', StorageType, key, location, numel)`; a key seen before must agree.
