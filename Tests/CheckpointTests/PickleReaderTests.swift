@@ -443,6 +443,38 @@ import Testing
         #expect(problem(withAttribute("note") { $0.string("trained on MNIST") }) == nil)
     }
 
+    /// Empty containers cost memory too: EMPTY_DICT, BUILD pairs made millions of dicts under the
+    /// container limit, which counted only elements. And tensors, rebuilt or named, are counted.
+    @Test func chargesEveryContainerAndCountsTensors() {
+        var limits = PickleReader.Limits()
+        limits.heap = 3
+        // OrderedDict() (an empty tuple and a dict: 2), then EMPTY_DICT BUILD (3), EMPTY_DICT at byte 31 (4).
+        let dicts = pickle { p in
+            p.orderedDict()
+            for _ in 0..<3 { p.emptyDict(); p.op(0x62) }
+        }
+        #expect(problem(dicts, limits: limits) == .tooLarge(what: "containers", limit: 3, offset: 31))
+        limits = PickleReader.Limits()
+        limits.tensors = 2
+        // One tensor rebuilt, named three times ("l.0", "l.1", "l.2").
+        let named = pickle { p in
+            p.orderedDict()
+            p.string("l")
+            p.emptyList()
+            p.mark()
+            p.tensor("0", numel: 1, size: [1], stride: [1])
+            p.put(1)
+            p.get(1)
+            p.get(1)
+            p.op(0x65)  // APPENDS
+            p.setItem()
+        }
+        guard case .tooLarge(what: "named tensors", limit: 2, _)? = problem(named, limits: limits) else { Issue.record("named tensors"); return }
+        let rebuilt = PickleBytes.stateDict([("a", [1]), ("b", [1]), ("c", [1])])
+        guard case .tooLarge(what: "tensors", limit: 2, _)? = problem(rebuilt, limits: limits) else { Issue.record("tensors rebuilt"); return }
+        #expect(PickleReader.Limits().tensors == 1_000_000)
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

@@ -50,8 +50,12 @@ struct PickleReader {
         var stack = 4_000_000
         var marks = 10_000
         var text = 64 << 20
-        /// Elements in all containers together.
+        /// Elements in all containers together, and each container itself (an empty dict costs
+        /// memory too: a pickle of EMPTY_DICT, BUILD pairs made millions of them).
         var heap = 16_000_000
+        /// Tensors rebuilt, and tensors named in the result (a memoized tensor appended to a list
+        /// again and again is named once per element).
+        var tensors = 1_000_000
         var nesting = 64
         var rank = 64
         /// UTF-8 bytes of one key, of one joined name, and of all tensor names together: one long
@@ -151,12 +155,16 @@ struct PickleReader {
                 try push(try makeTuple(items))
             case 0x29: try push(try makeTuple([]))  // EMPTY_TUPLE
             case 0x5D:  // EMPTY_LIST
+                try grow(by: 1)
                 lists.append([])
                 try push(.list(lists.count - 1))
             case 0x7D:  // EMPTY_DICT
+                try grow(by: 1)
                 dicts.append(Dict())
                 try push(.dict(dicts.count - 1))
-            case 0x8F: try push(.set)  // EMPTY_SET
+            case 0x8F:  // EMPTY_SET
+                try grow(by: 1)
+                try push(.set)
             case 0x4E: try push(.none)  // NONE
             case 0x88: try push(.bool(true))  // NEWTRUE
             case 0x89: try push(.bool(false))  // NEWFALSE
@@ -280,8 +288,12 @@ struct PickleReader {
         guard heapCount <= limits.heap else { throw .tooLarge(what: "containers", limit: limits.heap, offset: opcodeOffset) }
     }
 
+    private func countTensor() throws(PickleProblem) {
+        guard tensors.count < limits.tensors else { throw .tooLarge(what: "tensors", limit: limits.tensors, offset: opcodeOffset) }
+    }
+
     private mutating func makeTuple(_ items: [PickleValue]) throws(PickleProblem) -> PickleValue {
-        try grow(by: items.count)
+        try grow(by: items.count + 1)
         tuples.append(items)
         return .tuple(tuples.count - 1)
     }
@@ -337,6 +349,7 @@ struct PickleReader {
         switch function {
         case .orderedDict:
             guard args.isEmpty else { throw .badArguments(callable: "OrderedDict", reason: "expected no arguments", offset: opcodeOffset) }
+            try grow(by: 1)
             dicts.append(Dict())
             try push(.dict(dicts.count - 1))
         case .rebuildTensorV2, .rebuildTensorV3:
@@ -347,6 +360,7 @@ struct PickleReader {
                 throw .badArguments(callable: name, reason: "expected (tensor, requires_grad, OrderedDict())", offset: opcodeOffset)
             }
             let record = tensors[tensor]
+            try countTensor()
             tensors.append(TorchTensorRecord(storage: record.storage, dtype: record.dtype, offset: record.offset, shape: record.shape,
                                              stride: record.stride, isParameter: true))
             try push(.tensor(tensors.count - 1))
@@ -398,6 +412,7 @@ struct PickleReader {
             throw fail("the view (offset \(offset), size \(shape), stride \(stride)) reaches element \(last) of storage '\(storage.key)', which has \(elements)")
         }
         if count == 0, offset > elements { throw fail("offset \(offset) is past the end of storage '\(storage.key)' (\(elements) elements)") }
+        try countTensor()
         tensors.append(TorchTensorRecord(storage: storageIndex, dtype: dtype, offset: offset, shape: shape, stride: stride, isParameter: false))
         return .tensor(tensors.count - 1)
     }
@@ -424,6 +439,7 @@ struct PickleReader {
         guard callable == .global(.orderedDict), case .tuple(let index) = arguments, tuples[index].isEmpty else {
             throw .callNotAllowed(callable: describe(callable), offset: opcodeOffset)
         }
+        try grow(by: 1)
         dicts.append(Dict())
         try push(.dict(dicts.count - 1))
     }
@@ -541,6 +557,7 @@ struct PickleReader {
             }
             switch value {
             case .tensor(let index):
+                guard named.count < limits.tensors else { throw .tooLarge(what: "named tensors", limit: limits.tensors, offset: bytes.count) }
                 allNameBytes += name.utf8.count
                 guard allNameBytes <= limits.allNameBytes else { throw .tooLarge(what: "tensor names together", limit: limits.allNameBytes, offset: bytes.count) }
                 guard seen.insert(Array(name.utf8)).inserted else { throw .duplicateName(name) }
