@@ -55,7 +55,11 @@ enum InspectCommand: Subcommand {
             return .success
         }
 
-        let total = checkpoint.tensors.reduce(0) { $0 + $1.byteCount }
+        // Checked: views of one element may each declare up to 2^48 bytes, and many of them more than Int holds.
+        let total = checkpoint.tensors.reduce(0) { sum, info in
+            let (next, overflow) = sum.addingReportingOverflow(info.byteCount)
+            return overflow ? Int.max : next
+        }
         var lines = ["\(checkpoint.path): \(checkpoint.format.name), \(layout.kind.rawValue) layout, \(checkpoint.tensors.count) tensors, \(Format.bytes(total))"]
         lines.append(outputLayer.map { "output layer: \($0.name) (\(English.count($0.outputUnits ?? 0, "class", plural: "classes"))), marked *" }
             ?? "output layer: \(outputProblem ?? "none")")

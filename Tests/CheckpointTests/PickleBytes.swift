@@ -28,6 +28,8 @@ struct PickleBytes {
     mutating func int(_ value: Int) {
         if (0..<256).contains(value) {
             bytes += [0x4B, UInt8(value)]
+        } else if !(Int(Int32.min)...Int(Int32.max)).contains(value) {
+            bytes += [0x8A, 8] + (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }  // LONG1, as pickle writes 2^31 and up
         } else {
             op(0x4A)
             bytes += (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }

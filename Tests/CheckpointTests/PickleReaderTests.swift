@@ -372,6 +372,159 @@ import Testing
         #expect(problem(bytes) == .duplicateName("a.b"))
     }
 
+    /// Python keeps 'café.weight' (U+00E9) and 'cafe\u0301.weight' as two keys; so must the reader,
+    /// each with its own value, for the pair to reach the rule that refuses it (not a decoy's value
+    /// under the real tensor's spelling).
+    @Test func keepsKeysThatDifferOnlyInNormalizationApart() throws {
+        let nfc = "caf\u{E9}.weight", nfd = "cafe\u{301}.weight"
+        let bytes = pickle { p in
+            p.orderedDict()
+            p.mark()
+            p.string(nfc)
+            p.tensor("0", numel: 1, size: [1], stride: [1])
+            p.string(nfd)
+            p.tensor("1", numel: 1, size: [1], stride: [1])
+            p.setItems()
+        }
+        let result = try PickleReader.read(bytes)
+        #expect(result.tensors.map { Array($0.name.utf8) } == [Array(nfc.utf8), Array(nfd.utf8)])
+        #expect(result.tensors.map(\.record.storage) == [0, 1])
+    }
+
+    /// An expanded view (stride 0) of one element can declare any shape: (2^31, 2^31) float32 is
+    /// 2^64 bytes, which overflowed the byte counts of `inspect` and the progress line (a trap), and
+    /// (2^24, 2^24) is 2^50 bytes, past the 2^48 any checkpoint needs. Both are refused by name.
+    @Test func refusesATensorTooLargeToCount() {
+        for (name, size) in [("fc.weight", [1 << 31, 1 << 31]), ("fc.bias", [1 << 24, 1 << 24])] {
+            let bytes = pickle { p in
+                p.orderedDict()
+                p.string(name)
+                p.tensor("0", numel: 1, size: size, stride: [0, 0])
+                p.setItem()
+            }
+            #expect(problem(bytes) == .tensorTooLarge(name: name, shape: size, limit: 1 << 48))
+        }
+        let fits = pickle { p in
+            p.orderedDict()
+            p.string("w")
+            p.tensor("0", numel: 1, size: [1 << 23, 1 << 23], stride: [0, 0])  // 2^48 bytes exactly
+            p.setItem()
+        }
+        #expect(problem(fits) == nil)
+    }
+
+    /// One memoized key joined into every name of a list grew a 1 MB file into 3 GB of names: a
+    /// key, a joined name and all names together have limits (4 KiB, 16 KiB, 256 MiB by default).
+    @Test func limitsTheBytesOfNames() {
+        #expect(PickleReader.Limits().keyBytes == 4096 && PickleReader.Limits().nameBytes == 16384)
+        // {"kkkk": [t, t, t]}: one key, three names "kkkk.0", "kkkk.1", "kkkk.2" (6 bytes each).
+        func listOfOneTensor(key: String) -> [UInt8] {
+            pickle { p in
+                p.orderedDict()
+                p.string(key)
+                p.emptyList()
+                p.mark()
+                p.tensor("0", numel: 1, size: [1], stride: [1])
+                p.put(1)
+                p.get(1)
+                p.get(1)
+                p.op(0x65)  // APPENDS
+                p.setItem()
+            }
+        }
+        var limits = PickleReader.Limits()
+        limits.keyBytes = 3
+        guard case .tooLarge(what: let what, limit: 3, _)? = problem(listOfOneTensor(key: "kkkk"), limits: limits), what.hasPrefix("key 'kkkk'") else {
+            Issue.record("a long key"); return
+        }
+        limits = PickleReader.Limits()
+        limits.nameBytes = 5
+        guard case .tooLarge(what: let joined, limit: 5, _)? = problem(listOfOneTensor(key: "kkkk"), limits: limits), joined.hasPrefix("the name 'kkkk'") else {
+            Issue.record("a long name"); return
+        }
+        limits = PickleReader.Limits()
+        limits.allNameBytes = 17
+        #expect(problem(listOfOneTensor(key: "kkkk"), limits: limits) == .tooLarge(what: "tensor names together", limit: 17, offset: listOfOneTensor(key: "kkkk").count))
+        limits.allNameBytes = 18
+        #expect(problem(listOfOneTensor(key: "kkkk"), limits: limits) == nil)
+    }
+
+    /// `sd.hidden = tensor; torch.save(sd)` puts the tensor in BUILD's state: torch.load returns it
+    /// on the dict, but it is none of the dict's keys, so it would be neither listed nor edited.
+    @Test func refusesTensorsInTheStateDictsAttributes() {
+        /// {"w": tensor} with BUILD state {attribute: value}.
+        func withAttribute(_ attribute: String, _ value: (inout PickleBytes) -> Void) -> [UInt8] {
+            pickle { p in
+                p.orderedDict()
+                p.string("w")
+                p.tensor("0", numel: 1, size: [1], stride: [1])
+                p.setItem()
+                p.emptyDict()
+                p.string(attribute)
+                value(&p)
+                p.setItem()
+                p.op(0x62)  // BUILD
+            }
+        }
+        guard case .tensorInAttribute(attribute: "hidden", _)? = problem(withAttribute("hidden") { $0.tensor("1", numel: 1, size: [1], stride: [1]) }) else {
+            Issue.record("a tensor attribute"); return
+        }
+        // Inside a container, or a bare storage, is refused the same way.
+        guard case .tensorInAttribute(attribute: "cache", _)? = problem(withAttribute("cache") { p in
+            p.emptyList()
+            p.storage("1", numel: 1)
+            p.op(0x61)  // APPEND
+        }) else { Issue.record("a storage in a list attribute"); return }
+        // _metadata as torch writes it ({"": {"version": 1}}) is read; anything else there is refused.
+        #expect(problem(withAttribute("_metadata") { p in
+            p.orderedDict()
+            p.string("")
+            p.emptyDict()
+            p.string("version")
+            p.int(1)
+            p.setItem()
+            p.setItem()
+        }) == nil)
+        guard case .badMetadata(found: "a tensor", _)? = problem(withAttribute("_metadata") { $0.tensor("1", numel: 1, size: [1], stride: [1]) }) else {
+            Issue.record("a tensor in _metadata"); return
+        }
+        guard case .badMetadata(found: "a list", _)? = problem(withAttribute("_metadata") { $0.emptyList() }) else { Issue.record("a list in _metadata"); return }
+        // An attribute without tensors (a note) is kept in the pickle and ignored.
+        #expect(problem(withAttribute("note") { $0.string("trained on MNIST") }) == nil)
+    }
+
+    /// Empty containers cost memory too: EMPTY_DICT, BUILD pairs made millions of dicts under the
+    /// container limit, which counted only elements. And tensors, rebuilt or named, are counted.
+    @Test func chargesEveryContainerAndCountsTensors() {
+        var limits = PickleReader.Limits()
+        limits.heap = 3
+        // OrderedDict() (an empty tuple and a dict: 2), then EMPTY_DICT BUILD (3), EMPTY_DICT at byte 31 (4).
+        let dicts = pickle { p in
+            p.orderedDict()
+            for _ in 0..<3 { p.emptyDict(); p.op(0x62) }
+        }
+        #expect(problem(dicts, limits: limits) == .tooLarge(what: "containers", limit: 3, offset: 31))
+        limits = PickleReader.Limits()
+        limits.tensors = 2
+        // One tensor rebuilt, named three times ("l.0", "l.1", "l.2").
+        let named = pickle { p in
+            p.orderedDict()
+            p.string("l")
+            p.emptyList()
+            p.mark()
+            p.tensor("0", numel: 1, size: [1], stride: [1])
+            p.put(1)
+            p.get(1)
+            p.get(1)
+            p.op(0x65)  // APPENDS
+            p.setItem()
+        }
+        guard case .tooLarge(what: "named tensors", limit: 2, _)? = problem(named, limits: limits) else { Issue.record("named tensors"); return }
+        let rebuilt = PickleBytes.stateDict([("a", [1]), ("b", [1]), ("c", [1])])
+        guard case .tooLarge(what: "tensors", limit: 2, _)? = problem(rebuilt, limits: limits) else { Issue.record("tensors rebuilt"); return }
+        #expect(PickleReader.Limits().tensors == 1_000_000)
+    }
+
     @Test func messagesNameTheOffsetAndWhatToDo() {
         #expect("\(PickleProblem.globalNotAllowed(module: "os", name: "system", offset: 2))".hasPrefix("GLOBAL os.system at byte 2 is not one a state dict needs"))
         #expect("\(PickleProblem.notAStateDict(found: "a list"))".contains("save model.state_dict()"))

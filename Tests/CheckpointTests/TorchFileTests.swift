@@ -152,6 +152,43 @@ import Testing
             try open(Self.archive(p.bytes, storages: []).bytes) else { Issue.record("not refused as a pickle problem"); return }
     }
 
+    /// Two keys that differ only in Unicode normalization are refused naming both (exit 2), not
+    /// merged into one name whose value is the decoy's.
+    @Test func refusesNamesThatDifferOnlyInNormalization() throws {
+        let nfc = "caf\u{E9}.weight", nfd = "cafe\u{301}.weight"
+        var p = PickleBytes()
+        p.orderedDict()
+        p.mark()
+        p.string(nfc)
+        p.tensor("0", numel: 1, size: [1], stride: [1])
+        p.string(nfd)
+        p.tensor("1", numel: 1, size: [1], stride: [1])
+        p.setItems()
+        p.stop()
+        let one = Array(Self.six[0..<4])
+        guard case .failure(.ambiguousNames(_, let first, let second)) = try open(Self.archive(p.bytes, storages: [("0", one), ("1", one)]).bytes) else {
+            Issue.record("not refused as ambiguous names"); return
+        }
+        #expect(Array(first.utf8) == Array(nfc.utf8) && Array(second.utf8) == Array(nfd.utf8))
+    }
+
+    /// {"w": t0, "w": t1}: the first value is replaced, but its record stays in the zip and would be
+    /// copied, old bytes and all, into an edited output; so would a record the pickle never names.
+    @Test func refusesARecordNoTensorReads() throws {
+        var p = PickleBytes()
+        p.orderedDict()
+        p.mark()
+        p.string("w")
+        p.tensor("0", numel: 1, size: [1], stride: [1])
+        p.string("w")
+        p.tensor("1", numel: 1, size: [1], stride: [1])
+        p.setItems()
+        p.stop()
+        let one = Array(Self.six[0..<4])
+        #expect(try torchProblem(Self.archive(p.bytes, storages: [("0", one), ("1", one)]).bytes) == .unreferencedStorage(member: "archive/data/0"))
+        #expect(try torchProblem(Self.archive(Self.good, storages: [("0", Self.six), ("9", one)]).bytes) == .unreferencedStorage(member: "archive/data/9"))
+    }
+
     /// An expanded view (stride 0) reaches one element for several: it is read, but not edited.
     @Test func refusesToEditAnExpandedView() throws {
         var p = PickleBytes()

@@ -203,14 +203,27 @@ import Testing
 
     @Test func rejectsDeflatedDataThatDoesNotInflateToItsSize() throws {
         var corrupt = ZipBytes.Member.deflated("a")
-        corrupt.stored[0] = 0xFF
-        guard case .inflate(member: "a", _) = try readProblem(ZipBytes([corrupt]).bytes) else { Issue.record("expected inflate (corrupt)"); return }
+        corrupt.stored[0] = 0xFF  // BFINAL 1, BTYPE 3
+        // zlib's message in words, not Swift's `corrupt("invalid block type")`.
+        #expect(try readProblem(ZipBytes([corrupt]).bytes) == .inflate(member: "a", reason: "the deflate data is corrupt: invalid block type"))
         var short = ZipBytes.Member.deflated("b")
         short.declaredSize = 30
         #expect(try readProblem(ZipBytes([short]).bytes) == .inflate(member: "b", reason: "it inflates to fewer than its declared 30 bytes"))
         var long = ZipBytes.Member.deflated("c")
         long.declaredSize = 10
         #expect(try readProblem(ZipBytes([long]).bytes) == .inflate(member: "c", reason: "it inflates to more than its declared 10 bytes"))
+    }
+
+    /// Bytes after the end of the deflate stream were accepted: the record's input digest counted
+    /// bytes never inflated, and padding passed the 100:1 ratio guard. Whether the padding arrives
+    /// in the same 64 KiB read as the stream's end or in later ones, it is refused.
+    @Test func refusesBytesAfterTheDeflateStream() throws {
+        for padding in [1, 100_000] {
+            var padded = ZipBytes.Member.deflated("data.pkl")
+            padded.stored += [UInt8](repeating: 0xAA, count: padding)
+            #expect(try readProblem(ZipBytes([padded]).bytes) == .bytesAfterDeflateStream(member: "data.pkl", count: padding))
+        }
+        #expect(try readProblem(ZipBytes([ZipBytes.Member.deflated("data.pkl")]).bytes) == nil)
     }
 
     @Test func refusesToReadAMemberLargerThanExpected() throws {

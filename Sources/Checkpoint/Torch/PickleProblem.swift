@@ -27,6 +27,14 @@ public enum PickleProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case notAStateDict(found: String)
     case unsupportedKey(path: String, found: String)
     case duplicateName(String)
+    /// BUILD's state sets an attribute holding a tensor or storage: `torch.load` returns it on the
+    /// state dict, but it is not one of the dict's keys, so it would be neither listed nor edited.
+    case tensorInAttribute(attribute: String, offset: Int)
+    /// BUILD's `_metadata` holds something other than the dicts, strings and integers torch writes.
+    case badMetadata(found: String, offset: Int)
+    /// A view whose elements × itemsize overflow or pass `PickleReader.maximumTensorBytes` (an
+    /// expanded view of one element can declare any shape).
+    case tensorTooLarge(name: String, shape: [Int], limit: Int)
 
     public var description: String {
         switch self {
@@ -64,6 +72,12 @@ public enum PickleProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "key \(found) in \(path.isEmpty ? "the state dict" : "'\(path)'"): keys must be strings (integers inside nested dictionaries)"
         case .duplicateName(let name):
             "two tensors are both named '\(name)' once nested keys are joined with '.'"
+        case .tensorInAttribute(let attribute, let offset):
+            "BUILD at byte \(offset): attribute '\(attribute)' of a state dict holds a tensor outside the state dict's keys, which ckptforget would not edit"
+        case .badMetadata(let found, let offset):
+            "BUILD at byte \(offset): the state dict's _metadata holds \(found); torch writes only dicts, strings and integers there"
+        case .tensorTooLarge(let name, let shape, let limit):
+            "tensor '\(name)' of shape \(shape) would take more than \(limit) bytes (2^48); no checkpoint holds such a tensor"
         }
     }
 }

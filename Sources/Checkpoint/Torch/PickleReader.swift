@@ -50,18 +50,30 @@ struct PickleReader {
         var stack = 4_000_000
         var marks = 10_000
         var text = 64 << 20
-        /// Elements in all containers together.
+        /// Elements in all containers together, and each container itself (an empty dict costs
+        /// memory too: a pickle of EMPTY_DICT, BUILD pairs made millions of them).
         var heap = 16_000_000
+        /// Tensors rebuilt, and tensors named in the result (a memoized tensor appended to a list
+        /// again and again is named once per element).
+        var tensors = 1_000_000
         var nesting = 64
         var rank = 64
-        /// Bytes of all tensor names together, nested keys joined with `.`.
-        var names = 64 << 20
+        /// UTF-8 bytes of one key, of one joined name, and of all tensor names together: one long
+        /// memoized key joined into every name of a list (or of 64 nested levels) would otherwise
+        /// grow a small file into gigabytes of names.
+        var keyBytes = 4 << 10
+        var nameBytes = 16 << 10
+        var allNameBytes = 256 << 20
     }
 
     struct Result: Sendable {
         var tensors: [(name: String, record: TorchTensorRecord)]
         var storages: [TorchStorage]
     }
+
+    /// Bytes a tensor's elements may take (2^48, 256 TiB): beyond it a shape is a hostile file's,
+    /// and sizes computed from it could overflow.
+    static let maximumTensorBytes = 1 << 48
 
     static let allowedGlobalNames = "collections.OrderedDict, torch._utils._rebuild_tensor_v2/_v3, torch._utils._rebuild_parameter, torch.*Storage, torch.storage.UntypedStorage and torch dtypes"
 
@@ -71,8 +83,10 @@ struct PickleReader {
         var index: [Key: Int] = [:]
     }
 
-    /// Dictionary keys as Python hashes them (True == 1).
-    private enum Key: Hashable { case none, int(Int), string(String), float(UInt64) }
+    /// Dictionary keys as Python hashes them (True == 1). Strings are keyed by their UTF-8 bytes, as
+    /// Python compares them: Swift's `String` equality would make `'café'` (U+00E9) and `'cafe\u{301}'`
+    /// one key, keeping the first spelling with the second value.
+    private enum Key: Hashable { case none, int(Int), string([UInt8]), float(UInt64) }
 
     private let bytes: [UInt8]
     private let limits: Limits
@@ -85,6 +99,7 @@ struct PickleReader {
     private var lists: [[PickleValue]] = []
     private var dicts: [Dict] = []
     private var heapCount = 0
+    private var buildWork = 0
     private var storages: [TorchStorage] = []
     private var storageOfKey: [String: Int] = [:]
     private var tensors: [TorchTensorRecord] = []
@@ -140,12 +155,16 @@ struct PickleReader {
                 try push(try makeTuple(items))
             case 0x29: try push(try makeTuple([]))  // EMPTY_TUPLE
             case 0x5D:  // EMPTY_LIST
+                try grow(by: 1)
                 lists.append([])
                 try push(.list(lists.count - 1))
             case 0x7D:  // EMPTY_DICT
+                try grow(by: 1)
                 dicts.append(Dict())
                 try push(.dict(dicts.count - 1))
-            case 0x8F: try push(.set)  // EMPTY_SET
+            case 0x8F:  // EMPTY_SET
+                try grow(by: 1)
+                try push(.set)
             case 0x4E: try push(.none)  // NONE
             case 0x88: try push(.bool(true))  // NEWTRUE
             case 0x89: try push(.bool(false))  // NEWFALSE
@@ -269,8 +288,12 @@ struct PickleReader {
         guard heapCount <= limits.heap else { throw .tooLarge(what: "containers", limit: limits.heap, offset: opcodeOffset) }
     }
 
+    private func countTensor() throws(PickleProblem) {
+        guard tensors.count < limits.tensors else { throw .tooLarge(what: "tensors", limit: limits.tensors, offset: opcodeOffset) }
+    }
+
     private mutating func makeTuple(_ items: [PickleValue]) throws(PickleProblem) -> PickleValue {
-        try grow(by: items.count)
+        try grow(by: items.count + 1)
         tuples.append(items)
         return .tuple(tuples.count - 1)
     }
@@ -295,7 +318,7 @@ struct PickleReader {
             case .none: key = .none
             case .bool(let value): key = .int(value ? 1 : 0)
             case .int(let value): key = .int(value)
-            case .string(let value): key = .string(value)
+            case .string(let value): key = .string(Array(value.utf8))
             case .float(let value): key = value == value.rounded() && abs(value) < 9e15 ? .int(Int(value)) : .float(value.bitPattern)
             case let other:
                 throw .wrongOperand(opcode: opcode, expected: "a string, number or None as key", found: describe(other), offset: opcodeOffset)
@@ -326,6 +349,7 @@ struct PickleReader {
         switch function {
         case .orderedDict:
             guard args.isEmpty else { throw .badArguments(callable: "OrderedDict", reason: "expected no arguments", offset: opcodeOffset) }
+            try grow(by: 1)
             dicts.append(Dict())
             try push(.dict(dicts.count - 1))
         case .rebuildTensorV2, .rebuildTensorV3:
@@ -336,6 +360,7 @@ struct PickleReader {
                 throw .badArguments(callable: name, reason: "expected (tensor, requires_grad, OrderedDict())", offset: opcodeOffset)
             }
             let record = tensors[tensor]
+            try countTensor()
             tensors.append(TorchTensorRecord(storage: record.storage, dtype: record.dtype, offset: record.offset, shape: record.shape,
                                              stride: record.stride, isParameter: true))
             try push(.tensor(tensors.count - 1))
@@ -387,6 +412,7 @@ struct PickleReader {
             throw fail("the view (offset \(offset), size \(shape), stride \(stride)) reaches element \(last) of storage '\(storage.key)', which has \(elements)")
         }
         if count == 0, offset > elements { throw fail("offset \(offset) is past the end of storage '\(storage.key)' (\(elements) elements)") }
+        try countTensor()
         tensors.append(TorchTensorRecord(storage: storageIndex, dtype: dtype, offset: offset, shape: shape, stride: stride, isParameter: false))
         return .tensor(tensors.count - 1)
     }
@@ -413,18 +439,66 @@ struct PickleReader {
         guard callable == .global(.orderedDict), case .tuple(let index) = arguments, tuples[index].isEmpty else {
             throw .callNotAllowed(callable: describe(callable), offset: opcodeOffset)
         }
+        try grow(by: 1)
         dicts.append(Dict())
         try push(.dict(dicts.count - 1))
     }
 
-    /// BUILD: only an OrderedDict given a dict of attributes (a module's `_metadata`), which is kept
-    /// in the pickle and otherwise ignored.
+    /// BUILD: only an OrderedDict given a dict of attributes, which is kept in the pickle and
+    /// otherwise ignored. `torch.load(weights_only=True)` sets them on the dict it returns, so a
+    /// tensor there would be loaded but never listed or edited: `_metadata` (what torch writes, a
+    /// module's versions) may hold only dicts, strings and integers, and no other attribute may hold
+    /// a tensor or storage.
     private mutating func build() throws(PickleProblem) {
         let state = try pop("BUILD")
-        guard case .dict? = stack.last, stack.count > (marks.last ?? 0), case .dict = state else {
+        guard case .dict? = stack.last, stack.count > (marks.last ?? 0), case .dict(let index) = state else {
             throw .wrongOperand(opcode: "BUILD", expected: "an OrderedDict and a dict of attributes",
                                 found: "\(stack.last.map(describe) ?? "nothing") and \(describe(state))", offset: opcodeOffset)
         }
+        for (key, value) in zip(dicts[index].keys, dicts[index].values) {
+            if Self.text(of: key).map({ Array($0.utf8) }) == Array("_metadata".utf8) {
+                if let found = try first(in: value, where: { value in
+                    switch value {
+                    case .dict, .string, .int, .bool: false
+                    default: true
+                    }
+                }) {
+                    throw .badMetadata(found: describe(found), offset: opcodeOffset)
+                }
+            } else if try first(in: value, where: { value in
+                switch value {
+                case .tensor, .storage: true
+                default: false
+                }
+            }) != nil {
+                throw .tensorInAttribute(attribute: Self.text(of: key) ?? describe(key), offset: opcodeOffset)
+            }
+        }
+    }
+
+    private static func text(of value: PickleValue) -> String? {
+        if case .string(let text) = value { return text }
+        return nil
+    }
+
+    /// The first value reachable from `value` through tuples, lists and dicts (keys and values)
+    /// for which `isFound` holds. Each value visited is charged to `buildWork`, bounded by the
+    /// container limit, so that BUILD repeated on one large state cannot take quadratic time.
+    private mutating func first(in value: PickleValue, where isFound: (PickleValue) -> Bool) throws(PickleProblem) -> PickleValue? {
+        var work = [value]
+        var dictsSeen = Set<Int>(), listsSeen = Set<Int>(), tuplesSeen = Set<Int>()
+        while let next = work.popLast() {
+            buildWork += 1
+            guard buildWork <= limits.heap else { throw .tooLarge(what: "values checked in BUILD states", limit: limits.heap, offset: opcodeOffset) }
+            if isFound(next) { return next }
+            switch next {
+            case .dict(let i) where dictsSeen.insert(i).inserted: work += dicts[i].keys + dicts[i].values
+            case .list(let i) where listsSeen.insert(i).inserted: work += lists[i]
+            case .tuple(let i) where tuplesSeen.insert(i).inserted: work += tuples[i]
+            default: break
+            }
+        }
+        return nil
     }
 
     /// BINPERSID: `('storage', StorageType, key, location, numel)`; a key seen before must agree.
@@ -469,38 +543,48 @@ struct PickleReader {
     private func stateDict(_ top: PickleValue) throws(PickleProblem) -> Result {
         guard case .dict = top else { throw .notAStateDict(found: describe(top)) }
         var named: [(String, TorchTensorRecord)] = []
-        var seen = Set<String>()
-        var nameBytes = 0
+        var allNameBytes = 0
+        var seen = Set<[UInt8]>()  // by UTF-8 bytes: canonically equivalent names are CheckpointFormats.checkDistinctNames's to refuse
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
-        func walk(_ value: PickleValue, path: [String]) throws(PickleProblem) {
-            guard path.count <= limits.nesting else {
-                throw .tooLarge(what: "nesting of '\(Self.shortName(path))'", limit: limits.nesting, offset: bytes.count)
+        func walk(_ value: PickleValue, name: String, depth: Int) throws(PickleProblem) {
+            guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(name)'", limit: limits.nesting, offset: bytes.count) }
+            func child(_ key: String) throws(PickleProblem) -> String {
+                let keyBytes = key.utf8.count
+                guard keyBytes <= limits.keyBytes else {
+                    throw .tooLarge(what: "key '\(Self.clip(key, 40))' (\(keyBytes) bytes) in '\(Self.clip(name, 80))'", limit: limits.keyBytes, offset: bytes.count)
+                }
+                guard name.utf8.count + 1 + keyBytes <= limits.nameBytes else {
+                    throw .tooLarge(what: "the name '\(Self.clip(name, 80))' joined with key '\(Self.clip(key, 40))'", limit: limits.nameBytes, offset: bytes.count)
+                }
+                return name.isEmpty ? key : "\(name).\(key)"
             }
             switch value {
             case .tensor(let index):
-                let parts = Self.nameParts(path)
-                nameBytes += parts.reduce(max(parts.count - 1, 0)) { $0 + $1.utf8.count }
-                guard nameBytes <= limits.names else {
-                    throw .tooLarge(what: "tensor names (nested keys joined with '.')", limit: limits.names, offset: bytes.count)
+                guard named.count < limits.tensors else { throw .tooLarge(what: "named tensors", limit: limits.tensors, offset: bytes.count) }
+                allNameBytes += name.utf8.count
+                guard allNameBytes <= limits.allNameBytes else { throw .tooLarge(what: "tensor names together", limit: limits.allNameBytes, offset: bytes.count) }
+                guard seen.insert(Array(name.utf8)).inserted else { throw .duplicateName(name) }
+                let record = tensors[index]
+                let (byteCount, overflow) = record.count.multipliedReportingOverflow(by: record.dtype.bits / 8)  // the count was checked when rebuilt
+                guard !overflow, byteCount <= Self.maximumTensorBytes else {
+                    throw .tensorTooLarge(name: name, shape: record.shape, limit: Self.maximumTensorBytes)
                 }
-                let name = parts.joined(separator: ".")
-                guard seen.insert(name).inserted else { throw .duplicateName(name) }
                 named.append((name, tensors[index]))
             case .dict(let index):
                 guard visitedDicts.insert(index).inserted else { return }
                 for (key, item) in zip(dicts[index].keys, dicts[index].values) {
                     switch key {
-                    case .string(let text): try walk(item, path: path + [text])
-                    case .int(let number) where !path.isEmpty: try walk(item, path: path + [String(number)])
-                    default: throw .unsupportedKey(path: Self.shortName(path), found: describe(key))
+                    case .string(let text): try walk(item, name: try child(text), depth: depth + 1)
+                    case .int(let number) where depth > 0: try walk(item, name: try child(String(number)), depth: depth + 1)
+                    default: throw .unsupportedKey(path: name, found: describe(key))
                     }
                 }
             case .list(let index):
                 guard visitedLists.insert(index).inserted else { return }
-                for (i, item) in lists[index].enumerated() { try walk(item, path: path + [String(i)]) }
+                for (i, item) in lists[index].enumerated() { try walk(item, name: try child(String(i)), depth: depth + 1) }
             case .tuple(let index):
                 guard visitedTuples.insert(index).inserted else { return }
-                for (i, item) in tuples[index].enumerated() { try walk(item, path: path + [String(i)]) }
+                for (i, item) in tuples[index].enumerated() { try walk(item, name: try child(String(i)), depth: depth + 1) }
             default:
                 return
             }
@@ -509,18 +593,9 @@ struct PickleReader {
         return Result(tensors: named, storages: storages)
     }
 
-    /// The keys that make a name: empty keys before the first non-empty one add nothing (`""`
-    /// then `"w"` names `w`), empty keys after it do (`"a"` then `""` names `a.`).
-    private static func nameParts(_ path: [String]) -> ArraySlice<String> { path.drop(while: \.isEmpty) }
-
-    /// The name `path` makes, cut after 200 characters, for messages.
-    private static func shortName(_ path: [String]) -> String {
-        var name = ""
-        for part in nameParts(path) {
-            name += (name.isEmpty ? "" : ".") + part.prefix(201)
-            if name.count > 200 { return String(name.prefix(200)) + "…" }
-        }
-        return name
+    /// The first `count` characters of a name, and "..." when there were more.
+    private static func clip(_ text: String, _ count: Int) -> String {
+        text.count > count ? String(text.prefix(count)) + "..." : text
     }
 
     private func describe(_ value: PickleValue) -> String {

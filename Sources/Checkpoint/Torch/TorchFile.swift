@@ -110,6 +110,11 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
             namesOfMember[entry.name, default: []].append(name)
             infos.append(info)
         }
+        // A record no named tensor reads (a value replaced by a later duplicate key, or a member the
+        // pickle never names) would be copied into the output with its old bytes intact.
+        for entry in archive.entries where entry.name.hasPrefix("\(prefix)/data/") && namesOfMember[entry.name] == nil {
+            throw CheckpointError.torch(path: path, .unreferencedStorage(member: entry.name))
+        }
         tensors = infos
         self.tensorOfName = tensorOfName
         self.namesOfMember = namesOfMember

@@ -13,6 +13,8 @@ public enum TorchProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case storageCompressed(member: String)
     /// The record's length is not numel × itemsize (a record shorter than its tensor: CVE-2026-24747).
     case storageLength(member: String, expected: Int, actual: Int)
+    /// A storage record that no named tensor reads: an edit would leave its bytes in the output.
+    case unreferencedStorage(member: String)
 
     public var description: String {
         switch self {
@@ -32,6 +34,8 @@ public enum TorchProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "storage member '\(member)' is compressed; torch.save stores storages uncompressed (re-save the file with torch.save)"
         case .storageLength(let member, let expected, let actual):
             "storage member '\(member)' holds \(actual) bytes, but the pickle's numel × itemsize is \(expected)"
+        case .unreferencedStorage(let member):
+            "storage member '\(member)' is read by no tensor of the state dict (a value replaced by a duplicate key?); an edit would leave its old bytes in the output"
         }
     }
 }

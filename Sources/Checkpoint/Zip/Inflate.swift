@@ -40,16 +40,22 @@ public struct CRC32: Sendable, Equatable {
     }
 }
 
-/// Why a deflate stream could not be inflated.
-enum InflateFailure: Error, Equatable {
+/// Why a deflate stream could not be inflated, in words (callers print the description).
+enum InflateFailure: Error, Equatable, CustomStringConvertible {
     /// zlib reported corrupt data (its message).
     case corrupt(String)
     /// The stream ended before producing the expected bytes.
     case endedEarly(produced: Int)
     /// The stream goes on past the expected length.
     case longerThanDeclared
-    /// The compressed bytes ran out before the stream's end.
-    case inputExhausted
+
+    var description: String {
+        switch self {
+        case .corrupt(let message): "the deflate data is corrupt: \(message)"
+        case .endedEarly(let produced): "the deflate stream ends after \(produced) bytes, before the length expected"
+        case .longerThanDeclared: "the deflate stream goes on past the length expected"
+        }
+    }
 }
 
 /// A raw deflate stream (zip method 8) inflated piece by piece into the caller's buffers, with the

@@ -40,7 +40,8 @@ extension ZipArchive {
         }
     }
 
-    /// Inflates a deflated member piece by piece: never more than its declared size, and exactly that.
+    /// Inflates a deflated member piece by piece: never more than its declared size, and exactly
+    /// that, from exactly its compressed bytes.
     private func inflate(_ entry: ZipEntry, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let failed = { (reason: String) in CheckpointError.zip(path: self.path, .inflate(member: entry.name, reason: reason)) }
         let inflater: RawInflater
@@ -76,7 +77,10 @@ extension ZipArchive {
                 throw failed("the deflate stream makes no progress")
             }
         }
-        if entry.size == 0, !inflater.finished { throw failed("the deflate stream does not end") }
+        // Every compressed byte must belong to the stream: bytes after its end would be read (and
+        // digested) as the member yet never inflated, and would dilute the compression ratio.
+        let unused = pending + (entry.dataEnd - position)
+        guard unused == 0 else { throw CheckpointError.zip(path: path, .bytesAfterDeflateStream(member: entry.name, count: unused)) }
     }
 }
 

@@ -26,6 +26,8 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case compressionRatio(member: String, compressed: Int, uncompressed: Int, limit: Int)
     case crcMismatch(member: String, expected: UInt32, actual: UInt32)
     case inflate(member: String, reason: String)
+    /// Compressed bytes left after the deflate stream ends (padding that no reader inflates).
+    case bytesAfterDeflateStream(member: String, count: Int)
     case memberTooLarge(member: String, size: Int, limit: Int)
 
     public var description: String {
@@ -70,6 +72,8 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "member '\(member)': CRC-32 is \(hex(actual)), the archive says \(hex(expected)) (damaged: its bytes changed after it was written)"
         case .inflate(let member, let reason):
             "member '\(member)': cannot inflate: \(reason)"
+        case .bytesAfterDeflateStream(let member, let count):
+            "member '\(member)': \(count) compressed bytes follow the end of its deflate stream (zip writers leave none; bytes hidden after the data?)"
         case .memberTooLarge(let member, let size, let limit):
             "member '\(member)' is \(size) bytes, more than the \(limit) expected of it"
         }
