@@ -8,7 +8,7 @@ import Foundation
 /// checked here (`audit` checks them); the digests tie each record to the one before it.
 public enum RecordLineage {
     public struct Ancestor: Sendable {
-        /// Where the parent was looked for.
+        /// Where the parent was looked for (its child's directory joined with the path it recorded).
         public let path: String
         /// What it says; nil when it could not be used (see `problem`).
         public let statement: Statement?
@@ -23,6 +23,7 @@ public enum RecordLineage {
         while let parent = current.statement.predicate["parent"], parent != .null {
             let name = parent["path"]?.string ?? "", digest = parent["sha256"]?.string ?? ""
             let directory = (current.path as NSString).deletingLastPathComponent
+            // Joined lexically ("run/../a" stays as it is): a symbolic link in between decides where ".." leads.
             let location = name.hasPrefix("/") || directory.isEmpty ? name : (directory as NSString).appendingPathComponent(name)
             guard ancestors.count < limit else {
                 ancestors.append(Ancestor(path: location, statement: nil, problem: "more than \(limit) earlier records; the chain is not followed further"))

@@ -82,6 +82,7 @@ enum ReportStyle {
         footer { margin-top: 40px; padding-top: 12px; border-top: 1px solid \(grid); color: \(muted); font-size: 12px; }
         footer p { margin: 4px 0; max-width: 100ch; }
         footer ul { margin: 4px 0; padding-left: 18px; }
+        table.files td.digest { white-space: nowrap; word-break: normal; }
         @media print {
           body { padding: 0; max-width: none; font-size: 12px; }
           section { margin-top: 22px; }

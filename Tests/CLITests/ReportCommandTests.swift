@@ -89,6 +89,32 @@ import Testing
         #expect(over.status == 2 && over.stderr.contains("it is the input or another file this run reads") && strict.contents.isEmpty, "\(over.stderr)")
     }
 
+    /// Two edits in a row: the page of the second shows the chain back to the original, and a
+    /// parent record changed since is named, not read.
+    @Test func theLineageFollowsEachRecordsParent() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        #expect(try Self.forget(in: scratch).status == 0)
+        let second = try Run.ckptforget(scratch.file("out.h5"), "-p", "zero", "-c", "5", "-q", "--sign-key", Self.key, "-o", scratch.file("out2.h5"))
+        #expect(second.status == 0, "\(second.stderr)")
+        func lineage() throws -> String {
+            let run = try Run.ckptforget("report", scratch.file("out2.h5"), "-q", "-o", scratch.file("r.html"))
+            #expect(run.status == 0, "\(run.stderr)")
+            let page = try String(contentsOfFile: scratch.file("r.html"), encoding: .utf8)
+            return try #require(page.components(separatedBy: "<h3>Lineage</h3>").last?.components(separatedBy: "</section>").first)
+        }
+        let chain = try lineage()
+        #expect(chain.occurrences(of: "class=\"step") == 3 && chain.occurrences(of: "class=\"arrow\"") == 2, "\(chain)")
+        #expect(chain.contains("<strong>dampen:0.01</strong><br>class 2") && chain.contains("<strong>zero</strong><br>class 5"))
+        #expect(chain.contains("mnist_mlp.h5") && !chain.contains("problems"))
+
+        var record = try Data(contentsOf: URL(fileURLWithPath: scratch.file("out.h5.manifest.json")))
+        record.append(contentsOf: Array(" ".utf8))
+        try record.write(to: URL(fileURLWithPath: scratch.file("out.h5.manifest.json")))
+        let broken = try lineage()
+        #expect(broken.contains("the parent record changed: its child recorded sha256") && !broken.contains("dampen:0.01"), "\(broken)")
+    }
+
     @Test func aModelTheEngineCannotRunGetsAPageSayingWhy() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
