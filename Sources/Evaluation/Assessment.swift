@@ -54,7 +54,7 @@ public struct Assessment: Sendable {
                     let top = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - sample * classes
                     if forgetClasses.contains(top) { predicted += 1 }
                     let probabilities = predictions.probabilities(sample)
-                    probability += forgetClasses.filter { $0 < classes }.reduce(0.0) { $0 + Double(probabilities[$1]) }
+                    probability += forgetClasses.filter { (0..<classes).contains($0) }.reduce(0.0) { $0 + Double(probabilities[$1]) }
                 }
             }
             forgetClassShare = Double(predicted) / Double(samples)

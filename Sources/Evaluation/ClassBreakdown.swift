@@ -15,7 +15,7 @@ public struct ClassBreakdown: Sendable {
     public init(_ predictions: Predictions, forgetClasses: [Int]) {
         metrics = predictions.metrics
         let samples = predictions.labels.count, classes = predictions.classes
-        curves = forgetClasses.filter { $0 < classes }.compactMap { c in
+        curves = forgetClasses.filter { (0..<classes).contains($0) }.compactMap { c in
             let scores = (0..<samples).map { Double(predictions.outputs[$0 * classes + c]) }
             return ROCCurve(scores: scores, positive: predictions.labels.map { $0 == c }).map { Curve(forgetClass: c, curve: $0) }
         }

@@ -31,7 +31,9 @@ public enum ReportJob {
         try OutputPath.checkDistinct(outputs: [request.output], inputs: inputs.flatMap(\.files) + request.keys.map(\.name))
         try OutputPath.checkSpace(for: request.output, bytes: 0, largestFile: 0)
         // Without --class or --forget-ids, the classes the record says were forgotten.
-        if request.data.classes.isEmpty, request.data.forgetIDs == nil, let classes = provenance?.classes { request.data.classes = classes }
+        if request.data.classes.isEmpty, request.data.forgetIDs == nil, let classes = provenance?.classes {
+            request.data.classes = classes.filter { $0 >= 0 }
+        }
         let digests = BackgroundDigests(inputs.flatMap(\.files))
 
         let metrics = try measure(request, checkpoint: checkpoint, before: before, recorded: provenance?.recordedBefore ?? [:])

@@ -81,7 +81,7 @@ public struct ReportModel: Sendable {
 
     /// How class `c` is labelled on the page: its index, and its name when the file gives one.
     func label(_ c: Int) -> String {
-        if let names = classNames, c < names.count, !names[c].isEmpty { return "\(c) \(names[c])" }
+        if let names = classNames, names.indices.contains(c), !names[c].isEmpty { return "\(c) \(names[c])" }
         return String(c)
     }
 }

@@ -25,7 +25,7 @@ extension ReportRenderer {
             }
             sections.append(section("Confusion matrices", id: "confusion",
                                     lead: over + " Rows are the true class, columns the predicted class; each cell is shaded by its share of the row and shows its count. The forgotten classes' rows are outlined.",
-                                    Markup.element("div", [("class", "figures")], matrices.joined())))
+                                    Markup.element("div", [("class", "figures pair")], matrices.joined())))
             let accuracy = { (breakdown: ClassBreakdown) -> [Double?] in
                 breakdown.metrics.confusion.enumerated().map { c, row in
                     let total = row.reduce(0, +)

@@ -27,6 +27,6 @@ extension ReportRenderer {
                        lead: "The attack learns, from one feature of the model's output (\(feature.lowercased())), to tell the retain samples (members) from held-out ones (non-members), then judges the forget samples (\(counts)). Forgotten samples should look like non-members.",
                        legend([("members (retain)", ReportStyle.members), ("non-members (test)", ReportStyle.nonMembers),
                                ("forget samples", ReportStyle.forgetSamples)])
-                           + Markup.element("div", [("class", "figures")], figures.joined()))
+                           + Markup.element("div", [("class", "figures pair")], figures.joined()))
     }
 }

@@ -86,7 +86,11 @@ enum ReportStyle {
         @media print {
           body { padding: 0; max-width: none; font-size: 12px; }
           section { margin-top: 22px; }
-          h2 { break-after: avoid; }
+          #per-class, #provenance { break-inside: auto; }
+          h2, h3, .lead, .legend { break-after: avoid; }
+          tr, .card, .step { break-inside: avoid; }
+          .figures.pair { flex-wrap: nowrap; }
+          .figures.pair figure { flex: 1 1 0; min-width: 0; }
         }
         """
 }

@@ -24,7 +24,7 @@ struct SVGBarChart {
         let (left, top, plotHeight) = (52.0, 10.0, 200.0)
         let plotWidth = group * Double(n)
         var parts: [String] = []
-        for c in highlighted.sorted() where c < groups.count {
+        for c in highlighted.sorted() where groups.indices.contains(c) {
             parts.append(SVG.rect(x: left + Double(c) * group, y: top, width: group, height: plotHeight,
                                   [("class", "band-forgotten"), ("fill", ReportStyle.forgottenBand)]))
         }

@@ -32,7 +32,7 @@ struct SVGConfusionMatrix {
                 }
             }
         }
-        for row in marked.sorted() where row < n {
+        for row in marked.sorted() where (0..<n).contains(row) {
             parts.append(SVG.rect(x: left - 1, y: top + Double(row) * cell - 1, width: side + 2, height: cell + 2,
                                   [("class", "cm-mark"), ("fill", "none"), ("stroke", ReportStyle.forgotten), ("stroke-width", "2")],
                                   title: "forgotten class \(labels[row])"))

@@ -9,7 +9,9 @@ struct SVGTensorChanges {
     static let limit = 40
 
     func render() -> String {
-        let rows = Array(changes.sorted { $0.l2 > $1.l2 || ($0.l2 == $1.l2 && $0.tensor < $1.tensor) }.prefix(Self.limit))
+        // A NaN (from a damaged record) sorts last rather than upsetting the order.
+        let key = { (change: Provenance.TensorChange) in change.l2.isNaN ? -Double.infinity : change.l2 }
+        let rows = Array(changes.sorted { key($0) > key($1) || (key($0) == key($1) && $0.tensor < $1.tensor) }.prefix(Self.limit))
         let (nameWidth, barWidth, rowHeight, top) = (250.0, 260.0, 22.0, 4.0)
         let largest = rows.map(\.l2).filter(\.isFinite).max() ?? 0
         var parts: [String] = []

@@ -1,4 +1,5 @@
 import Evaluation
+import Manifest
 import Testing
 @testable import Report
 
@@ -102,6 +103,30 @@ import Testing
         #expect(page.occurrences(of: "class=\"cm-cell\"") == 9 && page.occurrences(of: "class=\"bar bar-after\"") == 3)
         #expect(page.occurrences(of: "class=\"bar bar-before\"") == 0 && page.occurrences(of: "roc-before") == 0)
         #expect(page.occurrences(of: "class=\"hist ") == 3)
+    }
+}
+
+/// A record may come from anywhere: fields of the wrong kind, classes out of range, huge numbers.
+@Suite struct HostileRecordTests {
+    @Test func oddFieldsRenderWithoutTrapping() throws {
+        let payload = """
+            {"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://ckptforget.dev/attestation/forgetting/v1",
+             "predicate":{"tool":"x","time":5,"inputs":[{"role":7}],"target":{"classes":[-1,99,"a"]},
+              "passes":[{"spec":"<b>","parameters":{"n":3,"o":{"p":null}},
+                         "tensors":[{"tensor":"t","elements_changed":-5,"l2":"x","max_abs":1e308},{"tensor":"u","elements_changed":9,"l2":1e308}]},
+                        {"parameters":[1]}],
+              "optimizer_state":"gone","evaluation":{"before":{"forget_acc":"high"},"require":["forget_acc<=x",1]},"warnings":[1,"w"]}}
+            """
+        let statement = try Statement(payload: Array(payload.utf8), path: "r.json")
+        let provenance = Provenance(statement: statement, record: "r.json", signature: .init(state: .failed, summary: "bad", problems: ["<x>"]))
+        #expect(provenance.classes == [-1, 99] && provenance.passes.count == 2 && provenance.recordedPolicy == ["forget_acc<=x"])
+        var model = try KnownReport.model()
+        model.provenance = provenance
+        model.forgetClasses = [-1, 2, 7]
+        let page = ReportRenderer.render(model)
+        #expect(page.contains("classes -1, 99") && page.contains("<code>&lt;b&gt;</code>") && page.contains("n = 3"))
+        #expect(page.contains("−5 changed") == false && page.occurrences(of: "class=\"tensor-bar\"") == 1)
+        #expect(page.occurrences(of: "class=\"cm-mark\"") == 2 && page.contains("<li>&lt;x&gt;</li>"))
     }
 }
 
