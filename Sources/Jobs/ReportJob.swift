@@ -36,7 +36,13 @@ public enum ReportJob {
         }
         let digests = BackgroundDigests(inputs.flatMap(\.files))
 
-        let metrics = try measure(request, checkpoint: checkpoint, before: before, recorded: provenance?.recordedBefore ?? [:])
+        let metrics: ReportModel.Metrics
+        do {
+            metrics = try measure(request, checkpoint: checkpoint, before: before, recorded: provenance?.recordedBefore ?? [:])
+        } catch {
+            _ = try? digests.wait()  // no exit while a hashing thread is inside libcrypto (see RunDigests.cancel)
+            throw error
+        }
         var policy: PolicyCheck?
         if case .measured(let measurement) = metrics {
             let beforeValues = measurement.before?.values ?? measurement.recordedBefore
