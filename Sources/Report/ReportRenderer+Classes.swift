@@ -24,7 +24,8 @@ extension ReportRenderer {
                                                                  label: "Confusion matrix \(title.lowercased())").render()) }
             }
             sections.append(section("Confusion matrices", id: "confusion",
-                                    lead: over + " Rows are the true class, columns the predicted class; each cell is shaded by its share of the row and shows its count. The forgotten classes' rows are outlined.",
+                                    lead: over + " Rows are the true class, columns the predicted class; each cell is shaded by its share of the row and shows its count."
+                                        + (marked.isEmpty ? "" : " The forgotten classes' rows are outlined."),
                                     Markup.element("div", [("class", "figures pair")], matrices.joined())))
             let accuracy = { (breakdown: ClassBreakdown) -> [Double?] in
                 breakdown.metrics.confusion.enumerated().map { c, row in
@@ -38,7 +39,7 @@ extension ReportRenderer {
             let chart = SVGBarChart(groups: labels, series: series, highlighted: marked, xLabel: "Class", yLabel: "Accuracy (recall)",
                                     label: "Per-class accuracy before and after").render()
             sections.append(section("Per-class accuracy", id: "accuracy",
-                                    lead: over + " A class's accuracy is the share of its samples predicted as it (its recall); the forgotten classes are shaded.",
+                                    lead: over + " A class's accuracy is the share of its samples predicted as it (its recall)" + (marked.isEmpty ? "." : "; the forgotten classes are shaded."),
                                     legend(series.map { ($0.name, $0.color) } + (marked.isEmpty ? [] : [("forgotten class", ReportStyle.forgottenBand)])) + chart))
         }
         sections.append(section("Per-class metrics", id: "per-class", lead: over, classTable(model, before: before?.metrics, after: after.metrics)))
