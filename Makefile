@@ -6,9 +6,9 @@ MANDIR := $(DESTDIR)$(PREFIX)/share/man/man1
 DEMO_OUT := demo-out
 
 # System packages: libhdf5, libcrypto (libssl-dev), OpenBLAS and zlib to build and link,
-# hdf5-tools (h5diff, h5dump) and openssl (its CLI checks signatures) for the tests, pkg-config
-# for SwiftPM.
-APT_PACKAGES := libhdf5-dev libssl-dev libopenblas-dev zlib1g-dev hdf5-tools openssl pkg-config
+# hdf5-tools (h5diff, h5dump) and openssl (its CLI checks signatures) for the tests, chromium
+# (headless, for the tests that draw the report page in a browser), pkg-config for SwiftPM.
+APT_PACKAGES := libhdf5-dev libssl-dev libopenblas-dev zlib1g-dev hdf5-tools openssl chromium pkg-config
 
 .PHONY: all deps build release test demo install uninstall bench fuzz clean
 

@@ -37,8 +37,10 @@ let package = Package(
         .target(name: "Forgetting", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Evaluation", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Manifest", dependencies: ["CCrypto", "Checkpoint", "Forgetting"]),
+        // The report page: metrics and records to one self-contained HTML file; renders, reads nothing.
+        .target(name: "Report", dependencies: ["Checkpoint", "Evaluation", "Manifest"]),
         // A forgetting run as one library call: plan, statistics, model passes, gate, pipeline, records.
-        .target(name: "Jobs", dependencies: ["Checkpoint", "Engine", "Forgetting", "Evaluation", "Manifest"]),
+        .target(name: "Jobs", dependencies: ["Checkpoint", "Engine", "Forgetting", "Evaluation", "Manifest", "Report"]),
         .executableTarget(name: "ckptforget", dependencies: ["Checkpoint", "Engine", "Forgetting", "Evaluation", "Manifest", "Jobs"]),
         // The engine's throughput with data in memory, for bench/fisher_bench.py; not installed.
         .executableTarget(name: "engine-bench", dependencies: ["Checkpoint", "Engine"], path: "Sources/EngineBench"),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "ManifestTests", dependencies: ["Manifest", "Checkpoint"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "Checkpoint"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Engine"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Evaluation", "Manifest", "Checkpoint"]),
         .testTarget(name: "JobsTests", dependencies: ["Jobs", "Forgetting", "Engine", "Checkpoint"]),
         .testTarget(name: "CLITests", dependencies: ["Checkpoint"]),
         // Reads Sources/ only: which module imports which, and where the C libraries are imported.

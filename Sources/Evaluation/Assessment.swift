@@ -15,6 +15,9 @@ public struct Assessment: Sendable {
     /// Relearn time in steps (see `RelearnTime`), when measured; `relearnLimit + 1` when the forget
     /// accuracy did not come back within the limit.
     public var relearnSteps: Int?
+    /// Class by class over the forget and retain splits together, for reports: only when asked for
+    /// (`detailed`), as it keeps a curve per forget class.
+    public let breakdown: ClassBreakdown?
 
     /// `forget_acc`, `retain_acc`, `test_acc`, `mia`, `forget_share`, `forget_prob` (those that
     /// could be measured).
@@ -31,14 +34,15 @@ public struct Assessment: Sendable {
     }
 
     /// Metrics from the model's outputs on each split; `forgetClasses` are the classes forgotten
-    /// (none for sample-wise forgetting).
+    /// (none for sample-wise forgetting); `detailed` adds the `breakdown`.
     public init(forget: Predictions?, retain: Predictions?, test: Predictions?, feature: MembershipInference.Feature,
-                forgetClasses: [Int] = []) {
+                forgetClasses: [Int] = [], detailed: Bool = false) {
         func nonEmpty(_ predictions: Predictions?) -> Predictions? { predictions.flatMap { $0.labels.isEmpty ? nil : $0 } }
         let (f, r, t) = (nonEmpty(forget), nonEmpty(retain), nonEmpty(test))
         self.forget = f?.metrics
         self.retain = r?.metrics
         self.test = t?.metrics
+        breakdown = detailed ? Predictions.concatenating([f, r].compactMap { $0 }).map { ClassBreakdown($0, forgetClasses: forgetClasses) } : nil
         let assessed = [f, r, t].compactMap { $0 }
         let samples = assessed.reduce(0) { $0 + $1.labels.count }
         if !forgetClasses.isEmpty, samples > 0 {
@@ -50,7 +54,7 @@ public struct Assessment: Sendable {
                     let top = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - sample * classes
                     if forgetClasses.contains(top) { predicted += 1 }
                     let probabilities = predictions.probabilities(sample)
-                    probability += forgetClasses.filter { $0 < classes }.reduce(0.0) { $0 + Double(probabilities[$1]) }
+                    probability += forgetClasses.filter { (0..<classes).contains($0) }.reduce(0.0) { $0 + Double(probabilities[$1]) }
                 }
             }
             forgetClassShare = Double(predicted) / Double(samples)
@@ -70,7 +74,7 @@ public struct Assessment: Sendable {
     /// inference when all three are there. `known` holds outputs of this network already computed
     /// (by the statistics passes), by split: those splits are not run again.
     public init(of network: any ClassifierModel, on splits: DataSplits, known: [DataSplit: (values: [Float], labels: [Int])] = [:],
-                feature: MembershipInference.Feature, forgetClasses: [Int] = []) throws {
+                feature: MembershipInference.Feature, forgetClasses: [Int] = [], detailed: Bool = false) throws {
         func predictions(_ part: DataPart?, _ split: DataSplit) throws -> Predictions? {
             if let (values, labels) = known[split] {
                 return Predictions(outputs: values, labels: labels, classes: network.classes, kind: network.outputKind)
@@ -79,7 +83,7 @@ public struct Assessment: Sendable {
             return try Predictions(of: network, on: part)
         }
         self.init(forget: try predictions(splits.forget, .forget), retain: try predictions(splits.retain, .retain),
-                  test: try predictions(splits.test, .test), feature: feature, forgetClasses: forgetClasses)
+                  test: try predictions(splits.test, .test), feature: feature, forgetClasses: forgetClasses, detailed: detailed)
     }
 }
 
@@ -110,6 +114,13 @@ public struct Predictions: Sendable {
         outputs.reserveCapacity(positions.count * classes)
         for position in positions { outputs += self.outputs[(position * classes)..<((position + 1) * classes)] }
         return Predictions(outputs: outputs, labels: positions.map { labels[$0] }, classes: classes, kind: kind)
+    }
+
+    /// The samples of `parts` one after the other; nil when there are none, or when they disagree on
+    /// the classes or the kind of output.
+    public static func concatenating(_ parts: [Predictions]) -> Predictions? {
+        guard let first = parts.first, parts.allSatisfy({ $0.classes == first.classes && $0.kind == first.kind }) else { return nil }
+        return Predictions(outputs: parts.flatMap(\.outputs), labels: parts.flatMap(\.labels), classes: first.classes, kind: first.kind)
     }
 
     public var metrics: ClassificationMetrics { ClassificationMetrics(labels: labels, probabilities: outputs, classes: classes) }
@@ -166,11 +177,14 @@ public struct Requirement: Sendable, Equatable {
 
     /// The clauses that do not hold (a metric that could not be measured does not hold).
     public static func failures(_ requirements: [Requirement], before: Assessment?, after: Assessment) -> [String] {
-        var values = after.values
-        if let before {
-            for (drop, metric) in [("retain_drop", "retain_acc"), ("test_drop", "test_acc")] {
-                if let b = before.values[metric], let a = after.values[metric] { values[drop] = b - a }
-            }
+        failures(requirements, before: before?.values ?? [:], after: after.values)
+    }
+
+    /// The same on metric values by name (`Assessment.values`), e.g. as a record kept them.
+    public static func failures(_ requirements: [Requirement], before: [String: Double], after: [String: Double]) -> [String] {
+        var values = after
+        for (drop, metric) in [("retain_drop", "retain_acc"), ("test_drop", "test_acc")] {
+            if let b = before[metric], let a = after[metric] { values[drop] = b - a }
         }
         return requirements.compactMap { requirement in
             guard let value = values[requirement.metric] else { return "\(requirement.metric) could not be measured (give the data it needs)" }

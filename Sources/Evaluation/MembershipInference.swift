@@ -22,6 +22,9 @@ public struct MembershipInference: Sendable, Equatable {
     /// Forget samples judged members, as a share.
     public let memberShare: Double
     public let members: Int, nonMembers: Int, targets: Int
+    /// Each sample's feature, as the attack saw it: members (retain), non-members (test) and targets
+    /// (forget), in sample order; reports draw them as histograms beside the attack's threshold.
+    public let memberFeatures: [Double], nonMemberFeatures: [Double], targetFeatures: [Double]
 
     public static let definition = """
         membership inference (official SSD recipe): feature = softmax entropy (or true-label probability \
@@ -40,7 +43,17 @@ public struct MembershipInference: Sendable, Equatable {
         self.members = members.count
         self.nonMembers = nonMembers.count
         self.targets = targets.count
+        memberFeatures = members
+        nonMemberFeatures = nonMembers
+        targetFeatures = targets
         memberShare = targets.isEmpty ? 0 : Double(targets.filter { 1 / (1 + exp(-(weight * $0 + intercept))) >= 0.5 }.count) / Double(targets.count)
+    }
+
+    /// The feature value at which the fitted regression gives p(member) = ½: samples on the side
+    /// the weight points to are judged members. Nil when the weight is 0 (every sample is judged
+    /// alike, by the intercept alone).
+    public var threshold: Double? {
+        weight == 0 ? nil : -intercept / weight
     }
 
     /// The feature of one softmax row with true label `label`.

@@ -37,7 +37,10 @@ public enum ForgetJob {
             throw PassError.needsData(pass: step.pass.name)
         }
         if !request.requirements.isEmpty || request.relearnLimit != nil, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
-        if request.dryRun { return .planned(plan, checkpoint: checkpoint) }
+        if request.dryRun {
+            if request.report != nil { throw ForgetJobError.reportWithDryRun }
+            return .planned(plan, checkpoint: checkpoint)
+        }
 
         guard let output = request.output else { throw ForgetJobError.noOutput }
         let destination = OutputPath.resolve(output, input: checkpoint)
@@ -55,7 +58,7 @@ public enum ForgetJob {
         // The input's own records (its attestation and signature) are never replaced either, whether or not they are read.
         let inputModel = checkpoint.format.model(at: checkpoint.path)
         let inputRecords = [inputModel + ".manifest.json", inputModel + ".sig"] + (records?.parent.map { [$0.path] } ?? [])
-        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []),
+        try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []) + [request.report].compactMap { $0 },
                                      inputs: read.flatMap(\.files) + alsoRead + inputRecords)
         let sizes = checkpoint.files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
         try OutputPath.checkSpace(for: destination, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
@@ -81,7 +84,7 @@ public enum ForgetJob {
         var before: Assessment?
         if let network, let splits {
             before = try Assessment(of: network, on: splits, known: computed?.measured.outputs ?? [:], feature: request.miaFeature,
-                                    forgetClasses: forgetClasses)
+                                    forgetClasses: forgetClasses, detailed: request.report != nil)
         }
         // A setting given as auto: search for the weakest value that meets the policy, then run with it.
         var policy = request.requirements
@@ -127,7 +130,8 @@ public enum ForgetJob {
             if let before, let splits {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
                 let edited = try ClassifierModels.open(openCheckpoint(written), spiking: request.spiking)
-                var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses)
+                var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses,
+                                              detailed: request.report != nil)
                 if let limit = request.relearnLimit, let target = before.forget?.accuracy, let edited = edited as? Network {
                     measured.relearnSteps = try RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
                 }
@@ -139,16 +143,23 @@ public enum ForgetJob {
                                                    relearnLimit: request.relearnLimit)
             }
             var outcome = RecordsOutcome.none
+            var attestation: Statement?
             if let records, let digests {
                 let (inputs, outputs) = try digests.finish(written: transaction.files)
                 try records.parent?.check(inputFiles: inputs.filter { checkpoint.files.contains($0.key) })
                 let described = read.flatMap { role, files in
                     files.map { ForgettingAttestation.Input(role: role, path: $0, sha256: inputs[$0]!.hex) }
                 }
-                try records.writer.write(report: report, outputs: outputs, inputs: described, parent: records.parent,
-                                         evaluation: evaluation, into: transaction)
+                attestation = try records.writer.write(report: report, outputs: outputs, inputs: described, parent: records.parent,
+                                                       evaluation: evaluation, into: transaction)
                 outcome = RecordsOutcome(signature: records.writer.signaturePath, manifest: records.writer.manifestPath,
                                          signedWith: records.writer.key?.algorithm, parent: records.parent?.path)
+            }
+            if let page = request.report {
+                let run = RunForReport(request: request, checkpoint: checkpoint, destination: destination, report: report,
+                                       attestation: attestation, evaluation: evaluation, read: read, parent: records?.parent,
+                                       before: before, after: after, policy: policy, splits: splits)
+                try transaction.write(Array(run.page().utf8), to: page)
             }
             let changed = inputs.changed()
             guard changed.isEmpty else { throw ForgetJobError.inputChanged(changed) }

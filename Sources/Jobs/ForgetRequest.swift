@@ -38,6 +38,8 @@ public struct ForgetRequest {
     public var dryRun: Bool
     /// The tool's version, for the records.
     public var toolVersion: String
+    /// `--report`: where to write the run's report page, committed with the output.
+    public var report: String?
 
     /// Which records to write beside the output.
     public enum Records {
@@ -52,7 +54,8 @@ public struct ForgetRequest {
                 pre: String? = nil, statistics: String? = nil, data: DataSelection = DataSelection(), spiking: SpikingOptions? = nil,
                 fisher: FisherMode? = nil,
                 miaFeature: MembershipInference.Feature = .entropy, requirements: [Requirement] = [], relearnLimit: Int? = nil, outputLayer: String? = nil,
-                keepOptimizerState: Bool = false, allowNonFinite: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String) {
+                keepOptimizerState: Bool = false, allowNonFinite: Bool = false, records: Records = .none, dryRun: Bool = false, toolVersion: String,
+                report: String? = nil) {
         self.input = input
         self.output = output
         self.passes = passes
@@ -72,6 +75,7 @@ public struct ForgetRequest {
         self.records = records
         self.dryRun = dryRun
         self.toolVersion = toolVersion
+        self.report = report
     }
 }
 
@@ -133,6 +137,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case autoNeedsData(String)
     case classNamesNeedLabels
     case relearnNeedsTraining(path: String)
+    case reportWithDryRun
     /// Inputs replaced or written to while the run read them: nothing is committed.
     case inputChanged([String])
 
@@ -149,6 +154,7 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
         case .unknownClassName(let path, let name, let labels?):
             "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
         case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
+        case .reportWithDryRun: "--report writes a page with the output, and --dry-run writes nothing: give one of them"
         case .relearnNeedsTraining(let path): "--relearn fine-tunes the model, which the engine does for Keras models only; \(path) is a spiking graph"
         case .inputChanged(let paths):
             "\(paths.joined(separator: ", ")) changed while the run read \(paths.count == 1 ? "it" : "them") (replaced or written to); "

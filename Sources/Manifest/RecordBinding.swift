@@ -5,8 +5,8 @@ import Foundation
 /// subject is X or X/…, as the writer names them), and `X.sig` signs X (its one subject is named
 /// X, as the writer and `model_signing` name it). Without this, two models' records swapped
 /// between them verify fine, each against the other model's files.
-enum RecordBinding {
-    static let attestationSuffix = ".manifest.json"
+public enum RecordBinding {
+    public static let attestationSuffix = ".manifest.json"
 
     /// Problems with the subjects of the record at `path` against its name; none when the name
     /// does not end in `.manifest.json` (a record written with --manifest under a name of its own

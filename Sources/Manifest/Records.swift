@@ -94,9 +94,11 @@ public struct RecordWriter {
     }
 
     /// Signs and writes the records. `outputs` are the output files with their digests (computed
-    /// from the temporary files the transaction will rename to them).
+    /// from the temporary files the transaction will rename to them). Returns the forgetting
+    /// attestation's statement, as written (a report page shows it).
+    @discardableResult
     public func write(report: RunReport, outputs: [String: [UInt8]], inputs: [ForgettingAttestation.Input],
-                      parent: ParentRecord?, evaluation: JSONValue? = nil, into transaction: OutputTransaction) throws {
+                      parent: ParentRecord?, evaluation: JSONValue? = nil, into transaction: OutputTransaction) throws -> Statement {
         let known = Dictionary(uniqueKeysWithValues: outputs.map { (RecordPaths.absolute($0.key), $0.value) })
         let skipped = Set(transaction.files.map { RecordPaths.absolute($0.temporary) })
         let resources = try ModelSigning.resources(of: model, ignoring: Set(ModelSigning.gitPaths), adding: known, skipping: skipped)
@@ -118,6 +120,7 @@ public struct RecordWriter {
         relativeInputs.inputs = inputs.map { .init(role: $0.role, path: RecordPaths.relative($0.path, to: directory), sha256: $0.sha256) }
         let attestation = ForgettingAttestation.statement(report, subjects: subjects, context: relativeInputs)
         try transaction.write(try Self.bundle(attestation, key: key), to: manifestPath)
+        return attestation
     }
 
     /// A statement in a DSSE envelope in a Sigstore bundle, signed when there is a key.

@@ -35,7 +35,7 @@ enum CommandLineTool {
     static let subcommands: [String: any Subcommand.Type] = [
         "inspect": InspectCommand.self, "diff": DiffCommand.self, "keygen": KeygenCommand.self,
         "verify": VerifyCommand.self, "show": ShowCommand.self, "audit": AuditCommand.self,
-        "stats": StatsCommand.self, "eval": EvalCommand.self,
+        "stats": StatsCommand.self, "eval": EvalCommand.self, "report": ReportCommand.self,
     ]
 
     /// Parses the words against the command's options (plus -h/--help, which prints its help).

@@ -26,7 +26,7 @@ enum ExitCode: Int32 {
         case RequirementError.notMet: self = .policyNotMet
         case is RequirementError: self = .badInput
         case is UsageError, is PassError, is LayoutError, is StatisticsError, is SigningError, is LineageError, is EngineError,
-             is SpikingGraphError, is NumericsError, is DataSelectionError, is ForgetJobError: self = .badInput
+             is SpikingGraphError, is NumericsError, is DataSelectionError, is ForgetJobError, is ReportJobError: self = .badInput
         default: self = .failure
         }
     }

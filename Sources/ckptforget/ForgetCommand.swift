@@ -24,6 +24,7 @@ enum ForgetCommand: Subcommand {
         .value("--sign-key"),
         .value("--manifest"),
         .value("--parent"),
+        .value("--report"),
         .flag("--no-sign"),
         .flag("--dry-run", "-n"),
         .flag("--json"),
@@ -54,7 +55,7 @@ enum ForgetCommand: Subcommand {
         case .planned(let plan, let checkpoint):
             Console.output(json ? Summary.json(plan, checkpoint: checkpoint).pretty : Summary.plan(plan, checkpoint: checkpoint))
         case .written(let report, let records, _, _):
-            if !quiet { Console.error(Summary.run(report) + Summary.records(records)) }
+            if !quiet { Console.error(Summary.run(report) + Summary.records(records) + (request.report.map { "\nwrote \($0) (report page)" } ?? "")) }
             if json { Console.output(Summary.json(report).pretty) }
         }
         return .success
@@ -84,7 +85,7 @@ enum ForgetCommand: Subcommand {
             requirements: try arguments.value("--require").map(Requirement.parse) ?? [],
             relearnLimit: try arguments.value("--relearn").map(SharedOptions.relearnLimit), outputLayer: arguments.value("--output-layer"),
             keepOptimizerState: arguments.has("--keep-optimizer-state"), allowNonFinite: arguments.has("--allow-nonfinite"), records: try records(arguments), dryRun: dryRun,
-            toolVersion: CommandLineTool.version)
+            toolVersion: CommandLineTool.version, report: arguments.value("--report"))
     }
 
     /// None with --no-sign; signed with --sign-key or $CKPTFORGET_SIGNING_KEY; else unsigned.

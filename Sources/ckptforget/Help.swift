@@ -10,6 +10,7 @@ enum Help {
                ckptforget diff A B [--json] [--all]
                ckptforget stats MODEL --data D (--class C | --forget-ids F) [--fisher exact|batch:B] -o STATS.h5
                ckptforget eval MODEL --data D [--class C | --forget-ids F] [--relearn N] [--json]
+               ckptforget report MODEL [--before ORIGINAL] [--data D --class C...] [--key PUB] -o REPORT.html
                ckptforget keygen -o KEY.pem [--type p256|p384|p521|ed25519]
                ckptforget verify RECORD (--key PUB | --keys DIR) [--files PATH] [--allow-unsigned] [--json]
                ckptforget show RECORD [--json]
@@ -70,6 +71,8 @@ enum Help {
                                      in OUTPUT's directory or above, not another model's *.manifest.json)
               --parent RECORD        the input's attestation (default INPUT.manifest.json when it exists)
               --no-sign              write no records at all
+              --report PATH          also write a report page (HTML: metrics before and after with --data,
+                                     what was done), committed with the output or not at all
               --json                 print the run's report as JSON on stdout
           -q, --quiet                no progress and no summary on stderr (warnings and errors remain)
           -h, --help                 this text
@@ -168,6 +171,39 @@ enum Help {
                                  until its accuracy is back to --relearn-to ACC, to the --before
                                  model's, or to the one the model's record kept; or "not within N"
                                  (Keras models)
+        \(spiking)
+        """
+
+    static let report = """
+        usage: ckptforget report MODEL [--before ORIGINAL] [--data D (--class C... | --forget-ids F)] [--test-data T]
+                                  [--scale S] [--require POLICY] [--record RECORD] [--key PUB... | --keys DIR] -o REPORT.html
+
+        Writes one self-contained HTML page about a forgetting edit (inline CSS and SVG, no script,
+        nothing fetched; it opens from disk and prints): accuracy on the forget, retain and test data
+        and membership inference, before -> after, against the policy; confusion matrices before and
+        after with the forgotten classes marked; per-class accuracy bars; precision, recall, F1 and
+        ROC AUC per class; ROC curves of the forgotten classes; the membership-inference histograms;
+        and what was done, from the model's forgetting attestation: passes and parameters, each
+        tensor's change, optimizer state, inputs and outputs with their digests, the signature and
+        the lineage. A model the engine cannot run, or no data, gives a page without metrics that
+        says why. The same inputs give the same bytes. Exit 0 when the page is written, whatever it
+        shows.
+
+          --before ORIGINAL      the model before the edit, measured on the same data; without it the
+                                 values before are those the record kept, and the charts show the
+                                 edited model only
+          --data D, --forget-data F, --retain-data R, --forget-ids F, --scale S, --mia-feature F
+                                 the data and its splits, as for eval; without --class or --forget-ids,
+                                 the classes the record says were forgotten
+          -c, --class C          a forgotten class (repeatable, or C,C,...)
+              --test-data T      held-out samples: test accuracy and membership inference
+              --require POLICY   the policy to show against (default: the one the record kept)
+              --record RECORD    the forgetting attestation to read (default MODEL.manifest.json)
+          -k, --key PUB.pem      check the record's signature and files with this key (repeatable)
+              --keys DIR         every public key in DIR is trusted; without keys the record is read
+                                 but its signature is reported as not checked
+          -o, --output PATH      the page to write
+          -q, --quiet            no summary line on stderr
         \(spiking)
         """
 
