@@ -5,6 +5,9 @@ public struct CheckpointMetadata: Sendable {
     /// The architecture as JSON: Keras' `model_config` root attribute (legacy `.h5`), or the
     /// `config.json` of a `.keras` archive (the same JSON).
     public var modelConfig: String?
+    /// The Keras version that wrote the file (`keras_version` on a legacy `.h5`'s root, or in a
+    /// `.keras` archive's `metadata.json`), where it says: a few definitions changed with Keras 3.
+    public var kerasVersion: String?
     /// `layer_names` of a Keras `.h5` (on `model_weights/`, or on the root of a weights-only file), in model order.
     public var layerNames: [String]?
     /// The group holding the layer groups named by `layerNames` ("model_weights" or "").

@@ -7,13 +7,13 @@ import Checkpoint
 /// cannot build with an `EngineError`, never a trap. Each case is one `make fuzz`
 /// (keras-model-config) found trapping, on mnist_cnn.h5's own weights.
 @Suite struct ModelConfigTests {
-    /// Fixtures/engine/mnist_cnn.h5 with another `model_config`.
+    /// A fixture (by default Fixtures/engine/mnist_cnn.h5) with another `model_config`.
     final class Reconfigured: CheckpointFile {
         let model: any CheckpointFile
         let metadata: CheckpointMetadata
 
-        init(_ config: String) throws {
-            model = try openCheckpoint(ForwardTests.path("engine/mnist_cnn.h5"))
+        init(_ config: String, model fixture: String = "engine/mnist_cnn.h5") throws {
+            model = try openCheckpoint(ForwardTests.path(fixture))
             var metadata = model.metadata
             metadata.modelConfig = config
             self.metadata = metadata

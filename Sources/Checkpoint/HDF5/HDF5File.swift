@@ -136,6 +136,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
     static func kerasMetadata(file: hid_t, root: hid_t) throws(HDF5Failure) -> CheckpointMetadata {
         var metadata = CheckpointMetadata()
         metadata.modelConfig = try HDF5Attributes.strings("model_config", of: root)?.first
+        metadata.kerasVersion = try HDF5Attributes.strings("keras_version", of: root)?.first
         var layerGroup = ""
         if try HDF5.check(H5Lexists(root, "model_weights", HDF5.defaultPlist), "H5Lexists(model_weights)") > 0 {
             layerGroup = "model_weights"

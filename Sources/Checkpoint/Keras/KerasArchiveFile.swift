@@ -15,6 +15,7 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
                                          nameSeparator: "/", mayHoldKerasOptimizerState: true)
     static let weightsName = "model.weights.h5"
     static let configName = "config.json"
+    static let metadataName = "metadata.json"
     /// Real configs are a few hundred KiB at most.
     static let maximumConfig = 64 << 20
 
@@ -58,6 +59,11 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
         weights = try HDF5File(path: "\(path): \(Self.weightsName)", range: HDF5ByteRange(reading: archive.file.fd, base: entry.dataOffset, length: entry.size))
         var metadata = weights.metadata
         metadata.modelConfig = config
+        // Informative only (Keras never reads it on load): a version that cannot be read is left unknown.
+        if let entry = archive.entry(named: Self.metadataName), let bytes = try? archive.contents(of: entry, limit: Self.maximumConfig),
+           let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] {
+            metadata.kerasVersion = object["keras_version"] as? String
+        }
         self.metadata = metadata
     }
 

@@ -27,6 +27,15 @@ struct Conv2D: Layer {
                samePadding: samePadding, activation: activation, kernelName: kernelName, biasName: biasName)
     }
 
+    var finalActivation: ActivationFunction { activation }
+
+    func linearized() -> any Layer {
+        Conv2D(name: name, kernel: kernel, bias: bias, kernelHeight: kernelHeight, kernelWidth: kernelWidth, channels: channels,
+               filters: filters, strides: strides, samePadding: samePadding, activation: .linear, kernelName: kernelName, biasName: biasName)
+    }
+
+    func scratchFactors(for input: [Int]) -> [Int]? { patchFactors(for: input) }
+
     /// Values in one receptive field: a row of the im2col matrix.
     private var patch: Int { kernelHeight * kernelWidth * channels }
 
@@ -113,10 +122,16 @@ struct Conv2D: Layer {
         return columns
     }
 
+    /// The im2col rows times the kernel, plus the bias: the output before the activation.
+    private func linear(_ columns: [Float], _ p: Plan) -> [Float] {
+        var out = GEMM.product(columns, kernel, m: p.n * p.positions, n: filters, k: patch)
+        if let bias { out.addRowwise(bias) }
+        return out
+    }
+
     func forward(_ input: Batch) -> Batch {
         let p = plan(input)
-        var out = GEMM.product(patches(input, p), kernel, m: p.n * p.positions, n: filters, k: patch)
-        if let bias { out.addRowwise(bias) }
+        var out = linear(patches(input, p), p)
         activation.apply(&out, classes: filters)
         return Batch(values: out, shape: [p.n, p.outHeight, p.outWidth, filters])
     }
@@ -124,43 +139,14 @@ struct Conv2D: Layer {
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch? {
         let p = plan(input)
-        let k = patch
-        var delta = gradient.values
-        if !(fusedSoftmax && activation == .softmax) { activation.backpropagate(&delta, output: output.values, classes: filters) }
         let columns = patches(input, p)
-        if sink.mode == .exact {
-            // Per-sample kernel gradients: each sample's patches (positions × k) against its deltas.
-            var single = [Float](repeating: 0, count: k * filters)
-            columns.withUnsafeBufferPointer { a in
-                delta.withUnsafeBufferPointer { d in
-                    for s in 0..<p.n {
-                        single.withUnsafeMutableBufferPointer { g in
-                            GEMM.multiply(a.baseAddress! + s * p.positions * k, transposeA: true, d.baseAddress! + s * p.positions * filters,
-                                          into: g.baseAddress!, m: k, n: filters, k: p.positions)
-                        }
-                        sink.addPerSample(kernelName, gradients: single, size: k * filters)
-                    }
-                }
-            }
-        } else {
-            // Only the batch's gradient is needed: one product over all samples and positions.
-            sink.addBatchSum(kernelName, sum: GEMM.product(columns, transposeA: true, delta, m: k, n: filters, k: p.n * p.positions), n: p.n)
+        var delta = gradient.values
+        if !(fusedSoftmax && activation == .softmax) {
+            activation.backpropagate(&delta, output: output.values, input: activation.derivativeNeedsInput ? linear(columns, p) : nil,
+                                     classes: filters)
         }
-        if let biasName {
-            // Each sample's bias gradient is its deltas summed over positions.
-            var perSample = [Float](repeating: 0, count: p.n * filters)
-            delta.withUnsafeBufferPointer { d in
-                perSample.withUnsafeMutableBufferPointer { g in
-                    for s in 0..<p.n {
-                        for r in 0..<p.positions {
-                            let row = (s * p.positions + r) * filters
-                            for f in 0..<filters { g[s &* filters &+ f] += d[row &+ f] }
-                        }
-                    }
-                }
-            }
-            sink.addPerSample(biasName, gradients: perSample, size: filters)
-        }
+        sink.addPositional(kernelName, inputs: columns, deltas: delta, n: p.n, positions: p.positions, k: patch, f: filters)
+        if let biasName { sink.addPositionalSums(biasName, deltas: delta, n: p.n, positions: p.positions, f: filters) }
         guard inputGradient else { return nil }
         return Batch(values: self.inputGradient(delta, p), shape: input.shape)
     }

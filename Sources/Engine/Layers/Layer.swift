@@ -18,70 +18,27 @@ protocol Layer: Sendable {
     /// dL/d(input), or nil when `inputGradient` is false (no layer below has parameters).
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch?
+    /// The activation the layer ends in (its `activation`, or an Activation layer's function).
+    var finalActivation: ActivationFunction { get }
+    /// The same layer without its final activation: its logits where that is a softmax or sigmoid.
+    func linearized() -> any Layer
+    /// Sizes whose product is the scratch values one sample's forward pass holds besides the
+    /// layer's output (a convolution's im2col matrix), for an input shape; nil when none.
+    func scratchFactors(for input: [Int]) -> [Int]?
 }
 
 extension Layer {
     var parameters: [(name: String, shape: [Int])] { [] }
     var weights: [String: [Float]] { [:] }
     func replacing(_ values: [String: [Float]]) -> any Layer { self }
+    var finalActivation: ActivationFunction { .linear }
+    func linearized() -> any Layer { self }
+    func scratchFactors(for input: [Int]) -> [Int]? { nil }
 }
 
 /// `values[name]` when `name` is given and replaced there, else `current`.
 func replaced(_ current: [Float], _ name: String?, in values: [String: [Float]]) -> [Float] {
     name.flatMap { values[$0] } ?? current
-}
-
-/// The activations Keras layers name in `activation`.
-enum ActivationFunction: String, Sendable {
-    case linear, relu, sigmoid, tanh, softmax
-
-    init(keras name: String, layer: String, path: String) throws {
-        guard let function = ActivationFunction(rawValue: name) else {
-            throw EngineError.unsupportedOption(path: path, layer: layer, option: "activation '\(name)'")
-        }
-        self = function
-    }
-
-    /// Applies the function in place; softmax over the last axis of width `classes`.
-    func apply(_ values: inout [Float], classes: Int) {
-        values.withUnsafeMutableBufferPointer { v in
-            switch self {
-            case .linear: break
-            case .relu: for i in v.indices { v[i] = v[i] < 0 ? 0 : v[i] }
-            case .sigmoid: for i in v.indices { v[i] = 1 / (1 + Foundation.exp(-v[i])) }
-            case .tanh: for i in v.indices { v[i] = Foundation.tanh(v[i]) }
-            case .softmax:
-                for row in stride(from: 0, to: v.count, by: classes) {
-                    var peak = v[row]
-                    for i in row..<(row + classes) { peak = Swift.max(peak, v[i]) }
-                    var sum: Float = 0
-                    for i in row..<(row + classes) { v[i] = Foundation.exp(v[i] - peak); sum += v[i] }
-                    for i in row..<(row + classes) { v[i] /= sum }
-                }
-            }
-        }
-    }
-
-    /// Multiplies `gradient` by the derivative, expressed through the function's output.
-    func backpropagate(_ gradient: inout [Float], output: [Float], classes: Int) {
-        output.withUnsafeBufferPointer { y in
-            gradient.withUnsafeMutableBufferPointer { g in
-                switch self {
-                case .linear: break
-                case .relu: for i in g.indices { let v = g[i]; g[i] = y[i] > 0 ? v : 0 }  // load first: it vectorizes
-                case .sigmoid: for i in g.indices { g[i] *= y[i] * (1 - y[i]) }
-                case .tanh: for i in g.indices { g[i] *= 1 - y[i] * y[i] }
-                case .softmax:
-                    // Full Jacobian: g_i ← p_i (g_i − Σ_j g_j p_j).
-                    for row in stride(from: 0, to: g.count, by: classes) {
-                        var dot: Float = 0
-                        for i in row..<(row + classes) { dot += g[i] * y[i] }
-                        for i in row..<(row + classes) { g[i] = y[i] * (g[i] - dot) }
-                    }
-                }
-            }
-        }
-    }
 }
 
 extension Array where Element == Float {

@@ -1,5 +1,5 @@
-/// Layers with no parameters that only reshape or pass values on: InputLayer, Dropout (identity at
-/// inference), Flatten (row-major, so the values do not move), and Activation.
+/// Layers with no parameters that only pass values on: Dropout and the like (identity at inference),
+/// Flatten (row-major, so the values do not move).
 struct Passthrough: Layer {
     enum Kind: Sendable { case identity, flatten }
 
@@ -17,27 +17,5 @@ struct Passthrough: Layer {
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch? {
         inputGradient ? Batch(values: gradient.values, shape: input.shape) : nil
-    }
-}
-
-/// Keras Activation: the function alone.
-struct ActivationLayer: Layer {
-    let name: String
-    let function: ActivationFunction
-
-    func outputShape(for input: [Int], path: String) throws -> [Int] { input }
-
-    func forward(_ input: Batch) -> Batch {
-        var values = input.values
-        function.apply(&values, classes: input.shape.last ?? 1)
-        return Batch(values: values, shape: input.shape)
-    }
-
-    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
-                  into sink: inout GradientSink) -> Batch? {
-        guard inputGradient else { return nil }
-        var delta = gradient.values
-        if !(fusedSoftmax && function == .softmax) { function.backpropagate(&delta, output: output.values, classes: input.shape.last ?? 1) }
-        return Batch(values: delta, shape: input.shape)
     }
 }

@@ -21,6 +21,8 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case noModelConfig(path: String)
     case unsupportedLayer(path: String, layer: String, className: String)
     case unsupportedOption(path: String, layer: String, option: String)
+    /// A functional model's graph the engine cannot run (several inputs or outputs, a cycle, a missing layer).
+    case unsupportedGraph(path: String, problem: String)
     case missingWeights(path: String, layer: String, role: String)
     case shapeMismatch(path: String, layer: String, expected: [Int], actual: [Int])
     case weightShape(path: String, layer: String, tensor: String, expected: String, actual: [Int])
@@ -31,14 +33,21 @@ public enum EngineError: Error, Equatable, CustomStringConvertible {
     case lossNeedsSoftmax(path: String)
     case unknownWeight(path: String, tensor: String)
 
+    /// What can still be done with a model the engine cannot run.
+    static let withoutTheEngine = "the file can still be edited by the passes that need no model (suppress, dampen, zero, randomize; "
+        + "prune, negate, revert with --pre; ssd and fisher-noise with Fisher diagonals computed by your framework and given with --stats, "
+        + "see STATISTICS FILES in man ckptforget), run without --data"
+
     public var description: String {
         switch self {
         case .noModelConfig(let path):
             "\(path): no Keras model_config, so the engine cannot rebuild the model; give the full-model .h5 (model.save), or compute Fisher diagonals yourself and pass them with --stats (see STATISTICS FILES in man ckptforget)"
         case .unsupportedLayer(let path, let layer, let className):
-            "\(path): layer '\(layer)' is \(English.withArticle(className)), which the engine does not run (it runs InputLayer, Dense, Conv2D, MaxPooling2D, AveragePooling2D, Flatten, Dropout, Activation, BatchNormalization); compute Fisher diagonals with your framework and pass them with --stats (see STATISTICS FILES in man ckptforget)"
+            "\(path): layer '\(layer)' is \(English.withArticle(className)), which the engine does not run (DATA AND THE ENGINE in man ckptforget lists the layers it runs); \(Self.withoutTheEngine)"
         case .unsupportedOption(let path, let layer, let option):
-            "\(path): layer '\(layer)': \(option) is not supported by the engine; compute statistics yourself and pass them with --stats"
+            "\(path): layer '\(layer)': \(option) is not supported by the engine; \(Self.withoutTheEngine)"
+        case .unsupportedGraph(let path, let problem):
+            "\(path): the model \(problem), which the engine does not run; \(Self.withoutTheEngine)"
         case .missingWeights(let path, let layer, let role):
             "\(path): layer '\(layer)' has no \(role) in the file"
         case .shapeMismatch(let path, let layer, let expected, let actual):

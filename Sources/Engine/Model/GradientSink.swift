@@ -88,6 +88,57 @@ struct GradientSink: Sendable {
         }
     }
 
+    /// A kernel applied at every position of a sample (a convolution over its im2col rows, a Dense
+    /// on every position): `inputs` holds n · positions rows of k values, `deltas` as many rows of
+    /// f; a sample's gradient is the sum over its positions of the outer products.
+    mutating func addPositional(_ name: String, inputs: [Float], deltas: [Float], n: Int, positions: Int, k: Int, f: Int) {
+        guard mode == .exact else {
+            // Only the batch's gradient is needed: one product over all samples and positions.
+            addBatchSum(name, sum: GEMM.product(inputs, transposeA: true, deltas, m: k, n: f, k: n * positions), n: n)
+            return
+        }
+        var single = [Float](repeating: 0, count: k * f)
+        inputs.withUnsafeBufferPointer { a in
+            deltas.withUnsafeBufferPointer { d in
+                for s in 0..<n {
+                    single.withUnsafeMutableBufferPointer { g in
+                        GEMM.multiply(a.baseAddress! + s * positions * k, transposeA: true, d.baseAddress! + s * positions * f,
+                                      into: g.baseAddress!, m: k, n: f, k: positions)
+                    }
+                    addPerSample(name, gradients: single, size: k * f)
+                }
+            }
+        }
+    }
+
+    /// A bias added at every position: each sample's gradient is its deltas (n · positions rows of
+    /// f) summed over its positions.
+    mutating func addPositionalSums(_ name: String, deltas: [Float], n: Int, positions: Int, f: Int) {
+        var perSample = [Float](repeating: 0, count: n * f)
+        deltas.withUnsafeBufferPointer { d in
+            perSample.withUnsafeMutableBufferPointer { g in
+                for s in 0..<n {
+                    for r in 0..<positions {
+                        let row = (s * positions + r) * f
+                        for j in 0..<f { g[s &* f &+ j] += d[row &+ j] }
+                    }
+                }
+            }
+        }
+        addPerSample(name, gradients: perSample, size: f)
+    }
+
+    /// Exact mode: adds the squares of one sample's gradients, measured into `single` in batch mode
+    /// (where a layer used more than once adds its uses' gradients before they are squared).
+    mutating func addSquares(of single: GradientSink) {
+        precondition(mode == .exact && single.mode == .batch(1), "squares of one sample's gradients go into exact Fisher sums")
+        for (name, gradient) in single.contributions {
+            update(name, size: gradient.count) { c in
+                for j in c.indices { c[j] += gradient[j] * gradient[j] }
+            }
+        }
+    }
+
     /// Batch mode only: a parameter's gradient summed over the batch's `n` samples (the batch-mean
     /// loss's gradient is this sum over n).
     mutating func addBatchSum(_ name: String, sum: [Float], n: Int) {

@@ -4,8 +4,9 @@ import Foundation
 /// Rebuilds a Keras model from a legacy `.h5` file or a `.keras` archive: the architecture from
 /// `model_config` (`config.json` in an archive: the same JSON), the weights through the
 /// checkpoint's layout (`model_weights/<layer>/...`, or `layers/<group>/vars/<i>` whose `vars`
-/// carry the layer's name). Sequential models and functional models that are a single chain are
-/// supported.
+/// carry the layer's name). Sequential models are a chain; functional models are the graph of
+/// their layers' calls (`KerasGraph`), with one input and one output, and a layer called more
+/// than once is one layer, its weights shared.
 enum KerasModelBuilder {
     static func build(_ checkpoint: any CheckpointFile) throws -> Network {
         let path = checkpoint.path
@@ -14,88 +15,57 @@ enum KerasModelBuilder {
               let config = root["config"] as? [String: Any], let entries = config["layers"] as? [[String: Any]] else {
             throw EngineError.noModelConfig(path: path)
         }
-        let layout = Layout(of: checkpoint)
+        let keras2 = checkpoint.metadata.kerasVersion.map { $0.hasPrefix("2.") || $0.hasPrefix("1.") } ?? false
+        let settings = entries.map { KerasSettings(entry: $0, path: path, keras2: keras2) }
+        // Each step: a layer's settings and the tensors it takes (nil: the previous step's output).
+        var steps: [(settings: KerasSettings, inputs: [KerasGraph.Tensor]?, call: Int)] = []
         var inputShape = try (config["build_input_shape"] as? [Any]).map { try shape($0, of: config["name"] as? String ?? "model", path) }
-        var layers: [any Layer] = []
-        var currentShape: [Int]?  // the shape flowing into the next layer, once the input shape is known
-        var previous: String?
-        for entry in entries {
-            let className = entry["class_name"] as? String ?? "?"
-            let settings = entry["config"] as? [String: Any] ?? [:]
-            let name = settings["name"] as? String ?? className
-            if root["class_name"] as? String != "Sequential", let previous, let source = inboundLayer(entry), source != previous {
-                throw EngineError.unsupportedOption(path: path, layer: name, option: "a functional graph that is not a single chain (input from '\(source)')")
+        var inputLayer: String?
+        if config["output_layers"] != nil && root["class_name"] as? String != "Sequential" {
+            let graph = try KerasGraph(config: config, entries: entries, path: path)
+            let byName = Dictionary(settings.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+            steps = graph.calls.compactMap { call in byName[call.layer].map { ($0, call.inputs, call.index) } }
+            inputLayer = graph.input
+        } else {
+            steps = settings.filter { $0.className != "InputLayer" }.map { ($0, nil, 0) }
+        }
+        for s in settings where inputLayer == nil || s.name == inputLayer {
+            if let batchShape = (s["batch_shape"] ?? s["batch_input_shape"]) as? [Any], inputShape == nil {
+                inputShape = try shape(batchShape, of: s.name, path)
             }
-            previous = name
-            if let batchShape = (settings["batch_shape"] ?? settings["batch_input_shape"]) as? [Any], inputShape == nil {
-                inputShape = try shape(batchShape, of: name, path)
-            }
-            let reader = WeightReader(checkpoint: checkpoint, layer: layout.layer(configName: name), name: name, path: path)
-            switch className {
-            case "InputLayer":
-                continue
-            case "Dense":
-                let kernel = try reader.required(.kernel, rank: 2)
-                let bias = try reader.optional(.bias, count: kernel.shape[1])
-                layers.append(Dense(name: name, kernel: kernel.values, bias: bias?.values, inputs: kernel.shape[0], units: kernel.shape[1],
-                                    activation: try activation(settings, name, path), kernelName: kernel.name, biasName: bias?.name))
-            case "Conv2D":
-                try requireChannelsLast(settings, name, path)
-                if let dilation = settings["dilation_rate"] as? [Int], dilation.contains(where: { $0 != 1 }) {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "dilation_rate \(dilation)")
-                }
-                if let groups = settings["groups"] as? Int, groups != 1 {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "groups \(groups)")
-                }
-                let kernel = try reader.required(.kernel, rank: 4)
-                let bias = try reader.optional(.bias, count: kernel.shape[3])
-                let strides = try pair(settings, "strides", name, path) ?? (1, 1)
-                layers.append(Conv2D(name: name, kernel: kernel.values, bias: bias?.values,
-                                     kernelHeight: kernel.shape[0], kernelWidth: kernel.shape[1], channels: kernel.shape[2], filters: kernel.shape[3],
-                                     strides: strides, samePadding: try padding(settings, name, path),
-                                     activation: try activation(settings, name, path), kernelName: kernel.name, biasName: bias?.name))
-            case "MaxPooling2D", "AveragePooling2D":
-                try requireChannelsLast(settings, name, path)
-                let size = try pair(settings, "pool_size", name, path) ?? (2, 2)
-                layers.append(Pooling2D(name: name, kind: className == "MaxPooling2D" ? .max : .average, size: size,
-                                        strides: try pair(settings, "strides", name, path) ?? size, samePadding: try padding(settings, name, path)))
-            case "Flatten":
-                layers.append(Passthrough(name: name, kind: .flatten))
-            case "Dropout":
-                layers.append(Passthrough(name: name, kind: .identity))
-            case "Activation":
-                layers.append(ActivationLayer(name: name, function: try activation(settings, name, path)))
-            case "BatchNormalization":
-                // Only the last axis (channels last): -1, or its index counting the batch axis.
-                let axis = (settings["axis"] as? Int) ?? (settings["axis"] as? [Int])?.first ?? -1
-                guard axis == -1 || axis == currentShape?.count else {
-                    throw EngineError.unsupportedOption(path: path, layer: name, option: "normalization over axis \(axis) (only the last axis is supported)")
-                }
-                let mean = try reader.required(.movingMean, rank: 1)
-                let gamma = try reader.optional(.gamma, count: mean.values.count), beta = try reader.optional(.beta, count: mean.values.count)
-                let variance = try reader.required(.movingVariance, count: mean.values.count)
-                layers.append(BatchNormalization(name: name, gamma: gamma?.values, beta: beta?.values, mean: mean.values, variance: variance.values,
-                                                 epsilon: Float(settings["epsilon"] as? Double ?? 1e-3), gammaName: gamma?.name, betaName: beta?.name,
-                                                 meanName: mean.name, varianceName: variance.name))
-            default:
-                throw EngineError.unsupportedLayer(path: path, layer: name, className: className)
-            }
-            if let shape = currentShape ?? inputShape { currentShape = try layers.last!.outputShape(for: shape, path: path) }
         }
         guard let inputShape else { throw EngineError.noModelConfig(path: path) }
-        return try Network(path: path, inputShape: inputShape, layers: layers)
-    }
 
-    /// The layer a functional model's layer takes its input from (Keras 3 and Keras 2 forms).
-    private static func inboundLayer(_ entry: [String: Any]) -> String? {
-        guard let nodes = entry["inbound_nodes"] as? [Any], let node = nodes.first else { return nil }
-        if let keras3 = node as? [String: Any], let arguments = keras3["args"] as? [Any],
-           let tensor = arguments.first as? [String: Any], let config = tensor["config"] as? [String: Any],
-           let history = config["keras_history"] as? [Any] {
-            return history.first as? String
+        let layout = Layout(of: checkpoint)
+        var nodes: [Node] = [], shapes = [inputShape]
+        var made: [KerasGraph.Tensor: Int] = [:]  // the value each call's output is
+        var built: [String: Node.Operation] = [:]  // each layer once, however often it is called
+        for (s, tensors, call) in steps {
+            let inputs = try tensors.map { try $0.map { tensor in
+                guard let value = tensor.layer == inputLayer ? 0 : made[tensor] else {
+                    throw EngineError.unsupportedGraph(path: path, problem: "has layer '\(s.name)' take tensor \(tensor) before it is made")
+                }
+                return value
+            } } ?? [nodes.count]
+            let operation: Node.Operation
+            if let existing = built[s.name] {
+                operation = existing
+            } else {
+                let reader = WeightReader(checkpoint: checkpoint, layer: layout.layer(configName: s.name), name: s.name, path: path)
+                operation = try KerasLayerFactory.operation(s, inputs: inputs.map { shapes[$0] }, reader: reader)
+                built[s.name] = operation
+            }
+            let node = Node(operation, inputs: inputs)
+            let output = try node.outputShape(for: inputs.map { shapes[$0] }, path: path)
+            // Sizes come from the file: a shape too large to count is refused before a layer multiplies it.
+            guard Network.count(output) != nil else {
+                throw EngineError.unsupportedOption(path: path, layer: s.name, option: "an output of shape \(output), too large to hold in memory,")
+            }
+            shapes.append(output)
+            nodes.append(node)
+            made[KerasGraph.Tensor(layer: s.name, call: call, output: 0)] = nodes.count
         }
-        if let keras2 = node as? [Any], let first = keras2.first as? [Any] { return first.first as? String }
-        return nil
+        return try Network(path: path, inputShape: inputShape, nodes: nodes)
     }
 
     /// A batch shape without its batch axis; every size must be given and positive.
@@ -106,81 +76,5 @@ enum KerasModelBuilder {
             throw EngineError.unsupportedOption(path: path, layer: layer, option: "an input of shape (\(text)) (the engine needs every size fixed and positive)")
         }
         return sizes.map { $0! }
-    }
-
-    /// A setting that is one positive integer or two (`strides`, `pool_size`); nil when absent.
-    private static func pair(_ settings: [String: Any], _ key: String, _ name: String, _ path: String) throws -> (Int, Int)? {
-        guard let value = settings[key] else { return nil }
-        let pair: (Int, Int)? = if let values = value as? [Int], values.count == 2 { (values[0], values[1]) }
-            else if let single = value as? Int { (single, single) } else { nil }
-        guard let pair, pair.0 > 0, pair.1 > 0 else {
-            throw EngineError.unsupportedOption(path: path, layer: name, option: "\(key) \(value) (expected one or two positive integers)")
-        }
-        return pair
-    }
-
-    private static func padding(_ settings: [String: Any], _ name: String, _ path: String) throws -> Bool {
-        switch (settings["padding"] as? String ?? "valid").lowercased() {
-        case "same": return true
-        case "valid": return false
-        case let other: throw EngineError.unsupportedOption(path: path, layer: name, option: "padding '\(other)'")
-        }
-    }
-
-    private static func requireChannelsLast(_ settings: [String: Any], _ name: String, _ path: String) throws {
-        if let format = settings["data_format"] as? String, format != "channels_last" {
-            throw EngineError.unsupportedOption(path: path, layer: name, option: "data_format '\(format)'")
-        }
-    }
-
-    private static func activation(_ settings: [String: Any], _ name: String, _ path: String) throws -> ActivationFunction {
-        guard let value = settings["activation"] else { return .linear }
-        guard let text = value as? String else {
-            throw EngineError.unsupportedOption(path: path, layer: name, option: "a custom activation")
-        }
-        return try ActivationFunction(keras: text, layer: name, path: path)
-    }
-}
-
-/// Reads one layer's weights by role, as float32.
-private struct WeightReader {
-    let checkpoint: any CheckpointFile
-    let layer: Checkpoint.Layer?
-    let name: String
-    let path: String
-
-    struct Weight { let name: String; let shape: [Int]; let values: [Float] }
-
-    private func read(_ role: TensorRole) throws -> Weight? {
-        guard let entry = layer?.tensors.first(where: { $0.role == role }) else { return nil }
-        let values: [Float] = switch try checkpoint.read(entry.info).values {
-        case .float32(let v): v
-        case .float64(let v): v.map(Float.init)
-        }
-        return Weight(name: entry.info.name, shape: entry.info.shape, values: values)
-    }
-
-    /// A weight of `count` values (a bias, a scale), if the layer has one.
-    func optional(_ role: TensorRole, count: Int) throws -> Weight? {
-        guard let weight = try read(role) else { return nil }
-        guard weight.values.count == count else {
-            throw EngineError.weightShape(path: path, layer: name, tensor: weight.name, expected: "\(count) values", actual: weight.shape)
-        }
-        return weight
-    }
-
-    /// A weight of `count` values the layer must have.
-    func required(_ role: TensorRole, count: Int) throws -> Weight {
-        guard let weight = try optional(role, count: count) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
-        return weight
-    }
-
-    /// A weight the layer must have, with `rank` axes.
-    func required(_ role: TensorRole, rank: Int) throws -> Weight {
-        guard let weight = try read(role) else { throw EngineError.missingWeights(path: path, layer: name, role: role.rawValue) }
-        guard weight.shape.count == rank, !weight.shape.contains(0) else {
-            throw EngineError.weightShape(path: path, layer: name, tensor: weight.name, expected: "\(rank) axes, none empty", actual: weight.shape)
-        }
-        return weight
     }
 }

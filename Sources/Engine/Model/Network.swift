@@ -1,23 +1,37 @@
 import Checkpoint
 
-/// A model the engine can run: a chain of layers rebuilt from a checkpoint, its input shape and
-/// its number of classes.
+/// A model the engine can run: a graph of layers rebuilt from a checkpoint (a chain for Sequential
+/// models), its input shape and its number of classes.
 public struct Network: Sendable {
     public let path: String
     /// Input shape without the batch axis.
     public let inputShape: [Int]
     public let classes: Int
+    /// The graph's steps, each after those it takes values from; the model's output is the last's.
+    let nodes: [Node]
+    /// The distinct layers in order of first use (a layer used by several nodes is there once).
     let layers: [any Layer]
     /// Whether the last layer ends in a softmax (the loss then differentiates through it fused).
     public let endsInSoftmax: Bool
-    /// Float values one sample's forward pass holds: every layer's output, and the im2col matrices
+    /// Float values one sample's forward pass holds: every node's output, and the im2col matrices
     /// of convolutions. Sets how many samples a batch takes.
     let valuesPerSample: Int
+    /// Per value (0 the input, i + 1 node i's output): whether a layer with parameters made it or
+    /// one of the values it was made from, so that backpropagation needs dL/d(value).
+    let needsGradient: [Bool]
+    /// Whether some layer is used by more than one node: its gradients then add up over its uses
+    /// before a per-sample gradient is squared.
+    let sharesLayers: Bool
 
+    /// A chain: each layer takes the previous one's output.
     init(path: String, inputShape: [Int], layers: [any Layer]) throws {
+        try self.init(path: path, inputShape: inputShape, nodes: layers.enumerated().map { Node(.layer($1), inputs: [$0]) })
+    }
+
+    init(path: String, inputShape: [Int], nodes: [Node]) throws {
         self.path = path
         self.inputShape = inputShape
-        self.layers = layers
+        self.nodes = nodes
         // Sizes come from the file's model_config: every product and sum is checked, so a shape too
         // large to hold is refused before any layer multiplies its sizes unchecked.
         func tooLarge(_ layer: String, _ shape: [Int]) -> EngineError {
@@ -33,25 +47,41 @@ public struct Network: Sendable {
             let (sum, overflow) = total.addingReportingOverflow(product)
             return overflow ? nil : sum
         }
-        var shape = inputShape
-        guard var values = adding(inputShape, to: 0) else { throw tooLarge(layers.first?.name ?? "input", inputShape) }
-        for layer in layers {
-            let output = try layer.outputShape(for: shape, path: path)
-            if let conv = layer as? Conv2D {
-                guard let sum = adding(conv.patchFactors(for: shape), to: values) else { throw tooLarge(layer.name, output) }
-                values = sum
+        var shapes = [inputShape]
+        guard var values = adding(inputShape, to: 0) else { throw tooLarge(nodes.first?.name ?? "input", inputShape) }
+        var needs = [false]
+        var seen: [String: Int] = [:], distinct: [any Layer] = []
+        for (index, node) in nodes.enumerated() {
+            guard !node.inputs.isEmpty, node.inputs.allSatisfy({ (0...index).contains($0) }) else {
+                throw EngineError.unsupportedGraph(path: path, problem: "has a step '\(node.name)' that takes a value not made before it")
             }
-            guard let sum = adding(output, to: values) else { throw tooLarge(layer.name, output) }
-            (shape, values) = (output, sum)
+            let inputs = node.inputs.map { shapes[$0] }
+            let output = try node.outputShape(for: inputs, path: path)
+            switch node.operation {
+            case .layer(let layer):
+                if let factors = layer.scratchFactors(for: inputs[0]) {
+                    guard let sum = adding(factors, to: values) else { throw tooLarge(layer.name, output) }
+                    values = sum
+                }
+                seen[layer.name, default: 0] += 1
+                if seen[layer.name] == 1 { distinct.append(layer) }
+                needs.append(!layer.parameters.isEmpty || needs[node.inputs[0]])
+            case .merge:
+                needs.append(node.inputs.contains { needs[$0] })
+            }
+            guard let sum = adding(output, to: values) else { throw tooLarge(node.name, output) }
+            values = sum
+            shapes.append(output)
         }
-        classes = shape.last ?? 0
+        guard let output = shapes.last, output.count == 1 else {
+            throw EngineError.unsupportedGraph(path: path, problem: "ends in an output of shape \(shapes.last ?? []) per sample, not one value per class")
+        }
+        classes = output[0]
         valuesPerSample = values
-        endsInSoftmax = switch layers.last {
-        case let dense as Dense: dense.activation == .softmax
-        case let conv as Conv2D: conv.activation == .softmax
-        case let activation as ActivationLayer: activation.function == .softmax
-        default: false
-        }
+        layers = distinct
+        needsGradient = needs
+        sharesLayers = seen.values.contains { $0 > 1 }
+        endsInSoftmax = if case .layer(let layer) = nodes.last?.operation { layer.finalActivation == .softmax } else { false }
     }
 
     /// Opens a checkpoint's model (a legacy Keras `.h5` with `model_config`, or a `.keras` archive).
@@ -80,71 +110,52 @@ public struct Network: Sendable {
                 throw EngineError.weightShape(path: path, layer: "", tensor: name, expected: "\(old.count) values", actual: [replacement.count])
             }
         }
-        return try Network(path: path, inputShape: inputShape, layers: layers.map { $0.replacing(values) })
+        return try Network(path: path, inputShape: inputShape, nodes: nodes.map { $0.replacing(values) })
     }
 
     /// Keras' clip of probabilities in sparse categorical cross-entropy.
     static let epsilon: Float = 1e-7
 
     /// One batch forward and, with `fisher`, backward through the cross-entropy loss −log p_y; with
-    /// `activity`, each Dense and Conv2D layer's input and output summed per unit.
+    /// `activity`, each Dense and Conv2D layer's input and output summed per unit (a layer used
+    /// more than once: its first use).
     func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool, logits: Bool = false) -> BatchMeasures {
         let activations = forwardAll(input)
         var result = BatchMeasures(outputs: activations.last!)
         if logits { result.logits = LogitRange(self.logits(activations), classes: classes) }
         if activity {
-            for (index, layer) in layers.enumerated() where layer is Dense || layer is Conv2D {
-                result.activity[layer.name] = LayerActivity(pre: activations[index], post: activations[index + 1])
+            for (index, node) in nodes.enumerated() {
+                guard case .layer(let layer) = node.operation, layer is Dense || layer is Conv2D, result.activity[layer.name] == nil else { continue }
+                result.activity[layer.name] = LayerActivity(pre: activations[node.inputs[0]], post: activations[index + 1])
             }
         }
         if let fisher {
             var sink = GradientSink(mode: fisher)
             let delta = TrainingLoss.crossEntropy.outputGradients(activations.last!.values, labels: labels, classes: classes).deltas
-            backpropagate(activations, outputGradient: delta, into: &sink)
+            if fisher == .exact && sharesLayers {
+                // A sample's gradient is complete only once every use of a shared layer has added to
+                // it: each sample is backpropagated alone, and its gradient squared.
+                for sample in 0..<input.samples {
+                    var single = GradientSink(mode: .batch(1))
+                    backpropagate(activations.map { $0.sample(sample) }, outputGradient: Array(delta[(sample * classes)..<((sample + 1) * classes)]),
+                                  into: &single)
+                    sink.addSquares(of: single)
+                }
+            } else {
+                backpropagate(activations, outputGradient: delta, into: &sink)
+            }
             result.gradients = sink
         }
         return result
     }
 
     /// The logits of a batch whose activations are `activations`: the input of the model's final
-    /// softmax or sigmoid (a last Activation layer's input, or a last Dense or Conv2D layer's output
-    /// before its activation), else the model's output itself.
+    /// softmax or sigmoid (a last Activation layer's input, or a last layer's output before its
+    /// activation), else the model's output itself.
     func logits(_ activations: [Batch]) -> Batch {
-        let before = activations[activations.count - 2]
-        switch layers.last {
-        case let layer as ActivationLayer where layer.function == .softmax || layer.function == .sigmoid:
-            return before
-        case let dense as Dense where dense.activation == .softmax || dense.activation == .sigmoid:
-            return Dense(name: dense.name, kernel: dense.kernel, bias: dense.bias, inputs: dense.inputs, units: dense.units, activation: .linear,
-                         kernelName: dense.kernelName, biasName: dense.biasName).forward(before)
-        case let conv as Conv2D where conv.activation == .softmax || conv.activation == .sigmoid:
-            return Conv2D(name: conv.name, kernel: conv.kernel, bias: conv.bias, kernelHeight: conv.kernelHeight, kernelWidth: conv.kernelWidth,
-                          channels: conv.channels, filters: conv.filters, strides: conv.strides, samePadding: conv.samePadding,
-                          activation: .linear, kernelName: conv.kernelName, biasName: conv.biasName).forward(before)
-        default:
-            return activations.last!
-        }
-    }
-
-    /// Every layer's output for `input`: the input first, the model's output last.
-    func forwardAll(_ input: Batch) -> [Batch] {
-        var activations = [input]
-        for layer in layers { activations.append(layer.forward(activations.last!)) }
-        return activations
-    }
-
-    /// Backpropagates dL/dz (z: the final softmax's input, one row per sample) through the layers,
-    /// reporting every parameter's gradients to `sink`.
-    func backpropagate(_ activations: [Batch], outputGradient: [Float], into sink: inout GradientSink) {
-        let probabilities = activations.last!
-        var gradient: Batch? = Batch(values: outputGradient, shape: probabilities.shape)
-        // Below the first layer with parameters no gradient is needed.
-        let first = layers.firstIndex { !$0.parameters.isEmpty } ?? layers.count
-        for index in (first..<layers.count).reversed() {
-            guard let above = gradient else { break }
-            gradient = layers[index].backward(input: activations[index], output: activations[index + 1], gradient: above,
-                                              fusedSoftmax: index == layers.count - 1, inputGradient: index > first, into: &sink)
-        }
+        guard let node = nodes.last, case .layer(let layer) = node.operation,
+              layer.finalActivation == .softmax || layer.finalActivation == .sigmoid else { return activations.last! }
+        return layer.linearized().forward(activations[node.inputs[0]])
     }
 }
 
