@@ -300,13 +300,13 @@ import Testing
     /// a key of 1 MB and 10,000 names would have asked for 630 GB.
     @Test func limitsTheBytesOfAllTensorNames() throws {
         var limits = PickleReader.Limits()
-        limits.names = 1000
+        limits.allNameBytes = 1000
         let one = try PickleReader.read(nestedNames(keyLength: 10, tensors: 1), limits: limits)  // 63 × 11 + 1 = 694 bytes
         #expect(one.tensors.map(\.name) == [Array(repeating: String(repeating: "k", count: 10), count: 63).joined(separator: ".") + ".0"])
         let two = nestedNames(keyLength: 10, tensors: 2)
-        #expect(problem(two, limits: limits) == .tooLarge(what: "tensor names (nested keys joined with '.')", limit: 1000, offset: two.count))
-        let huge = nestedNames(keyLength: 2 << 20, tensors: 2)  // 126 MiB for the first name alone
-        #expect(problem(huge) == .tooLarge(what: "tensor names (nested keys joined with '.')", limit: 64 << 20, offset: huge.count))
+        #expect(problem(two, limits: limits) == .tooLarge(what: "tensor names together", limit: 1000, offset: two.count))
+        let huge = nestedNames(keyLength: 2 << 20, tensors: 2)  // 126 MiB for the first name alone: its first key is refused
+        #expect(problem(huge) == .tooLarge(what: "key '\(String(repeating: "k", count: 40))...' (\(2 << 20) bytes) in ''", limit: 4 << 10, offset: huge.count))
     }
 
     /// Messages name a deep path by its first 200 characters.
@@ -316,7 +316,7 @@ import Testing
         guard case .tooLarge(let what, limit: 10, _) = problem(nestedNames(keyLength: 100, tensors: 1), limits: limits) else {
             Issue.record("nesting"); return
         }
-        #expect(what == "nesting of '\(String(Array(repeating: String(repeating: "k", count: 100), count: 11).joined(separator: ".").prefix(200)))…'")
+        #expect(what == "nesting of '\(String(Array(repeating: String(repeating: "k", count: 100), count: 11).joined(separator: ".").prefix(200)))...'")
     }
 
     /// A million TUPLE1s nest a million tuples: no limit needed, and nothing is freed recursively.

@@ -547,7 +547,7 @@ struct PickleReader {
         var seen = Set<[UInt8]>()  // by UTF-8 bytes: canonically equivalent names are CheckpointFormats.checkDistinctNames's to refuse
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
         func walk(_ value: PickleValue, name: String, depth: Int) throws(PickleProblem) {
-            guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(name)'", limit: limits.nesting, offset: bytes.count) }
+            guard depth <= limits.nesting else { throw .tooLarge(what: "nesting of '\(Self.clip(name, 200))'", limit: limits.nesting, offset: bytes.count) }
             func child(_ key: String) throws(PickleProblem) -> String {
                 let keyBytes = key.utf8.count
                 guard keyBytes <= limits.keyBytes else {
@@ -589,7 +589,7 @@ struct PickleReader {
                 return
             }
         }
-        try walk(top, path: [])
+        try walk(top, name: "", depth: 0)
         return Result(tensors: named, storages: storages)
     }
 
