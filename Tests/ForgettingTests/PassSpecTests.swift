@@ -47,6 +47,26 @@ import Testing
         }
     }
 
+    /// Found by `make fuzz` (pass-spec) after the ascent fix: finetune converted its epochs and
+    /// batch the same way (the fuzzer's 43 bytes, decoded as the target decodes them), and
+    /// threshold its iters (found by looking for the pattern).
+    @Test func finetuneAndThresholdCountsPastIntMaxAreRefusedNotTrapped() throws {
+        let bytes: [UInt8] = Array("finetune:00000000012861934301395841472,".utf8) + [0xCF] + Array("r=".utf8) + [0]
+        let crash = String(decoding: bytes, as: UTF8.self)
+        #expect(throws: PassError.badValue(spec: crash, key: "epochs", value: "12861934301395841472",
+                                           expected: "a number of epochs from 1 to 10000")) {
+            try PassRegistry.make(PassSpec(parsing: crash))
+        }
+        #expect(throws: PassError.badValue(spec: "finetune:batch=9223372036854775808", key: "batch", value: "9223372036854775808",
+                                           expected: "a batch size from 1 to 65536")) {
+            try PassRegistry.make(PassSpec(parsing: "finetune:batch=9223372036854775808"))
+        }
+        #expect(throws: PassError.badValue(spec: "threshold:iters=18446744073709551615", key: "iters", value: "18446744073709551615",
+                                           expected: "a number from 1 to 100000")) {
+            try PassRegistry.make(PassSpec(parsing: "threshold:iters=18446744073709551615"))
+        }
+    }
+
     @Test func registryBuildsPassesAndChecksTheirArguments() throws {
         let dampen = try PassRegistry.make(PassSpec(parsing: "dampen:0.25"))
         #expect(dampen.name == "dampen")

@@ -25,15 +25,17 @@ struct FinetunePass: ModelPass {
 
     init(_ arguments: PassArguments) throws {
         let spec = arguments.spec.text
-        epochs = Int(try arguments.integer("epochs", positional: true, default: 1))
+        let epochs = try arguments.integer("epochs", positional: true, default: 1)
         learningRate = try arguments.double("lr", default: 1e-3, in: 0...Double.greatestFiniteMagnitude)
-        batch = Int(try arguments.integer("batch", default: 32))
+        let batch = try arguments.integer("batch", default: 32)
         optimizer = arguments.string("optimizer") ?? "adam"
         importance = arguments.string("importance") ?? "fisher"
         penalty = try arguments.double("penalty", default: 1, in: 0...1e6)
         seed = try arguments.integer("seed", default: 0)
+        // Checked as read (UInt64), then converted: a count past Int.max would trap in Int(_:).
         guard (1...10_000).contains(epochs) else { throw PassError.badValue(spec: spec, key: "epochs", value: "\(epochs)", expected: "a number of epochs from 1 to 10000") }
         guard (1...(1 << 16)).contains(batch) else { throw PassError.badValue(spec: spec, key: "batch", value: "\(batch)", expected: "a batch size from 1 to 65536") }
+        (self.epochs, self.batch) = (Int(epochs), Int(batch))
         guard ["adam", "sgd"].contains(optimizer) else { throw PassError.badValue(spec: spec, key: "optimizer", value: optimizer, expected: "adam or sgd") }
         guard ["fisher", "gradient"].contains(importance) else { throw PassError.badValue(spec: spec, key: "importance", value: importance, expected: "fisher or gradient") }
         switch arguments.string("freeze") ?? "auto" {

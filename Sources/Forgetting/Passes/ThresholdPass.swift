@@ -40,8 +40,10 @@ struct ThresholdPass: ModelPass {
         gamma = try arguments.double("gamma", positional: true, default: 0.5, in: 0...1e6)
         beta = try arguments.double("beta", default: 0, in: -1e6...1e6)
         tolerance = try arguments.double("tol", default: 0.05, in: 0...1e6)
-        iterations = Int(try arguments.integer("iters", default: 100))
+        let iterations = try arguments.integer("iters", default: 100)
+        // Checked as read (UInt64), then converted: a count past Int.max would trap in Int(_:).
         guard (1...100_000).contains(iterations) else { throw PassError.badValue(spec: spec, key: "iters", value: "\(iterations)", expected: "a number from 1 to 100000") }
+        self.iterations = Int(iterations)
         func choice(_ key: String, _ values: [String]) throws -> String {
             let value = arguments.string(key) ?? values[0]
             guard values.contains(value) else { throw PassError.badValue(spec: spec, key: key, value: value, expected: values.joined(separator: " or ")) }
