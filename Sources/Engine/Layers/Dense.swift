@@ -30,14 +30,19 @@ struct Dense: Layer {
         return weights
     }
 
-    func replacing(_ values: [String: [Float]]) -> any Layer {
+    func replacing(_ values: [String: [Float]]) -> any Layer { with(values) }
+
+    /// `replacing` as a Dense.
+    func with(_ values: [String: [Float]]) -> Dense {
         Dense(name: name, kernel: replaced(kernel, kernelName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
               inputs: inputs, units: units, activation: activation, kernelName: kernelName, biasName: biasName, kernelShape: kernelShape)
     }
 
     var finalActivation: ActivationFunction { activation }
 
-    func linearized() -> any Layer {
+    func linearized() -> any Layer { withoutActivation() }
+
+    func withoutActivation() -> Dense {
         Dense(name: name, kernel: kernel, bias: bias, inputs: inputs, units: units, activation: .linear,
               kernelName: kernelName, biasName: biasName, kernelShape: kernelShape)
     }

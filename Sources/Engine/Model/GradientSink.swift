@@ -128,6 +128,18 @@ struct GradientSink: Sendable {
         addPerSample(name, gradients: perSample, size: f)
     }
 
+    /// One sample's gradient of a table of `size` values (an embedding), as the rows of `width`
+    /// values it reached: exact mode adds their squares, batch mode their share (1/n) of the
+    /// gradient of the mean over the batch's `n` samples.
+    mutating func addSampleRows(_ name: String, size: Int, width: Int, rows: [Int: [Float]], n: Int) {
+        let exact = mode == .exact
+        update(name, size: size) { c in
+            for (row, values) in rows {
+                for j in 0..<width { c[row &* width &+ j] += exact ? values[j] * values[j] : values[j] / Float(n) }
+            }
+        }
+    }
+
     /// Exact mode: adds the squares of one sample's gradients, measured into `single` in batch mode
     /// (where a layer used more than once adds its uses' gradients before they are squared).
     mutating func addSquares(of single: GradientSink) {

@@ -51,7 +51,7 @@ enum KerasModelBuilder {
             if let existing = built[s.name] {
                 operation = existing
             } else {
-                let reader = WeightReader(checkpoint: checkpoint, layer: layout.layer(configName: s.name), name: s.name, path: path)
+                let reader = WeightReader(checkpoint: checkpoint, layout: layout, name: s.name, path: path)
                 operation = try KerasLayerFactory.operation(s, inputs: inputs.map { shapes[$0] }, reader: reader)
                 built[s.name] = operation
             }

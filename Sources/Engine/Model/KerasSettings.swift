@@ -10,13 +10,14 @@ struct KerasSettings {
     /// Whether Keras 2 wrote the file (a few definitions changed in Keras 3).
     let keras2: Bool
 
-    init(entry: [String: Any], path: String, keras2: Bool) {
+    init(entry: [String: Any], path: String, keras2: Bool, overriding: [String: Any] = [:]) {
         className = entry["class_name"] as? String ?? "?"
-        values = entry["config"] as? [String: Any] ?? [:]
+        values = (entry["config"] as? [String: Any] ?? [:]).merging(overriding) { _, new in new }
         name = values["name"] as? String ?? entry["name"] as? String ?? className
         self.path = path
         self.keras2 = keras2
     }
+
 
     subscript(_ key: String) -> Any? { values[key] }
 
@@ -59,10 +60,10 @@ struct KerasSettings {
         if let groups = values["groups"] as? Int, groups != 1 { throw unsupported("groups \(groups)") }
     }
 
-    /// The layer's `activation` (linear when absent).
-    func activation() throws -> ActivationFunction {
-        guard let value = values["activation"], !(value is NSNull) else { return .linear }
-        guard let text = value as? String else { throw unsupported("a custom activation") }
+    /// The layer's `activation` (or another key's), `fallback` when absent.
+    func activation(_ key: String = "activation", _ fallback: ActivationFunction = .linear) throws -> ActivationFunction {
+        guard let value = values[key], !(value is NSNull) else { return fallback }
+        guard let text = value as? String else { throw unsupported("a custom \(key)") }
         return try ActivationFunction(keras: text, layer: name, path: path, keras2: keras2)
     }
 
@@ -72,6 +73,26 @@ struct KerasSettings {
         guard let number = value as? Double ?? (value as? Int).map(Double.init), number.isFinite else { throw unsupported("\(key) \(value)") }
         return number
     }
+
+    /// A number setting that may be absent or null.
+    func optionalNumber(_ key: String) throws -> Double? {
+        guard let value = values[key], !(value is NSNull) else { return nil }
+        return try number(key, 0)
+    }
+
+    /// A number, or a list of numbers (`Rescaling`'s scale and offset); `fallback` when absent.
+    func numbers(_ key: String, _ fallback: Double) throws -> [Float] {
+        guard let value = values[key], !(value is NSNull) else { return [Float(fallback)] }
+        if let list = value as? [Any] {
+            let numbers = list.compactMap { $0 as? Double }
+            guard !numbers.isEmpty, numbers.count == list.count, numbers.allSatisfy(\.isFinite) else { throw unsupported("\(key) \(value)") }
+            return numbers.map(Float.init)
+        }
+        return [Float(try number(key, fallback))]
+    }
+
+    /// A boolean setting; `fallback` when absent.
+    func flag(_ key: String, _ fallback: Bool) -> Bool { values[key] as? Bool ?? fallback }
 
     /// A positive integer setting the layer must have.
     func positive(_ key: String) throws -> Int {

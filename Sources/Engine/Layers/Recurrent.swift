@@ -1,0 +1,168 @@
+/// Keras SimpleRNN, LSTM and GRU (Keras 3's GRU: `reset_after`) over sequences (samples, steps,
+/// features), from a zero state, as Keras 3 computes them: the input projection x·W (+ b) of every
+/// step in one product, then step by step h·R and the cell's gates (`Recurrent+Cells.swift`);
+/// backward by backpropagation through time, the kernels' gradients in one product each over all
+/// steps. With `goBackwards` the steps are taken last to first and the outputs are in that order.
+struct Recurrent: Layer {
+    enum Cell: Sendable { case simple, lstm, gru }
+
+    let name: String
+    let cell: Cell
+    let kernel: [Float], recurrentKernel: [Float]
+    /// gates · units values; a GRU's two rows of them (input bias, recurrent bias).
+    let bias: [Float]?
+    let features: Int, units: Int
+    let activation: ActivationFunction, recurrentActivation: ActivationFunction
+    let returnSequences: Bool, goBackwards: Bool
+    let kernelName: String, recurrentName: String, biasName: String?
+    let biasShape: [Int]
+
+    var gates: Int {
+        switch cell {
+        case .simple: 1
+        case .lstm: 4
+        case .gru: 3
+        }
+    }
+
+    var parameters: [(name: String, shape: [Int])] {
+        [(kernelName, [features, gates * units]), (recurrentName, [units, gates * units])] + (biasName.map { [($0, biasShape)] } ?? [])
+    }
+
+    var weights: [String: [Float]] {
+        var weights = [kernelName: kernel, recurrentName: recurrentKernel]
+        if let biasName, let bias { weights[biasName] = bias }
+        return weights
+    }
+
+    func replacing(_ values: [String: [Float]]) -> any Layer { with(values) }
+
+    /// `replacing` as a Recurrent.
+    func with(_ values: [String: [Float]]) -> Recurrent {
+        Recurrent(name: name, cell: cell, kernel: replaced(kernel, kernelName, in: values),
+                  recurrentKernel: replaced(recurrentKernel, recurrentName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
+                  features: features, units: units, activation: activation, recurrentActivation: recurrentActivation,
+                  returnSequences: returnSequences, goBackwards: goBackwards, kernelName: kernelName, recurrentName: recurrentName,
+                  biasName: biasName, biasShape: biasShape)
+    }
+
+    func outputShape(for input: [Int], path: String) throws -> [Int] {
+        guard input.count == 2, input[1] == features else {
+            throw EngineError.shapeMismatch(path: path, layer: name, expected: [-1, features], actual: input)
+        }
+        return returnSequences ? [input[0], units] : [units]
+    }
+
+    /// The bias added to the input projection (a GRU's first row), and a GRU's recurrent bias.
+    var inputBias: [Float]? { cell == .gru ? bias.map { Array($0.prefix(gates * units)) } : bias }
+    var recurrentBias: [Float]? { cell == .gru ? bias.map { Array($0.suffix(gates * units)) } : nil }
+
+    /// The sequences in the order the steps take them.
+    func ordered(_ values: [Float], samples: Int, steps: Int, width: Int) -> [Float] {
+        guard goBackwards else { return values }
+        var out = values
+        for s in 0..<samples {
+            for t in 0..<steps {
+                let (to, from) = ((s * steps + t) * width, (s * steps + steps - 1 - t) * width)
+                out.replaceSubrange(to..<(to + width), with: values[from..<(from + width)])
+            }
+        }
+        return out
+    }
+
+    /// What a forward pass keeps for the backward one, step-major: h_t and (LSTM) c_t for t = 0…T
+    /// (zeros first), and each step's gate values after their activations.
+    struct Trace {
+        var h: [Float], c: [Float]
+        var gates: [Float]
+        /// GRU: each step's h·R + recurrent bias (its candidate's part before the reset gate).
+        var recurrent: [Float]
+    }
+
+    func run(_ input: Batch) -> (output: [Float], trace: Trace, sequence: [Float]) {
+        let (n, steps) = (input.samples, input.shape[1])
+        let width = gates * units
+        let sequence = ordered(input.values, samples: n, steps: steps, width: features)
+        var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
+        if let inputBias { projection.addRowwise(inputBias) }
+        var trace = Trace(h: [Float](repeating: 0, count: (steps + 1) * n * units), c: cell == .lstm ? [Float](repeating: 0, count: (steps + 1) * n * units) : [],
+                          gates: [Float](repeating: 0, count: steps * n * width), recurrent: cell == .gru ? [Float](repeating: 0, count: steps * n * width) : [])
+        for t in 0..<steps {
+            let previous = Array(trace.h[(t * n * units)..<((t + 1) * n * units)])
+            var recurrent = GEMM.product(previous, recurrentKernel, m: n, n: width, k: units)
+            if let recurrentBias { recurrent.addRowwise(recurrentBias) }
+            step(t, projection: projection, recurrent: recurrent, samples: n, steps: steps, trace: &trace)
+        }
+        var output: [Float]
+        if returnSequences {
+            output = [Float](repeating: 0, count: n * steps * units)
+            for t in 0..<steps {
+                for s in 0..<n {
+                    let from = ((t + 1) * n + s) * units
+                    output.replaceSubrange(((s * steps + t) * units)..<((s * steps + t + 1) * units), with: trace.h[from..<(from + units)])
+                }
+            }
+        } else {
+            output = Array(trace.h[(steps * n * units)...])
+        }
+        return (output, trace, sequence)
+    }
+
+    func forward(_ input: Batch) -> Batch {
+        let output = run(input).output
+        return Batch(values: output, shape: returnSequences ? [input.samples, input.shape[1], units] : [input.samples, units])
+    }
+
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  into sink: inout GradientSink) -> Batch? {
+        let (n, steps) = (input.samples, input.shape[1])
+        let width = gates * units
+        let (_, trace, sequence) = run(input)
+        // dL/d(pre-activations), sample-major rows (s, t): of the input projection and of h·R.
+        var inputDeltas = [Float](repeating: 0, count: n * steps * width)
+        var recurrentDeltas = cell == .gru ? inputDeltas : []
+        var previous = [Float](repeating: 0, count: n * steps * units)  // h_{t−1}, rows (s, t)
+        var dh = [Float](repeating: 0, count: n * units), dc = [Float](repeating: 0, count: cell == .lstm ? n * units : 0)
+        for t in (0..<steps).reversed() {
+            for s in 0..<n {
+                let above = returnSequences ? (s * steps + t) * units : (t == steps - 1 ? s * units : -1)
+                if above >= 0 { for j in 0..<units { dh[s * units + j] += gradient.values[above + j] } }
+                let from = (t * n + s) * units
+                previous.replaceSubrange(((s * steps + t) * units)..<((s * steps + t + 1) * units), with: trace.h[from..<(from + units)])
+            }
+            var stepDeltas = [Float](repeating: 0, count: n * width), stepRecurrent = stepDeltas
+            backStep(t, samples: n, trace: trace, dh: &dh, dc: &dc, deltas: &stepDeltas, recurrentDeltas: &stepRecurrent)
+            for s in 0..<n {
+                let row = (s * steps + t) * width
+                inputDeltas.replaceSubrange(row..<(row + width), with: stepDeltas[(s * width)..<((s + 1) * width)])
+                if cell == .gru { recurrentDeltas.replaceSubrange(row..<(row + width), with: stepRecurrent[(s * width)..<((s + 1) * width)]) }
+            }
+            // dh_{t−1} gets the recurrent product's share (backStep left the direct paths in dh).
+            dh = GEMM.product(cell == .gru ? stepRecurrent : stepDeltas, recurrentKernel, transposeB: true, m: n, n: units, k: width, adding: dh)
+        }
+        let recurrentSide = cell == .gru ? recurrentDeltas : inputDeltas
+        sink.addPositional(kernelName, inputs: sequence, deltas: inputDeltas, n: n, positions: steps, k: features, f: width)
+        sink.addPositional(recurrentName, inputs: previous, deltas: recurrentSide, n: n, positions: steps, k: units, f: width)
+        if let biasName {
+            if cell == .gru {
+                // Per sample: the input deltas summed over steps, then the recurrent ones.
+                var perSample = [Float](repeating: 0, count: n * 2 * width)
+                for s in 0..<n {
+                    for t in 0..<steps {
+                        let row = (s * steps + t) * width
+                        for j in 0..<width {
+                            perSample[s * 2 * width + j] += inputDeltas[row + j]
+                            perSample[s * 2 * width + width + j] += recurrentDeltas[row + j]
+                        }
+                    }
+                }
+                sink.addPerSample(biasName, gradients: perSample, size: 2 * width)
+            } else {
+                sink.addPositionalSums(biasName, deltas: inputDeltas, n: n, positions: steps, f: width)
+            }
+        }
+        guard inputGradient else { return nil }
+        let back = GEMM.product(inputDeltas, kernel, transposeB: true, m: n * steps, n: features, k: width)
+        return Batch(values: ordered(back, samples: n, steps: steps, width: features), shape: input.shape)
+    }
+}

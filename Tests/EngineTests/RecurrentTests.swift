@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+import Checkpoint
+@testable import Engine
+
+/// Recurrent models against Keras' predictions and JAX's Fisher diagonals (Fixtures/graph,
+/// make_graph_fixtures.py), and real ones against Keras' predictions (Fixtures/thirdparty,
+/// make_thirdparty_fixtures.py): Keras 3's Embedding → LSTM → Dense, and ethnicolr's Keras 2.5
+/// Embedding → LSTM(128) → Dense trained on census surnames.
+@Suite struct RecurrentTests {
+    /// LSTM; SimpleRNN returning sequences into a GRU that goes backwards; Bidirectional LSTM,
+    /// GRU and SimpleRNN merged by concatenation, product and mean.
+    @Test(arguments: [("lstm_text", 6), ("gru_text", 9), ("bidirectional_text", 21)].flatMap { [($0.0 + ".h5", $0.1), ($0.0 + ".keras", $0.1)] })
+    func recurrentModelsAgreeWithKerasAndJAX(file: String, tensors: Int) throws {
+        let data = String(file.prefix { $0 != "." }) + "_data.h5"
+        GraphTests.expectAgrees(try GraphTests.agreement(model: file, data: data), tensors: tensors)
+    }
+
+    @Test(arguments: [("thirdparty/lstm_post.h5", "thirdparty/lstm_inputs.h5:x,y", "probs_post", 64),
+                      ("thirdparty/ethnicolr_census2000_ln_lstm.h5", "thirdparty/ethnicolr_inputs.h5:x,y", "probs", 64)])
+    func lstmPredictsAsKeras(model: String, data: String, reference: String, samples: Int) throws {
+        let network = try ForwardTests.network(model)
+        let runner = try NetworkRunner(network: network, data: DataSource.open(ForwardTests.path(data)), scale: 1)
+        let (outputs, _) = try runner.predictions(Split(name: "some", indices: Array(0..<samples)))
+        let expected = try HDF5ArrayFile(path: ForwardTests.path(String(data.prefix { $0 != ":" }))).readRows(reference, 0..<samples)
+        let worst = zip(outputs, expected).map { Double(abs($0 - $1) / max($1, 1e-6)) }.max() ?? .infinity
+        #expect(worst <= 1e-4, "worst relative difference \(worst)")
+        if ProcessInfo.processInfo.environment["CKPTFORGET_REPORT_AGREEMENT"] != nil { print("[agreement] \(model): probabilities \(worst)") }
+    }
+}
