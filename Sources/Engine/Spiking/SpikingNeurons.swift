@@ -1,4 +1,4 @@
-/// Neuron populations stepped through time on their input current (time-major: `[step][sample][unit]`),
+/// Neuron populations stepped through time on their input current (sample-major: `[sample][step][unit]`),
 /// in float32, by the reset rule of `SpikingOptions.Reset`. A parameter a node does not store takes
 /// NIR's default (R = 1, v_leak = 0, v_reset = 0, w_in = 1).
 enum SpikingNeurons {
@@ -19,9 +19,9 @@ enum SpikingNeurons {
             let rate = parameter(tauSynapse, default: 1).map { Float(dt / Double($0)) }, gain = parameter(weightIn, default: 1)
             var synapse = [Float](repeating: 0, count: n * w)
             var filtered = current
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         synapse[k] += rate[j] * (gain[j] * current[base + j] - synapse[k])
@@ -33,9 +33,9 @@ enum SpikingNeurons {
         case .integrateAndFire(let r, let threshold, let reset):
             // No leak and no time constant: one step per time bin, v ← v + R·I.
             let (r, theta, resetTo) = (parameter(r, default: 1), parameter(threshold, default: 1), parameter(reset, default: 0))
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         switch options.reset {
@@ -54,9 +54,9 @@ enum SpikingNeurons {
             // v ← v + (dt/τ)·(v_leak − v + R·I); the output is the membrane itself.
             let (tau, r, leak) = (parameter(tau, default: 1), parameter(r, default: 1), parameter(leak, default: 0))
             let rate = tau.map { Float(dt / Double($0)) }
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         v[k] += rate[j] * (leak[j] - v[k] + r[j] * current[base + j])
@@ -89,7 +89,7 @@ enum SpikingNeurons {
             rule = options.reset
         }
 
-        /// Steps every unit of every sample through the time-major `current`, writing spikes (0 or 1)
+        /// Steps every unit of every sample through the sample-major `current`, writing spikes (0 or 1)
         /// to `out`; membranes start at 0.
         func run(_ current: [Float], into out: inout [Float], steps: Int, samples n: Int) {
             let w = decay.count
@@ -102,9 +102,9 @@ enum SpikingNeurons {
                                 leakTerm.withUnsafeBufferPointer { leak in
                                     threshold.withUnsafeBufferPointer { theta in
                                         reset.withUnsafeBufferPointer { reset in
-                                            for t in 0..<steps {
-                                                for s in 0..<n {
-                                                    let base = (t &* n &+ s) &* w, state = s &* w
+                                            for s in 0..<n {
+                                                for t in 0..<steps {
+                                                    let base = (s &* steps &+ t) &* w, state = s &* w
                                                     for j in 0..<w {
                                                         let k = state &+ j, input = current[base &+ j]
                                                         switch rule {

@@ -18,7 +18,11 @@ extension SpikingNetwork {
     /// the input shape per sample, time first); `indices` are the samples' indices in their data
     /// (rate coding draws from them, so a sample's spikes do not depend on its batch). Each node
     /// runs over all time steps before the next: in a feed-forward graph a node's input over time
-    /// does not depend on its own state, so synapses are one product over all steps.
+    /// does not depend on its own state, so synapses are one product over all steps. Every node's
+    /// output is sample-major, `[sample][step][unit]`, the order spike trains arrive in, so they
+    /// are used in place. Rows are independent for the synapses; each neuron steps through time in
+    /// order, and sums over steps (or samples) add them in ascending order, so no result depends
+    /// on the layout.
     public func simulate(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions, record: Bool = false) -> SpikingBatchResult {
         let steps = options.steps, rows = steps * n
         var outputs = [[Float]?](repeating: nil, count: nodes.count)
@@ -72,8 +76,8 @@ extension SpikingNetwork {
                 sparse[position] = node.kind.spikes
                 if record, node.kind.spikes {
                     result.activity[node.name] = Self.sumOverSteps(out, steps: steps, samples: n, width: width)
-                    result.firstStep[node.name] = Self.sumOverSamples(out, step: 0, samples: n, width: width)
-                    result.lastStep[node.name] = Self.sumOverSamples(out, step: steps - 1, samples: n, width: width)
+                    result.firstStep[node.name] = Self.sumOverSamples(out, step: 0, of: steps, samples: n, width: width)
+                    result.lastStep[node.name] = Self.sumOverSamples(out, step: steps - 1, of: steps, samples: n, width: width)
                 }
             }
             outputs[position] = out
@@ -82,9 +86,9 @@ extension SpikingNetwork {
         }
         let classes = self.classes, last = outputs[readout]!
         var scores = [Float](repeating: 0, count: n * classes)
-        for t in 0..<steps {
-            for s in 0..<n {
-                for j in 0..<classes { scores[s * classes + j] += last[(t * n + s) * classes + j] }
+        for s in 0..<n {
+            for t in 0..<steps {
+                for j in 0..<classes { scores[s * classes + j] += last[(s * steps + t) * classes + j] }
             }
         }
         if !nodes[readout].kind.spikes { for i in scores.indices { scores[i] /= Float(steps) } }
@@ -92,19 +96,22 @@ extension SpikingNetwork {
         return result
     }
 
-    /// The input node's values over time, time-major (`[step][sample][unit]`), and whether they are
-    /// mostly zeros (spikes), which lets the next synapses add only the weights of inputs that fired.
+    /// The input node's values over time, sample-major (`[sample][step][unit]`), and whether they
+    /// are mostly zeros (spikes), which lets the next synapses add only the weights of inputs that
+    /// fired. Spike trains are already in that order: they are returned as they are.
     private func encode(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions) -> ([Float], Bool) {
         let width = inputShape.reduce(1, *), steps = options.steps
-        var out = [Float](repeating: 0, count: steps * n * width)
         switch options.encoding {
-        case .current:
-            for t in 0..<steps { for s in 0..<n { for j in 0..<width { out[(t * n + s) * width + j] = input[s * width + j] } } }
-            return (out, false)
         case .spikes:
-            for s in 0..<n { for t in 0..<steps { for j in 0..<width { out[(t * n + s) * width + j] = input[(s * steps + t) * width + j] } } }
-            return (out, true)
+            precondition(input.count == n * steps * width, "\(input.count) values for \(n) samples of \(steps) steps of \(inputShape)")
+            return (input, true)
+        case .current:
+            var out = [Float](repeating: 0, count: steps * n * width)
+            for s in 0..<n { for t in 0..<steps { for j in 0..<width { out[(s * steps + t) * width + j] = input[s * width + j] } } }
+            return (out, false)
         case .rate(let seed):
+            precondition(input.count == n * width, "\(input.count) values for \(n) samples of \(inputShape)")
+            var out = [Float](repeating: 0, count: steps * n * width)
             // One 32-bit draw per value and step, two from each 64-bit draw: a spike where draw < p·2³².
             // p clamped to [0, 1] (NaN to 0), so every threshold is in [0, 2³²] and converts without a trap.
             let thresholds = input.map { UInt64(($0 > 0 ? min(Double($0), 1) : 0) * 4_294_967_296) }
@@ -115,7 +122,7 @@ extension SpikingNetwork {
                         var spare: UInt64 = 0, haveSpare = false
                         let sample = p.baseAddress! + s &* width
                         for t in 0..<steps {
-                            let row = o.baseAddress! + (t &* n &+ s) &* width
+                            let row = o.baseAddress! + (s &* steps &+ t) &* width
                             for j in 0..<width {
                                 let draw: UInt64
                                 if haveSpare {
@@ -135,24 +142,27 @@ extension SpikingNetwork {
         }
     }
 
-    /// Per sample and unit, the values summed over the steps (time-major input).
+    /// Per sample and unit, the values summed over the steps in order (sample-major input).
     static func sumOverSteps(_ values: [Float], steps: Int, samples n: Int, width w: Int) -> [Float] {
         var sums = [Float](repeating: 0, count: n * w)
         values.withUnsafeBufferPointer { v in
             sums.withUnsafeMutableBufferPointer { sum in
-                for t in 0..<steps {
-                    let step = v.baseAddress! + t &* n &* w
-                    for i in 0..<(n &* w) { sum[i] += step[i] }
+                for s in 0..<n {
+                    let total = sum.baseAddress! + s &* w
+                    for t in 0..<steps {
+                        let step = v.baseAddress! + (s &* steps &+ t) &* w
+                        for j in 0..<w { total[j] += step[j] }
+                    }
                 }
             }
         }
         return sums
     }
 
-    /// Per unit, the values of one step summed over the samples.
-    static func sumOverSamples(_ values: [Float], step t: Int, samples n: Int, width w: Int) -> [Float] {
+    /// Per unit, the values of one step summed over the samples in order.
+    static func sumOverSamples(_ values: [Float], step t: Int, of steps: Int, samples n: Int, width w: Int) -> [Float] {
         var sums = [Float](repeating: 0, count: w)
-        for s in 0..<n { for j in 0..<w { sums[j] += values[(t * n + s) * w + j] } }
+        for s in 0..<n { for j in 0..<w { sums[j] += values[(s * steps + t) * w + j] } }
         return sums
     }
 }
