@@ -55,6 +55,42 @@ struct FiredInputs: ~Copyable {
         (count, allOnes) = (n, ones)
     }
 
+    /// The inputs of `row` (`width` bytes, each worth Float(byte) × `scale`, as the float path
+    /// would hold them) whose value is not 0: with a finite `scale`, the bytes that are not 0, or
+    /// none when `scale` is 0.
+    mutating func gather(_ row: UnsafePointer<UInt8>, scale: Float) {
+        guard scale != 0 else {
+            (count, allOnes) = (0, true)
+            return
+        }
+        var n = 0, i = 0
+        packed.withUnsafeBufferPointer { packed in
+            let out = UnsafeMutableRawPointer(positions)
+            while i &+ 8 <= width {
+                let word = UInt64(littleEndian: UnsafeRawPointer(row + i).loadUnaligned(as: UInt64.self))
+                // The high bit of every byte that is not 0, then those eight bits moved into the
+                // top byte (bit k for byte k) by one product, whose partial products never overlap.
+                let high = ((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F | word) & 0x8080_8080_8080_8080
+                let mask = Int(truncatingIfNeeded: ((high >> 7) &* 0x0102_0408_1020_4080) >> 56)
+                out.storeBytes(of: packed[mask] &+ Int32(truncatingIfNeeded: i), toByteOffset: n &* 4, as: SIMD8<Int32>.self)
+                n &+= mask.nonzeroBitCount
+                i &+= 8
+            }
+        }
+        while i < width {
+            positions[n] = Int32(truncatingIfNeeded: i)
+            n &+= row[i] != 0 ? 1 : 0
+            i &+= 1
+        }
+        var ones = true
+        for k in 0..<n {
+            let value = Float(row[Int(positions[k])]) * scale
+            values[k] = value
+            if value != 1 { ones = false }
+        }
+        (count, allOnes) = (n, ones)
+    }
+
     /// For each 8-bit mask, the positions of its set bits in ascending order, packed first.
     private static let packedPositions: [SIMD8<Int32>] = (0..<256).map { mask in
         var positions = SIMD8<Int32>(repeating: 0), k = 0

@@ -59,22 +59,33 @@ public struct SpikingRunner {
         min(max((4 << 20) / max(model.network.valuesPerSample * model.options.steps, 1), 1), 256)
     }
 
-    /// Simulates every sample of the part: scores and labels with `keepScores`, spike sums with `record`.
+    /// Simulates every sample of the part: scores and labels with `keepScores`, spike sums with
+    /// `record`. Spike trains that the data holds as bytes are simulated as bytes (the same results).
     public func measure(keepScores: Bool = false, record: Bool = true) throws -> SpikeMeasures {
-        let (network, options, indices, classes) = (model.network, model.options, part.split.indices, model.classes)
+        let (network, options, indices, classes, scale) = (model.network, model.options, part.split.indices, model.classes, part.scale)
         var result = SpikeMeasures()
-        try SplitBatches(data: part.data, split: part.split, scale: part.scale).concurrent(size: batchSize) { x, labels, first in
+        /// A batch's result, or nil with its labels when one of them is not a class of the model.
+        @Sendable func run(_ labels: [Int], first: Int, _ simulate: (_ indices: [Int]) -> SpikingBatchResult) -> (SpikingBatchResult?, [Int]) {
             guard labels.allSatisfy({ (0..<classes).contains($0) }) else { return (nil, labels) }
-            let batch = network.simulate(x, samples: labels.count, indices: Array(indices[first..<(first + labels.count)]),
-                                         options: options, record: record)
-            return (batch, labels)
-        } combine: { (batch: SpikingBatchResult?, labels: [Int]) in
+            return (simulate(Array(indices[first..<(first + labels.count)])), labels)
+        }
+        func combine(_ batch: SpikingBatchResult?, _ labels: [Int]) throws {
             guard let batch else {
                 let position = labels.firstIndex { !(0..<classes).contains($0) }!
                 throw EngineError.labelOutOfRange(path: part.data.labelsPath, label: labels[position],
                                                   sample: indices[result.samples + position], classes: classes)
             }
             result.add(batch, labels: labels, keepScores: keepScores)
+        }
+        let batches = SplitBatches(data: part.data, split: part.split, scale: scale)
+        if options.encoding == .spikes, let data = part.data as? any ByteData, data.holdsBytes {
+            try batches.concurrent(size: batchSize, read: data.byteBatch, adjust: { _ in }) { x, labels, first in
+                run(labels, first: first) { network.simulate(spikes: x, scale: scale, samples: labels.count, indices: $0, options: options, record: record) }
+            } combine: { try combine($0.0, $0.1) }
+        } else {
+            try batches.concurrent(size: batchSize) { x, labels, first in
+                run(labels, first: first) { network.simulate(x, samples: labels.count, indices: $0, options: options, record: record) }
+            } combine: { try combine($0.0, $0.1) }
         }
         return result
     }

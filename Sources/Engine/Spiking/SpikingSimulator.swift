@@ -24,43 +24,90 @@ extension SpikingNetwork {
     /// order, and sums over steps (or samples) add them in ascending order, so no result depends
     /// on the layout.
     public func simulate(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions, record: Bool = false) -> SpikingBatchResult {
+        run(.values(input), samples: n, indices: indices, options: options, record: record)
+    }
+
+    /// `simulate` on spike trains held as bytes (`options.encoding` is `.spikes`): sample s's
+    /// input j at step t is Float(spikes[(s·steps + t)·width + j]) × `scale`, the value the float
+    /// form holds after `SplitBatches` scales it, so the results are the same. Synapses fed by the
+    /// input read the bytes in place; any other node reading it gets those floats.
+    public func simulate(spikes: [UInt8], scale: Float, samples n: Int, indices: [Int], options: SpikingOptions,
+                         record: Bool = false) -> SpikingBatchResult {
+        precondition(options.encoding == .spikes, "bytes are spike trains: the encoding must be .spikes")
+        // A NaN or infinite scale makes the zeros NaN, inputs that fire: only the floats say so.
+        guard scale.isFinite else { return simulate(spikes.map { Float($0) * scale }, samples: n, indices: indices, options: options, record: record) }
+        return run(.bytes(spikes, scale: scale), samples: n, indices: indices, options: options, record: record)
+    }
+
+    /// A batch's input: values, or spike trains as bytes with the scale of their values.
+    private enum BatchInput {
+        case values([Float])
+        case bytes([UInt8], scale: Float)
+    }
+
+    private func run(_ input: BatchInput, samples n: Int, indices: [Int], options: SpikingOptions, record: Bool) -> SpikingBatchResult {
         let steps = options.steps, rows = steps * n
         var outputs = [[Float]?](repeating: nil, count: nodes.count)
+        // The input spike trains as bytes, at the input node and at Flatten nodes reading it (the
+        // same values), where no node needed them as floats.
+        var byteOutputs = [[UInt8]?](repeating: nil, count: nodes.count)
         var sparse = [Bool](repeating: false, count: nodes.count)
         let lastUse = nodes.indices.map { i in nodes.indices.last { nodes[$0].inputs.contains(i) } ?? i }
         var result = SpikingBatchResult(scores: [])
+        /// A node's output as floats: bytes become Float(byte) × scale.
+        func values(_ node: Int) -> [Float] {
+            if let out = outputs[node] { return out }
+            guard case .bytes(_, let scale) = input, let bytes = byteOutputs[node] else { preconditionFailure("node \(node) has not run") }
+            return bytes.map { Float($0) * scale }
+        }
         for (position, node) in nodes.enumerated() {
             let width = node.width, inputWidth = node.inputShape.reduce(1, *)
             // The summed output of the nodes feeding this one (one source: its output as is).
             var incoming: [Float] {
                 guard let first = node.inputs.first else { return [] }
-                var total = outputs[first]!
+                var total = values(first)
                 for other in node.inputs.dropFirst() {
-                    let more = outputs[other]!
+                    let more = values(other)
                     for i in total.indices { total[i] += more[i] }
                 }
                 return total
             }
+            // The spike trains as bytes when they are this node's one input.
+            let bytesIn = node.inputs.count == 1 ? byteOutputs[node.inputs[0]] : nil
             let fromSpikes = !node.inputs.isEmpty && node.inputs.allSatisfy { sparse[$0] }
-            var out: [Float]
+            var out: [Float]?
             switch node.kind {
             case .input:
-                (out, sparse[position]) = encode(input, samples: n, indices: indices, options: options)
+                switch input {
+                case .values(let x):
+                    let (encoded, spikes) = encode(x, samples: n, indices: indices, options: options)
+                    (out, sparse[position]) = (encoded, spikes)
+                case .bytes(let bytes, _):
+                    precondition(bytes.count == n * steps * inputShape.reduce(1, *), "\(bytes.count) bytes for \(n) samples of \(steps) steps of \(inputShape)")
+                    (byteOutputs[position], sparse[position]) = (bytes, true)
+                }
             case .output:
                 out = incoming
             case .affine(let weight, let bias):
-                let incoming = incoming
-                if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
-                out = SpikingSynapses.affine(incoming, rows: rows, inputs: inputWidth, outputs: width, weight: weights[weight]!,
-                                             columns: fromSpikes ? columns[weight] : nil, bias: bias.flatMap { weights[$0] })
+                if let bytes = bytesIn, case .bytes(_, let scale) = input, let columns = columns[weight], inputWidth > 0, width > 0 {
+                    if record { result.synapseInputs[node.name] = Self.sumOverSteps(bytes, scale: scale, steps: steps, samples: n, width: inputWidth) }
+                    out = SpikingSynapses.affine(spikes: bytes, scale: scale, rows: rows, inputs: inputWidth, outputs: width, columns: columns,
+                                                 bias: bias.flatMap { weights[$0] })
+                } else {
+                    let incoming = incoming
+                    if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
+                    out = SpikingSynapses.affine(incoming, rows: rows, inputs: inputWidth, outputs: width, weight: weights[weight]!,
+                                                 columns: fromSpikes ? columns[weight] : nil, bias: bias.flatMap { weights[$0] })
+                }
             case .scale(let scale):
-                out = incoming
+                var scaled = incoming
                 let factors = weights[scale]!
-                out.withUnsafeMutableBufferPointer { v in
+                scaled.withUnsafeMutableBufferPointer { v in
                     for row in 0..<rows { for j in 0..<width { v[row &* width &+ j] *= factors[j] } }
                 }
+                out = scaled
             case .flatten:
-                out = incoming
+                if let bytes = bytesIn { byteOutputs[position] = bytes } else { out = incoming }
                 sparse[position] = fromSpikes
             case .conv2d(let convolution):
                 let incoming = incoming
@@ -72,19 +119,22 @@ extension SpikingNetwork {
                                            kernel: kernel, stride: stride, padding: padding)
                 sparse[position] = fromSpikes && !average
             case .lif, .integrateAndFire, .leakyIntegrator, .cubaLIF:
-                out = SpikingNeurons.run(node, current: incoming, samples: n, options: options, weights: weights)
+                let spikes = SpikingNeurons.run(node, current: incoming, samples: n, options: options, weights: weights)
                 sparse[position] = node.kind.spikes
                 if record, node.kind.spikes {
-                    result.activity[node.name] = Self.sumOverSteps(out, steps: steps, samples: n, width: width)
-                    result.firstStep[node.name] = Self.sumOverSamples(out, step: 0, of: steps, samples: n, width: width)
-                    result.lastStep[node.name] = Self.sumOverSamples(out, step: steps - 1, of: steps, samples: n, width: width)
+                    result.activity[node.name] = Self.sumOverSteps(spikes, steps: steps, samples: n, width: width)
+                    result.firstStep[node.name] = Self.sumOverSamples(spikes, step: 0, of: steps, samples: n, width: width)
+                    result.lastStep[node.name] = Self.sumOverSamples(spikes, step: steps - 1, of: steps, samples: n, width: width)
                 }
+                out = spikes
             }
             outputs[position] = out
             // A node's output is dropped once the last node reading it has run (the readout is kept).
-            for earlier in node.inputs where lastUse[earlier] == position && earlier != readout { outputs[earlier] = nil }
+            for earlier in node.inputs where lastUse[earlier] == position && earlier != readout {
+                (outputs[earlier], byteOutputs[earlier]) = (nil, nil)
+            }
         }
-        let classes = self.classes, last = outputs[readout]!
+        let classes = self.classes, last = values(readout)
         var scores = [Float](repeating: 0, count: n * classes)
         for s in 0..<n {
             for t in 0..<steps {
@@ -144,14 +194,24 @@ extension SpikingNetwork {
 
     /// Per sample and unit, the values summed over the steps in order (sample-major input).
     static func sumOverSteps(_ values: [Float], steps: Int, samples n: Int, width w: Int) -> [Float] {
+        sumOverSteps(values, steps: steps, samples: n, width: w) { $0 }
+    }
+
+    /// `sumOverSteps` of spikes held as bytes, each worth Float(byte) × `scale`.
+    static func sumOverSteps(_ bytes: [UInt8], scale: Float, steps: Int, samples n: Int, width w: Int) -> [Float] {
+        sumOverSteps(bytes, steps: steps, samples: n, width: w) { Float($0) * scale }
+    }
+
+    private static func sumOverSteps<Element>(_ elements: [Element], steps: Int, samples n: Int, width w: Int,
+                                              value: (Element) -> Float) -> [Float] {
         var sums = [Float](repeating: 0, count: n * w)
-        values.withUnsafeBufferPointer { v in
+        elements.withUnsafeBufferPointer { v in
             sums.withUnsafeMutableBufferPointer { sum in
                 for s in 0..<n {
                     let total = sum.baseAddress! + s &* w
                     for t in 0..<steps {
                         let step = v.baseAddress! + (s &* steps &+ t) &* w
-                        for j in 0..<w { total[j] += step[j] }
+                        for j in 0..<w { total[j] += value(step[j]) }
                     }
                 }
             }

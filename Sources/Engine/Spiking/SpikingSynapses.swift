@@ -19,6 +19,17 @@ enum SpikingSynapses {
         }
     }
 
+    /// `affine` on spikes held as bytes, each worth Float(byte) × `scale` (finite): each row sums
+    /// the weights of its bytes that are not 0 (`sparseAffine`), the sums of the floats' path.
+    static func affine(spikes: [UInt8], scale: Float, rows: Int, inputs: Int, outputs: Int, columns: [Float], bias: [Float]?) -> [Float] {
+        precondition(spikes.count == rows * inputs && scale.isFinite, "\(spikes.count) inputs for \(rows) rows of \(inputs), scale \(scale)")
+        return spikes.withUnsafeBufferPointer { x in
+            sparseAffine(rows: rows, inputs: inputs, outputs: outputs, columns: columns, bias: bias) { fired, r in
+                fired.gather(x.baseAddress! + r &* inputs, scale: scale)
+            }
+        }
+    }
+
     /// Wᵀ of an (outputs, inputs) weight: the weights from one input to every output made contiguous.
     static func transposed(_ weight: [Float], outputs: Int, inputs: Int) -> [Float] {
         var columns = [Float](repeating: 0, count: weight.count)
