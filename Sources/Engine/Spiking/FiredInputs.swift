@@ -2,7 +2,8 @@
 /// read them: their positions in ascending order and their values, found eight inputs at a time
 /// without a branch per input. One buffer serves every row of a synapse call; it owns its memory.
 struct FiredInputs: ~Copyable {
-    /// How many inputs fired: `positions[0..<count]` and `values[0..<count]` are theirs.
+    /// How many inputs fired: `positions[0..<count]` are theirs, and so are `values[0..<count]`
+    /// unless `allOnes` (then they need not be listed).
     private(set) var count = 0
     /// Whether every input that fired is exactly 1, so its weights are added without a product.
     private(set) var allOnes = true
@@ -64,10 +65,12 @@ struct FiredInputs: ~Copyable {
             return
         }
         var n = 0, i = 0
+        var aboveOne: UInt64 = 0  // a bit of every byte above 1
         packed.withUnsafeBufferPointer { packed in
             let out = UnsafeMutableRawPointer(positions)
             while i &+ 8 <= width {
                 let word = UInt64(littleEndian: UnsafeRawPointer(row + i).loadUnaligned(as: UInt64.self))
+                aboveOne |= word & 0xFEFE_FEFE_FEFE_FEFE
                 // The high bit of every byte that is not 0, then those eight bits moved into the
                 // top byte (bit k for byte k) by one product, whose partial products never overlap.
                 let high = ((word & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F | word) & 0x8080_8080_8080_8080
@@ -80,7 +83,13 @@ struct FiredInputs: ~Copyable {
         while i < width {
             positions[n] = Int32(truncatingIfNeeded: i)
             n &+= row[i] != 0 ? 1 : 0
+            aboveOne |= UInt64(row[i] & 0xFE)
             i &+= 1
+        }
+        // Unscaled bytes of 0 and 1 only: every input that fired is 1, no value to list.
+        if scale == 1 && aboveOne == 0 {
+            (count, allOnes) = (n, true)
+            return
         }
         var ones = true
         for k in 0..<n {
