@@ -24,7 +24,7 @@ extension SpikingNetwork {
     /// order, and sums over steps (or samples) add them in ascending order, so no result depends
     /// on the layout.
     public func simulate(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions, record: Bool = false) -> SpikingBatchResult {
-        run(.values(input), samples: n, indices: indices, options: options, record: record)
+        run(.values(input), samples: n, indices: indices, options: options, record: record).result
     }
 
     /// `simulate` on spike trains held as bytes (`options.encoding` is `.spikes`): sample s's
@@ -34,33 +34,40 @@ extension SpikingNetwork {
     public func simulate(spikes: [UInt8], scale: Float, samples n: Int, indices: [Int], options: SpikingOptions,
                          record: Bool = false) -> SpikingBatchResult {
         precondition(options.encoding == .spikes, "bytes are spike trains: the encoding must be .spikes")
-        // A NaN or infinite scale makes the zeros NaN, inputs that fire: only the floats say so.
-        guard scale.isFinite else { return simulate(spikes.map { Float($0) * scale }, samples: n, indices: indices, options: options, record: record) }
-        return run(.bytes(spikes, scale: scale), samples: n, indices: indices, options: options, record: record)
+        return run(.spikes(spikes, scale: scale), samples: n, indices: indices, options: options, record: record).result
     }
 
     /// A batch's input: values, or spike trains as bytes with the scale of their values.
-    private enum BatchInput {
+    enum BatchInput {
         case values([Float])
         case bytes([UInt8], scale: Float)
+
+        /// Spike trains as bytes, each worth Float(byte) × `scale`; with a NaN or infinite scale,
+        /// which makes the zeros NaN (inputs that fire), as those floats.
+        static func spikes(_ bytes: [UInt8], scale: Float) -> BatchInput {
+            scale.isFinite ? .bytes(bytes, scale: scale) : .values(bytes.map { Float($0) * scale })
+        }
     }
 
-    private func run(_ input: BatchInput, samples n: Int, indices: [Int], options: SpikingOptions, record: Bool) -> SpikingBatchResult {
+    /// Runs a batch's nodes from `start` on (without it, every node, the input node reading
+    /// `input`) and returns the result and, with `keep`, the state before node `keep` (see
+    /// `SpikingPrefixes`).
+    func run(_ input: BatchInput?, from start: BatchState? = nil, keeping keep: Int? = nil, samples n: Int, indices: [Int],
+             options: SpikingOptions, record: Bool) -> (result: SpikingBatchResult, kept: BatchState?) {
         let steps = options.steps, rows = steps * n
-        var outputs = [[Float]?](repeating: nil, count: nodes.count)
-        // The input spike trains as bytes, at the input node and at Flatten nodes reading it (the
-        // same values), where no node needed them as floats.
-        var byteOutputs = [[UInt8]?](repeating: nil, count: nodes.count)
-        var sparse = [Bool](repeating: false, count: nodes.count)
-        let lastUse = nodes.indices.map { i in nodes.indices.last { nodes[$0].inputs.contains(i) } ?? i }
-        var result = SpikingBatchResult(scores: [])
+        var state = start ?? BatchState(nodes: nodes.count)
+        var kept: BatchState?
+        let lastReaders = self.lastReaders
         /// A node's output as floats: bytes become Float(byte) × scale.
         func values(_ node: Int) -> [Float] {
-            if let out = outputs[node] { return out }
-            guard case .bytes(_, let scale) = input, let bytes = byteOutputs[node] else { preconditionFailure("node \(node) has not run") }
-            return bytes.map { Float($0) * scale }
+            if let out = state.outputs[node] { return out }
+            guard let bytes = state.byteOutputs[node] else { preconditionFailure("node \(node) has not run") }
+            return bytes.map { Float($0) * state.byteScale }
         }
-        for (position, node) in nodes.enumerated() {
+        for position in state.next..<nodes.count {
+            state.next = position
+            if position == keep { kept = state }
+            let node = nodes[position]
             let width = node.width, inputWidth = node.inputShape.reduce(1, *)
             // The summed output of the nodes feeding this one (one source: its output as is).
             var incoming: [Float] {
@@ -73,29 +80,32 @@ extension SpikingNetwork {
                 return total
             }
             // The spike trains as bytes when they are this node's one input.
-            let bytesIn = node.inputs.count == 1 ? byteOutputs[node.inputs[0]] : nil
-            let fromSpikes = !node.inputs.isEmpty && node.inputs.allSatisfy { sparse[$0] }
+            let bytesIn = node.inputs.count == 1 ? state.byteOutputs[node.inputs[0]] : nil
+            let fromSpikes = !node.inputs.isEmpty && node.inputs.allSatisfy { state.sparse[$0] }
             var out: [Float]?
             switch node.kind {
             case .input:
                 switch input {
-                case .values(let x):
+                case .values(let x)?:
                     let (encoded, spikes) = encode(x, samples: n, indices: indices, options: options)
-                    (out, sparse[position]) = (encoded, spikes)
-                case .bytes(let bytes, _):
+                    (out, state.sparse[position]) = (encoded, spikes)
+                case .bytes(let bytes, let scale)?:
                     precondition(bytes.count == n * steps * inputShape.reduce(1, *), "\(bytes.count) bytes for \(n) samples of \(steps) steps of \(inputShape)")
-                    (byteOutputs[position], sparse[position]) = (bytes, true)
+                    (state.byteOutputs[position], state.byteScale, state.sparse[position]) = (bytes, scale, true)
+                case nil:
+                    preconditionFailure("the input node runs on an input")
                 }
             case .output:
                 out = incoming
             case .affine(let weight, let bias):
-                if let bytes = bytesIn, case .bytes(_, let scale) = input, let columns = columns[weight], inputWidth > 0, width > 0 {
-                    if record { result.synapseInputs[node.name] = Self.sumOverSteps(bytes, scale: scale, steps: steps, samples: n, width: inputWidth) }
+                if let bytes = bytesIn, let columns = columns[weight], inputWidth > 0, width > 0 {
+                    let scale = state.byteScale
+                    if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(bytes, scale: scale, steps: steps, samples: n, width: inputWidth) }
                     out = SpikingSynapses.affine(spikes: bytes, scale: scale, rows: rows, inputs: inputWidth, outputs: width, columns: columns,
                                                  bias: bias.flatMap { weights[$0] })
                 } else {
                     let incoming = incoming
-                    if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
+                    if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
                     out = SpikingSynapses.affine(incoming, rows: rows, inputs: inputWidth, outputs: width, weight: weights[weight]!,
                                                  columns: fromSpikes ? columns[weight] : nil, bias: bias.flatMap { weights[$0] })
                 }
@@ -107,33 +117,35 @@ extension SpikingNetwork {
                 }
                 out = scaled
             case .flatten:
-                if let bytes = bytesIn { byteOutputs[position] = bytes } else { out = incoming }
-                sparse[position] = fromSpikes
+                if let bytes = bytesIn { state.byteOutputs[position] = bytes } else { out = incoming }
+                state.sparse[position] = fromSpikes
             case .conv2d(let convolution):
                 let incoming = incoming
-                if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
+                if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
                 out = SpikingSynapses.convolve(incoming, rows: rows, input: node.inputShape, output: node.outputShape, convolution,
                                                weight: weights[convolution.weight]!, bias: convolution.bias.flatMap { weights[$0] })
             case .pool2d(let average, let kernel, let stride, let padding):
                 out = SpikingSynapses.pool(incoming, rows: rows, input: node.inputShape, output: node.outputShape, average: average,
                                            kernel: kernel, stride: stride, padding: padding)
-                sparse[position] = fromSpikes && !average
+                state.sparse[position] = fromSpikes && !average
             case .lif, .integrateAndFire, .leakyIntegrator, .cubaLIF:
                 let spikes = SpikingNeurons.run(node, current: incoming, samples: n, options: options, weights: weights)
-                sparse[position] = node.kind.spikes
+                state.sparse[position] = node.kind.spikes
                 if record, node.kind.spikes {
-                    result.activity[node.name] = Self.sumOverSteps(spikes, steps: steps, samples: n, width: width)
-                    result.firstStep[node.name] = Self.sumOverSamples(spikes, step: 0, of: steps, samples: n, width: width)
-                    result.lastStep[node.name] = Self.sumOverSamples(spikes, step: steps - 1, of: steps, samples: n, width: width)
+                    state.recorded.activity[node.name] = Self.sumOverSteps(spikes, steps: steps, samples: n, width: width)
+                    state.recorded.firstStep[node.name] = Self.sumOverSamples(spikes, step: 0, of: steps, samples: n, width: width)
+                    state.recorded.lastStep[node.name] = Self.sumOverSamples(spikes, step: steps - 1, of: steps, samples: n, width: width)
                 }
                 out = spikes
             }
-            outputs[position] = out
+            state.outputs[position] = out
             // A node's output is dropped once the last node reading it has run (the readout is kept).
-            for earlier in node.inputs where lastUse[earlier] == position && earlier != readout {
-                (outputs[earlier], byteOutputs[earlier]) = (nil, nil)
+            for earlier in node.inputs where lastReaders[earlier] == position && earlier != readout {
+                (state.outputs[earlier], state.byteOutputs[earlier]) = (nil, nil)
             }
         }
+        state.next = nodes.count
+        if keep == nodes.count { kept = state }
         let classes = self.classes, last = values(readout)
         var scores = [Float](repeating: 0, count: n * classes)
         for s in 0..<n {
@@ -142,8 +154,9 @@ extension SpikingNetwork {
             }
         }
         if !nodes[readout].kind.spikes { for i in scores.indices { scores[i] /= Float(steps) } }
+        var result = state.recorded
         result.scores = scores
-        return result
+        return (result, kept)
     }
 
     /// The input node's values over time, sample-major (`[sample][step][unit]`), and whether they
