@@ -23,15 +23,16 @@ extension SpikingNeurons {
             rule = options.reset
         }
 
-        /// Steps every unit of every sample through the sample-major `current`, writing spikes (0 or 1)
-        /// to `out`; each sample's membranes start at 0.
-        func run(_ current: [Float], into out: inout [Float], steps: Int, samples n: Int) {
+        /// Steps every unit of every sample through the sample-major `current` and returns the
+        /// spikes (0 or 1), each written once (the array is not zero-filled first); each sample's
+        /// membranes start at 0.
+        func run(_ current: [Float], steps: Int, samples n: Int) -> [Float] {
             let w = width
-            precondition(current.count == n * steps * w && out.count == current.count)
-            guard w > 0 else { return }
+            precondition(current.count == n * steps * w)
+            guard w > 0, n > 0, steps > 0 else { return [Float](repeating: 0, count: current.count) }
             var membrane = [Float](repeating: 0, count: w)
-            current.withUnsafeBufferPointer { current in
-                out.withUnsafeMutableBufferPointer { out in
+            return [Float](unsafeUninitializedCapacity: current.count) { out, initialized in
+                current.withUnsafeBufferPointer { current in
                     membrane.withUnsafeMutableBufferPointer { v in
                         constants.withUnsafeBufferPointer { constants in
                             let c = constants.baseAddress!
@@ -46,6 +47,7 @@ extension SpikingNeurons {
                         }
                     }
                 }
+                initialized = current.count
             }
         }
     }

@@ -5,13 +5,11 @@ enum SpikingNeurons {
     static func run(_ node: SpikingNode, current: [Float], samples n: Int, options: SpikingOptions, weights: [String: [Float]]) -> [Float] {
         let w = node.width, steps = options.steps, dt = options.dt
         func parameter(_ name: String, default fallback: Float) -> [Float] { weights[name] ?? [Float](repeating: fallback, count: w) }
-        var out = [Float](repeating: 0, count: current.count)
-        var v = [Float](repeating: 0, count: n * w)
         switch node.kind {
         case .lif(let tau, let r, let leak, let threshold, let reset):
             let membrane = Membrane(tau: parameter(tau, default: 1), r: parameter(r, default: 1), leak: parameter(leak, default: 0),
                                     threshold: parameter(threshold, default: 1), reset: parameter(reset, default: 0), options: options)
-            membrane.run(current, into: &out, steps: steps, samples: n)
+            return membrane.run(current, steps: steps, samples: n)
         case .cubaLIF(let tauSynapse, let tau, let r, let leak, let threshold, let reset, let weightIn):
             let membrane = Membrane(tau: parameter(tau, default: 1), r: parameter(r, default: 1), leak: parameter(leak, default: 0),
                                     threshold: parameter(threshold, default: 1), reset: parameter(reset, default: 0), options: options)
@@ -29,10 +27,11 @@ enum SpikingNeurons {
                     }
                 }
             }
-            membrane.run(filtered, into: &out, steps: steps, samples: n)
+            return membrane.run(filtered, steps: steps, samples: n)
         case .integrateAndFire(let r, let threshold, let reset):
             // No leak and no time constant: one step per time bin, v ← v + R·I.
             let (r, theta, resetTo) = (parameter(r, default: 1), parameter(threshold, default: 1), parameter(reset, default: 0))
+            var out = [Float](repeating: 0, count: current.count), v = [Float](repeating: 0, count: n * w)
             for s in 0..<n {
                 for t in 0..<steps {
                     let base = (s * steps + t) * w
@@ -50,10 +49,12 @@ enum SpikingNeurons {
                     }
                 }
             }
+            return out
         case .leakyIntegrator(let tau, let r, let leak):
             // v ← v + (dt/τ)·(v_leak − v + R·I); the output is the membrane itself.
             let (tau, r, leak) = (parameter(tau, default: 1), parameter(r, default: 1), parameter(leak, default: 0))
             let rate = tau.map { Float(dt / Double($0)) }
+            var out = [Float](repeating: 0, count: current.count), v = [Float](repeating: 0, count: n * w)
             for s in 0..<n {
                 for t in 0..<steps {
                     let base = (s * steps + t) * w
@@ -64,9 +65,9 @@ enum SpikingNeurons {
                     }
                 }
             }
+            return out
         default:
-            break
+            return [Float](repeating: 0, count: current.count)
         }
-        return out
     }
 }
