@@ -39,10 +39,17 @@ func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, lea
     return (seconds.sorted()[seconds.count / 2], seconds.min()!)
 }
 
-/// The spiking simulator on spike trains held in memory: every sample, fixed batches on all cores.
+/// The spiking simulator on spike trains held in memory (as bytes when the file stores them as
+/// bytes, as `ckptforget` reads them): every sample, fixed batches on all cores.
 func spikingBench(_ arguments: [String]) throws {
     let model = try openCheckpoint(arguments[0])
-    let data = try ArrayData(reading: try DataSource.open(arguments[1], spikeTrains: true))
+    let source = try DataSource.open(arguments[1], spikeTrains: true)
+    let data: any LabeledData
+    if let bytes = source as? any ByteData, bytes.holdsBytes {
+        data = try ByteArrayData(reading: bytes)
+    } else {
+        data = try ArrayData(reading: source)
+    }
     let runs = timedRuns()
     let reset = SpikingOptions.Reset(rawValue: option("--reset", "subtract-delayed")) ?? .subtractDelayed
     let options = SpikingOptions(steps: data.sampleShape[0], reset: reset, encoding: .spikes)

@@ -1,7 +1,8 @@
 internal import CHDF5
 
 /// Numeric arrays in an HDF5 file, read a range of rows (first-axis entries) at a time and
-/// converted by HDF5 to float32 or int64: data sets for statistics and evaluation, not checkpoints.
+/// converted by HDF5 to float32 or int64 (or read as bytes, when they are unsigned 8-bit integers):
+/// data sets for statistics and evaluation, not checkpoints.
 public final class HDF5ArrayFile {
     public let path: String
     private let file: H5ID
@@ -42,11 +43,33 @@ public final class HDF5ArrayFile {
     /// Entries `range` of the second axis of `name` (every step of a `[T, N, ...]` dataset for
     /// samples `range`) as float32, in the file's order: `[T][range][...]`.
     public func readColumns(_ name: String, _ range: Range<Int>) throws -> [Float] {
+        try readColumns(name, range, memoryType: ckf_H5T_NATIVE_FLOAT())
+    }
+
+    /// `readColumns` as bytes, for a dataset that `storesBytes`: its values exactly, a quarter of
+    /// the memory of float32.
+    public func readColumnBytes(_ name: String, _ range: Range<Int>) throws -> [UInt8] {
+        guard storesBytes(name) else {
+            throw CheckpointError.unsupported(path: path, tensor: name, reason: "not a dataset of unsigned 8-bit integers, which is read as bytes")
+        }
+        return try readColumns(name, range, memoryType: ckf_H5T_NATIVE_UINT8())
+    }
+
+    /// Whether `name` is a dataset of unsigned 8-bit integers (as spike trains are commonly
+    /// stored), whose values bytes hold exactly.
+    public func storesBytes(_ name: String) -> Bool {
+        guard H5Lexists(file.raw, name, HDF5.defaultPlist) > 0,
+              let dataset = try? H5ID(.dataset, H5Dopen2(file.raw, name, HDF5.defaultPlist), "H5Dopen2"),
+              let type = try? H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type") else { return false }
+        return H5Tget_class(type.raw) == H5T_INTEGER && H5Tget_size(type.raw) == 1 && H5Tget_sign(type.raw) == H5T_SGN_NONE
+    }
+
+    private func readColumns<T: ExpressibleByIntegerLiteral>(_ name: String, _ range: Range<Int>, memoryType: hid_t) throws -> [T] {
         guard let shape = shape(of: name), shape.count >= 2 else {
             throw CheckpointError.unsupported(path: path, tensor: name, reason: "no numeric dataset of that name with at least two axes")
         }
-        var values = [Float](repeating: 0, count: shape[0] * range.count * shape.dropFirst(2).reduce(1, *))
-        try read(name, range, axis: 1, memoryType: ckf_H5T_NATIVE_FLOAT(), into: &values)
+        var values = [T](repeating: 0, count: shape[0] * range.count * shape.dropFirst(2).reduce(1, *))
+        try read(name, range, axis: 1, memoryType: memoryType, into: &values)
         return values
     }
 

@@ -18,6 +18,15 @@ public protocol LabeledData: AnyObject {
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int])
 }
 
+/// Data whose samples may be bytes: whole numbers from 0 to 255, as a uint8 dataset stores spike
+/// trains. As bytes they take a quarter of the memory of float32 and need no conversion.
+public protocol ByteData: LabeledData {
+    /// Whether the samples are bytes, which `byteBatch` reads.
+    var holdsBytes: Bool { get }
+    /// Samples `range` as bytes (row-major, unscaled: `batch` gives each as `Float(byte)`) and their labels.
+    func byteBatch(_ range: Range<Int>) throws -> (x: [UInt8], y: [Int])
+}
+
 /// Opens `--data` specifications: `FILE.h5[:X,Y]` (HDF5 datasets, default `x` and `y`),
 /// `X.npy:Y.npy` (NumPy arrays), and `IMAGES.idx3-ubyte[.gz]:LABELS.idx1-ubyte[.gz]` (MNIST IDX).
 /// With `spikeTrains`, the HDF5 samples dataset is shaped `[T, N, ...]` (time first).

@@ -2,11 +2,13 @@ import Checkpoint
 
 /// Spike trains in an HDF5 dataset shaped `[T, N, ...]` (time first, as snnTorch's `spikegen` and
 /// tonic's frames are stacked) with labels `[N]`: sample n is its T steps, read a range of samples
-/// at a time and handed out sample by sample (`sampleShape` = `[T, ...]`).
-final class SpikeTrainData: LabeledData {
+/// at a time and handed out sample by sample (`sampleShape` = `[T, ...]`), as bytes when the
+/// dataset stores unsigned 8-bit integers.
+final class SpikeTrainData: ByteData {
     let path: String
     let count: Int
     let sampleShape: [Int]
+    let holdsBytes: Bool
     private let file: HDF5ArrayFile
     private let features: String, labels: String
 
@@ -26,18 +28,27 @@ final class SpikeTrainData: LabeledData {
         sampleShape = [shape[0]] + shape.dropFirst(2)
         self.features = features
         self.labels = labels
+        holdsBytes = file.storesBytes(features)
     }
 
     func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
-        let timeMajor = try file.readColumns(features, range)
-        let steps = sampleShape[0], width = sampleShape.dropFirst().reduce(1, *), n = range.count
-        var x = [Float](repeating: 0, count: timeMajor.count)
+        (sampleMajor(try file.readColumns(features, range), samples: range.count), try file.readLabels(labels, range))
+    }
+
+    func byteBatch(_ range: Range<Int>) throws -> (x: [UInt8], y: [Int]) {
+        (sampleMajor(try file.readColumnBytes(features, range), samples: range.count), try file.readLabels(labels, range))
+    }
+
+    /// `[T][n][...]` as the file holds it, rearranged to `[n][T][...]`.
+    private func sampleMajor<Value: ExpressibleByIntegerLiteral>(_ timeMajor: [Value], samples n: Int) -> [Value] {
+        let steps = sampleShape[0], width = sampleShape.dropFirst().reduce(1, *)
+        var x = [Value](repeating: 0, count: timeMajor.count)
         for t in 0..<steps {
             for s in 0..<n {
                 for j in 0..<width { x[(s * steps + t) * width + j] = timeMajor[(t * n + s) * width + j] }
             }
         }
-        return (x, try file.readLabels(labels, range))
+        return x
     }
 
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try file.readLabels(labels, range)) }

@@ -13,12 +13,33 @@ struct SplitBatches {
     static let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 16))
 
     /// Calls `body` with consecutive batches of `size` samples (the last may be smaller): their
-    /// values row by row, their labels, and the position of the first in the split.
+    /// values row by row, scaled, their labels, and the position of the first in the split.
     func forEach(size: Int, _ body: (_ x: [Float], _ labels: [Int], _ first: Int) throws -> Void) throws {
+        try forEach(size: size, read: data.batch, adjust: scaleValues, body)
+    }
+
+    /// Runs `work` on the batches (scaled floats) on all cores and hands the results to `combine`
+    /// in file order.
+    func concurrent<T: Sendable>(size: Int, _ work: @escaping @Sendable (_ x: [Float], _ labels: [Int], _ first: Int) -> T,
+                                 combine: (T) throws -> Void) throws {
+        try concurrent(size: size, read: data.batch, adjust: scaleValues, work, combine: combine)
+    }
+
+    /// Multiplies every value by `scale` (unless it is 1).
+    private func scaleValues(_ x: inout [Float]) {
+        guard scale != 1 else { return }
+        x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } }
+    }
+
+    /// `forEach` on the values `read` returns for a range of the data's samples (row-major, one
+    /// sample after another), each chunk passed through `adjust` once the split's samples are picked
+    /// from it.
+    func forEach<Value>(size: Int, read: (Range<Int>) throws -> (x: [Value], y: [Int]), adjust: (inout [Value]) -> Void,
+                        _ body: (_ x: [Value], _ labels: [Int], _ first: Int) throws -> Void) throws {
         let width = data.sampleShape.reduce(1, *)
-        var carryX: [Float] = [], carryY: [Int] = []  // fewer than `size` samples left from earlier chunks
+        var carryX: [Value] = [], carryY: [Int] = []  // fewer than `size` samples left from earlier chunks
         var cursor = 0, emitted = 0
-        func emit(_ x: [Float], _ y: [Int]) throws {
+        func emit(_ x: [Value], _ y: [Int]) throws {
             try body(x, y, emitted)
             emitted += y.count
         }
@@ -27,9 +48,9 @@ struct SplitBatches {
             let first = split.indices[cursor]
             var last = cursor
             while last + 1 < split.indices.count, split.indices[last + 1] - first < 4096 { last += 1 }
-            var (x, y) = try data.batch(first..<(split.indices[last] + 1))
+            var (x, y) = try read(first..<(split.indices[last] + 1))
             if split.indices[last] - first != last - cursor {  // not every row of the range: gather the selected
-                var (selectedX, selectedY): ([Float], [Int]) = ([], [])
+                var (selectedX, selectedY): ([Value], [Int]) = ([], [])
                 selectedX.reserveCapacity((last - cursor + 1) * width)
                 for index in split.indices[cursor...last] {
                     let row = index - first
@@ -38,7 +59,7 @@ struct SplitBatches {
                 }
                 (x, y) = (selectedX, selectedY)
             }
-            if scale != 1 { x.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] *= scale } } }
+            adjust(&x)
             cursor = last + 1
             // Complete the carried batch first, then hand out whole batches, and carry the rest.
             var next = 0
@@ -60,19 +81,22 @@ struct SplitBatches {
         if !carryY.isEmpty { try emit(carryX, carryY) }
     }
 
-    /// Runs `work` on the batches on all cores, two per core in flight at a time (so memory stays
-    /// bounded), and hands the results to `combine` in file order.
-    func concurrent<T: Sendable>(size: Int, _ work: @escaping @Sendable (_ x: [Float], _ labels: [Int], _ first: Int) -> T,
-                                 combine: (T) throws -> Void) throws {
+    /// `concurrent` on the values `read` returns (see the generic `forEach`): `work` runs on all
+    /// cores, two batches per core in flight at a time (so memory stays bounded), and `combine`
+    /// gets the results in file order.
+    func concurrent<Value: Sendable, T: Sendable>(size: Int, read: (Range<Int>) throws -> (x: [Value], y: [Int]),
+                                                  adjust: (inout [Value]) -> Void,
+                                                  _ work: @escaping @Sendable (_ x: [Value], _ labels: [Int], _ first: Int) -> T,
+                                                  combine: (T) throws -> Void) throws {
         _ = AllocatorTuning.applied
-        var group: [([Float], [Int], Int)] = []
+        var group: [([Value], [Int], Int)] = []
         func drain() throws {
             let batches = group, slots = Slots<T>(batches.count)
             DispatchQueue.concurrentPerform(iterations: batches.count) { i in slots.base[i] = work(batches[i].0, batches[i].1, batches[i].2) }
             group.removeAll(keepingCapacity: true)
             for i in 0..<batches.count { try combine(slots.base[i]!) }
         }
-        try forEach(size: size) { x, y, first in
+        try forEach(size: size, read: read, adjust: adjust) { x, y, first in
             group.append((x, y, first))
             if group.count == 2 * Self.workers { try drain() }
         }

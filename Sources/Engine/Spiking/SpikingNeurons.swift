@@ -1,17 +1,15 @@
-/// Neuron populations stepped through time on their input current (time-major: `[step][sample][unit]`),
+/// Neuron populations stepped through time on their input current (sample-major: `[sample][step][unit]`),
 /// in float32, by the reset rule of `SpikingOptions.Reset`. A parameter a node does not store takes
 /// NIR's default (R = 1, v_leak = 0, v_reset = 0, w_in = 1).
 enum SpikingNeurons {
     static func run(_ node: SpikingNode, current: [Float], samples n: Int, options: SpikingOptions, weights: [String: [Float]]) -> [Float] {
         let w = node.width, steps = options.steps, dt = options.dt
         func parameter(_ name: String, default fallback: Float) -> [Float] { weights[name] ?? [Float](repeating: fallback, count: w) }
-        var out = [Float](repeating: 0, count: current.count)
-        var v = [Float](repeating: 0, count: n * w)
         switch node.kind {
         case .lif(let tau, let r, let leak, let threshold, let reset):
             let membrane = Membrane(tau: parameter(tau, default: 1), r: parameter(r, default: 1), leak: parameter(leak, default: 0),
                                     threshold: parameter(threshold, default: 1), reset: parameter(reset, default: 0), options: options)
-            membrane.run(current, into: &out, steps: steps, samples: n)
+            return membrane.run(current, steps: steps, samples: n)
         case .cubaLIF(let tauSynapse, let tau, let r, let leak, let threshold, let reset, let weightIn):
             let membrane = Membrane(tau: parameter(tau, default: 1), r: parameter(r, default: 1), leak: parameter(leak, default: 0),
                                     threshold: parameter(threshold, default: 1), reset: parameter(reset, default: 0), options: options)
@@ -19,9 +17,9 @@ enum SpikingNeurons {
             let rate = parameter(tauSynapse, default: 1).map { Float(dt / Double($0)) }, gain = parameter(weightIn, default: 1)
             var synapse = [Float](repeating: 0, count: n * w)
             var filtered = current
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         synapse[k] += rate[j] * (gain[j] * current[base + j] - synapse[k])
@@ -29,13 +27,14 @@ enum SpikingNeurons {
                     }
                 }
             }
-            membrane.run(filtered, into: &out, steps: steps, samples: n)
+            return membrane.run(filtered, steps: steps, samples: n)
         case .integrateAndFire(let r, let threshold, let reset):
             // No leak and no time constant: one step per time bin, v ← v + R·I.
             let (r, theta, resetTo) = (parameter(r, default: 1), parameter(threshold, default: 1), parameter(reset, default: 0))
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            var out = [Float](repeating: 0, count: current.count), v = [Float](repeating: 0, count: n * w)
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         switch options.reset {
@@ -50,13 +49,15 @@ enum SpikingNeurons {
                     }
                 }
             }
+            return out
         case .leakyIntegrator(let tau, let r, let leak):
             // v ← v + (dt/τ)·(v_leak − v + R·I); the output is the membrane itself.
             let (tau, r, leak) = (parameter(tau, default: 1), parameter(r, default: 1), parameter(leak, default: 0))
             let rate = tau.map { Float(dt / Double($0)) }
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let base = (t * n + s) * w
+            var out = [Float](repeating: 0, count: current.count), v = [Float](repeating: 0, count: n * w)
+            for s in 0..<n {
+                for t in 0..<steps {
+                    let base = (s * steps + t) * w
                     for j in 0..<w {
                         let k = s * w + j
                         v[k] += rate[j] * (leak[j] - v[k] + r[j] * current[base + j])
@@ -64,77 +65,9 @@ enum SpikingNeurons {
                     }
                 }
             }
+            return out
         default:
-            break
-        }
-        return out
-    }
-
-    /// A leaky integrate-and-fire membrane with per-unit constants, stepped by either reset rule.
-    struct Membrane {
-        let decay: [Float], gain: [Float], leakTerm: [Float], threshold: [Float], reset: [Float]
-        let rule: SpikingOptions.Reset
-
-        init(tau: [Float], r: [Float], leak: [Float], threshold: [Float], reset: [Float], options: SpikingOptions) {
-            let dt = options.dt
-            // β = float32(1 − dt/τ) computed in double: snnTorch's β bit for bit from the τ its exporter stored.
-            decay = tau.map { Float(1 - dt / Double($0)) }
-            gain = zip(r, tau).map { r, tau in
-                let g = Double(r) * dt / Double(tau)
-                return options.reset == .subtractDelayed && abs(g - 1) < 1e-6 ? 1 : Float(g)
-            }
-            leakTerm = zip(leak, tau).map { leak, tau in Float(dt / Double(tau)) * leak }
-            self.threshold = threshold
-            self.reset = reset
-            rule = options.reset
-        }
-
-        /// Steps every unit of every sample through the time-major `current`, writing spikes (0 or 1)
-        /// to `out`; membranes start at 0.
-        func run(_ current: [Float], into out: inout [Float], steps: Int, samples n: Int) {
-            let w = decay.count
-            var membrane = [Float](repeating: 0, count: n * w)
-            current.withUnsafeBufferPointer { current in
-                out.withUnsafeMutableBufferPointer { out in
-                    membrane.withUnsafeMutableBufferPointer { v in
-                        decay.withUnsafeBufferPointer { decay in
-                            gain.withUnsafeBufferPointer { gain in
-                                leakTerm.withUnsafeBufferPointer { leak in
-                                    threshold.withUnsafeBufferPointer { theta in
-                                        reset.withUnsafeBufferPointer { reset in
-                                            for t in 0..<steps {
-                                                for s in 0..<n {
-                                                    let base = (t &* n &+ s) &* w, state = s &* w
-                                                    for j in 0..<w {
-                                                        let k = state &+ j, input = current[base &+ j]
-                                                        switch rule {
-                                                        case .subtractDelayed:
-                                                            // snnTorch's order: (β·v + I) − r·θ, the reset r from the previous step's membrane.
-                                                            let fired: Float = v[k] > theta[j] ? 1 : 0
-                                                            var u = decay[j] * v[k] + (gain[j] == 1 ? input : gain[j] * input)
-                                                            if leak[j] != 0 { u += leak[j] }
-                                                            v[k] = u - fired * theta[j]
-                                                            out[base &+ j] = v[k] > theta[j] ? 1 : 0
-                                                        case .nir:
-                                                            let u = decay[j] * v[k] + leak[j] + gain[j] * input
-                                                            if u > theta[j] {
-                                                                v[k] = reset[j]
-                                                                out[base &+ j] = 1
-                                                            } else {
-                                                                v[k] = u
-                                                            }
-                                                        }
-                                                    }
-                                                }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            return [Float](repeating: 0, count: current.count)
         }
     }
 }

@@ -31,6 +31,21 @@ enum SpikingNodeKind: Sendable {
         }
     }
 
+    /// The tensors the node reads, by name ("" for a parameter the file does not store).
+    var tensors: [String] {
+        switch self {
+        case .input, .output, .flatten, .pool2d: []
+        case .affine(let weight, let bias): [weight] + (bias.map { [$0] } ?? [])
+        case .scale(let scale): [scale]
+        case .lif(let tau, let r, let leak, let threshold, let reset): [tau, r, leak, threshold, reset]
+        case .integrateAndFire(let r, let threshold, let reset): [r, threshold, reset]
+        case .leakyIntegrator(let tau, let r, let leak): [tau, r, leak]
+        case .cubaLIF(let tauSynapse, let tauMembrane, let r, let leak, let threshold, let reset, let weightIn):
+            [tauSynapse, tauMembrane, r, leak, threshold, reset, weightIn]
+        case .conv2d(let convolution): [convolution.weight] + (convolution.bias.map { [$0] } ?? [])
+        }
+    }
+
     /// Whether the node has a membrane (state over time).
     var isNeuron: Bool {
         switch self {

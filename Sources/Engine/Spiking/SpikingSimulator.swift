@@ -18,93 +18,163 @@ extension SpikingNetwork {
     /// the input shape per sample, time first); `indices` are the samples' indices in their data
     /// (rate coding draws from them, so a sample's spikes do not depend on its batch). Each node
     /// runs over all time steps before the next: in a feed-forward graph a node's input over time
-    /// does not depend on its own state, so synapses are one product over all steps.
+    /// does not depend on its own state, so synapses are one product over all steps. Every node's
+    /// output is sample-major, `[sample][step][unit]`, the order spike trains arrive in, so they
+    /// are used in place. Rows are independent for the synapses; each neuron steps through time in
+    /// order, and sums over steps (or samples) add them in ascending order, so no result depends
+    /// on the layout.
     public func simulate(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions, record: Bool = false) -> SpikingBatchResult {
+        run(.values(input), samples: n, indices: indices, options: options, record: record).result
+    }
+
+    /// `simulate` on spike trains held as bytes (`options.encoding` is `.spikes`): sample s's
+    /// input j at step t is Float(spikes[(s·steps + t)·width + j]) × `scale`, the value the float
+    /// form holds after `SplitBatches` scales it, so the results are the same. Synapses fed by the
+    /// input read the bytes in place; any other node reading it gets those floats.
+    public func simulate(spikes: [UInt8], scale: Float, samples n: Int, indices: [Int], options: SpikingOptions,
+                         record: Bool = false) -> SpikingBatchResult {
+        precondition(options.encoding == .spikes, "bytes are spike trains: the encoding must be .spikes")
+        return run(.spikes(spikes, scale: scale), samples: n, indices: indices, options: options, record: record).result
+    }
+
+    /// A batch's input: values, or spike trains as bytes with the scale of their values.
+    enum BatchInput {
+        case values([Float])
+        case bytes([UInt8], scale: Float)
+
+        /// Spike trains as bytes, each worth Float(byte) × `scale`; with a NaN or infinite scale,
+        /// which makes the zeros NaN (inputs that fire), as those floats.
+        static func spikes(_ bytes: [UInt8], scale: Float) -> BatchInput {
+            scale.isFinite ? .bytes(bytes, scale: scale) : .values(bytes.map { Float($0) * scale })
+        }
+    }
+
+    /// Runs a batch's nodes from `start` on (without it, every node, the input node reading
+    /// `input`) and returns the result and, with `keep`, the state before node `keep` (see
+    /// `SpikingPrefixes`).
+    func run(_ input: BatchInput?, from start: BatchState? = nil, keeping keep: Int? = nil, samples n: Int, indices: [Int],
+             options: SpikingOptions, record: Bool) -> (result: SpikingBatchResult, kept: BatchState?) {
         let steps = options.steps, rows = steps * n
-        var outputs = [[Float]?](repeating: nil, count: nodes.count)
-        var sparse = [Bool](repeating: false, count: nodes.count)
-        let lastUse = nodes.indices.map { i in nodes.indices.last { nodes[$0].inputs.contains(i) } ?? i }
-        var result = SpikingBatchResult(scores: [])
-        for (position, node) in nodes.enumerated() {
+        var state = start ?? BatchState(nodes: nodes.count)
+        var kept: BatchState?
+        let lastReaders = self.lastReaders
+        /// A node's output as floats: bytes become Float(byte) × scale.
+        func values(_ node: Int) -> [Float] {
+            if let out = state.outputs[node] { return out }
+            guard let bytes = state.byteOutputs[node] else { preconditionFailure("node \(node) has not run") }
+            return bytes.map { Float($0) * state.byteScale }
+        }
+        for position in state.next..<nodes.count {
+            state.next = position
+            if position == keep { kept = state }
+            let node = nodes[position]
             let width = node.width, inputWidth = node.inputShape.reduce(1, *)
             // The summed output of the nodes feeding this one (one source: its output as is).
             var incoming: [Float] {
                 guard let first = node.inputs.first else { return [] }
-                var total = outputs[first]!
+                var total = values(first)
                 for other in node.inputs.dropFirst() {
-                    let more = outputs[other]!
+                    let more = values(other)
                     for i in total.indices { total[i] += more[i] }
                 }
                 return total
             }
-            let fromSpikes = !node.inputs.isEmpty && node.inputs.allSatisfy { sparse[$0] }
-            var out: [Float]
+            // The spike trains as bytes when they are this node's one input.
+            let bytesIn = node.inputs.count == 1 ? state.byteOutputs[node.inputs[0]] : nil
+            let fromSpikes = !node.inputs.isEmpty && node.inputs.allSatisfy { state.sparse[$0] }
+            var out: [Float]?
             switch node.kind {
             case .input:
-                (out, sparse[position]) = encode(input, samples: n, indices: indices, options: options)
+                switch input {
+                case .values(let x)?:
+                    let (encoded, spikes) = encode(x, samples: n, indices: indices, options: options)
+                    (out, state.sparse[position]) = (encoded, spikes)
+                case .bytes(let bytes, let scale)?:
+                    precondition(bytes.count == n * steps * inputShape.reduce(1, *), "\(bytes.count) bytes for \(n) samples of \(steps) steps of \(inputShape)")
+                    (state.byteOutputs[position], state.byteScale, state.sparse[position]) = (bytes, scale, true)
+                case nil:
+                    preconditionFailure("the input node runs on an input")
+                }
             case .output:
                 out = incoming
             case .affine(let weight, let bias):
-                let incoming = incoming
-                if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
-                out = SpikingSynapses.affine(incoming, rows: rows, inputs: inputWidth, outputs: width, weight: weights[weight]!,
-                                             columns: fromSpikes ? columns[weight] : nil, bias: bias.flatMap { weights[$0] })
+                if let bytes = bytesIn, let columns = columns[weight], inputWidth > 0, width > 0 {
+                    let scale = state.byteScale
+                    if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(bytes, scale: scale, steps: steps, samples: n, width: inputWidth) }
+                    out = SpikingSynapses.affine(spikes: bytes, scale: scale, rows: rows, inputs: inputWidth, outputs: width, columns: columns,
+                                                 bias: bias.flatMap { weights[$0] })
+                } else {
+                    let incoming = incoming
+                    if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
+                    out = SpikingSynapses.affine(incoming, rows: rows, inputs: inputWidth, outputs: width, weight: weights[weight]!,
+                                                 columns: fromSpikes ? columns[weight] : nil, bias: bias.flatMap { weights[$0] })
+                }
             case .scale(let scale):
-                out = incoming
+                var scaled = incoming
                 let factors = weights[scale]!
-                out.withUnsafeMutableBufferPointer { v in
+                scaled.withUnsafeMutableBufferPointer { v in
                     for row in 0..<rows { for j in 0..<width { v[row &* width &+ j] *= factors[j] } }
                 }
+                out = scaled
             case .flatten:
-                out = incoming
-                sparse[position] = fromSpikes
+                if let bytes = bytesIn { state.byteOutputs[position] = bytes } else { out = incoming }
+                state.sparse[position] = fromSpikes
             case .conv2d(let convolution):
                 let incoming = incoming
-                if record { result.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
+                if record { state.recorded.synapseInputs[node.name] = Self.sumOverSteps(incoming, steps: steps, samples: n, width: inputWidth) }
                 out = SpikingSynapses.convolve(incoming, rows: rows, input: node.inputShape, output: node.outputShape, convolution,
                                                weight: weights[convolution.weight]!, bias: convolution.bias.flatMap { weights[$0] })
             case .pool2d(let average, let kernel, let stride, let padding):
                 out = SpikingSynapses.pool(incoming, rows: rows, input: node.inputShape, output: node.outputShape, average: average,
                                            kernel: kernel, stride: stride, padding: padding)
-                sparse[position] = fromSpikes && !average
+                state.sparse[position] = fromSpikes && !average
             case .lif, .integrateAndFire, .leakyIntegrator, .cubaLIF:
-                out = SpikingNeurons.run(node, current: incoming, samples: n, options: options, weights: weights)
-                sparse[position] = node.kind.spikes
+                let spikes = SpikingNeurons.run(node, current: incoming, samples: n, options: options, weights: weights)
+                state.sparse[position] = node.kind.spikes
                 if record, node.kind.spikes {
-                    result.activity[node.name] = Self.sumOverSteps(out, steps: steps, samples: n, width: width)
-                    result.firstStep[node.name] = Self.sumOverSamples(out, step: 0, samples: n, width: width)
-                    result.lastStep[node.name] = Self.sumOverSamples(out, step: steps - 1, samples: n, width: width)
+                    state.recorded.activity[node.name] = Self.sumOverSteps(spikes, steps: steps, samples: n, width: width)
+                    state.recorded.firstStep[node.name] = Self.sumOverSamples(spikes, step: 0, of: steps, samples: n, width: width)
+                    state.recorded.lastStep[node.name] = Self.sumOverSamples(spikes, step: steps - 1, of: steps, samples: n, width: width)
                 }
+                out = spikes
             }
-            outputs[position] = out
+            state.outputs[position] = out
             // A node's output is dropped once the last node reading it has run (the readout is kept).
-            for earlier in node.inputs where lastUse[earlier] == position && earlier != readout { outputs[earlier] = nil }
+            for earlier in node.inputs where lastReaders[earlier] == position && earlier != readout {
+                (state.outputs[earlier], state.byteOutputs[earlier]) = (nil, nil)
+            }
         }
-        let classes = self.classes, last = outputs[readout]!
+        state.next = nodes.count
+        if keep == nodes.count { kept = state }
+        let classes = self.classes, last = values(readout)
         var scores = [Float](repeating: 0, count: n * classes)
-        for t in 0..<steps {
-            for s in 0..<n {
-                for j in 0..<classes { scores[s * classes + j] += last[(t * n + s) * classes + j] }
+        for s in 0..<n {
+            for t in 0..<steps {
+                for j in 0..<classes { scores[s * classes + j] += last[(s * steps + t) * classes + j] }
             }
         }
         if !nodes[readout].kind.spikes { for i in scores.indices { scores[i] /= Float(steps) } }
+        var result = state.recorded
         result.scores = scores
-        return result
+        return (result, kept)
     }
 
-    /// The input node's values over time, time-major (`[step][sample][unit]`), and whether they are
-    /// mostly zeros (spikes), which lets the next synapses add only the weights of inputs that fired.
+    /// The input node's values over time, sample-major (`[sample][step][unit]`), and whether they
+    /// are mostly zeros (spikes), which lets the next synapses add only the weights of inputs that
+    /// fired. Spike trains are already in that order: they are returned as they are.
     private func encode(_ input: [Float], samples n: Int, indices: [Int], options: SpikingOptions) -> ([Float], Bool) {
         let width = inputShape.reduce(1, *), steps = options.steps
-        var out = [Float](repeating: 0, count: steps * n * width)
         switch options.encoding {
-        case .current:
-            for t in 0..<steps { for s in 0..<n { for j in 0..<width { out[(t * n + s) * width + j] = input[s * width + j] } } }
-            return (out, false)
         case .spikes:
-            for s in 0..<n { for t in 0..<steps { for j in 0..<width { out[(t * n + s) * width + j] = input[(s * steps + t) * width + j] } } }
-            return (out, true)
+            precondition(input.count == n * steps * width, "\(input.count) values for \(n) samples of \(steps) steps of \(inputShape)")
+            return (input, true)
+        case .current:
+            var out = [Float](repeating: 0, count: steps * n * width)
+            for s in 0..<n { for t in 0..<steps { for j in 0..<width { out[(s * steps + t) * width + j] = input[s * width + j] } } }
+            return (out, false)
         case .rate(let seed):
+            precondition(input.count == n * width, "\(input.count) values for \(n) samples of \(inputShape)")
+            var out = [Float](repeating: 0, count: steps * n * width)
             // One 32-bit draw per value and step, two from each 64-bit draw: a spike where draw < p·2³².
             // p clamped to [0, 1] (NaN to 0), so every threshold is in [0, 2³²] and converts without a trap.
             let thresholds = input.map { UInt64(($0 > 0 ? min(Double($0), 1) : 0) * 4_294_967_296) }
@@ -115,7 +185,7 @@ extension SpikingNetwork {
                         var spare: UInt64 = 0, haveSpare = false
                         let sample = p.baseAddress! + s &* width
                         for t in 0..<steps {
-                            let row = o.baseAddress! + (t &* n &+ s) &* width
+                            let row = o.baseAddress! + (s &* steps &+ t) &* width
                             for j in 0..<width {
                                 let draw: UInt64
                                 if haveSpare {
@@ -135,24 +205,37 @@ extension SpikingNetwork {
         }
     }
 
-    /// Per sample and unit, the values summed over the steps (time-major input).
+    /// Per sample and unit, the values summed over the steps in order (sample-major input).
     static func sumOverSteps(_ values: [Float], steps: Int, samples n: Int, width w: Int) -> [Float] {
+        sumOverSteps(values, steps: steps, samples: n, width: w) { $0 }
+    }
+
+    /// `sumOverSteps` of spikes held as bytes, each worth Float(byte) × `scale`.
+    static func sumOverSteps(_ bytes: [UInt8], scale: Float, steps: Int, samples n: Int, width w: Int) -> [Float] {
+        sumOverSteps(bytes, steps: steps, samples: n, width: w) { Float($0) * scale }
+    }
+
+    private static func sumOverSteps<Element>(_ elements: [Element], steps: Int, samples n: Int, width w: Int,
+                                              value: (Element) -> Float) -> [Float] {
         var sums = [Float](repeating: 0, count: n * w)
-        values.withUnsafeBufferPointer { v in
+        elements.withUnsafeBufferPointer { v in
             sums.withUnsafeMutableBufferPointer { sum in
-                for t in 0..<steps {
-                    let step = v.baseAddress! + t &* n &* w
-                    for i in 0..<(n &* w) { sum[i] += step[i] }
+                for s in 0..<n {
+                    let total = sum.baseAddress! + s &* w
+                    for t in 0..<steps {
+                        let step = v.baseAddress! + (s &* steps &+ t) &* w
+                        for j in 0..<w { total[j] += value(step[j]) }
+                    }
                 }
             }
         }
         return sums
     }
 
-    /// Per unit, the values of one step summed over the samples.
-    static func sumOverSamples(_ values: [Float], step t: Int, samples n: Int, width w: Int) -> [Float] {
+    /// Per unit, the values of one step summed over the samples in order.
+    static func sumOverSamples(_ values: [Float], step t: Int, of steps: Int, samples n: Int, width w: Int) -> [Float] {
         var sums = [Float](repeating: 0, count: w)
-        for s in 0..<n { for j in 0..<w { sums[j] += values[(t * n + s) * w + j] } }
+        for s in 0..<n { for j in 0..<w { sums[j] += values[(s * steps + t) * w + j] } }
         return sums
     }
 }

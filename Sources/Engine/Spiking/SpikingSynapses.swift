@@ -3,36 +3,31 @@
 /// average pooling.
 enum SpikingSynapses {
     /// y = W·x (+ b) for every row. With `columns` (Wᵀ, one row of `outputs` weights per input) the
-    /// input is mostly zeros: each row adds x_i times the weights of the inputs that are not 0,
-    /// then the bias; otherwise one matrix product.
+    /// input is mostly zeros: each row sums the weights of its inputs that are not 0
+    /// (`sparseAffine`); otherwise one matrix product.
     static func affine(_ x: [Float], rows: Int, inputs: Int, outputs: Int, weight: [Float], columns: [Float]?, bias: [Float]?) -> [Float] {
-        guard let columns else {
+        guard let columns, inputs > 0, outputs > 0 else {
             var out = GEMM.product(x, weight, transposeB: true, m: rows, n: outputs, k: inputs)
             if let bias { out.addRowwise(bias) }
             return out
         }
-        var out = [Float](repeating: 0, count: rows * outputs)
-        x.withUnsafeBufferPointer { x in
-            columns.withUnsafeBufferPointer { wt in
-                out.withUnsafeMutableBufferPointer { y in
-                    for r in 0..<rows {
-                        let row = y.baseAddress! + r &* outputs
-                        let values = x.baseAddress! + r &* inputs
-                        for i in 0..<inputs where values[i] != 0 {
-                            let column = wt.baseAddress! + i &* outputs
-                            if values[i] == 1 {
-                                for o in 0..<outputs { row[o] += column[o] }
-                            } else {
-                                let value = values[i]
-                                for o in 0..<outputs { row[o] += value * column[o] }
-                            }
-                        }
-                        if let bias { for o in 0..<outputs { row[o] += bias[o] } }
-                    }
-                }
+        precondition(x.count == rows * inputs, "\(x.count) inputs for \(rows) rows of \(inputs)")
+        return x.withUnsafeBufferPointer { x in
+            sparseAffine(rows: rows, inputs: inputs, outputs: outputs, columns: columns, bias: bias) { fired, r in
+                fired.gather(x.baseAddress! + r &* inputs)
             }
         }
-        return out
+    }
+
+    /// `affine` on spikes held as bytes, each worth Float(byte) × `scale` (finite): each row sums
+    /// the weights of its bytes that are not 0 (`sparseAffine`), the sums of the floats' path.
+    static func affine(spikes: [UInt8], scale: Float, rows: Int, inputs: Int, outputs: Int, columns: [Float], bias: [Float]?) -> [Float] {
+        precondition(spikes.count == rows * inputs && scale.isFinite, "\(spikes.count) inputs for \(rows) rows of \(inputs), scale \(scale)")
+        return spikes.withUnsafeBufferPointer { x in
+            sparseAffine(rows: rows, inputs: inputs, outputs: outputs, columns: columns, bias: bias) { fired, r in
+                fired.gather(x.baseAddress! + r &* inputs, scale: scale)
+            }
+        }
     }
 
     /// Wᵀ of an (outputs, inputs) weight: the weights from one input to every output made contiguous.

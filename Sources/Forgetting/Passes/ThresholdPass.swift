@@ -103,7 +103,13 @@ struct ThresholdPass: ModelPass {
         guard !layers.isEmpty else { return ModelPassResult(values: [:], details: ["stopped": "no spiking node's threshold selected"]) }
 
         let (forget, retain) = (context.data.forget, context.data.retain)
-        let original = try Response(model, forget: forget, retain: retain)
+        // Only thresholds change: the nodes before the first one whose thresholds are edited give
+        // the same outputs on every update, so the first simulation keeps them and each update
+        // simulates the rest (the same results; see SpikingPrefixes).
+        let edited = Set(layers.map(\.tensor))
+        let (forgetMeasures, forgetKept) = try SpikingRunner(model: model, part: forget).measure(keepScores: true, keepingWhatDoesNotRead: edited)
+        let (retainMeasures, retainKept) = try SpikingRunner(model: model, part: retain).measure(keepScores: true, keepingWhatDoesNotRead: edited)
+        let original = Response(forget: forgetMeasures, retain: retainMeasures, classes: model.classes)
         let selected = select(layers, original: original, readout: model.network.readoutName, classes: context.target.classes)
         // The desired response of each selected neuron: none, or its spikes on retain data, and their ends in time.
         func desired(_ node: String, _ i: Int) -> (total: Double, first: Double, last: Double) {
@@ -141,7 +147,9 @@ struct ThresholdPass: ModelPass {
             }
             thresholds = updated
             model = try model.replacing(thresholds)
-            response = try Response(model, forget: forget, retain: retain)
+            response = Response(forget: try SpikingRunner(model: model, part: forget).measure(keepScores: true, resuming: forgetKept),
+                                retain: try SpikingRunner(model: model, part: retain).measure(keepScores: true, resuming: retainKept),
+                                classes: model.classes)
             log.append(response.json(selected, iteration: iteration))
         }
         let details: JSONValue = [
@@ -188,14 +196,12 @@ struct ThresholdPass: ModelPass {
         var retainMean: [String: [Double]] = [:], retainFirst: [String: [Double]] = [:], retainLast: [String: [Double]] = [:]
         var forgetAccuracy = 0.0, retainAccuracy = 0.0
 
-        init(_ model: SpikingModel, forget: DataPart, retain: DataPart) throws {
-            let f = try SpikingRunner(model: model, part: forget).measure(keepScores: true)
-            let r = try SpikingRunner(model: model, part: retain).measure(keepScores: true)
+        init(forget f: SpikeMeasures, retain r: SpikeMeasures, classes: Int) {
             func perSample(_ sums: [String: [Double]], _ n: Int) -> [String: [Double]] { sums.mapValues { $0.map { $0 / Double(max(n, 1)) } } }
             (forgetMean, forgetFirst, forgetLast) = (f.meanCounts, perSample(f.firstStep, f.samples), perSample(f.lastStep, f.samples))
             (retainMean, retainFirst, retainLast) = (r.meanCounts, perSample(r.firstStep, r.samples), perSample(r.lastStep, r.samples))
-            forgetAccuracy = Self.accuracy(f, classes: model.classes)
-            retainAccuracy = Self.accuracy(r, classes: model.classes)
+            forgetAccuracy = Self.accuracy(f, classes: classes)
+            retainAccuracy = Self.accuracy(r, classes: classes)
         }
 
         static func accuracy(_ measures: SpikeMeasures, classes: Int) -> Double {
