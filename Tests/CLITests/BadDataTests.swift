@@ -57,6 +57,23 @@ import Glibc
         #expect(!scratch.contents.contains { $0.contains("out.h5") }, "\(scratch.contents)")
     }
 
+    /// A data file (samples or labels) that is a FIFO is refused at once, naming it: `eval` used to
+    /// block in open(2) until something wrote to it.
+    @Test func dataThatIsAFIFOIsRefusedWithoutBlocking() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let goodLabels = try scratch.write(Self.labels(with: 2), to: "y.npy")
+        for name in ["fifo.h5", "fifo_x.npy", "fifo_y.npy"] { #expect(mkfifo(scratch.file(name), 0o600) == 0) }
+        for (data, named) in [(scratch.file("fifo.h5"), "fifo.h5"), ("\(scratch.file("fifo_x.npy")):\(goodLabels)", "fifo_x.npy"),
+                              ("\(Self.samples):\(scratch.file("fifo_y.npy"))", "fifo_y.npy")] {
+            guard let run = try Run.ckptforget(["eval", Self.model, "--data", data, "--class", "2"], timeout: 120) else {
+                Issue.record("eval --data \(data) did not finish within 120 s")
+                continue
+            }
+            expectBadInput(run, mentions: [named + ": it is a FIFO, not a regular file"])
+        }
+    }
+
     @Test func npyHeadersThatLie() throws {
         let scratch = try Scratch()
         defer { scratch.remove() }

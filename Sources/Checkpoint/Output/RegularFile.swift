@@ -7,7 +7,7 @@ import Darwin
 /// Inputs are read only from regular files. A FIFO would block the run on `open` or `read` until
 /// some other process wrote to it, and a device or socket has no size to validate against, so
 /// anything else under an input's name is refused before a byte is read, named in words.
-enum RegularFile {
+public enum RegularFile {
     /// Opens `path` read-only (symbolic links followed, as for any path the user gives) and returns
     /// the descriptor once `fstat` shows a regular file. `stat` first keeps devices from being
     /// opened at all; `O_NONBLOCK` keeps `open` from waiting on a FIFO put there after that check,
@@ -25,6 +25,15 @@ enum RegularFile {
             throw .notRegularFile(path: path, kind: kind)
         }
         return fd
+    }
+
+    /// What is at `path` ("a FIFO", "a directory", …) when something is there that is not a regular
+    /// file, else nil: for files that other modules open themselves (data sets), checked with
+    /// `stat`, which does not block, before they are opened.
+    public static func irregularKind(at path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0, st.st_mode & S_IFMT != S_IFREG else { return nil }
+        return kind(st.st_mode)
     }
 
     /// "a FIFO", "a directory", … for messages.

@@ -34,6 +34,7 @@ public enum DataSource {
     public static func open(_ specification: String, spikeTrains: Bool = false) throws -> any LabeledData {
         let (file, rest) = split(specification)
         guard FileManager.default.fileExists(atPath: file) else { throw EngineError.data(path: file, problem: "no such file") }
+        try requireRegularFile(file)
         if HDF5ArrayFile.isHDF5(file) {
             let names = rest.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? ["x", "y"]
             guard names.count == 2, !names[0].isEmpty, !names[1].isEmpty else {
@@ -46,8 +47,15 @@ public enum DataSource {
         guard let labels = rest else {
             throw EngineError.data(path: file, problem: "give the labels file too: X.npy:Y.npy or IMAGES.idx3-ubyte.gz:LABELS.idx1-ubyte.gz")
         }
+        try requireRegularFile(labels)
         if file.hasSuffix(".npy") { return try NPYData(features: file, labels: labels) }
         return try IDXData(images: file, labels: labels)
+    }
+
+    /// A FIFO would block the run in open(2) until something wrote to it, and a device has no size:
+    /// data files must be regular files (or symbolic links to them).
+    private static func requireRegularFile(_ path: String) throws {
+        if let kind = RegularFile.irregularKind(at: path) { throw EngineError.data(path: path, problem: "it is \(kind), not a regular file") }
     }
 
     /// `a:b` → (a, b); a path with no ':' → (path, nil).
