@@ -86,15 +86,17 @@ public enum ReportJob {
         let splits = try request.data.splits(network: network)
         let forgetClasses = request.data.forgetIDs == nil ? request.data.classes : []
         let after = try Assessment(of: network, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses, detailed: true)
-        var measuredBefore: Assessment?
+        var measuredBefore: Assessment?, previous: (any ClassifierModel)?
         if let before {
-            let previous = try ClassifierModels.open(before, spiking: request.spiking)
-            guard previous.classes == network.classes else {
-                throw ReportJobError.classesDiffer(before: before.path, beforeClasses: previous.classes, after: checkpoint.path, afterClasses: network.classes)
+            let model = try ClassifierModels.open(before, spiking: request.spiking)
+            guard model.classes == network.classes else {
+                throw ReportJobError.classesDiffer(before: before.path, beforeClasses: model.classes, after: checkpoint.path, afterClasses: network.classes)
             }
-            measuredBefore = try Assessment(of: previous, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses, detailed: true)
+            measuredBefore = try Assessment(of: model, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses, detailed: true)
+            previous = model
         }
         return .measured(ReportModel.Measurement(before: measuredBefore, after: after, recordedBefore: measuredBefore == nil ? recorded : [:],
-                                                 data: describe(request.data, splits), beforeModel: request.before))
+                                                 data: describe(request.data, splits), beforeModel: request.before,
+                                                 spikeRates: try spikeRates(after: network, before: previous, on: splits)))
     }
 }

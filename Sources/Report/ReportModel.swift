@@ -51,18 +51,41 @@ public struct ReportModel: Sendable {
         public var data: String
         /// The model before the edit (`--before`, or the forgetting run's input).
         public var beforeModel: String?
+        /// For a spiking network: each spiking layer's firing rate on the forget and retain splits,
+        /// in run order (empty for other models).
+        public var spikeRates: [LayerSpikeRates]
 
-        public init(before: Assessment?, after: Assessment, recordedBefore: [String: Double] = [:], data: String, beforeModel: String? = nil) {
+        public init(before: Assessment?, after: Assessment, recordedBefore: [String: Double] = [:], data: String, beforeModel: String? = nil,
+                    spikeRates: [LayerSpikeRates] = []) {
             self.before = before
             self.after = after
             self.recordedBefore = recordedBefore
             self.data = data
             self.beforeModel = beforeModel
+            self.spikeRates = spikeRates
         }
 
         /// A metric before the edit: measured, else as the record kept it.
         public func beforeValue(_ name: String) -> Double? {
             before.map { $0.values[name] } ?? recordedBefore[name]
+        }
+    }
+
+    /// One spiking layer's mean firing rate (spikes per neuron per time step, 0 to 1) on the forget
+    /// and retain splits, after the edit and, when the model before it was run, before.
+    public struct LayerSpikeRates: Sendable, Equatable {
+        public let layer: String
+        public let neurons: Int
+        public let forgetBefore: Double?, forgetAfter: Double
+        public let retainBefore: Double?, retainAfter: Double
+
+        public init(layer: String, neurons: Int, forgetBefore: Double?, forgetAfter: Double, retainBefore: Double?, retainAfter: Double) {
+            self.layer = layer
+            self.neurons = neurons
+            self.forgetBefore = forgetBefore
+            self.forgetAfter = forgetAfter
+            self.retainBefore = retainBefore
+            self.retainAfter = retainAfter
         }
     }
 

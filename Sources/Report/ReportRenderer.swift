@@ -5,8 +5,9 @@ import Foundation
 /// a Content-Security-Policy of `default-src 'none'` says so to the browser too) that opens from
 /// disk and prints. Sections, in order: the headline metrics before → after against the policy;
 /// confusion matrices; per-class accuracy bars; the per-class table; ROC curves of the forgotten
-/// classes; membership-inference histograms; what was done, from the records. The page is a pure
-/// function of the `ReportModel`: no clock, no locale, no dictionary order.
+/// classes; a spiking network's spike rates per layer; membership-inference histograms; what was
+/// done, from the records. The page is a pure function of the `ReportModel`: no clock, no locale,
+/// no dictionary order.
 public enum ReportRenderer {
     /// Beyond this many classes the matrices and bars are not drawn (the table still lists them).
     static let maxClassesDrawn = 60
@@ -17,7 +18,7 @@ public enum ReportRenderer {
         let name = (model.model as NSString).lastPathComponent
         var body = [header(model, name: name), summary(model)]
         if case .measured(let measurement) = model.metrics {
-            body += classSections(model, measurement) + [membership(measurement)]
+            body += classSections(model, measurement) + [spikingSection(measurement), membership(measurement)]
         }
         body.append(provenanceSection(model))
         body.append(footer(model))

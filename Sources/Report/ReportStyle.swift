@@ -10,6 +10,9 @@ enum ReportStyle {
     static let after = "#1f5fa8"
     static let forgotten = "#c2410c"
     static let forgottenBand = "#fdf0e7"
+    /// The forget data's spike-rate bars: before light, after dark, in the forgotten band's hue.
+    static let forgetBefore = "#efb27f"
+    static let forgetAfter = "#b8500f"
     static let members = "#1f5fa8"
     static let nonMembers = "#6b7280"
     static let forgetSamples = "#c2410c"

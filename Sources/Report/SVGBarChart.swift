@@ -1,4 +1,4 @@
-/// Grouped vertical bars of shares (0 to 100 %): one group per class, one bar per series in each
+/// Grouped vertical bars of shares (0 to `axisMaximum`, in %; 100 % by default): one group per class (or per `groupNoun`), one bar per series in each
 /// (`bar` and the series' own class, e.g. `bar-before`, `bar-after`), a shaded band behind the
 /// highlighted groups (the forgotten classes, `band-forgotten`), gridlines every 25 % and both axes
 /// named. A value that could not be measured (a class with no sample) draws no bar.
@@ -16,6 +16,10 @@ struct SVGBarChart {
     let xLabel: String
     let yLabel: String
     let label: String
+    /// The top of the axis (a share); values above it are drawn to it.
+    var axisMaximum: Double = 1
+    /// What a group is, in the bars' tooltips.
+    var groupNoun: String = "class"
 
     func render() -> String {
         let n = max(groups.count, 1)
@@ -28,8 +32,9 @@ struct SVGBarChart {
             parts.append(SVG.rect(x: left + Double(c) * group, y: top, width: group, height: plotHeight,
                                   [("class", "band-forgotten"), ("fill", ReportStyle.forgottenBand)]))
         }
-        for tick in SVG.ticks(upTo: 1, count: 4) {
-            let y = top + plotHeight * (1 - tick)
+        let axisTop = axisMaximum > 0 && axisMaximum.isFinite ? axisMaximum : 1
+        for tick in SVG.ticks(upTo: axisTop, count: axisTop == 1 ? 4 : SVG.niceTickCount(axisTop)) {
+            let y = top + plotHeight * (1 - tick / axisTop)
             parts.append(SVG.line(left, y, left + plotWidth, y, [("stroke", tick == 0 ? ReportStyle.axis : ReportStyle.grid), ("stroke-width", "1")]))
             parts.append(SVG.text(ReportNumber.coordinate(tick * 100) + " %", x: left - 6, y: y + 3.5, anchor: "end", [("class", "tick")]))
         }
@@ -37,11 +42,11 @@ struct SVGBarChart {
         for (s, line) in series.enumerated() {
             for (c, value) in line.values.enumerated() where c < groups.count {
                 guard let value, value.isFinite else { continue }
-                let height = plotHeight * min(max(value, 0), 1)
+                let height = plotHeight * min(max(value / axisTop, 0), 1)
                 let x = left + Double(c) * group + inset + Double(s) * bar
                 parts.append(SVG.rect(x: x, y: top + plotHeight - height, width: bar - 1, height: height,
                                       [("class", "bar \(line.cssClass)"), ("fill", line.color)],
-                                      title: "class \(groups[c]), \(line.name.lowercased()): \(ReportNumber.percent(value))"))
+                                      title: "\(groupNoun) \(groups[c]), \(line.name.lowercased()): \(ReportNumber.percent(value))"))
                 if highlighted.contains(c), group >= 28 {
                     parts.append(SVG.text(ReportNumber.coordinate((value * 100).rounded()), x: x + (bar - 1) / 2, y: top + plotHeight - height - 3,
                                           anchor: "middle", [("class", "tick forgot-label")]))

@@ -38,7 +38,7 @@ enum ForgetCommand: Subcommand {
         var searchFailed = false
         let events = ForgetEvents(writing: progress.start, progress: progress.advance, warning: { Console.warning($0) },
                                   assessed: { before, after, failures in
-            if !quiet || !failures.isEmpty { Console.error(Summary.assessment(before: before, after: after)) }
+            if !quiet || !failures.isEmpty { Console.error(Summary.assessment(before: before, after: after, classes: request.target.classes)) }
         }, searched: { parameter, trials in
             searchFailed = !trials.contains { $0.met }
             if !quiet || searchFailed { Console.error(Summary.search(parameter, trials)) }

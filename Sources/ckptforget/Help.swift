@@ -182,7 +182,8 @@ enum Help {
         nothing fetched; it opens from disk and prints): accuracy on the forget, retain and test data
         and membership inference, before -> after, against the policy; confusion matrices before and
         after with the forgotten classes marked; per-class accuracy bars; precision, recall, F1 and
-        ROC AUC per class; ROC curves of the forgotten classes; the membership-inference histograms;
+        ROC AUC per class; ROC curves of the forgotten classes; for a spiking (NIR) network, each
+        spiking layer's firing rate on the forget and retain data; the membership-inference histograms;
         and what was done, from the model's forgetting attestation: passes and parameters, each
         tensor's change, optimizer state, inputs and outputs with their digests, the signature and
         the lineage. A model the engine cannot run, or no data, gives a page without metrics that

@@ -56,13 +56,34 @@ enum Summary {
         return lines.joined(separator: "\n")
     }
 
-    /// Before/after metrics, one line per metric.
-    static func assessment(before: Assessment, after: Assessment) -> String {
-        let rows = [["METRIC", "BEFORE", "AFTER"]] + EvaluationRecord.metricNames.compactMap { name in
+    /// Before/after metrics, one line per metric, each saying what it measured on which samples
+    /// (`classes`: the forget classes; none for sample-wise forgetting).
+    static func assessment(before: Assessment, after: Assessment, classes: [Int] = []) -> String {
+        let rows = [["METRIC", "BEFORE", "AFTER", "MEASURED"]] + EvaluationRecord.metricNames.compactMap { name in
             guard before.values[name] != nil || after.values[name] != nil else { return nil }
-            return [name, before.values[name].map(Format.number) ?? "-", after.values[name].map(Format.number) ?? "-"]
+            return [name, before.values[name].map(Format.number) ?? "-", after.values[name].map(Format.number) ?? "-",
+                    meaning(of: name, in: after.forget != nil ? after : before, classes: classes)]
         }
         return Format.columns(rows).joined(separator: "\n")
+    }
+
+    /// What a metric of the assessment table is, in words, with its split's size.
+    private static func meaning(of metric: String, in assessment: Assessment, classes: [Int]) -> String {
+        func count(_ metrics: ClassificationMetrics?) -> String {
+            metrics.map { " (\($0.samples) sample\($0.samples == 1 ? "" : "s"))" } ?? ""
+        }
+        let named = classes.isEmpty ? nil : (classes.count == 1 ? "class " : "classes ") + classes.map(String.init).joined(separator: ", ")
+        let all = [assessment.forget, assessment.retain, assessment.test].reduce(0) { $0 + ($1?.samples ?? 0) }
+        switch metric {
+        case "forget_acc": return "accuracy on " + (named ?? "the forget samples") + count(assessment.forget)
+        case "retain_acc": return "accuracy on " + (named == nil ? "the retain samples" : "the other classes") + count(assessment.retain)
+        case "test_acc": return "accuracy on the test data" + (named.map { " less \($0)" } ?? "") + count(assessment.test)
+        case "mia": return "share of the forget samples a membership-inference attack calls members"
+        case "forget_share": return "share of all \(all) samples predicted as " + (named ?? "a forget class")
+        case "forget_prob": return "mean probability of " + (named ?? "the forget classes") + " over all \(all) samples"
+        case "relearn": return "fine-tuning steps until the forget accuracy is back"
+        default: return ""
+        }
     }
 
     /// A strength search's trials, one line each, in the order tried.

@@ -55,7 +55,12 @@ import Testing
         let strict = try Run.run(Run.binary, common + ["-o", scratch.file("strict.h5"), "--require", "forget_acc<=0.01,retain_drop<=0.005"])
         #expect(strict.status == 4, "\(strict.stderr)")
         #expect(strict.stderr.contains("retain_drop = 0.2022") && strict.stderr.contains("nothing written"))
-        #expect(strict.stderr.contains("forget_acc    0.772727   0\n"), "\(strict.stderr)")
+        #expect(strict.stderr.contains("forget_acc    0.772727   0 "), "\(strict.stderr)")
+        // Each metric says what it measured, on which samples.
+        for meaning in ["accuracy on class 2 (22 samples)\n", "accuracy on the other classes (178 samples)\n",
+                        "accuracy on the test data less class 2 (178 samples)\n", "share of all 378 samples predicted as class 2\n"] {
+            #expect(strict.stderr.contains(meaning), "\(meaning): \(strict.stderr)")
+        }
         // The forget class's share of predictions and its probability, before and after.
         #expect(strict.stderr.contains("forget_share  0.0") && strict.stderr.contains("forget_prob "), "\(strict.stderr)")
         #expect(scratch.contents.isEmpty)

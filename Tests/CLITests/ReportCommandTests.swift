@@ -154,6 +154,31 @@ import Testing
         #expect(help.status == 0 && help.stdout.contains("usage: ckptforget report MODEL") && help.stdout.contains("--record RECORD"))
         #expect(try Run.ckptforget("--help").stdout.contains("ckptforget report MODEL"))
     }
+
+    /// A spiking network's page has a bar per spiking layer for the forget and the retain data,
+    /// before and after; the rates are the spike counts `stats` writes, per step.
+    @Test func aSpikingNetworksPageShowsSpikeRatesPerLayer() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let run = try Run.ckptforget("report", Run.fixture("spiking/snn_post.nir"), "--before", Run.fixture("spiking/snn_pre.nir"),
+                                     "--data", Run.fixture("spiking/snn_spikes.h5") + ":input,labels", "--encoding", "spikes", "--class", "2",
+                                     "-o", scratch.file("r.html"))
+        #expect(run.status == 0, "\(run.stderr)")
+        let page = try String(contentsOfFile: scratch.file("r.html"), encoding: .utf8)
+        #expect(page.occurrences(of: "<section id=\"spikes\">") == 1)
+        // Three spiking layers (nodes 1, 3 and 5 of the graph), four bars each.
+        for series in ["forget-before", "forget-after", "retain-before", "retain-after"] {
+            #expect(page.occurrences(of: "class=\"bar bar-\(series)\"") == 3, "\(series)")
+        }
+        // After: the mean of stats' spikes/forget/N/rate for this model and data (35.92 %, 12.54 %, 4 %).
+        for (layer, rate) in [("1", "35.9 %"), ("3", "12.5 %"), ("5", "4.0 %")] {
+            #expect(page.contains("<title>layer \(layer), forget data after: \(rate)</title>"), "\(layer)")
+        }
+        // A Keras model's page has no such section.
+        let keras = try Run.ckptforget("report", Self.model, "--data", Self.data, "--scale", "1/255", "--class", "2", "-o", scratch.file("k.html"))
+        let kerasPage = try String(contentsOfFile: scratch.file("k.html"), encoding: .utf8)
+        #expect(keras.status == 0 && !kerasPage.contains("id=\"spikes\""), "\(keras.stderr)")
+    }
 }
 
 extension String {

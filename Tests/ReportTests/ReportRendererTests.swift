@@ -24,6 +24,35 @@ import Testing
         #expect(page.contains("2 two (forgotten)"))
     }
 
+    @Test func spikeRatesHaveABarPerLayerAndSeries() throws {
+        var model = try KnownReport.model()
+        #expect(!ReportRenderer.render(model).contains("id=\"spikes\""))  // not a spiking network: no section
+        guard case .measured(var measurement) = model.metrics else { Issue.record("not measured"); return }
+        measurement.spikeRates = [
+            .init(layer: "lif1", neurons: 64, forgetBefore: 0.2, forgetAfter: 0.05, retainBefore: 0.18, retainAfter: 0.17),
+            .init(layer: "lif2", neurons: 64, forgetBefore: 0.1, forgetAfter: 0.02, retainBefore: 0.09, retainAfter: 0.09),
+            .init(layer: "out", neurons: 3, forgetBefore: 0.3, forgetAfter: 0, retainBefore: 0.25, retainAfter: 0.26),
+        ]
+        model.metrics = .measured(measurement)
+        let page = ReportRenderer.render(model)
+        for series in ["forget-before", "forget-after", "retain-before", "retain-after"] {
+            #expect(page.occurrences(of: "class=\"bar bar-\(series)\"") == 3, "\(series)")
+        }
+        // The per-class accuracy bars are unchanged beside them; the axis tops at 50 % (the round
+        // ceiling of 30 %), so 30 % is three fifths of the 200-pixel plot: 120 pixels high.
+        #expect(page.occurrences(of: "class=\"bar bar-before\"") == 3 && page.occurrences(of: "class=\"bar bar-after\"") == 3)
+        #expect(page.contains(">50 %</text>") && page.contains("height=\"120\""))
+        #expect(page.contains("<title>layer out, forget data before: 30.0 %</title>"))
+        #expect(page.contains("Neurons per layer: lif1 64, lif2 64, out 3."))
+        // Without a model before the edit: the after bars only.
+        measurement.spikeRates = measurement.spikeRates.map {
+            .init(layer: $0.layer, neurons: $0.neurons, forgetBefore: nil, forgetAfter: $0.forgetAfter, retainBefore: nil, retainAfter: $0.retainAfter)
+        }
+        model.metrics = .measured(measurement)
+        let afterOnly = ReportRenderer.render(model)
+        #expect(afterOnly.occurrences(of: "class=\"bar bar-forget-before\"") == 0 && afterOnly.occurrences(of: "class=\"bar bar-retain-after\"") == 3)
+    }
+
     @Test func confusionCellsCarryTheHandDerivedCounts() throws {
         let page = ReportRenderer.render(try KnownReport.model())
         // After: class 2's two samples went to classes 0 and 1, one each; none stayed.
