@@ -168,6 +168,25 @@ import Testing
         guard case .badLocalHeader(member: "notes.txt", _) = try problem(moved.bytes) else { Issue.record("expected badLocalHeader (signature)"); return }
     }
 
+    /// A local header whose CRC or sizes differ from the directory's: a streaming reader trusting the
+    /// local header would read another member than the one checked here.
+    @Test func rejectsLocalCRCsAndSizesThatDisagree() throws {
+        let content: [UInt8] = [1, 2, 3, 4]
+        for (offset, field, local, central) in [(14, "CRC-32", UInt64(0xDEAD_BEEF), UInt64(CRC32.of(content))),
+                                                (18, "compressed size", 3, 4), (22, "size", 5, 4)] {
+            var archive = ZipBytes([ZipBytes.Member("a", content)])
+            archive.localEdit = { _, header in header.put32(UInt32(local), at: offset) }
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: local, central: central))
+            // With a data descriptor (flag bit 3) the local fields may be zero, as torch writes them, but not wrong.
+            archive.members[0].flags = 0x0808
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: local, central: central))
+            archive.localEdit = { _, header in header.put32(0, at: offset) }
+            #expect(try problem(archive.bytes) == nil)
+            archive.members[0].flags = 0
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: 0, central: central))
+        }
+    }
+
     @Test func rejectsDataRunningIntoTheDirectory() throws {
         var archive = ZipBytes([ZipBytes.Member("a", [1, 2, 3, 4])])
         archive.centralEdit = { _, entry in entry.put32(40, at: 20); entry.put32(40, at: 24) }
@@ -178,6 +197,7 @@ import Testing
     @Test func rejectsOverlappingMembers() throws {
         var archive = ZipBytes([ZipBytes.Member("a", [UInt8](repeating: 7, count: 40)), ZipBytes.Member("b", [1])])
         archive.centralEdit = { index, entry in if index == 0 { entry.put32(60, at: 20); entry.put32(60, at: 24) } }
+        archive.localEdit = { index, header in if index == 0 { header.put32(60, at: 18); header.put32(60, at: 22) } }
         #expect(try problem(archive.bytes) == .overlap(member: "b", other: "a"))
     }
 

@@ -20,7 +20,7 @@ public struct ZipEntry: Sendable, Equatable {
 /// A zip archive read through its central directory with checked arithmetic (`ZipProblem` names
 /// each rule): the directory lies within the file and ends where the end records begin; every
 /// member's name is a relative path without `..`, `.`, empty components or backslashes; its local
-/// header agrees with the directory; members lie before the directory and do not overlap; members
+/// header agrees with the directory (name, method, CRC-32 and sizes); members lie before the directory and do not overlap; members
 /// are stored or deflated, unencrypted; zip64 fields are read where the sizes need them. Contents
 /// are read at offsets, never the whole archive, and every CRC is checked as a member is read.
 final class ZipArchive {
@@ -253,15 +253,43 @@ final class ZipArchive {
         guard dataOffset <= directoryOffset else {
             throw ZipProblem.badLocalHeader(member: name, reason: "name and extra field run into the central directory")
         }
-        guard try file.read(count: nameLength, at: central.localHeaderOffset + 30) == central.nameBytes else {
+        let nameAndExtra = try file.read(count: nameLength + extraLength, at: central.localHeaderOffset + 30)
+        guard Array(nameAndExtra[0..<nameLength]) == central.nameBytes else {
             throw ZipProblem.badLocalHeader(member: name, reason: "names another member")
         }
         let (end, overflow) = dataOffset.addingReportingOverflow(central.compressedSize)
         guard !overflow, end <= directoryOffset else {
             throw ZipProblem.dataOutsideArchive(member: name, end: UInt64(dataOffset) + UInt64(central.compressedSize), limit: directoryOffset)
         }
+        try checkLocalFields(header, extra: Array(nameAndExtra[nameLength...]), against: central)
         return ZipEntry(name: name, method: central.method, flags: central.flags, crc32: central.crc32, compressedSize: central.compressedSize,
                         size: central.size, localHeaderOffset: central.localHeaderOffset, dataOffset: dataOffset)
+    }
+
+    /// The local header's CRC-32 and sizes must be the directory's: a reader that trusts the local
+    /// header (a streaming unzip) would otherwise see another member than this reader checks. With
+    /// flag bit 3 (a data descriptor follows the data) they may be zero instead, as torch writes
+    /// them; all-ones sizes are in the local zip64 extra field (size, then compressed size).
+    private static func checkLocalFields(_ header: [UInt8], extra: [UInt8], against central: Central) throws {
+        let flags = header.le16(at: 6)!, crc = header.le32(at: 14)!
+        var compressed = UInt64(header.le32(at: 18)!), size = UInt64(header.le32(at: 22)!)
+        if size == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF {
+            var fields = zip64Fields(extra)
+            func take(_ field: String) throws -> UInt64 {
+                guard let value = fields.first else { throw ZipProblem.badLocalHeader(member: central.name, reason: "its \(field) is in a zip64 extra field that is missing or too short") }
+                fields.removeFirst()
+                return value
+            }
+            if size == 0xFFFF_FFFF { size = try take("size") }
+            if compressed == 0xFFFF_FFFF { compressed = try take("compressed size") }
+        }
+        let deferred = flags & 0x0008 != 0
+        for (field, local, expected) in [("CRC-32", UInt64(crc), UInt64(central.crc32)),
+                                         ("compressed size", compressed, UInt64(central.compressedSize)),
+                                         ("size", size, UInt64(central.size))]
+        where local != expected && !(deferred && local == 0) {
+            throw ZipProblem.localHeaderDisagrees(member: central.name, field: field, local: local, central: expected)
+        }
     }
 }
 

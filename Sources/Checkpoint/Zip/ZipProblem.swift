@@ -19,6 +19,9 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupportedMethod(member: String, method: UInt16)
     case missingZip64Field(member: String, field: String)
     case badLocalHeader(member: String, reason: String)
+    /// The local header's CRC-32 or a size differs from the central directory's (and is not the zero
+    /// a data descriptor allows).
+    case localHeaderDisagrees(member: String, field: String, local: UInt64, central: UInt64)
     case dataOutsideArchive(member: String, end: UInt64, limit: Int)
     case overlap(member: String, other: String)
     /// A stored member whose compressed and uncompressed sizes differ.
@@ -60,6 +63,8 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "member '\(member)': its \(field) is in a zip64 extra field that is missing or too short"
         case .badLocalHeader(let member, let reason):
             "member '\(member)': local header \(reason)"
+        case .localHeaderDisagrees(let member, let field, let local, let central):
+            "member '\(member)': its local header's \(field) is \(field == "CRC-32" ? hex(UInt32(truncatingIfNeeded: local)) : String(local)), the central directory's \(field == "CRC-32" ? hex(UInt32(truncatingIfNeeded: central)) : String(central)) (a tampered or damaged archive: readers that trust either would see different members)"
         case .dataOutsideArchive(let member, let end, let limit):
             "member '\(member)': its data ends at byte \(end), past the start of the central directory (byte \(limit))"
         case .overlap(let member, let other):
