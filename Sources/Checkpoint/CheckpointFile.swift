@@ -84,6 +84,10 @@ public protocol CheckpointFile: AnyObject {
     var leftOut: [String] { get }
     /// The files a rewrite to `destination` creates, in the order they are committed.
     func outputFiles(for destination: String) -> [String]
+    /// About how many bytes each of those files takes, for the free-space check: by default the
+    /// input files' sizes; a format whose copy can grow (a zip whose deflated members are written
+    /// stored) says more.
+    var outputSizes: [Int] { get }
 
     /// Reads and decodes one floating tensor.
     func read(_ info: TensorInfo) throws -> Tensor
@@ -100,6 +104,7 @@ extension CheckpointFile {
     public var streamsBytes: Bool { false }
     public var leftOut: [String] { [] }
     public func outputFiles(for destination: String) -> [String] { [destination] }
+    public var outputSizes: [Int] { files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 } }
 
     public func tensor(named name: String) -> TensorInfo? {
         tensors.first { $0.name == name }

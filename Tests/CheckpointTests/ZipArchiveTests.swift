@@ -214,6 +214,39 @@ import Testing
         #expect(try problem(ZipBytes([bomb]).bytes) == .compressionRatio(member: "bomb.h5", compressed: 11, uncompressed: 1 << 31, limit: 100))
     }
 
+    /// 200 members each declaring 1 MiB from 11 compressed bytes: each passes the per-member
+    /// check (1 MiB is its floor), and together they declare 200 MiB from 2,200 bytes.
+    @Test func rejectsAZipBombOfManySmallMembers() throws {
+        let members = (0..<200).map { index -> ZipBytes.Member in
+            var member = ZipBytes.Member.deflated("assets/part\(index)")
+            member.declaredSize = 1 << 20
+            return member
+        }
+        #expect(try problem(ZipBytes(Array(members.prefix(1))).bytes) == nil)
+        #expect(try problem(ZipBytes(members).bytes) == .totalCompressionRatio(members: 200, compressed: 2200, uncompressed: 200 << 20, limit: 100))
+    }
+
+    /// Members that stay within the ratio together, yet declare more than an archive inflates to.
+    @Test func rejectsDeflatedMembersTogetherPastTheAbsoluteLimit() throws {
+        var member = ZipBytes.Member.deflated("assets/big")
+        member.stored += [UInt8](repeating: 0, count: 12 << 20)  // compressed bytes for the ratio (never inflated: only declared)
+        member.declaredSize = 0x4800_0000  // 1.125 GiB
+        #expect(try problem(ZipBytes([member]).bytes) == .inflatedTotal(members: 1, size: 0x4800_0000, limit: 1 << 30))
+    }
+
+    /// A copy stores every member: the room it needs counts a deflated member's inflated size.
+    @Test func aStoredCopyCountsInflatedSizes() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/case.zip"
+        var member = ZipBytes.Member.deflated("notes.txt")
+        member.declaredSize = 24
+        try Data(ZipBytes([member]).bytes).write(to: URL(fileURLWithPath: path))
+        let archive = try ZipArchive(path: path)
+        #expect(archive.storedCopySize(alignment: 64) >= 24 + 2 * 9 + 30 + 46 + 22)
+        #expect(archive.storedCopySize(alignment: 64) > archive.file.size)
+    }
+
     @Test func checksEveryCRCAsItReads() throws {
         var flipped = ZipBytes(two)
         flipped.members[0].stored = Array("{ ".utf8)

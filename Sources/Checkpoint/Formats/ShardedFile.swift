@@ -136,6 +136,13 @@ final class ShardedFile: CheckpointFile {
         }
     }
 
+    /// The shards' own estimates, then the carried files and the index as they are.
+    var outputSizes: [Int] {
+        shards.flatMap(\.file.outputSizes) + (companions.map { beside(directory, $0) } + [path]).map {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0
+        }
+    }
+
     func read(_ info: TensorInfo) throws -> Tensor {
         guard let shard = shardOfTensor[info.name] else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")

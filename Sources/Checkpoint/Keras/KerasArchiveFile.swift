@@ -67,6 +67,9 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
         self.metadata = metadata
     }
 
+    /// Every member is written stored: a deflated one takes its inflated size.
+    var outputSizes: [Int] { [archive.storedCopySize(alignment: 1)] }
+
     func read(_ info: TensorInfo) throws -> Tensor { try weights.read(info) }
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,

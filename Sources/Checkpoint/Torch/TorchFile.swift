@@ -123,6 +123,9 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
         self.metadata = metadata
     }
 
+    /// Every member is written stored and 64-byte aligned: a deflated one takes its inflated size.
+    var outputSizes: [Int] { [archive.storedCopySize(alignment: Self.alignment)] }
+
     func read(_ info: TensorInfo) throws -> Checkpoint.Tensor {
         guard let tensor = tensorOfName[info.name] else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")

@@ -31,6 +31,11 @@ final class ZipArchive {
     /// Larger inflated members may not grow more than this from their compressed size.
     static let maximumRatio = 100
     static let ratioFloor = 1 << 20
+    /// All deflated members together may not inflate to more than this, nor (past `ratioFloor`)
+    /// grow more than `maximumRatio` from their compressed bytes together: many members each under
+    /// the floor would otherwise pass one by one. Keras and torch store their members (no
+    /// deflate), so a real archive inflates next to nothing.
+    static let maximumInflatedTotal = 1 << 30
 
     let path: String
     let file: FileBytes
@@ -74,6 +79,7 @@ final class ZipArchive {
             position = next
         }
         guard UInt64(entries.count) == directory.count else { throw ZipProblem.entryCount(declared: directory.count, found: entries.count) }
+        try Self.checkInflatedTotal(entries)
         entries.sort { $0.localHeaderOffset < $1.localHeaderOffset }
         for (a, b) in zip(entries, entries.dropFirst()) where a.dataEnd > b.localHeaderOffset {
             throw ZipProblem.overlap(member: b.name, other: a.name)
@@ -83,6 +89,36 @@ final class ZipArchive {
     }
 
     func entry(named name: String) -> ZipEntry? { indexOfName[name].map { entries[$0] } }
+
+    /// About the bytes of a copy with every member stored (as `ZipWriter` writes it): each member's
+    /// content — inflated, for a deflated one — and its headers, padding and zip64 fields, and the
+    /// end records. The free-space check uses it: a deflated member takes more room in the copy.
+    func storedCopySize(alignment: Int) -> Int {
+        entries.reduce(22 + 56 + 20) { total, entry in  // sizes checked together at open: no overflow
+            total + entry.size + 2 * entry.name.utf8.count + 30 + 46 + 2 * 20 + 16 + alignment
+        }
+    }
+
+    /// The deflated members together: their declared sizes, summed with checked arithmetic, within
+    /// the ratio and the absolute limit.
+    private static func checkInflatedTotal(_ entries: [ZipEntry]) throws {
+        var inflated = 0, compressed = 0, all = 0, members = 0
+        for entry in entries {
+            let (sum, overflow) = all.addingReportingOverflow(entry.size)
+            guard !overflow, sum < Int.max / 2 else { throw ZipProblem.inflatedTotal(members: entries.count, size: UInt64.max, limit: maximumInflatedTotal) }
+            all = sum
+            guard !entry.isStored else { continue }
+            inflated += entry.size  // at most `all`
+            compressed += entry.compressedSize
+            members += 1
+        }
+        guard inflated <= maximumInflatedTotal else {
+            throw ZipProblem.inflatedTotal(members: members, size: UInt64(inflated), limit: maximumInflatedTotal)
+        }
+        if inflated > ratioFloor, inflated / max(compressed, 1) > maximumRatio {
+            throw ZipProblem.totalCompressionRatio(members: members, compressed: compressed, uncompressed: inflated, limit: maximumRatio)
+        }
+    }
 
     // MARK: The end records
 

@@ -27,6 +27,10 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
     /// A stored member whose compressed and uncompressed sizes differ.
     case storedSizeMismatch(member: String, compressed: Int, uncompressed: Int)
     case compressionRatio(member: String, compressed: Int, uncompressed: Int, limit: Int)
+    /// The deflated members together grow more than the ratio from their compressed bytes.
+    case totalCompressionRatio(members: Int, compressed: Int, uncompressed: Int, limit: Int)
+    /// The deflated members together declare more content than the limit.
+    case inflatedTotal(members: Int, size: UInt64, limit: Int)
     case crcMismatch(member: String, expected: UInt32, actual: UInt32)
     case inflate(member: String, reason: String)
     /// Compressed bytes left after the deflate stream ends (padding that no reader inflates).
@@ -73,6 +77,10 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "stored member '\(member)' declares \(compressed) bytes stored but \(uncompressed) bytes of content"
         case .compressionRatio(let member, let compressed, let uncompressed, let limit):
             "member '\(member)' declares \(uncompressed) bytes from \(compressed) compressed, a ratio over \(limit):1 (a zip bomb?)"
+        case .totalCompressionRatio(let members, let compressed, let uncompressed, let limit):
+            "its \(members) deflated members together declare \(uncompressed) bytes from \(compressed) compressed, a ratio over \(limit):1 (a zip bomb of many small members?)"
+        case .inflatedTotal(let members, let size, let limit):
+            "its \(members) deflated members together declare \(size == UInt64.max ? "more than can be addressed" : "\(size) bytes"), more than the \(limit) a checkpoint archive inflates to (a zip bomb?)"
         case .crcMismatch(let member, let expected, let actual):
             "member '\(member)': CRC-32 is \(hex(actual)), the archive says \(hex(expected)) (damaged: its bytes changed after it was written)"
         case .inflate(let member, let reason):
