@@ -21,6 +21,9 @@ public struct CheckpointMetadata: Sendable {
     public var stringMetadata: [String: String] = [:]
     /// Class names by index, from a Hugging Face `config.json` beside the weights (`id2label`).
     public var classLabels: [String]?
+    /// Groups of optimizer state a file names itself (a torch training checkpoint's `optimizer`
+    /// dictionary), as name prefixes; Keras' groups are found by the layout.
+    public var optimizerGroups: [String] = []
     /// The graph of a NIR file (`/node`).
     public var nirGraph: NIRGraph?
 

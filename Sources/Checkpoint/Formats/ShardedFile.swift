@@ -122,6 +122,7 @@ final class ShardedFile: CheckpointFile {
         self.tensors = tensors
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = shards.first?.1.metadata.stringMetadata ?? [:]
+        metadata.optimizerGroups = Array(Set(shards.flatMap(\.1.metadata.optimizerGroups))).sorted()
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
         self.metadata = metadata
     }

@@ -69,6 +69,9 @@ struct PickleReader {
     struct Result: Sendable {
         var tensors: [(name: String, record: TorchTensorRecord)]
         var storages: [TorchStorage]
+        /// Names of the dictionaries that are an optimizer's state (`Optimizer.state_dict()`: `state`
+        /// and `param_groups`), such as a training checkpoint's `optimizer`; their tensors are moments.
+        var optimizerGroups: [String] = []
     }
 
     /// Bytes a tensor's elements may take (2^48, 256 TiB): beyond it a shape is a hostile file's,
@@ -543,6 +546,7 @@ struct PickleReader {
     private func stateDict(_ top: PickleValue) throws(PickleProblem) -> Result {
         guard case .dict = top else { throw .notAStateDict(found: describe(top)) }
         var named: [(String, TorchTensorRecord)] = []
+        var optimizerGroups: [String] = []
         var allNameBytes = 0
         var seen = Set<[UInt8]>()  // by UTF-8 bytes: canonically equivalent names are CheckpointFormats.checkDistinctNames's to refuse
         var visitedDicts = Set<Int>(), visitedLists = Set<Int>(), visitedTuples = Set<Int>()
@@ -572,6 +576,7 @@ struct PickleReader {
                 named.append((name, tensors[index]))
             case .dict(let index):
                 guard visitedDicts.insert(index).inserted else { return }
+                if Self.isOptimizerState(dicts[index]) { optimizerGroups.append(name.isEmpty ? "state" : name) }
                 for (key, item) in zip(dicts[index].keys, dicts[index].values) {
                     switch key {
                     case .string(let text): try walk(item, name: try child(text), depth: depth + 1)
@@ -590,7 +595,13 @@ struct PickleReader {
             }
         }
         try walk(top, name: "", depth: 0)
-        return Result(tensors: named, storages: storages)
+        return Result(tensors: named, storages: storages, optimizerGroups: optimizerGroups)
+    }
+
+    /// `torch.optim.Optimizer.state_dict()`: a dict with `state` (moments by parameter index) and
+    /// `param_groups`. At the top of the file its tensors are named `state.<i>.<moment>`.
+    private static func isOptimizerState(_ dict: Dict) -> Bool {
+        dict.index[.string(Array("state".utf8))] != nil && dict.index[.string(Array("param_groups".utf8))] != nil
     }
 
     /// The first `count` characters of a name, and "..." when there were more.

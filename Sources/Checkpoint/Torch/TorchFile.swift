@@ -123,6 +123,7 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
         self.namesOfMember = namesOfMember
         var metadata = CheckpointMetadata()
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
+        metadata.optimizerGroups = result.optimizerGroups
         self.metadata = metadata
     }
 
