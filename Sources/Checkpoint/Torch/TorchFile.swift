@@ -34,12 +34,7 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
     /// Reads a shard of a sharded checkpoint from `file` (opened by the caller), which must be a `torch.save` zip.
     convenience init(file: FileBytes) throws {
         let path = file.path
-        let archive: ZipArchive
-        do {
-            archive = try ZipArchive(path: path, file: file)
-        } catch let problem as ZipProblem {
-            throw CheckpointError.zip(path: path, problem)
-        }
+        let archive = try ZipArchive(path: path, file: file)
         switch Self.kind(of: archive) {
         case .stateDict: try self.init(path: path, archive: archive)
         case .torchScript: throw TorchScriptFormat.refusal(path)

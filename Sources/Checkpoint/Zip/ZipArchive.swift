@@ -45,24 +45,29 @@ final class ZipArchive {
     let directoryOffset: Int
     private let indexOfName: [String: Int]
 
-    /// Opens and validates `path`; problems are thrown as `CheckpointError.zip`.
+    /// Opens and validates `path`; a rule broken is thrown as `CheckpointError.zip` naming it.
     convenience init(path: String) throws {
-        let file = try FileBytes(reading: path)
-        do {
-            try self.init(path: path, file: file)
-        } catch let problem as ZipProblem {
-            throw CheckpointError.zip(path: path, problem)
-        }
+        try self.init(path: path, file: try FileBytes(reading: path))
     }
 
-    /// Validates the archive in `file`; throws `ZipProblem` for a rule broken, `CheckpointError` for I/O.
+    /// Validates the archive in `file` (opened by the caller as `path`): a rule broken is thrown as
+    /// `CheckpointError.zip` naming `path`, here only; I/O errors as they come.
     init(path: String, file: FileBytes) throws {
         self.path = path
         self.file = file
+        do {
+            (entries, directoryOffset) = try Self.validate(file)
+        } catch let problem as ZipProblem {
+            throw CheckpointError.zip(path: path, problem)
+        }
+        indexOfName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+    }
+
+    /// The members in file order and where the directory begins; throws `ZipProblem` for a rule broken.
+    private static func validate(_ file: FileBytes) throws -> (entries: [ZipEntry], directoryOffset: Int) {
         let size = file.size
         guard size >= Self.endRecordSize else { throw ZipProblem.tooShort(size: size) }
-        let directory = try Self.locateDirectory(in: file, size: size)
-        directoryOffset = directory.offset
+        let directory = try locateDirectory(in: file, size: size)
         guard directory.size <= Self.maximumDirectory else {
             throw ZipProblem.directoryTooLarge(size: directory.size, limit: Self.maximumDirectory)
         }
@@ -72,20 +77,19 @@ final class ZipArchive {
         var names: [String: Int] = [:]
         while position < bytes.count {
             guard UInt64(entries.count) < directory.count else { throw ZipProblem.entryCount(declared: directory.count, found: entries.count + 1) }
-            let (central, next) = try Self.centralEntry(bytes, at: position, index: entries.count)
+            let (central, next) = try centralEntry(bytes, at: position, index: entries.count)
             guard names[central.name] == nil else { throw ZipProblem.duplicateName(central.name) }
             names[central.name] = entries.count
-            entries.append(try Self.withLocalHeader(central, file: file, directoryOffset: directory.offset))
+            entries.append(try withLocalHeader(central, file: file, directoryOffset: directory.offset))
             position = next
         }
         guard UInt64(entries.count) == directory.count else { throw ZipProblem.entryCount(declared: directory.count, found: entries.count) }
-        try Self.checkInflatedTotal(entries)
+        try checkInflatedTotal(entries)
         entries.sort { $0.localHeaderOffset < $1.localHeaderOffset }
         for (a, b) in zip(entries, entries.dropFirst()) where a.dataEnd > b.localHeaderOffset {
             throw ZipProblem.overlap(member: b.name, other: a.name)
         }
-        self.entries = entries
-        indexOfName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+        return (entries, directory.offset)
     }
 
     func entry(named name: String) -> ZipEntry? { indexOfName[name].map { entries[$0] } }
