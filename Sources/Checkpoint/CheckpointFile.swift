@@ -2,9 +2,10 @@ import Foundation
 
 /// What a file says about its model beyond the tensors themselves; the layouts read it.
 public struct CheckpointMetadata: Sendable {
-    /// The architecture as JSON: Keras' `model_config` root attribute (legacy `.h5`), or the
-    /// `config.json` of a `.keras` archive (the same JSON).
-    public var modelConfig: String?
+    /// The architecture: Keras' `model_config` root attribute (legacy `.h5`), or the `config.json`
+    /// of a `.keras` archive (the same JSON), parsed once by the strict reader where the file is
+    /// opened; everything that needs it (layouts, the engine) reads this value.
+    public var modelConfig: JSONValue?
     /// The Keras version that wrote the file (`keras_version` on a legacy `.h5`'s root, or in a
     /// `.keras` archive's `metadata.json`), where it says: a few definitions changed with Keras 3.
     public var kerasVersion: String?
