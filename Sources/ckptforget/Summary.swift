@@ -53,7 +53,7 @@ enum Summary {
             lines.append("dropped optimizer state \(group)/ (\(count) tensors, computed from the data being forgotten); --keep-optimizer-state keeps it")
         }
         if report.droppedGroups.isEmpty, !report.optimizerGroups.isEmpty {
-            lines.append("warning: kept optimizer state \(report.optimizerGroups.joined(separator: ", ")) unchanged (computed from the data being forgotten too), as --keep-optimizer-state asks")
+            lines.append("kept optimizer state \(report.optimizerGroups.joined(separator: ", ")) unchanged (computed from the data being forgotten too), as --keep-optimizer-state asks")
         }
         lines.append("wrote \(report.outputFiles.joined(separator: ", "))")
         return lines.joined(separator: "\n")
