@@ -2,9 +2,10 @@ import Foundation
 
 /// What a file says about its model beyond the tensors themselves; the layouts read it.
 public struct CheckpointMetadata: Sendable {
-    /// The architecture as JSON: Keras' `model_config` root attribute (legacy `.h5`), or the
-    /// `config.json` of a `.keras` archive (the same JSON).
-    public var modelConfig: String?
+    /// The architecture: Keras' `model_config` root attribute (legacy `.h5`), or the `config.json`
+    /// of a `.keras` archive (the same JSON), parsed once by the strict reader where the file is
+    /// opened; everything that needs it (layouts, the engine) reads this value.
+    public var modelConfig: JSONValue?
     /// The Keras version that wrote the file (`keras_version` on a legacy `.h5`'s root, or in a
     /// `.keras` archive's `metadata.json`), where it says: a few definitions changed with Keras 3.
     public var kerasVersion: String?
@@ -21,6 +22,9 @@ public struct CheckpointMetadata: Sendable {
     public var stringMetadata: [String: String] = [:]
     /// Class names by index, from a Hugging Face `config.json` beside the weights (`id2label`).
     public var classLabels: [String]?
+    /// Groups of optimizer state a file names itself (a torch training checkpoint's `optimizer`
+    /// dictionary), as name prefixes; Keras' groups are found by the layout.
+    public var optimizerGroups: [String] = []
     /// The graph of a NIR file (`/node`).
     public var nirGraph: NIRGraph?
 
@@ -84,6 +88,10 @@ public protocol CheckpointFile: AnyObject {
     var leftOut: [String] { get }
     /// The files a rewrite to `destination` creates, in the order they are committed.
     func outputFiles(for destination: String) -> [String]
+    /// About how many bytes each of those files takes, for the free-space check: by default the
+    /// input files' sizes; a format whose copy can grow (a zip whose deflated members are written
+    /// stored) says more.
+    var outputSizes: [Int] { get }
 
     /// Reads and decodes one floating tensor.
     func read(_ info: TensorInfo) throws -> Tensor
@@ -100,6 +108,7 @@ extension CheckpointFile {
     public var streamsBytes: Bool { false }
     public var leftOut: [String] { [] }
     public func outputFiles(for destination: String) -> [String] { [destination] }
+    public var outputSizes: [Int] { files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 } }
 
     public func tensor(named name: String) -> TensorInfo? {
         tensors.first { $0.name == name }

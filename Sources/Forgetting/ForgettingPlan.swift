@@ -81,6 +81,11 @@ public struct ForgettingPlan {
         if let requested, resolved == nil { resolved = try layout.outputLayer(named: requested) }
         self.steps = steps
         outputLayer = resolved?.name
+        // Optimizer state is never copied silently: left out where the format can (Keras' HDF5
+        // groups), refused where it cannot (a .pt), unless --keep-optimizer-state asks for it.
+        if !keepOptimizerState, !layout.optimizerGroups.isEmpty, !checkpoint.format.mayHoldKerasOptimizerState {
+            throw LayoutError.optimizerStateKept(path: checkpoint.path, groups: layout.optimizerGroups)
+        }
         droppedGroups = keepOptimizerState ? [] : layout.optimizerGroups
         isPrepared = false
         self.statisticsFromData = statisticsFromData

@@ -60,7 +60,7 @@ public enum ForgetJob {
         let inputRecords = [inputModel + ".manifest.json", inputModel + ".sig"] + (records?.parent.map { [$0.path] } ?? [])
         try OutputPath.checkDistinct(outputs: checkpoint.outputFiles(for: destination) + (records?.writer.files ?? []) + [request.report].compactMap { $0 },
                                      inputs: read.flatMap(\.files) + alsoRead + inputRecords)
-        let sizes = checkpoint.files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 }
+        let sizes = checkpoint.outputSizes
         try OutputPath.checkSpace(for: destination, bytes: sizes.reduce(0, +), largestFile: sizes.max() ?? 0)
 
         // The model and the data, when anything measures or runs the model.

@@ -59,8 +59,8 @@ enum Help {
                                      prune, negate, revert); tensors matched by name and shape
               --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,
                                      fisher-noise, revert); schema in man ckptforget, STATISTICS FILES
-              --keep-optimizer-state keep Keras optimizer state (dropped by default: it was computed
-                                     from the data being forgotten)
+              --keep-optimizer-state keep optimizer state (computed from the data being forgotten): Keras'
+                                     is dropped by default, a .pt holding it is refused without this
               --allow-nonfinite      edit tensors holding NaN or infinity (counted in the records)
                                      instead of stopping with exit 2
           -n, --dry-run              print what would be edited (with --json: as JSON); write nothing

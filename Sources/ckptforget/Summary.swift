@@ -52,6 +52,9 @@ enum Summary {
             let count = report.droppedTensors.filter { $0.name.hasPrefix(group + "/") }.count
             lines.append("dropped optimizer state \(group)/ (\(count) tensors, computed from the data being forgotten); --keep-optimizer-state keeps it")
         }
+        if report.droppedGroups.isEmpty, !report.optimizerGroups.isEmpty {
+            lines.append("kept optimizer state \(report.optimizerGroups.joined(separator: ", ")) unchanged (computed from the data being forgotten too), as --keep-optimizer-state asks")
+        }
         lines.append("wrote \(report.outputFiles.joined(separator: ", "))")
         return lines.joined(separator: "\n")
     }

@@ -87,6 +87,20 @@ import Glibc
                           mentions: ["\(directory)/pytorch_model.bin.index.json: ", "shard '\(Self.torchShards[1])'", "is a FIFO, not a regular file"])
     }
 
+    /// A TorchScript archive given as a shard is refused as it is given alone: what it is and how to
+    /// re-save its weights under the shard's name (it was called a torch.save file missing data.pkl).
+    @Test func aTorchScriptShardIsNamedAsOne() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let directory = try torchModel(in: scratch)
+        let shard = "\(directory)/\(Self.torchShards[1])"
+        try Data(StoredZip.bytes([("scripted/data.pkl", [0x2E]), ("scripted/constants.pkl", [0x2E]), ("scripted/code/m.py", [])]))
+            .write(to: URL(fileURLWithPath: shard))
+        try expectRefusal(directory, scratch: scratch,
+                          mentions: ["\(shard): a TorchScript archive (torch.jit.save), not a state dict",
+                                     "torch.save(model.state_dict(), \"\(Self.torchShards[1])\")"])
+    }
+
     /// An index that is a FIFO is refused too (it was read with a blocking open).
     @Test func anIndexThatIsAFIFOIsRefused() throws {
         let scratch = try Scratch()

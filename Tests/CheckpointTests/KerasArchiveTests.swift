@@ -38,7 +38,29 @@ import Testing
 
     @Test func refusesAConfigThatIsNotJSON() throws {
         let archive = ZipBytes([ZipBytes.Member("config.json", Array("{not json".utf8)), ZipBytes.Member("model.weights.h5", Self.weights)])
-        #expect(try problem(archive) == .badConfig)
+        guard case .badConfig(let reason) = try problem(archive) else { Issue.record("expected badConfig"); return }
+        #expect(!reason.isEmpty)
+        let list = ZipBytes([ZipBytes.Member("config.json", Array("[1, 2]".utf8)), ZipBytes.Member("model.weights.h5", Self.weights)])
+        #expect(try problem(list) == .badConfig(reason: "not a JSON object"))
+    }
+
+    /// config.json was read up to 64 MiB, and parsed three times by Foundation: it is now capped at
+    /// 4 MiB, refused naming the member and the limit before any of it is read.
+    @Test func refusesAConfigLargerThanAModelConfigTakes() throws {
+        let big = Array("{\"a\": \"".utf8) + [UInt8](repeating: 0x61, count: 4 << 20) + Array("\"}".utf8)
+        let archive = ZipBytes([ZipBytes.Member("config.json", big), ZipBytes.Member("model.weights.h5", Self.weights)])
+        #expect(try problem(archive) == .configTooLarge(size: big.count, limit: 4 << 20))
+        #expect(KerasProblem.configTooLarge(size: big.count, limit: 4 << 20).description.hasPrefix("config.json is \(big.count) bytes, more than the 4194304 (4 MiB)"))
+    }
+
+    /// The config is parsed once, strictly, into the tree the layouts and the engine read: a key
+    /// written twice keeps its last value, as Keras' Python json reads it.
+    @Test func parsesTheConfigOnceIntoATree() throws {
+        let archive = try openCheckpoint(Fixture.path("keras/mnist_mlp.keras"))
+        let config = try #require(archive.metadata.modelConfig)
+        #expect(config["class_name"]?.string != nil && config["config"]?["layers"]?.array?.isEmpty == false)
+        let repeated = try JSONValue(strict: Array(#"{"a": 1, "b": 2, "a": 3}"#.utf8))
+        #expect(repeated.keys == ["a", "b"] && repeated["a"]?.int == 3)
     }
 
     /// The weights are read in place from the archive, the config from config.json; the model's own

@@ -168,6 +168,25 @@ import Testing
         guard case .badLocalHeader(member: "notes.txt", _) = try problem(moved.bytes) else { Issue.record("expected badLocalHeader (signature)"); return }
     }
 
+    /// A local header whose CRC or sizes differ from the directory's: a streaming reader trusting the
+    /// local header would read another member than the one checked here.
+    @Test func rejectsLocalCRCsAndSizesThatDisagree() throws {
+        let content: [UInt8] = [1, 2, 3, 4]
+        for (offset, field, local, central) in [(14, "CRC-32", UInt64(0xDEAD_BEEF), UInt64(CRC32.of(content))),
+                                                (18, "compressed size", 3, 4), (22, "size", 5, 4)] {
+            var archive = ZipBytes([ZipBytes.Member("a", content)])
+            archive.localEdit = { _, header in header.put32(UInt32(local), at: offset) }
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: local, central: central))
+            // With a data descriptor (flag bit 3) the local fields may be zero, as torch writes them, but not wrong.
+            archive.members[0].flags = 0x0808
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: local, central: central))
+            archive.localEdit = { _, header in header.put32(0, at: offset) }
+            #expect(try problem(archive.bytes) == nil)
+            archive.members[0].flags = 0
+            #expect(try problem(archive.bytes) == .localHeaderDisagrees(member: "a", field: field, local: 0, central: central))
+        }
+    }
+
     @Test func rejectsDataRunningIntoTheDirectory() throws {
         var archive = ZipBytes([ZipBytes.Member("a", [1, 2, 3, 4])])
         archive.centralEdit = { _, entry in entry.put32(40, at: 20); entry.put32(40, at: 24) }
@@ -178,6 +197,7 @@ import Testing
     @Test func rejectsOverlappingMembers() throws {
         var archive = ZipBytes([ZipBytes.Member("a", [UInt8](repeating: 7, count: 40)), ZipBytes.Member("b", [1])])
         archive.centralEdit = { index, entry in if index == 0 { entry.put32(60, at: 20); entry.put32(60, at: 24) } }
+        archive.localEdit = { index, header in if index == 0 { header.put32(60, at: 18); header.put32(60, at: 22) } }
         #expect(try problem(archive.bytes) == .overlap(member: "b", other: "a"))
     }
 
@@ -192,6 +212,39 @@ import Testing
         var bomb = ZipBytes.Member.deflated("bomb.h5")
         bomb.declaredSize = 1 << 31
         #expect(try problem(ZipBytes([bomb]).bytes) == .compressionRatio(member: "bomb.h5", compressed: 11, uncompressed: 1 << 31, limit: 100))
+    }
+
+    /// 200 members each declaring 1 MiB from 11 compressed bytes: each passes the per-member
+    /// check (1 MiB is its floor), and together they declare 200 MiB from 2,200 bytes.
+    @Test func rejectsAZipBombOfManySmallMembers() throws {
+        let members = (0..<200).map { index -> ZipBytes.Member in
+            var member = ZipBytes.Member.deflated("assets/part\(index)")
+            member.declaredSize = 1 << 20
+            return member
+        }
+        #expect(try problem(ZipBytes(Array(members.prefix(1))).bytes) == nil)
+        #expect(try problem(ZipBytes(members).bytes) == .totalCompressionRatio(members: 200, compressed: 2200, uncompressed: 200 << 20, limit: 100))
+    }
+
+    /// Members that stay within the ratio together, yet declare more than an archive inflates to.
+    @Test func rejectsDeflatedMembersTogetherPastTheAbsoluteLimit() throws {
+        var member = ZipBytes.Member.deflated("assets/big")
+        member.stored += [UInt8](repeating: 0, count: 12 << 20)  // compressed bytes for the ratio (never inflated: only declared)
+        member.declaredSize = 0x4800_0000  // 1.125 GiB
+        #expect(try problem(ZipBytes([member]).bytes) == .inflatedTotal(members: 1, size: 0x4800_0000, limit: 1 << 30))
+    }
+
+    /// A copy stores every member: the room it needs counts a deflated member's inflated size.
+    @Test func aStoredCopyCountsInflatedSizes() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/case.zip"
+        var member = ZipBytes.Member.deflated("notes.txt")
+        member.declaredSize = 24
+        try Data(ZipBytes([member]).bytes).write(to: URL(fileURLWithPath: path))
+        let archive = try ZipArchive(path: path)
+        #expect(archive.storedCopySize(alignment: 64) >= 24 + 2 * 9 + 30 + 46 + 22)
+        #expect(archive.storedCopySize(alignment: 64) > archive.file.size)
     }
 
     @Test func checksEveryCRCAsItReads() throws {

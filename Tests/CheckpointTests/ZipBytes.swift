@@ -37,6 +37,8 @@ struct ZipBytes {
     var centralEdit: (Int, inout [UInt8]) -> Void = { _, _ in }
     /// Change the end record before it is appended.
     var endEdit: (inout [UInt8]) -> Void = { _ in }
+    /// Change a local header (index, its 30 bytes) before its name and data are appended.
+    var localEdit: (Int, inout [UInt8]) -> Void = { _, _ in }
     /// Offsets of local headers, overriding where each really is.
     var offsetOverride: [Int: UInt32] = [:]
 
@@ -45,7 +47,7 @@ struct ZipBytes {
     var bytes: [UInt8] {
         var out: [UInt8] = []
         var offsets: [Int] = []
-        for member in members {
+        for (index, member) in members.enumerated() {
             offsets.append(out.count)
             let name = Array((member.localName ?? member.name).utf8)
             var header = [UInt8](repeating: 0, count: 30)
@@ -58,6 +60,7 @@ struct ZipBytes {
             header.put32(UInt32(member.stored.count), at: 18)
             header.put32(member.declaredSize, at: 22)
             header.put16(UInt16(name.count), at: 26)
+            localEdit(index, &header)
             out += header + name + member.stored
         }
         let directoryOffset = out.count

@@ -162,7 +162,7 @@ import Checkpoint
 
     /// branches' Keras 2 config (or, with `keras3`, the .h5's own) edited by `edit`, built.
     static func building(keras3: Bool = false, _ edit: (inout [String: Any], inout [[String: Any]]) -> Void) throws -> Network {
-        let text = keras3 ? try #require(openCheckpoint(ForwardTests.path("graph/branches.h5")).metadata.modelConfig)
+        let text = keras3 ? try #require(openCheckpoint(ForwardTests.path("graph/branches.h5")).metadata.modelConfig).compact
             : try String(contentsOfFile: ForwardTests.path("graph/branches_keras2_config.json"), encoding: .utf8)
         var root = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         var config = try #require(root["config"] as? [String: Any])

@@ -15,7 +15,7 @@ import Checkpoint
         init(_ config: String, model fixture: String = "engine/mnist_cnn.h5") throws {
             model = try openCheckpoint(ForwardTests.path(fixture))
             var metadata = model.metadata
-            metadata.modelConfig = config
+            metadata.modelConfig = try? JSONValue(strict: Array(config.utf8))
             self.metadata = metadata
         }
 

@@ -13,7 +13,7 @@ final class Configured: CheckpointFile {
     let metadata: CheckpointMetadata
     init(_ config: String) {
         var metadata = model.metadata
-        metadata.modelConfig = config
+        metadata.modelConfig = try? JSONValue(strict: Array(config.utf8))
         self.metadata = metadata
     }
     var path: String { model.path }

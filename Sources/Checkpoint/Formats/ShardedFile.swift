@@ -122,6 +122,7 @@ final class ShardedFile: CheckpointFile {
         self.tensors = tensors
         var metadata = CheckpointMetadata()
         metadata.stringMetadata = shards.first?.1.metadata.stringMetadata ?? [:]
+        metadata.optimizerGroups = Array(Set(shards.flatMap(\.1.metadata.optimizerGroups))).sorted()
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
         self.metadata = metadata
     }
@@ -133,6 +134,13 @@ final class ShardedFile: CheckpointFile {
             return try FileBytes(reading: directory.isEmpty ? name : "\(directory)/\(name)")
         } catch CheckpointError.notRegularFile(_, let kind) {
             throw CheckpointError.shardIndex(path: index, problem: .shardNotRegularFile(shard: name, kind: kind, tensor: tensors.min() ?? ""))
+        }
+    }
+
+    /// The shards' own estimates, then the carried files and the index as they are.
+    var outputSizes: [Int] {
+        shards.flatMap(\.file.outputSizes) + (companions.map { beside(directory, $0) } + [path]).map {
+            (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0
         }
     }
 

@@ -135,7 +135,8 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
     /// (full model) or on the root (weights-only `.h5`), `weight_names` on each layer group.
     static func kerasMetadata(file: hid_t, root: hid_t) throws(HDF5Failure) -> CheckpointMetadata {
         var metadata = CheckpointMetadata()
-        metadata.modelConfig = try HDF5Attributes.strings("model_config", of: root)?.first
+        // A model_config that is not JSON leaves the model undescribed (the layouts and engine say so).
+        metadata.modelConfig = try HDF5Attributes.strings("model_config", of: root)?.first.flatMap { try? JSONValue(strict: Array($0.utf8)) }
         metadata.kerasVersion = try HDF5Attributes.strings("keras_version", of: root)?.first
         var layerGroup = ""
         if try HDF5.check(H5Lexists(root, "model_weights", HDF5.defaultPlist), "H5Lexists(model_weights)") > 0 {

@@ -16,8 +16,9 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
     static let weightsName = "model.weights.h5"
     static let configName = "config.json"
     static let metadataName = "metadata.json"
-    /// Real configs are a few hundred KiB at most.
-    static let maximumConfig = 64 << 20
+    /// `config.json` and `metadata.json` may take this much: real configs are a few hundred KiB at
+    /// most, and a config is read whole into a tree.
+    static let maximumConfig = 4 << 20
 
     /// A zip with `model.weights.h5` or `config.json` at its top level.
     static func recognizes(_ probe: FileProbe) -> Bool {
@@ -46,26 +47,35 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
         }
         guard entry.isStored else { throw CheckpointError.keras(path: path, .weightsCompressed) }
         weightsEntry = entry
-        var config: String?
+        // Read once, by the strict reader: the layouts and the engine get the tree, never the text.
+        var config: JSONValue?
         if let configEntry = archive.entry(named: Self.configName) {
-            let bytes = try archive.contents(of: configEntry, limit: Self.maximumConfig)
-            guard let text = String(validating: bytes, as: UTF8.self),
-                  (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any] else {
-                throw CheckpointError.keras(path: path, .badConfig)
+            guard configEntry.size <= Self.maximumConfig else {
+                throw CheckpointError.keras(path: path, .configTooLarge(size: configEntry.size, limit: Self.maximumConfig))
             }
-            config = text
+            let parsed: JSONValue
+            do {
+                parsed = try JSONValue(strict: try archive.contents(of: configEntry, limit: Self.maximumConfig))
+            } catch let error as StrictJSONError {
+                throw CheckpointError.keras(path: path, .badConfig(reason: "\(error)"))
+            }
+            guard parsed.members != nil else { throw CheckpointError.keras(path: path, .badConfig(reason: "not a JSON object")) }
+            config = parsed
         }
         try archive.checkCRC(entry)  // before libhdf5 reads any of it
         weights = try HDF5File(path: "\(path): \(Self.weightsName)", range: HDF5ByteRange(reading: archive.file.fd, base: entry.dataOffset, length: entry.size))
         var metadata = weights.metadata
         metadata.modelConfig = config
         // Informative only (Keras never reads it on load): a version that cannot be read is left unknown.
-        if let entry = archive.entry(named: Self.metadataName), let bytes = try? archive.contents(of: entry, limit: Self.maximumConfig),
-           let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] {
-            metadata.kerasVersion = object["keras_version"] as? String
+        if let entry = archive.entry(named: Self.metadataName), entry.size <= Self.maximumConfig,
+           let bytes = try? archive.contents(of: entry, limit: Self.maximumConfig) {
+            metadata.kerasVersion = (try? JSONValue(strict: bytes))?["keras_version"]?.string
         }
         self.metadata = metadata
     }
+
+    /// Every member is written stored: a deflated one takes its inflated size.
+    var outputSizes: [Int] { [archive.storedCopySize(alignment: 1)] }
 
     func read(_ info: TensorInfo) throws -> Tensor { try weights.read(info) }
 

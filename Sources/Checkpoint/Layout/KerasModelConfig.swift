@@ -1,5 +1,3 @@
-import Foundation
-
 /// The parts of Keras' `model_config` a layout needs: each layer's class and declared units, which
 /// layers feed it, and the declared outputs (Keras 2 and Keras 3 forms).
 struct KerasModelConfig: Sendable {
@@ -21,19 +19,18 @@ struct KerasModelConfig: Sendable {
     static let kernelWidthIsUnits: Set<String> = ["Dense", "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose",
                                                    "Conv3DTranspose", "SeparableConv1D", "SeparableConv2D"]
 
-    init?(json: String?) {
-        guard let json, let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let config = root["config"] as? [String: Any] else { return nil }
-        isSequential = root["class_name"] as? String == "Sequential"
+    init?(json root: JSONValue?) {
+        guard let root, let config = root["config"], config.members != nil else { return nil }
+        isSequential = root["class_name"]?.string == "Sequential"
         var order: [String] = []
-        for case let layer as [String: Any] in config["layers"] as? [Any] ?? [] {
-            guard let name = (layer["config"] as? [String: Any])?["name"] as? String ?? layer["name"] as? String,
-                  let className = layer["class_name"] as? String else { continue }
+        for layer in config["layers"]?.array ?? [] where layer.members != nil {
+            guard let name = layer["config"]?["name"]?.string ?? layer["name"]?.string,
+                  let className = layer["class_name"]?.string else { continue }
             classOfLayer[name] = className
-            let settings = layer["config"] as? [String: Any]
-            if Self.kernelWidthIsUnits.contains(className), let units = (settings?["units"] ?? settings?["filters"]) as? Int { unitsOfLayer[name] = units }
-            if className == "BatchNormalization", let settings {
-                batchNormalization[name] = (settings["center"] as? Bool ?? true, settings["scale"] as? Bool ?? true)
+            let settings = layer["config"]
+            if Self.kernelWidthIsUnits.contains(className), let units = (settings?["units"] ?? settings?["filters"])?.int { unitsOfLayer[name] = units }
+            if className == "BatchNormalization", let settings, settings.members != nil {
+                batchNormalization[name] = (settings["center"]?.bool ?? true, settings["scale"]?.bool ?? true)
             }
             inbound[name] = Self.inboundLayers(layer["inbound_nodes"])
             order.append(name)
@@ -44,8 +41,8 @@ struct KerasModelConfig: Sendable {
         }
         layerOrder = order
         // Functional models: output_layers = [[name, node, tensor], ...], or one [name, node, tensor].
-        if let outputs = config["output_layers"] as? [Any] {
-            outputLayers = outputs.first is String ? [outputs[0] as? String].compactMap { $0 } : outputs.compactMap { ($0 as? [Any])?.first as? String }
+        if let outputs = config["output_layers"]?.array {
+            outputLayers = outputs.first?.string != nil ? [outputs[0].string].compactMap { $0 } : outputs.compactMap { $0.array?.first?.string }
         } else if isSequential, let last = order.last {
             outputLayers = [last]
         }
@@ -53,20 +50,19 @@ struct KerasModelConfig: Sendable {
 
     /// The layers named in a layer's first inbound node: Keras 2 `[[[name, node, tensor, kwargs], ...]]`,
     /// Keras 3 `[{"args": [tensor or [tensors]], ...}]` with `keras_history` = [name, node, tensor].
-    private static func inboundLayers(_ nodes: Any?) -> [String] {
-        guard let node = (nodes as? [Any])?.first else { return [] }
-        if let keras2 = node as? [Any] { return keras2.compactMap { ($0 as? [Any])?.first as? String } }
-        guard let keras3 = node as? [String: Any] else { return [] }
+    private static func inboundLayers(_ nodes: JSONValue?) -> [String] {
+        guard let node = nodes?.array?.first else { return [] }
+        if let keras2 = node.array { return keras2.compactMap { $0.array?.first?.string } }
+        guard node.members != nil else { return [] }
         var names: [String] = []
-        func collect(_ value: Any) {
-            if let tensor = value as? [String: Any], let config = tensor["config"] as? [String: Any],
-               let history = config["keras_history"] as? [Any], let name = history.first as? String {
+        func collect(_ value: JSONValue) {
+            if let history = value["config"]?["keras_history"]?.array, let name = history.first?.string {
                 names.append(name)
-            } else if let list = value as? [Any] {
+            } else if let list = value.array {
                 list.forEach(collect)
             }
         }
-        (keras3["args"] as? [Any] ?? []).forEach(collect)
+        (node["args"]?.array ?? []).forEach(collect)
         return names
     }
 }

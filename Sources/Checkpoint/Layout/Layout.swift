@@ -73,6 +73,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case unknownLayer(path: String, name: String, candidates: [String])
     case notAHead(path: String, name: String, reason: String, candidates: [String])
     case damagedLayer(path: String, layer: String, problems: [String])
+    /// Optimizer state in a file whose writer cannot leave it out (a `.pt`'s pickle is copied as it is).
+    case optimizerStateKept(path: String, groups: [String])
 
     public var description: String {
         switch self {
@@ -86,6 +88,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
             "\(path): layer '\(name)' \(reason), so its units are not classes; layers with a kernel: \(candidates.joined(separator: ", "))"
         case .damagedLayer(let path, let layer, let problems):
             "\(path): layer '\(layer)' is damaged: \(problems.joined(separator: "; ")); nothing of it is edited"
+        case .optimizerStateKept(let path, let groups):
+            "\(path): holds optimizer state (\(groups.joined(separator: ", "))): moments computed from the training data, the data being forgotten included, which a .pt rewrite cannot leave out (its pickle is copied as it is); give --keep-optimizer-state to copy it unchanged (the records say so), or save the model's weights alone first, in a sandbox: torch.save(checkpoint[\"model\"], \"model.pt\")"
         }
     }
 }

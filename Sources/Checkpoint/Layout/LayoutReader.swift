@@ -18,13 +18,16 @@ struct LayoutReader {
     init(checkpoint: any CheckpointFile) {
         let tensors = checkpoint.tensors
         // Optimizer state is Keras' own: `optimizer_weights/` beside `model_weights/` (legacy .h5),
-        // `optimizer/` beside `layers/` (Keras 3). Other files' groups of those names are left alone.
+        // `optimizer/` beside `layers/` (Keras 3). Other files' groups of those names are left alone,
+        // but for the groups a file names itself (a torch training checkpoint's optimizer dict).
         let isKeras3 = tensors.contains { $0.name.hasPrefix("layers/") && $0.name.contains("/vars/") }
+        let separator = String(checkpoint.format.nameSeparator)
+        var candidates = checkpoint.metadata.optimizerGroups
         if checkpoint.format.mayHoldKerasOptimizerState {
-            let candidates = checkpoint.metadata.layerNames != nil ? ["optimizer_weights"] : isKeras3 ? ["optimizer"] : []
-            optimizerGroups = candidates.filter { group in tensors.contains { $0.name.hasPrefix(group + "/") } }
+            candidates += checkpoint.metadata.layerNames != nil ? ["optimizer_weights"] : isKeras3 ? ["optimizer"] : []
         }
-        let (optimizer, model) = tensors.partitioned { info in optimizerGroups.contains { info.name.hasPrefix($0 + "/") } }
+        optimizerGroups = candidates.filter { group in tensors.contains { $0.name.hasPrefix(group + separator) } }
+        let (optimizer, model) = tensors.partitioned { info in optimizerGroups.contains { info.name.hasPrefix($0 + separator) } }
         loose = optimizer.map { TensorLayout(info: $0, layer: "", role: .optimizer, classAxis: nil) }
 
         if let graph = checkpoint.metadata.nirGraph {

@@ -84,9 +84,7 @@ extension TorchFile {
         func joined(_ middle: UInt32) -> UInt32 {
             CRC32.combine(CRC32.combine(before.value, middle, secondLength: range.count), after.value, secondLength: tailLength)
         }
-        guard joined(spanIn.value) == entry.crc32 else {
-            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: joined(spanIn.value)))
-        }
+        try archive.requireCRC(joined(spanIn.value), of: entry)
         try edit(&values)
         var spanOut = CRC32()
         if direct {

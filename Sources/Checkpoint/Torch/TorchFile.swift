@@ -16,32 +16,30 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
     static let alignment = 64
     static let maximumPickle = 256 << 20
 
-    /// A zip with a `<prefix>/data.pkl` member and no TorchScript code.
-    static func recognizes(_ probe: FileProbe) -> Bool {
-        guard let archive = probe.zip else { return false }
-        return archive.entries.contains { isPickle($0.name) } && !TorchScriptFormat.isTorchScript(archive)
+    /// What a zip holds, as far as torch goes: a `torch.save` state dict (a `<prefix>/data.pkl`
+    /// member), a TorchScript archive (the same layout with `code/` or `constants.pkl`), or neither.
+    /// The one place that tells them apart: a single file and a shard are told apart the same way.
+    enum ArchiveKind { case stateDict, torchScript, neither }
+
+    static func kind(of archive: ZipArchive) -> ArchiveKind {
+        let parts = archive.entries.map { $0.name.split(separator: "/") }
+        if parts.contains(where: { $0.count >= 2 && ($0[1] == "constants.pkl" || $0[1] == "code") }) { return .torchScript }
+        return parts.contains { $0.count == 2 && $0[1] == "data.pkl" } ? .stateDict : .neither
     }
+
+    static func recognizes(_ probe: FileProbe) -> Bool { probe.zip.map { kind(of: $0) == .stateDict } ?? false }
 
     static func open(_ probe: FileProbe) throws -> any CheckpointFile { try TorchFile(path: probe.path, archive: probe.zip!) }
 
     /// Reads a shard of a sharded checkpoint from `file` (opened by the caller), which must be a `torch.save` zip.
     convenience init(file: FileBytes) throws {
         let path = file.path
-        let archive: ZipArchive
-        do {
-            archive = try ZipArchive(path: path, file: file)
-        } catch let problem as ZipProblem {
-            throw CheckpointError.zip(path: path, problem)
+        let archive = try ZipArchive(path: path, file: file)
+        switch Self.kind(of: archive) {
+        case .stateDict: try self.init(path: path, archive: archive)
+        case .torchScript: throw TorchScriptFormat.refusal(path)
+        case .neither: throw CheckpointError.torch(path: path, .missingMember("<name>/data.pkl"))
         }
-        guard archive.entries.contains(where: { Self.isPickle($0.name) }), !TorchScriptFormat.isTorchScript(archive) else {
-            throw CheckpointError.torch(path: path, .missingMember("<name>/data.pkl"))
-        }
-        try self.init(path: path, archive: archive)
-    }
-
-    private static func isPickle(_ name: String) -> Bool {
-        let parts = name.split(separator: "/")
-        return parts.count == 2 && parts[1] == "data.pkl"
     }
 
     struct Tensor {
@@ -120,8 +118,12 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
         self.namesOfMember = namesOfMember
         var metadata = CheckpointMetadata()
         metadata.classLabels = HuggingFaceConfig.classLabels(besides: (path as NSString).deletingLastPathComponent)
+        metadata.optimizerGroups = result.optimizerGroups
         self.metadata = metadata
     }
+
+    /// Every member is written stored and 64-byte aligned: a deflated one takes its inflated size.
+    var outputSizes: [Int] { [archive.storedCopySize(alignment: Self.alignment)] }
 
     func read(_ info: TensorInfo) throws -> Checkpoint.Tensor {
         guard let tensor = tensorOfName[info.name] else {
@@ -168,17 +170,14 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
 enum TorchScriptFormat: CheckpointBackend {
     static let format = CheckpointFormat(name: "TorchScript archive", outputSuffixes: [], outputHint: "not a state dict", nameSeparator: ".")
 
-    static func isTorchScript(_ archive: ZipArchive) -> Bool {
-        archive.entries.contains { entry in
-            let parts = entry.name.split(separator: "/")
-            return parts.count >= 2 && (parts[1] == "constants.pkl" || parts[1] == "code")
-        }
-    }
+    static func recognizes(_ probe: FileProbe) -> Bool { probe.zip.map { TorchFile.kind(of: $0) == .torchScript } ?? false }
 
-    static func recognizes(_ probe: FileProbe) -> Bool { probe.zip.map(isTorchScript) ?? false }
+    static func open(_ probe: FileProbe) throws -> any CheckpointFile { throw refusal(probe.path) }
 
-    static func open(_ probe: FileProbe) throws -> any CheckpointFile {
-        throw CheckpointError.refusedFormat(path: probe.path, format: "a TorchScript archive (torch.jit.save), not a state dict",
-            hint: "its code is never run here; in a sandbox, load it with torch.jit.load and save its weights with torch.save(model.state_dict(), \"model.pt\")")
+    /// What the file is and how to get a state dict from it (whether it was given alone or as a shard).
+    static func refusal(_ path: String) -> CheckpointError {
+        let name = (path as NSString).lastPathComponent
+        return CheckpointError.refusedFormat(path: path, format: "a TorchScript archive (torch.jit.save), not a state dict saved with torch.save",
+            hint: "its code is never run here; in a sandbox, load it with model = torch.jit.load(\"\(name)\") and save its weights with torch.save(model.state_dict(), \"\(name)\")")
     }
 }

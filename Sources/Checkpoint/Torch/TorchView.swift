@@ -7,10 +7,15 @@ struct TorchView {
     let itemSize: Int
 
     init(_ record: TorchTensorRecord) {
-        offset = record.offset
-        shape = record.shape
-        stride = record.stride
-        itemSize = record.dtype.bits / 8  // torch dtypes (PickleReader.dtypes) are whole bytes
+        self.init(offset: record.offset, shape: record.shape, stride: record.stride,
+                  itemSize: record.dtype.bits / 8)  // torch dtypes (PickleReader.dtypes) are whole bytes
+    }
+
+    init(offset: Int, shape: [Int], stride: [Int], itemSize: Int) {
+        self.offset = offset
+        self.shape = shape
+        self.stride = stride
+        self.itemSize = itemSize
     }
 
     var count: Int { shape.reduce(1, *) }
@@ -51,50 +56,60 @@ struct TorchView {
     /// would cost memory for elements it does not hold.
     var spanIsCompact: Bool { spanCount <= 2 * count + (1 << 18) }
 
-    /// The element index (from the span's start) of each element in row-major order.
-    func spanIndices() -> [Int] {
+    /// The view's elements as runs that are contiguous in the span, in row-major order: `body`
+    /// gets the run's first element (row-major), its first element's index from the span's start,
+    /// and its length, all in elements. The innermost dimensions that are laid out back to back are
+    /// one run; an odometer over the others steps the span index, so nothing per element is held.
+    func forEachRun(_ body: (_ element: Int, _ spanIndex: Int, _ length: Int) -> Void) {
         let n = count
-        guard n > 0 else { return [] }
-        var indices = [Int](repeating: 0, count: n)
-        var position = [Int](repeating: 0, count: shape.count)
-        var current = 0
-        for i in 0..<n {
-            indices[i] = current
-            var axis = shape.count - 1
+        guard n > 0 else { return }
+        let dimensions = zip(shape, stride).filter { $0.0 != 1 }
+        var outer = dimensions.count, run = 1
+        while outer > 0, dimensions[outer - 1].1 == run {
+            run *= dimensions[outer - 1].0
+            outer -= 1
+        }
+        var position = [Int](repeating: 0, count: outer)
+        var current = 0, element = 0
+        while element < n {
+            body(element, current, run)
+            element += run
+            var axis = outer - 1
             while axis >= 0 {
+                let (size, step) = dimensions[axis]
                 position[axis] += 1
-                current += stride[axis]
-                if position[axis] < shape[axis] { break }
-                current -= stride[axis] * shape[axis]
+                current += step
+                if position[axis] < size { break }
+                current -= step * size
                 position[axis] = 0
                 axis -= 1
             }
         }
-        return indices
     }
 
-    /// The view's elements, in row-major order, copied out of the span's bytes.
+    /// The view's elements, in row-major order, copied out of the span's bytes run by run.
     func gather(_ span: UnsafeRawBufferPointer) -> [UInt8] {
         guard count > 0 else { return [] }
         if isContiguous { return Array(span.prefix(count * itemSize)) }
-        var out = [UInt8](repeating: 0, count: count * itemSize)
-        out.withUnsafeMutableBytes { target in
-            for (i, index) in spanIndices().enumerated() {
-                target.baseAddress!.advanced(by: i * itemSize).copyMemory(from: span.baseAddress!.advanced(by: index * itemSize), byteCount: itemSize)
+        let itemSize = itemSize
+        return [UInt8](unsafeUninitializedCapacity: count * itemSize) { target, initialized in
+            let base = UnsafeMutableRawPointer(target.baseAddress!)
+            forEachRun { element, index, length in
+                base.advanced(by: element * itemSize).copyMemory(from: span.baseAddress!.advanced(by: index * itemSize), byteCount: length * itemSize)
             }
+            initialized = count * itemSize
         }
-        return out
     }
 
-    /// Writes row-major `elements` back into the span's bytes at the view's places.
+    /// Writes row-major `elements` back into the span's bytes at the view's places, run by run.
     func scatter(_ elements: UnsafeRawBufferPointer, into span: UnsafeMutableRawBufferPointer) {
         guard count > 0 else { return }
         if isContiguous {
             span.baseAddress!.copyMemory(from: elements.baseAddress!, byteCount: count * itemSize)
             return
         }
-        for (i, index) in spanIndices().enumerated() {
-            span.baseAddress!.advanced(by: index * itemSize).copyMemory(from: elements.baseAddress!.advanced(by: i * itemSize), byteCount: itemSize)
+        forEachRun { element, index, length in
+            span.baseAddress!.advanced(by: index * itemSize).copyMemory(from: elements.baseAddress!.advanced(by: element * itemSize), byteCount: length * itemSize)
         }
     }
 }

@@ -26,6 +26,11 @@ extension ZipArchive {
             }
             value = crc.value
         }
+        try requireCRC(value, of: entry)
+    }
+
+    /// Throws unless `value`, computed over the member's content, is the CRC the archive records.
+    func requireCRC(_ value: UInt32, of entry: ZipEntry) throws {
         guard value == entry.crc32 else {
             throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: value))
         }
@@ -34,10 +39,7 @@ extension ZipArchive {
     /// Checks the member's CRC without using its bytes (a stored member's parts on every core).
     func checkCRC(_ entry: ZipEntry) throws {
         guard entry.isStored else { return try stream(entry) { _ in } }
-        let value = try ParallelCRC.of(file, count: entry.size, at: entry.dataOffset)
-        guard value == entry.crc32 else {
-            throw CheckpointError.zip(path: path, .crcMismatch(member: entry.name, expected: entry.crc32, actual: value))
-        }
+        try requireCRC(try ParallelCRC.of(file, count: entry.size, at: entry.dataOffset), of: entry)
     }
 
     /// Inflates a deflated member piece by piece: never more than its declared size, and exactly

@@ -20,7 +20,7 @@ public struct ZipEntry: Sendable, Equatable {
 /// A zip archive read through its central directory with checked arithmetic (`ZipProblem` names
 /// each rule): the directory lies within the file and ends where the end records begin; every
 /// member's name is a relative path without `..`, `.`, empty components or backslashes; its local
-/// header agrees with the directory; members lie before the directory and do not overlap; members
+/// header agrees with the directory (name, method, CRC-32 and sizes); members lie before the directory and do not overlap; members
 /// are stored or deflated, unencrypted; zip64 fields are read where the sizes need them. Contents
 /// are read at offsets, never the whole archive, and every CRC is checked as a member is read.
 final class ZipArchive {
@@ -31,6 +31,11 @@ final class ZipArchive {
     /// Larger inflated members may not grow more than this from their compressed size.
     static let maximumRatio = 100
     static let ratioFloor = 1 << 20
+    /// All deflated members together may not inflate to more than this, nor (past `ratioFloor`)
+    /// grow more than `maximumRatio` from their compressed bytes together: many members each under
+    /// the floor would otherwise pass one by one. Keras and torch store their members (no
+    /// deflate), so a real archive inflates next to nothing.
+    static let maximumInflatedTotal = 1 << 30
 
     let path: String
     let file: FileBytes
@@ -40,24 +45,29 @@ final class ZipArchive {
     let directoryOffset: Int
     private let indexOfName: [String: Int]
 
-    /// Opens and validates `path`; problems are thrown as `CheckpointError.zip`.
+    /// Opens and validates `path`; a rule broken is thrown as `CheckpointError.zip` naming it.
     convenience init(path: String) throws {
-        let file = try FileBytes(reading: path)
-        do {
-            try self.init(path: path, file: file)
-        } catch let problem as ZipProblem {
-            throw CheckpointError.zip(path: path, problem)
-        }
+        try self.init(path: path, file: try FileBytes(reading: path))
     }
 
-    /// Validates the archive in `file`; throws `ZipProblem` for a rule broken, `CheckpointError` for I/O.
+    /// Validates the archive in `file` (opened by the caller as `path`): a rule broken is thrown as
+    /// `CheckpointError.zip` naming `path`, here only; I/O errors as they come.
     init(path: String, file: FileBytes) throws {
         self.path = path
         self.file = file
+        do {
+            (entries, directoryOffset) = try Self.validate(file)
+        } catch let problem as ZipProblem {
+            throw CheckpointError.zip(path: path, problem)
+        }
+        indexOfName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+    }
+
+    /// The members in file order and where the directory begins; throws `ZipProblem` for a rule broken.
+    private static func validate(_ file: FileBytes) throws -> (entries: [ZipEntry], directoryOffset: Int) {
         let size = file.size
         guard size >= Self.endRecordSize else { throw ZipProblem.tooShort(size: size) }
-        let directory = try Self.locateDirectory(in: file, size: size)
-        directoryOffset = directory.offset
+        let directory = try locateDirectory(in: file, size: size)
         guard directory.size <= Self.maximumDirectory else {
             throw ZipProblem.directoryTooLarge(size: directory.size, limit: Self.maximumDirectory)
         }
@@ -67,22 +77,52 @@ final class ZipArchive {
         var names: [String: Int] = [:]
         while position < bytes.count {
             guard UInt64(entries.count) < directory.count else { throw ZipProblem.entryCount(declared: directory.count, found: entries.count + 1) }
-            let (central, next) = try Self.centralEntry(bytes, at: position, index: entries.count)
+            let (central, next) = try centralEntry(bytes, at: position, index: entries.count)
             guard names[central.name] == nil else { throw ZipProblem.duplicateName(central.name) }
             names[central.name] = entries.count
-            entries.append(try Self.withLocalHeader(central, file: file, directoryOffset: directory.offset))
+            entries.append(try withLocalHeader(central, file: file, directoryOffset: directory.offset))
             position = next
         }
         guard UInt64(entries.count) == directory.count else { throw ZipProblem.entryCount(declared: directory.count, found: entries.count) }
+        try checkInflatedTotal(entries)
         entries.sort { $0.localHeaderOffset < $1.localHeaderOffset }
         for (a, b) in zip(entries, entries.dropFirst()) where a.dataEnd > b.localHeaderOffset {
             throw ZipProblem.overlap(member: b.name, other: a.name)
         }
-        self.entries = entries
-        indexOfName = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
+        return (entries, directory.offset)
     }
 
     func entry(named name: String) -> ZipEntry? { indexOfName[name].map { entries[$0] } }
+
+    /// About the bytes of a copy with every member stored (as `ZipWriter` writes it): each member's
+    /// content — inflated, for a deflated one — and its headers, padding and zip64 fields, and the
+    /// end records. The free-space check uses it: a deflated member takes more room in the copy.
+    func storedCopySize(alignment: Int) -> Int {
+        entries.reduce(22 + 56 + 20) { total, entry in  // sizes checked together at open: no overflow
+            total + entry.size + 2 * entry.name.utf8.count + 30 + 46 + 2 * 20 + 16 + alignment
+        }
+    }
+
+    /// The deflated members together: their declared sizes, summed with checked arithmetic, within
+    /// the ratio and the absolute limit.
+    private static func checkInflatedTotal(_ entries: [ZipEntry]) throws {
+        var inflated = 0, compressed = 0, all = 0, members = 0
+        for entry in entries {
+            let (sum, overflow) = all.addingReportingOverflow(entry.size)
+            guard !overflow, sum < Int.max / 2 else { throw ZipProblem.inflatedTotal(members: entries.count, size: UInt64.max, limit: maximumInflatedTotal) }
+            all = sum
+            guard !entry.isStored else { continue }
+            inflated += entry.size  // at most `all`
+            compressed += entry.compressedSize
+            members += 1
+        }
+        guard inflated <= maximumInflatedTotal else {
+            throw ZipProblem.inflatedTotal(members: members, size: UInt64(inflated), limit: maximumInflatedTotal)
+        }
+        if inflated > ratioFloor, inflated / max(compressed, 1) > maximumRatio {
+            throw ZipProblem.totalCompressionRatio(members: members, compressed: compressed, uncompressed: inflated, limit: maximumRatio)
+        }
+    }
 
     // MARK: The end records
 
@@ -253,15 +293,43 @@ final class ZipArchive {
         guard dataOffset <= directoryOffset else {
             throw ZipProblem.badLocalHeader(member: name, reason: "name and extra field run into the central directory")
         }
-        guard try file.read(count: nameLength, at: central.localHeaderOffset + 30) == central.nameBytes else {
+        let nameAndExtra = try file.read(count: nameLength + extraLength, at: central.localHeaderOffset + 30)
+        guard Array(nameAndExtra[0..<nameLength]) == central.nameBytes else {
             throw ZipProblem.badLocalHeader(member: name, reason: "names another member")
         }
         let (end, overflow) = dataOffset.addingReportingOverflow(central.compressedSize)
         guard !overflow, end <= directoryOffset else {
             throw ZipProblem.dataOutsideArchive(member: name, end: UInt64(dataOffset) + UInt64(central.compressedSize), limit: directoryOffset)
         }
+        try checkLocalFields(header, extra: Array(nameAndExtra[nameLength...]), against: central)
         return ZipEntry(name: name, method: central.method, flags: central.flags, crc32: central.crc32, compressedSize: central.compressedSize,
                         size: central.size, localHeaderOffset: central.localHeaderOffset, dataOffset: dataOffset)
+    }
+
+    /// The local header's CRC-32 and sizes must be the directory's: a reader that trusts the local
+    /// header (a streaming unzip) would otherwise see another member than this reader checks. With
+    /// flag bit 3 (a data descriptor follows the data) they may be zero instead, as torch writes
+    /// them; all-ones sizes are in the local zip64 extra field (size, then compressed size).
+    private static func checkLocalFields(_ header: [UInt8], extra: [UInt8], against central: Central) throws {
+        let flags = header.le16(at: 6)!, crc = header.le32(at: 14)!
+        var compressed = UInt64(header.le32(at: 18)!), size = UInt64(header.le32(at: 22)!)
+        if size == 0xFFFF_FFFF || compressed == 0xFFFF_FFFF {
+            var fields = zip64Fields(extra)
+            func take(_ field: String) throws -> UInt64 {
+                guard let value = fields.first else { throw ZipProblem.badLocalHeader(member: central.name, reason: "its \(field) is in a zip64 extra field that is missing or too short") }
+                fields.removeFirst()
+                return value
+            }
+            if size == 0xFFFF_FFFF { size = try take("size") }
+            if compressed == 0xFFFF_FFFF { compressed = try take("compressed size") }
+        }
+        let deferred = flags & 0x0008 != 0
+        for (field, local, expected) in [("CRC-32", UInt64(crc), UInt64(central.crc32)),
+                                         ("compressed size", compressed, UInt64(central.compressedSize)),
+                                         ("size", size, UInt64(central.size))]
+        where local != expected && !(deferred && local == 0) {
+            throw ZipProblem.localHeaderDisagrees(member: central.name, field: field, local: local, central: expected)
+        }
     }
 }
 

@@ -19,11 +19,18 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
     case unsupportedMethod(member: String, method: UInt16)
     case missingZip64Field(member: String, field: String)
     case badLocalHeader(member: String, reason: String)
+    /// The local header's CRC-32 or a size differs from the central directory's (and is not the zero
+    /// a data descriptor allows).
+    case localHeaderDisagrees(member: String, field: String, local: UInt64, central: UInt64)
     case dataOutsideArchive(member: String, end: UInt64, limit: Int)
     case overlap(member: String, other: String)
     /// A stored member whose compressed and uncompressed sizes differ.
     case storedSizeMismatch(member: String, compressed: Int, uncompressed: Int)
     case compressionRatio(member: String, compressed: Int, uncompressed: Int, limit: Int)
+    /// The deflated members together grow more than the ratio from their compressed bytes.
+    case totalCompressionRatio(members: Int, compressed: Int, uncompressed: Int, limit: Int)
+    /// The deflated members together declare more content than the limit.
+    case inflatedTotal(members: Int, size: UInt64, limit: Int)
     case crcMismatch(member: String, expected: UInt32, actual: UInt32)
     case inflate(member: String, reason: String)
     /// Compressed bytes left after the deflate stream ends (padding that no reader inflates).
@@ -60,6 +67,8 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "member '\(member)': its \(field) is in a zip64 extra field that is missing or too short"
         case .badLocalHeader(let member, let reason):
             "member '\(member)': local header \(reason)"
+        case .localHeaderDisagrees(let member, let field, let local, let central):
+            "member '\(member)': its local header's \(field) is \(field == "CRC-32" ? hex(UInt32(truncatingIfNeeded: local)) : String(local)), the central directory's \(field == "CRC-32" ? hex(UInt32(truncatingIfNeeded: central)) : String(central)) (a tampered or damaged archive: readers that trust either would see different members)"
         case .dataOutsideArchive(let member, let end, let limit):
             "member '\(member)': its data ends at byte \(end), past the start of the central directory (byte \(limit))"
         case .overlap(let member, let other):
@@ -68,6 +77,10 @@ public enum ZipProblem: Error, Equatable, CustomStringConvertible, Sendable {
             "stored member '\(member)' declares \(compressed) bytes stored but \(uncompressed) bytes of content"
         case .compressionRatio(let member, let compressed, let uncompressed, let limit):
             "member '\(member)' declares \(uncompressed) bytes from \(compressed) compressed, a ratio over \(limit):1 (a zip bomb?)"
+        case .totalCompressionRatio(let members, let compressed, let uncompressed, let limit):
+            "its \(members) deflated members together declare \(uncompressed) bytes from \(compressed) compressed, a ratio over \(limit):1 (a zip bomb of many small members?)"
+        case .inflatedTotal(let members, let size, let limit):
+            "its \(members) deflated members together declare \(size == UInt64.max ? "more than can be addressed" : "\(size) bytes"), more than the \(limit) a checkpoint archive inflates to (a zip bomb?)"
         case .crcMismatch(let member, let expected, let actual):
             "member '\(member)': CRC-32 is \(hex(actual)), the archive says \(hex(expected)) (damaged: its bytes changed after it was written)"
         case .inflate(let member, let reason):

@@ -10,8 +10,7 @@ import Foundation
 enum KerasModelBuilder {
     static func build(_ checkpoint: any CheckpointFile) throws -> Network {
         let path = checkpoint.path
-        guard let json = checkpoint.metadata.modelConfig,
-              let root = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+        guard let root = checkpoint.metadata.modelConfig?.foundationObject as? [String: Any],
               let config = root["config"] as? [String: Any], let entries = config["layers"] as? [[String: Any]] else {
             throw EngineError.noModelConfig(path: path)
         }
