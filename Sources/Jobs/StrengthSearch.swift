@@ -7,7 +7,8 @@ import Forgetting
 /// plan (with the pass at a candidate value) to the model in memory and measures it on the data,
 /// on a coarse grid from the weakest value to the strongest, then by bisection between the last
 /// value that failed and the first that met it. The search assumes that a stronger setting forgets
-/// at least as much. Statistics are computed once, before it; each trial costs one evaluation.
+/// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
+/// only the forget split's when the forget accuracy already fails a `forget_acc` clause.
 enum StrengthSearch {
     /// When no `--require` is given: forget the class, keep the rest.
     static let defaultPolicy = "forget_acc<=0.01,retain_drop<=0.01"
@@ -38,8 +39,16 @@ enum StrengthSearch {
             ]
         }
 
-        /// The trial closest to meeting the policy (fewest failed conditions, then the strongest).
-        var best: Trial? { trials.min { ($0.failures.count, -($0.value)) < ($1.failures.count, -($1.value)) } }
+        /// The trial closest to meeting the policy (fewest failed conditions, then the strongest: the
+        /// farthest along the scale, whose grid runs from the weakest value to the strongest; for
+        /// `alpha` of ssd and dampen that is the smallest value, for `steps` the largest).
+        var best: Trial? {
+            let ascending = (scale.grid.last ?? 0) >= (scale.grid.first ?? 0)
+            return trials.min { a, b in
+                a.failures.count != b.failures.count ? a.failures.count < b.failures.count
+                    : (ascending ? a.value > b.value : a.value < b.value)
+            }
+        }
     }
 
     /// The step to search, if one of the plan's passes has a setting given as `auto`.
@@ -61,6 +70,7 @@ enum StrengthSearch {
             _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
         }
         var trials: [Trial] = []
+        let forgetClauses = policy.filter { $0.metric == "forget_acc" }
         func trial(_ value: Double) throws -> Trial {
             let candidate = try plan.substituting(try step.pass.with(value), at: step.index, checkpoint: checkpoint)
             var held = base
@@ -68,7 +78,22 @@ enum StrengthSearch {
                 let current = candidate.steps[index]
                 _ = try held.apply(current.pass, spec: current.spec, to: current.tensors, plan: candidate)
             }
-            let after = try Assessment(of: try held.network(), on: model.data, feature: feature, forgetClasses: forgetClasses)
+            let network = try held.network()
+            // The forget split first (the smallest): a trial whose forget accuracy already fails the
+            // policy fails whatever the other splits show, so they are not run. Most failing trials of
+            // a search from the weakest setting fail there; the record then holds only forget_acc.
+            let forget = model.data.forget.count > 0 ? try Predictions(of: network, on: model.data.forget) : nil
+            if let forget, !forgetClauses.isEmpty {
+                let partial = Assessment(forget: forget, retain: nil, test: nil, feature: feature)
+                let failures = Requirement.failures(forgetClauses, before: before, after: partial)
+                if !failures.isEmpty {
+                    let result = Trial(value: value, metrics: partial.values, failures: failures)
+                    trials.append(result)
+                    return result
+                }
+            }
+            let known = forget.map { [DataSplit.forget: (values: $0.outputs, labels: $0.labels)] } ?? [:]
+            let after = try Assessment(of: network, on: model.data, known: known, feature: feature, forgetClasses: forgetClasses)
             let result = Trial(value: value, metrics: after.values, failures: Requirement.failures(policy, before: before, after: after))
             trials.append(result)
             return result

@@ -57,6 +57,21 @@ import Testing
             if value > chosen { #expect(trial["met"] as? Bool == false, "\(trial)") }
             if value == chosen { #expect(trial["met"] as? Bool == true) }
         }
+        // A trial whose forget accuracy fails the policy is measured on the forget split alone; one
+        // that passes there is measured on every split.
+        for trial in trials {
+            let metrics = trial["metrics"] as? [String: Any] ?? [:]
+            let forgetAcc = try #require(metrics["forget_acc"] as? Double, "\(trial)")
+            if forgetAcc > 0.05 {
+                #expect(metrics.keys.sorted() == ["forget_acc"], "\(trial)")
+                // (the value as printed, not compared: JSONSerialization may read it back a unit off in the last place)
+                let failures = trial["failures"] as? [String] ?? []
+                #expect(failures.count == 1 && failures[0].hasPrefix("forget_acc = ") && failures[0].hasSuffix(", required <= 0.05"), "\(trial)")
+            } else {
+                #expect(metrics["retain_acc"] != nil && metrics["forget_share"] != nil, "\(trial)")
+            }
+        }
+        #expect(trials.contains { ($0["metrics"] as? [String: Any])?["retain_acc"] == nil }, "no trial stopped at the forget split")
         let after = (predicate["evaluation"] as? [String: Any])?["after"] as? [String: Any]
         #expect((after?["forget_acc"] as? Double ?? 1) <= 0.05)
 
@@ -65,6 +80,9 @@ import Testing
                                       "--require", "forget_acc<=0,retain_drop<=-0.5", "-o", scratch.file("n.h5"))
         #expect(none.status == 4 && none.stderr.contains("no alpha of dampen:auto met the policy in 8 trials") && none.stderr.contains("the closest"),
                 "\(none.stderr)")
+        // Every trial fails one condition (forget accuracy, or the impossible retain gain), so the
+        // closest is the strongest: for dampen the smallest alpha, 0, not the weakest, 0.5.
+        #expect(none.stderr.contains("the closest, alpha=0.0: "), "\(none.stderr)")
         #expect(!scratch.contents.contains { $0.hasPrefix("n.h5") })
         let two = try Run.ckptforget(Self.mlp, "--data", Self.flat, "-c", "2", "-p", "dampen:auto", "-p", "ssd:alpha=auto", "-o", scratch.file("t.h5"))
         #expect(two.status == 2 && two.stderr.contains("only one setting per run can be searched for"), "\(two.stderr)")

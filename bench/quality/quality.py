@@ -163,7 +163,7 @@ RELABEL_GRID = [
 PAPER_RELABEL = {"overall": (0.9857, 0.8936), "class3": (0.9743, 0.9901), "class6": (0.9927, 0.0)}
 SSD_GRID = {  # per model and Fisher mode: (alphas, lambdas); the defaults alpha=10, lambda=1 are always added
     "cnn": {"exact": ("0.5,0.55,0.6,0.65,0.7", "0.1,0.01"), "batch:64": ("0.7,1,1.5,2", "0.1,0.01")},
-    "mlp": {"exact": ("2,3,4,5,6", "1,0.1,0.01"), "batch:64": ("3,5,8", "1,0.1")},
+    "mlp": {"exact": ("2,3,4,5,6", "1,0.1,0.01"), "batch:64": ("10,15,20,30,50", "1,0.1")},
 }
 
 
@@ -755,7 +755,8 @@ def bench_arch(ctx, arch, xtr, ytr, keras_all):
         # to choose, the time target compares CPU time (user + sys), which the load of the machine
         # changes little; the reported verdict compares wall-time medians of the timing rounds
         row["targets"] = assess(m, orig, rt, limit, cpu, rt_cpu0, kind="CPU")
-        log(f"[{arch.key}] {spec}{'' if require in (None, POLICY) else ' --require ' + require}: {wall:5.1f} s, Df {pct(m['forget_acc']):>6s} Dr {pct(m['retain_acc'])} "
+        log(f"[{arch.key}] {spec}{f' [retain {subset}%]' if subset else ''}"
+            f"{'' if require in (None, POLICY) else ' --require ' + require}: {wall:5.1f} s, Df {pct(m['forget_acc']):>6s} Dr {pct(m['retain_acc'])} "
             f"val {pct(m['val_acc'])} MIA(val) {pct(m['mia_val']):>6s} relearn {fmt_relearn(m['relearn'], limit)}"
             + (f" (chose {row['parameters']})" if "auto" in spec else ""))
         return row
