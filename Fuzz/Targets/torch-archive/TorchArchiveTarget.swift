@@ -48,7 +48,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard (try? file.rewrite(to: destination, in: transaction, plan: RewritePlan(edited: edited), progress: { _, _ in }) { _ in }) != nil
     else { return 0 }
     let written = transaction.files[0].temporary
-    guard let again = try? TorchFile(path: written) else { fatalError("the rewrite of a torch.save file that opened does not open") }
+    guard let again = try? TorchFile(path: written, archive: ZipArchive(path: written)) else { fatalError("the rewrite of a torch.save file that opened does not open") }
     precondition(again.tensors == file.tensors)
     return 0
 }
