@@ -28,7 +28,7 @@ the JAX rows, and the engine-bench and ckptforget binaries of `swift build -c re
      probabilities), squared and added to the sums in the same jit; divided by the number of
      batches at the end: what `--fisher batch:64` computes (GradientSink.swift, man page
      STATISTICS FILES).
-   The first pass of each compiles and is not timed; then the median of `--runs` passes.
+   The agreement check (item 5) runs and compiles both first; then the median of `--runs` passes.
 3. engine: `engine-bench MODEL DATA --fisher none|batch:64 --runs R`: the engine's runner pass
    with the data already in memory (forward: outputs only, the engine's own batch size, as `eval`
    runs it; Fisher: batches of 64), one untimed pass, then the median of R passes. Both report the
@@ -251,6 +251,7 @@ def jax_worker(work):
             paths = [v.path for v in s["model"].trainable_variables]
             np.savez(out / f"{name}_jax_fisher.npz",
                      **{s["names"][p].replace("/", "|"): np.asarray(v) / batches for p, v in zip(paths, sums)})
+            s["warm"].update({"forward", f"fisher batch:{FISHER_BATCH}"})  # compiled: the rounds need no untimed pass
             print(json.dumps({"saved": name}), flush=True)
 
 
@@ -428,7 +429,7 @@ def main():
                              "jax_samples_per_s": round(n / jax_s, 1), "ratio": round(ratio, 3),
                              "round_ratios": [round(r["ratio"], 3) for r in rows],
                              "engine_cpu_s": round(eng_cpu, 4), "jax_cpu_s": round(jax_cpu, 4),
-                             "jax_compile_s": round(rows[0].get("jax_compile_s", 0), 2), "workers": rows[0]["workers"]})
+                             "workers": rows[0]["workers"]})
     log("")
     log(f"engine / JAX is the median of the per-round ratios of wall times; 'by CPU' is JAX's CPU seconds over the engine's "
         f"(all threads, per pass). Forward: JAX in batches of {FORWARD_BATCH}, the engine in its own; Fisher: batches of "
