@@ -21,6 +21,10 @@
 # on OpenBLAS, also compute only) in BENCH_FISHER_ROUNDS rounds, JAX (jit(vmap(grad)) per-sample
 # gradients), and the whole `ckptforget stats --fisher exact` command (reported, not the target);
 # target: engine-bench >= 1 x numpy's samples/s (median of the per-round ratios).
+# The engine-speed section (bench/engine_speed.py) times engine-bench's forward and batch:64 Fisher
+# passes on keras.applications MobileNetV2 (96x96, random weights) and an LSTM text classifier
+# against JAX's jit on CPU, alternating in BENCH_ENGINE_SPEED_ROUNDS rounds, after checking that
+# the engine's outputs and `ckptforget stats --fisher batch:64` agree with JAX; goal: >= 1 x JAX.
 # It is a report: it exits 0 when a target is missed, non-zero only when it cannot measure
 # (missing tools, ckptforget fails, or an output is wrong). See bench/README.md.
 #
@@ -43,6 +47,9 @@
 #   BENCH_FISHER    0 = skip the Fisher-diagonal section (default 1)
 #   BENCH_FISHER_RUNS  timed runs per Fisher command (default 5; medians are reported)
 #   BENCH_FISHER_ROUNDS  interleaved numpy / engine-bench rounds (default 3; medians over the rounds)
+#   BENCH_ENGINE_SPEED  0 = skip the engine-speed section (default 1)
+#   BENCH_ENGINE_SPEED_RUNS  timed passes per engine-speed measurement (default 3)
+#   BENCH_ENGINE_SPEED_ROUNDS  alternating engine-bench / JAX rounds (default 3; medians over the rounds)
 #   MNIST_DIR       the gzipped MNIST IDX files for the Fisher section (default ../shared/data/mnist)
 set -euo pipefail
 
@@ -64,6 +71,9 @@ PYTHON=${PYTHON:-python3}
 FISHER=${BENCH_FISHER:-1}
 FISHER_RUNS=${BENCH_FISHER_RUNS:-5}
 FISHER_ROUNDS=${BENCH_FISHER_ROUNDS:-3}
+ENGINE_SPEED=${BENCH_ENGINE_SPEED:-1}
+ENGINE_SPEED_RUNS=${BENCH_ENGINE_SPEED_RUNS:-3}
+ENGINE_SPEED_ROUNDS=${BENCH_ENGINE_SPEED_ROUNDS:-3}
 CHECK=$ROOT/bench/bench_check.py
 USER_SCRIPTS=$ROOT/bench/user_scripts.py
 TIME_TARGET=0.6          # x the floor, signed (issue 16)
@@ -77,14 +87,14 @@ gib_bytes() { "$PYTHON" -c "import sys; print(int(float(sys.argv[1]) * 2**30))" 
 q() { printf '%q ' "$@"; }
 
 # ---------------------------------------------------------------------------------- preflight
-for v in RUNS FISHER_RUNS FISHER_ROUNDS SCALE_RUNS SLOW_S; do
+for v in RUNS FISHER_RUNS FISHER_ROUNDS ENGINE_SPEED_RUNS ENGINE_SPEED_ROUNDS SCALE_RUNS SLOW_S; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
 [[ -x $BIN ]] || die "no ckptforget binary at $BIN; build it with 'swift build -c release' (or set CKPTFORGET=path)"
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
-if [[ $FISHER == 1 ]]; then
-    [[ -x $ENGINE_BENCH ]] || die "no engine-bench binary at $ENGINE_BENCH (the Fisher section needs it); build it with" \
-        "'swift build -c release --product engine-bench' (or set ENGINE_BENCH=path, or BENCH_FISHER=0 to skip the section)"
+if [[ $FISHER == 1 || $ENGINE_SPEED == 1 ]]; then
+    [[ -x $ENGINE_BENCH ]] || die "no engine-bench binary at $ENGINE_BENCH (the Fisher and engine-speed sections need it); build it with" \
+        "'swift build -c release --product engine-bench' (or set ENGINE_BENCH=path, or BENCH_FISHER=0 BENCH_ENGINE_SPEED=0 to skip them)"
     ENGINE_BENCH=$(cd "$(dirname "$ENGINE_BENCH")" && pwd)/$(basename "$ENGINE_BENCH")
 fi
 command -v openssl >/dev/null || die "the floor is 'cp + openssl dgst -sha256': install openssl (apt-get install openssl)"
@@ -452,6 +462,26 @@ if [[ $FISHER == 1 ]]; then
         10) missed=1 ;;
         3) echo "(Fisher section skipped: see above)" ;;
         *) die "the Fisher-diagonal benchmark could not measure (bench/fisher_bench.py exited $fisher_rc)" ;;
+    esac
+    rule
+fi
+# ---------------------------------------------------------------------------------- engine speed
+# bench/engine_speed.py prints its agreement checks, its table (model, mode, engine and JAX
+# samples/s, ratio, CPU seconds) and a JSON summary line; it exits 0 (engine >= 1 x JAX on every
+# row), 10 (a row below), 3 (Keras/JAX missing: skipped) or 1 (cannot measure, or disagreement).
+if [[ $ENGINE_SPEED == 1 ]]; then
+    rule
+    echo "ENGINE SPEED: engine-bench (forward, --fisher batch:64; in-process, data in memory) vs JAX jit on CPU,"
+    echo "MobileNetV2 96x96 and an LSTM text classifier; goal: engine samples/s >= 1 x JAX's (median of $ENGINE_SPEED_ROUNDS per-round ratios)"
+    echo
+    speed_rc=0
+    "$PYTHON" "$ROOT/bench/engine_speed.py" "$BENCH_DIR" --bin "$BIN" --engine-bin "$ENGINE_BENCH" \
+        --runs "$ENGINE_SPEED_RUNS" --rounds "$ENGINE_SPEED_ROUNDS" || speed_rc=$?
+    case $speed_rc in
+        0) ;;
+        10) missed=1 ;;
+        3) echo "(engine-speed section skipped: see above)" ;;
+        *) die "the engine-speed benchmark could not measure or disagreed (bench/engine_speed.py exited $speed_rc)" ;;
     esac
     rule
 fi

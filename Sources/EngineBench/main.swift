@@ -3,12 +3,15 @@
 // trains in memory, as snnTorch and numpy are timed in bench/spiking/speed.py. Not installed;
 // `make bench` builds and runs it.
 //
-//     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]
+//     engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B|none] [--batch N] [--outputs FILE]
 //     engine-bench --spiking MODEL.nir SPIKES.h5:X,Y [--runs 5] [--reset subtract-delayed|nir]
 //
 // Prints one JSON object: samples, runs, the median (and least) seconds of a pass over all samples,
-// samples/s (from the median) and the worker threads; with --spiking also the neuron updates per
-// second (spiking neurons × steps × samples, from the median).
+// the median CPU seconds of a pass (all threads; not with --spiking), samples/s (from the median)
+// and the worker threads; with --spiking also the neuron updates per second (spiking neurons ×
+// steps × samples, from the median). `--fisher none` times the same pass with no Fisher: the
+// forward pass and the outputs only. `--outputs FILE` writes the last pass's outputs
+// (probabilities, samples × classes) to FILE as raw little-endian float32.
 import Checkpoint
 import Engine
 import Foundation
@@ -28,15 +31,26 @@ func timedRuns() -> Int {
     return runs
 }
 
-/// Times `body` `runs` times after one warm-up run: the median and least seconds.
-func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, least: Double) {
-    var seconds: [Double] = []
+/// CPU seconds used so far by every thread of this process.
+func processCPUSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+}
+
+/// Times `body` `runs` times after one warm-up run: the median and least seconds, and the median
+/// CPU seconds (all threads).
+func time(runs: Int, _ body: () throws -> Void) rethrows -> (median: Double, least: Double, cpu: Double) {
+    var seconds: [Double] = [], cpuSeconds: [Double] = []
     for run in 0...runs {
-        let start = DispatchTime.now().uptimeNanoseconds
+        let (start, cpu) = (DispatchTime.now().uptimeNanoseconds, processCPUSeconds())
         try body()
-        if run > 0 { seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9) }
+        if run > 0 {
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            cpuSeconds.append(processCPUSeconds() - cpu)
+        }
     }
-    return (seconds.sorted()[seconds.count / 2], seconds.min()!)
+    return (seconds.sorted()[seconds.count / 2], seconds.min()!, cpuSeconds.sorted()[cpuSeconds.count / 2])
 }
 
 /// The spiking simulator on spike trains held in memory (as bytes when the file stores them as
@@ -57,7 +71,7 @@ func spikingBench(_ arguments: [String]) throws {
     let spiking = SpikingModel(network: network, options: options)
     let part = DataPart(data: data, split: Split(name: "all", indices: Array(0..<data.count)), scale: 1)
     let runner = try SpikingRunner(model: spiking, part: part)
-    let (median, least) = try time(runs: runs) { _ = try runner.measure(keepScores: true, record: false) }
+    let (median, least, _) = try time(runs: runs) { _ = try runner.measure(keepScores: true, record: false) }
     let neurons = network.spikingNodes.reduce(0) { $0 + $1.shape.reduce(1, *) }
     let updates = Double(neurons * options.steps * data.count)
     print("{\"samples\": \(data.count), \"runs\": \(runs), \"steps\": \(options.steps), \"neurons\": \(neurons), \"median_s\": \(median), "
@@ -72,7 +86,7 @@ do {
         exit(0)
     }
     guard arguments.count >= 3 else {
-        FileHandle.standardError.write(Data("usage: engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B] [--batch N]\n".utf8))
+        FileHandle.standardError.write(Data("usage: engine-bench MODEL.h5 DATA [--scale 1/255] [--runs 5] [--fisher exact|batch:B|none] [--batch N] [--outputs FILE]\n".utf8))
         exit(2)
     }
     let network = try Network(checkpoint: try openCheckpoint(arguments[1]))
@@ -81,13 +95,22 @@ do {
     let scale = scaleParts.count == 2 ? scaleParts[0] / scaleParts[1] : scaleParts.first ?? 1
     let runs = timedRuns()
     let fisherText = option("--fisher", "exact")
-    let mode: FisherMode = fisherText.hasPrefix("batch:") ? .batch(Int(fisherText.dropFirst(6)) ?? 64) : .exact
+    // none: the same pass with no Fisher, keeping the outputs (the forward pass as `eval` runs it).
+    let mode: FisherMode? = fisherText == "none" ? nil : fisherText.hasPrefix("batch:") ? .batch(Int(fisherText.dropFirst(6)) ?? 64) : .exact
     let samplesPerBatch = Int(option("--batch", ""))  // default: the engine's own choice
     let runner = try NetworkRunner(network: network, data: data, scale: scale)
     let all = Split(name: "all", indices: Array(0..<data.count))
-    let (median, least) = try time(runs: runs) { _ = try runner.measure(all, fisher: mode, samplesPerBatch: samplesPerBatch) }
-    print("{\"samples\": \(data.count), \"runs\": \(runs), \"fisher\": \"\(mode)\", \"median_s\": \(median), \"min_s\": \(least), "
-        + "\"samples_per_s\": \(Double(data.count) / median), \"workers\": \(NetworkRunner.workers)}")
+    let outputsPath = option("--outputs", "")
+    var outputs: [Float] = []
+    let (median, least, cpu) = try time(runs: runs) {
+        outputs = try runner.measure(all, fisher: mode, outputs: mode == nil || !outputsPath.isEmpty, samplesPerBatch: samplesPerBatch).outputs
+    }
+    if !outputsPath.isEmpty {
+        try outputs.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: outputsPath))
+    }
+    print("{\"samples\": \(data.count), \"runs\": \(runs), \"fisher\": \"\(mode.map { "\($0)" } ?? "none")\", \"median_s\": \(median), "
+        + "\"min_s\": \(least), \"cpu_s\": \(cpu), \"samples_per_s\": \(Double(data.count) / median), "
+        + "\"workers\": \(NetworkRunner.workers)}")
 } catch {
     FileHandle.standardError.write(Data("engine-bench: \(error)\n".utf8))
     exit(2)

@@ -44,6 +44,24 @@ import Checkpoint
         #expect(relu6.value(7) == 6 && relu6.value(-1) == 0 && relu6.derivative(7) == 0 && relu6.derivative(3) == 1)
     }
 
+    /// ReLU and ReLU6 run a branch-free loop: the same outputs and input gradients, bit for bit, as
+    /// the per-element definitions, at the edges (±0, the cap, ±∞, NaN).
+    @Test(arguments: [nil, 6.0] as [Double?]) func plainReLUFastPathsEqualTheDefinition(maxValue: Double?) throws {
+        let values: [String: Any] = maxValue.map { ["max_value": $0, "negative_slope": 0.0, "threshold": 0.0] } ?? [:]
+        let relu = try #require(try Self.layer("ReLU", values, input: [12]) as? ReLULayer)
+        let x: [Float] = [-2, -0.0, 0, 1e-30, 3, 5.999_999, 6, 6.5, .infinity, -.infinity, .nan, 2]
+        let input = Batch(values: x, shape: [1, 12])
+        let output = relu.forward(input)
+        let gradient: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, .nan]
+        var sink = GradientSink(mode: .exact)
+        let back = try #require(relu.backward(input: input, output: output, gradient: Batch(values: gradient, shape: [1, 12]),
+                                              fusedSoftmax: false, inputGradient: true, into: &sink))
+        for i in x.indices {
+            #expect(output.values[i].bitPattern == relu.value(x[i]).bitPattern, "forward at \(x[i])")
+            #expect(back.values[i].bitPattern == (gradient[i] * relu.derivative(x[i])).bitPattern, "backward at \(x[i])")
+        }
+    }
+
     /// Keras 2's hard_sigmoid is its own: files written by Keras 2 keep it.
     @Test func keras2FilesKeepKeras2sHardSigmoid() throws {
         let old = try #require(try Self.layer("Activation", ["activation": "hard_sigmoid"], input: [3], keras2: true) as? ActivationLayer)

@@ -32,9 +32,19 @@ struct ReLULayer: Layer {
         return slope
     }
 
+    /// ReLU and ReLU6 (no threshold, no slope), MobileNet's activations: `value` without the
+    /// branches that kept the loop from vectorising, with the same results bit for bit.
+    private var isPlain: Bool { threshold == 0 && negativeSlope == 0 }
+
     func forward(_ input: Batch) -> Batch {
         var values = input.values
-        values.withUnsafeMutableBufferPointer { v in for i in v.indices { v[i] = value(v[i]) } }
+        values.withUnsafeMutableBufferPointer { v in
+            switch (isPlain, maxValue) {
+            case (true, let top?): for i in v.indices { v[i] = Swift.min(Swift.max(v[i], 0), top) }
+            case (true, nil): for i in v.indices { v[i] = Swift.max(v[i], 0) }
+            default: for i in v.indices { v[i] = value(v[i]) }
+            }
+        }
         return Batch(values: values, shape: input.shape)
     }
 
@@ -43,7 +53,13 @@ struct ReLULayer: Layer {
         guard inputGradient else { return nil }
         var delta = gradient.values
         input.values.withUnsafeBufferPointer { x in
-            delta.withUnsafeMutableBufferPointer { g in for i in g.indices { g[i] *= derivative(x[i]) } }
+            delta.withUnsafeMutableBufferPointer { g in
+                switch (isPlain, maxValue) {
+                case (true, let top?): for i in g.indices { g[i] *= x[i] > 0 && x[i] < top ? 1 : 0 }
+                case (true, nil): for i in g.indices { g[i] *= x[i] > 0 ? 1 : 0 }
+                default: for i in g.indices { g[i] *= derivative(x[i]) }
+                }
+            }
         }
         return Batch(values: delta, shape: input.shape)
     }

@@ -1,0 +1,464 @@
+#!/usr/bin/env python3
+"""Engine throughput on real models: forward and batch-Fisher samples/s of engine-bench vs JAX jit.
+
+    python3 bench/engine_speed.py BENCH_DIR [--bin CKPTFORGET] [--engine-bin ENGINE_BENCH]
+                                            [--runs 3] [--rounds 3] [--rebuild]
+
+Called by bench/run.sh as its own section (BENCH_ENGINE_SPEED=0 skips it); it can also run on
+its own. It needs numpy and h5py, Keras 3 with JAX (KERAS_BACKEND=jax) to build the models and for
+the JAX rows, and the engine-bench and ckptforget binaries of `swift build -c release` (default:
+.build/release/). See bench/README.md, "Engine speed".
+
+1. Models and data (BENCH_DIR/engine-speed/, rebuilt when missing or with --rebuild), built by
+   Keras in a process of their own with keras.utils.set_random_seed(0):
+   * mobilenetv2_96.h5: keras.applications.MobileNetV2(input_shape=(96, 96, 3), weights=None,
+     classes=10) (2.27 M parameters), saved with model.save (legacy .h5); data
+     mobilenetv2_96_data.h5: x (128, 96, 96, 3) float32 uniform in [-1, 1] (the range MobileNetV2's
+     preprocessing gives), y (128,) int64 uniform in 0..9.
+   * lstm_text.h5: Input((80,), int32) -> Embedding(10000, 64) -> LSTM(64) -> Dense(10, softmax)
+     (0.67 M parameters); data lstm_text_data.h5: x (512, 80) int32 tokens uniform in 1..9999,
+     y (512,) int64 uniform in 0..9.
+   The labels are random: the models are untrained, so any labels give gradients of the same kind.
+2. JAX (one worker process for the whole run, so each function compiles once; the models loaded
+   from the same .h5 files with keras.models.load_model, data on the device):
+   * forward: jit(model.stateless_call(trainable, non_trainable, x, training=False)) over the
+     samples in batches of FORWARD_BATCH (64), block_until_ready on all outputs;
+   * batch Fisher: for each mini-batch of B = 64 samples in file order, jit(grad) of the batch-mean
+     loss -log(clip(p_y, 1e-7, 1 - 1e-7)) (Keras' sparse categorical cross-entropy on
+     probabilities), squared and added to the sums in the same jit; divided by the number of
+     batches at the end: what `--fisher batch:64` computes (GradientSink.swift, man page
+     STATISTICS FILES).
+   The agreement check (item 5) runs and compiles both first; then the median of `--runs` passes.
+3. engine: `engine-bench MODEL DATA --fisher none|batch:64 --runs R`: the engine's runner pass
+   with the data already in memory (forward: outputs only, the engine's own batch size, as `eval`
+   runs it; Fisher: batches of 64), one untimed pass, then the median of R passes. Both report the
+   CPU seconds (all threads) of a pass too.
+4. Rounds: `--rounds` rounds, each timing every (model, mode) on JAX and on engine-bench, the one
+   going first alternating from round to round, so that load on this shared machine falls on both.
+   The figures are the medians over the rounds; the ratio engine/JAX is the median of the
+   per-round ratios.
+5. Agreement (once, before the rounds): the engine's outputs (`engine-bench --outputs`) against
+   JAX's on every sample: same argmax (a tie within 1e-4 counts as equal), and
+   max |difference| / max |JAX| <= 1e-4 in each sample's row; `ckptforget stats MODEL --data DATA
+   --class 0 --fisher batch:64` (the whole command), its /fisher/full/<tensor> against JAX's:
+   max |difference| / max |JAX| <= 1e-4 per tensor, every JAX trainable tensor present.
+
+Exit status: 0 when every engine/JAX ratio is >= 1, 10 when one is below (a report, not a
+failure), 3 when Keras/JAX are missing (nothing measured; the pip command is printed), 1 when it
+cannot measure (no binary, a command fails, the results disagree). The last line printed is a JSON
+summary.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+FISHER_BATCH = 64
+FORWARD_BATCH = 64
+EPS = 1e-7  # Keras' clip of probabilities in (sparse) categorical cross-entropy
+TOLERANCE = 1e-4
+INPUTS_VERSION = 1
+MISSED, SKIPPED = 10, 3
+SEED = 0
+
+# name: (model file, data file, samples, description)
+MODELS = {
+    "mobilenetv2_96": ("mobilenetv2_96.h5", "mobilenetv2_96_data.h5", 128,
+                       "MobileNetV2 96x96x3, weights=None, 10 classes"),
+    "lstm_text": ("lstm_text.h5", "lstm_text_data.h5", 512,
+                  "Embedding(10000, 64) -> LSTM(64) -> Dense(10), length 80"),
+}
+MODES = ("forward", f"fisher batch:{FISHER_BATCH}")
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def loadavg():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "?"
+
+
+# ------------------------------------------------------------------------------------------ inputs
+def prepare(work, rebuild):
+    """Builds the two models and their data in `work` unless they exist (Keras in its own process)."""
+    meta_path = work / "inputs.json"
+    files = [work / f for m in MODELS.values() for f in m[:2]]
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, ValueError):
+        meta = None
+    if not rebuild and meta and meta.get("version") == INPUTS_VERSION and all(p.exists() for p in files):
+        log(f"inputs:      {', '.join(p.name for p in files)} exist in {work} (--rebuild to redo)")
+        return meta
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "_build", str(work)], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "jax"})
+    if proc.returncode != 0:
+        if "No module named" in proc.stderr:
+            log(f"engine_speed: building the models needs Keras 3 with JAX ({proc.stderr.strip().splitlines()[-1]}); "
+                f"install them with:  {sys.executable} -m pip install keras 'jax[cpu]'")
+            sys.exit(SKIPPED)
+        sys.stderr.write(proc.stderr[-3000:])
+        raise SystemExit("engine_speed: building the models with Keras failed")
+    meta = {"version": INPUTS_VERSION, **json.loads(proc.stdout.strip().splitlines()[-1])}
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+    log(f"inputs:      built the models and data in {time.perf_counter() - t0:.1f} s: {meta['params']}")
+    return meta
+
+
+def build(work):
+    import h5py
+    import keras
+    keras.utils.set_random_seed(SEED)
+    mobilenet = keras.applications.MobileNetV2(input_shape=(96, 96, 3), weights=None, classes=10)
+    inputs = keras.Input((80,), dtype="int32")
+    h = keras.layers.Embedding(10_000, 64, name="embedding")(inputs)
+    h = keras.layers.LSTM(64, name="lstm")(h)
+    outputs = keras.layers.Dense(10, activation="softmax", name="dense")(h)
+    lstm = keras.Model(inputs, outputs, name="lstm_text")
+    rng = np.random.default_rng(SEED)
+    data = {
+        "mobilenetv2_96": rng.uniform(-1, 1, (MODELS["mobilenetv2_96"][2], 96, 96, 3)).astype(np.float32),
+        "lstm_text": rng.integers(1, 10_000, (MODELS["lstm_text"][2], 80)).astype(np.int32),
+    }
+    params = {}
+    for name, model in (("mobilenetv2_96", mobilenet), ("lstm_text", lstm)):
+        model_file, data_file, n, _ = MODELS[name]
+        tmp = work / f"{name}.tmp.h5"
+        model.save(tmp)  # legacy HDF5 (Keras warns that .h5 is legacy)
+        os.replace(tmp, work / model_file)
+        with h5py.File(work / data_file, "w") as f:
+            f["x"] = data[name]
+            f["y"] = rng.integers(0, 10, n).astype(np.int64)
+        params[name] = model.count_params()
+    import jax
+    print(json.dumps({"keras": keras.__version__, "jax": jax.__version__, "params": params}))
+
+
+# ------------------------------------------------------------------------------------------ JAX
+def jax_worker(work):
+    """Loads both models once, then answers commands on stdin with one JSON line each:
+    `time MODEL MODE RUNS` (times of RUNS passes and their CPU seconds; the first call of a
+    (model, mode) compiles in an untimed pass), `save MODEL` (outputs and Fisher to .npy/.npz)."""
+    import h5py
+    import jax
+    import jax.numpy as jnp
+    import keras
+
+    def h5_names(path, model):
+        """Each weight's name in the legacy .h5 (model_weights/<layer>/<weight_names[i]>), by variable path."""
+        names = {}
+        with h5py.File(path, "r") as f:
+            g = f["model_weights"]
+            for layer in model.layers:
+                if layer.name not in g:
+                    continue
+                listed = [n.decode() if isinstance(n, bytes) else n for n in g[layer.name].attrs["weight_names"]]
+                for var, n in zip(layer.weights, listed):
+                    names[var.path] = f"model_weights/{layer.name}/{n}"
+        return names
+
+    def jax_functions(model):
+        """jit(forward) and jit(one mini-batch's squared gradient added to the sums) for `model`."""
+        def probabilities(tv, ntv, xb):
+            return model.stateless_call(tv, ntv, xb, training=False)[0]
+
+        def loss(tv, ntv, xb, yb):
+            p = probabilities(tv, ntv, xb)
+            py = jnp.take_along_axis(p, yb[:, None], axis=1)[:, 0]
+            return jnp.mean(-jnp.log(jnp.clip(py, EPS, 1 - EPS)))
+
+        gradient = jax.grad(loss)
+
+        def fisher_step(sums, tv, ntv, xb, yb):
+            return [s + g * g for s, g in zip(sums, gradient(tv, ntv, xb, yb))]
+
+        return jax.jit(probabilities), jax.jit(fisher_step)
+
+    state = {}
+    for name, (model_file, data_file, n, _) in MODELS.items():
+        model = keras.models.load_model(work / model_file, compile=False)
+        with h5py.File(work / data_file, "r") as f:
+            x, y = f["x"][...], f["y"][...].astype(np.int32)
+        tv = [v.value for v in model.trainable_variables]
+        ntv = [v.value for v in model.non_trainable_variables]
+        forward, fisher_step = jax_functions(model)
+        state[name] = {
+            "model": model, "tv": tv, "ntv": ntv, "n": n, "forward": forward, "fisher_step": fisher_step,
+            "fx": [jax.device_put(x[s:s + FORWARD_BATCH]) for s in range(0, n, FORWARD_BATCH)],
+            "bx": [jax.device_put(x[s:s + FISHER_BATCH]) for s in range(0, n, FISHER_BATCH)],
+            "by": [jax.device_put(y[s:s + FISHER_BATCH]) for s in range(0, n, FISHER_BATCH)],
+            "names": h5_names(work / model_file, model), "warm": set(),
+        }
+
+    def run(s, mode):
+        if mode == "forward":
+            return jax.block_until_ready([s["forward"](s["tv"], s["ntv"], xb) for xb in s["fx"]])
+        sums = [jnp.zeros_like(v) for v in s["tv"]]
+        for xb, yb in zip(s["bx"], s["by"]):
+            sums = s["fisher_step"](sums, s["tv"], s["ntv"], xb, yb)
+        return jax.block_until_ready(sums)
+
+    print(json.dumps({"ready": True, "jax": jax.__version__, "keras": keras.__version__,
+                      "devices": [str(d) for d in jax.devices()]}), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if not command:
+            continue
+        if command[0] == "time":
+            s, mode, runs = state[command[1]], command[2].replace("_", " "), int(command[3])
+            if mode not in s["warm"]:
+                t0 = time.perf_counter()
+                run(s, mode)
+                s["warm"].add(mode)
+                log_line = {"compile_s": time.perf_counter() - t0}
+            else:
+                log_line = {}
+            times, cpu = [], []
+            for _ in range(runs):
+                t0, c0 = time.perf_counter(), time.process_time()
+                run(s, mode)
+                times.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            print(json.dumps({"times": times, "cpu": cpu, **log_line}), flush=True)
+        elif command[0] == "save":
+            name, out = command[1], Path(command[2])
+            s = state[name]
+            np.save(out / f"{name}_jax_outputs.npy", np.concatenate([np.asarray(o) for o in run(s, "forward")]))
+            batches = len(s["bx"])
+            sums = run(s, f"fisher batch:{FISHER_BATCH}")
+            paths = [v.path for v in s["model"].trainable_variables]
+            np.savez(out / f"{name}_jax_fisher.npz",
+                     **{s["names"][p].replace("/", "|"): np.asarray(v) / batches for p, v in zip(paths, sums)})
+            s["warm"].update({"forward", f"fisher batch:{FISHER_BATCH}"})  # compiled: the rounds need no untimed pass
+            print(json.dumps({"saved": name}), flush=True)
+
+
+class JaxWorker:
+    def __init__(self, work):
+        self.proc = subprocess.Popen([sys.executable, __file__, "_jax", str(work)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env={**os.environ, "KERAS_BACKEND": "jax"})
+        self.info = self.read()
+
+    def read(self):
+        while True:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read()
+                raise SystemExit(f"engine_speed: the JAX worker stopped:\n{err[-3000:]}")
+            if line.startswith("{"):
+                return json.loads(line)
+
+    def ask(self, *command):
+        self.proc.stdin.write(" ".join(str(c).replace(" ", "_") for c in command) + "\n")
+        self.proc.stdin.flush()
+        return self.read()
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+# ------------------------------------------------------------------------------------------ engine
+def engine_bench(engine_bin, work, name, mode, runs, outputs=None):
+    model_file, data_file, n, _ = MODELS[name]
+    fisher = "none" if mode == "forward" else mode.split()[1]
+    cmd = [str(engine_bin), str(work / model_file), str(work / data_file), "--fisher", fisher, "--runs", str(runs)]
+    if outputs:
+        cmd += ["--outputs", str(outputs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"engine_speed: engine-bench failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}")
+    try:
+        result = json.loads(proc.stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        raise SystemExit(f"engine_speed: engine-bench printed no JSON line: {' '.join(cmd)}\n{proc.stdout[-2000:]}")
+    if result.get("samples") != n:
+        raise SystemExit(f"engine_speed: engine-bench measured {result.get('samples')} samples, expected {n}")
+    return result
+
+
+# ------------------------------------------------------------------------------------------ agreement
+def agree(jaxw, bin_path, engine_bin, work):
+    """Engine outputs and ckptforget's batch Fisher against JAX's; returns (ok, {model: worst figures})."""
+    import h5py
+    out = work / "out"
+    out.mkdir(exist_ok=True)
+    ok, report = True, {}
+    for name, (model_file, data_file, n, _) in MODELS.items():
+        jaxw.ask("save", name, out)
+        p_jax = np.load(out / f"{name}_jax_outputs.npy").astype(np.float64)
+        engine_bench(engine_bin, work, name, "forward", 1, outputs=out / f"{name}_engine_outputs.f32")
+        p_eng = np.fromfile(out / f"{name}_engine_outputs.f32", "<f4").astype(np.float64).reshape(p_jax.shape)
+        row_rel = np.abs(p_eng - p_jax).max(axis=1) / np.abs(p_jax).max(axis=1)
+        a_eng, a_jax = p_eng.argmax(axis=1), p_jax.argmax(axis=1)
+        rows = np.arange(n)
+        # Equal, or a tie within the tolerance (JAX's top probability and the engine's pick differ by <= 1e-4 relative).
+        tie = np.abs(p_jax[rows, a_eng] - p_jax[rows, a_jax]) <= TOLERANCE * p_jax[rows, a_jax]
+        argmax_bad = int(((a_eng != a_jax) & ~tie).sum())
+        stats_out = out / f"{name}_stats.h5"
+        stats_out.unlink(missing_ok=True)
+        cmd = [str(bin_path), "stats", str(work / model_file), "--data", str(work / data_file), "--class", "0",
+               "--fisher", f"batch:{FISHER_BATCH}", "-o", str(stats_out), "-q"]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        stats_s = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"engine_speed: command failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr.strip()}")
+        jf = np.load(out / f"{name}_jax_fisher.npz")
+        worst_f, worst_name, missing = 0.0, None, []
+        with h5py.File(stats_out, "r") as f:
+            full = f["fisher/full"]
+            for key in jf.files:
+                tensor = key.replace("|", "/")
+                if tensor not in full:
+                    missing.append(tensor)
+                    continue
+                ref = jf[key].astype(np.float64)
+                got = full[tensor][...].astype(np.float64).reshape(ref.shape)
+                rel = np.abs(got - ref).max() / max(np.abs(ref).max(), 1e-30)
+                if rel > worst_f:
+                    worst_f, worst_name = rel, tensor
+        good = row_rel.max() <= TOLERANCE and argmax_bad == 0 and worst_f <= TOLERANCE and not missing
+        ok &= good
+        report[name] = {"prob_row_rel": float(row_rel.max()), "argmax_differs": int((a_eng != a_jax).sum()),
+                        "argmax_differs_beyond_ties": argmax_bad, "fisher_rel": float(worst_f), "fisher_worst": worst_name,
+                        "fisher_tensors": len(jf.files), "fisher_missing": missing, "stats_command_s": round(stats_s, 3)}
+        log(f"agreement:   {name}: probabilities {row_rel.max():.1e} (max |diff| / row max), argmax differs on "
+            f"{(a_eng != a_jax).sum()} of {n} ({argmax_bad} beyond ties); `ckptforget stats --fisher batch:{FISHER_BATCH}` "
+            f"vs JAX over {len(jf.files)} tensors: {worst_f:.1e} at worst ({worst_name})"
+            + (f"; MISSING in the stats file: {missing}" if missing else "") + ("" if good else "  DISAGREE"))
+    return ok, report
+
+
+# ------------------------------------------------------------------------------------------ driver
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("bench_dir", type=Path)
+    root = Path(__file__).resolve().parents[1]
+    parser.add_argument("--bin", type=Path, default=root / ".build/release/ckptforget")
+    parser.add_argument("--engine-bin", type=Path)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+    engine_bin = args.engine_bin or args.bin.parent / "engine-bench"
+    for path in (args.bin, engine_bin):
+        if not os.access(path, os.X_OK):
+            raise SystemExit(f"engine_speed: no binary at {path} (swift build -c release)")
+    work = args.bench_dir.resolve() / "engine-speed"
+    load_before = loadavg()
+    log(f"machine:     {os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0))}), {cpu_model()}, "
+        f"kernel {platform.system()} {platform.release()}")
+    log(f"load:        {load_before} (1, 5, 15 min) before the runs")
+    meta = prepare(work, args.rebuild)
+    jaxw = JaxWorker(work)
+    import h5py
+    log(f"versions:    python {platform.python_version()}, numpy {np.__version__}, h5py {h5py.__version__}, "
+        f"Keras {jaxw.info['keras']}, JAX {jaxw.info['jax']} ({', '.join(jaxw.info['devices'])}), "
+        f"engine {git_rev(root)}")
+    for name, (_, _, n, what) in MODELS.items():
+        log(f"model:       {name}: {what}; {meta['params'][name]:,} parameters; {n} samples")
+    ok, agreement = agree(jaxw, args.bin, engine_bin, work)
+
+    results = {(name, mode): [] for name in MODELS for mode in MODES}
+    for k in range(args.rounds):
+        for name in MODELS:
+            for mode in MODES:
+                n = MODELS[name][2]
+                order = ("jax", "engine") if k % 2 == 0 else ("engine", "jax")
+                res = {}
+                for who in order:
+                    if who == "jax":
+                        j = jaxw.ask("time", name, mode, args.runs)
+                        res["jax_s"], res["jax_cpu"] = statistics.median(j["times"]), statistics.median(j["cpu"])
+                        if "compile_s" in j:
+                            res["jax_compile_s"] = j["compile_s"]
+                    else:
+                        e = engine_bench(engine_bin, work, name, mode, args.runs)
+                        res["engine_s"], res["engine_cpu"], res["workers"] = e["median_s"], e["cpu_s"], e["workers"]
+                res["ratio"] = res["jax_s"] / res["engine_s"]
+                results[(name, mode)].append(res)
+                log(f"  round {k + 1}/{args.rounds} {name:15} {mode:15} engine {n / res['engine_s']:>9,.1f} samples/s "
+                    f"(CPU {res['engine_cpu']:.2f} s)   JAX {n / res['jax_s']:>9,.1f} samples/s (CPU {res['jax_cpu']:.2f} s)   "
+                    f"engine / JAX {res['ratio']:.2f}x")
+    jaxw.close()
+    load_after = loadavg()
+
+    log("")
+    log(f"ENGINE SPEED  {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; medians of {args.rounds} rounds of "
+        f"{args.runs} passes; load average before {load_before}, after {load_after}")
+    log("")
+    log("| model | mode | samples | engine samples/s | JAX samples/s | engine / JAX | engine CPU s/pass | JAX CPU s/pass "
+        "| engine / JAX by CPU |")
+    log("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    summary_rows, missed = [], False
+    for (name, mode), rows in results.items():
+        n = MODELS[name][2]
+        eng_s = statistics.median(r["engine_s"] for r in rows)
+        jax_s = statistics.median(r["jax_s"] for r in rows)
+        ratio = statistics.median(r["ratio"] for r in rows)
+        eng_cpu = statistics.median(r["engine_cpu"] for r in rows)
+        jax_cpu = statistics.median(r["jax_cpu"] for r in rows)
+        missed |= ratio < 1
+        log(f"| {name} | {mode} | {n} | {n / eng_s:,.1f} | {n / jax_s:,.1f} | {ratio:.2f}x | {eng_cpu:.3f} | {jax_cpu:.3f} "
+            f"| {jax_cpu / eng_cpu:.2f}x |")
+        summary_rows.append({"model": name, "mode": mode, "samples": n, "engine_samples_per_s": round(n / eng_s, 1),
+                             "jax_samples_per_s": round(n / jax_s, 1), "ratio": round(ratio, 3),
+                             "round_ratios": [round(r["ratio"], 3) for r in rows],
+                             "engine_cpu_s": round(eng_cpu, 4), "jax_cpu_s": round(jax_cpu, 4),
+                             "workers": rows[0]["workers"]})
+    log("")
+    log(f"engine / JAX is the median of the per-round ratios of wall times; 'by CPU' is JAX's CPU seconds over the engine's "
+        f"(all threads, per pass). Forward: JAX in batches of {FORWARD_BATCH}, the engine in its own; Fisher: batches of "
+        f"{FISHER_BATCH} for both.")
+    if max(os.getloadavg()[0], float(load_before.split()[0])) > 0.5:
+        log("NOTE: load average above 0.5: the machine was busy, the figures are provisional")
+    if not ok:
+        log("ENGINE SPEED: results DISAGREE (see 'agreement' above)")
+        status = 1
+    else:
+        log(f"ENGINE SPEED goal: engine >= 1x JAX on every row: {'met' if not missed else 'MISSED'}")
+        status = MISSED if missed else 0
+    print(json.dumps({"engine_speed": 1, "rounds": args.rounds, "runs": args.runs, "load_before": load_before,
+                      "load_after": load_after, "rows": summary_rows, "agreement": agreement, "agree": bool(ok),
+                      "exit": status}), flush=True)
+    return status
+
+
+def git_rev(root):
+    try:
+        return subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    except OSError:
+        return "?"
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "_build":
+        build(Path(sys.argv[2]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "_jax":
+        jax_worker(Path(sys.argv[2]))
+    else:
+        sys.exit(main())
