@@ -18,7 +18,7 @@ What can be kept here, and what cannot:
 * the data: the 8,000 training images / 2,000 held out of common.py (not 70/15/15 of 70,000).
 * the weight change of eq. 7 needs the network before and after it learned the forget data; so for
   each task three snapshots are trained:
-    pre      2 epochs on the training images WITHOUT the forget data (the --pre snapshot)
+    pre      1 epoch on the training images WITHOUT the forget data (the --pre snapshot)
     original pre + 1 epoch on ALL the training images ("baseline": it learned the forget data)
     retrain  pre + 1 epoch on the training images without the forget data (as many epochs as the
              original, never saw the forget data: "after retraining")
@@ -53,7 +53,7 @@ import numpy as np  # noqa: E402
 import common as c  # noqa: E402
 
 T, HIDDEN, BATCH, LR = 25, 200, 100, 2e-3
-EPOCHS_PRE = 2
+EPOCHS_PRE = 1
 PAPER_CLASSWISE_ACC = (0.852, 0.827, 0.776)  # MNIST class-wise accuracy: baseline, unlearned, retrained
 REVERT, PRUNE, THRESHOLD = "revert:alpha=1,select=corr,corr=0.15", "prune:theta=0.05", "threshold:gamma=0.5"
 
@@ -132,7 +132,7 @@ def export(net, path):
 
 
 def snapshots(args, x, y, keep, name):
-    """pre (2 epochs on keep), original (pre + 1 epoch on all), retrain (pre + 1 epoch on keep): NIR files."""
+    """pre (1 epoch on keep), original (pre + 1 epoch on all), retrain (pre + 1 epoch on keep): NIR files."""
     import copy
     import torch
 
