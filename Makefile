@@ -10,7 +10,7 @@ DEMO_OUT := demo-out
 # (headless, for the tests that draw the report page in a browser), pkg-config for SwiftPM.
 APT_PACKAGES := libhdf5-dev libssl-dev libopenblas-dev zlib1g-dev hdf5-tools openssl chromium pkg-config
 
-.PHONY: all deps build release test demo install uninstall bench fuzz clean
+.PHONY: all deps build release test demo install uninstall bench fuzz experiments clean
 
 all: build
 
@@ -126,5 +126,13 @@ fuzz: deps
 	done; \
 	[ -z "$$failed" ] || { echo "fuzz targets that failed:$$failed"; exit 1; }
 
+# Each paper's experiment reproduced by one script (experiments/README.md): trains the paper's model, forgets
+# with ckptforget commands only, prints its table beside the paper's figures and writes its report pages
+# to experiments-out/. Needs python3 with Keras 3 + JAX, snnTorch and nir; not part of `make test`.
+EXPERIMENTS := slides_dampening fabbri_relabel milner_full_param zero_randomize spiking_hybrid
+
+experiments: release
+	cd experiments && for s in $(EXPERIMENTS); do KERAS_BACKEND=jax python3 $$s.py || exit 1; done
+
 clean:
-	rm -rf .build $(FUZZ_BUILD) $(DEMO_OUT) bench-out
+	rm -rf .build $(FUZZ_BUILD) $(DEMO_OUT) bench-out experiments-out
