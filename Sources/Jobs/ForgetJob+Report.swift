@@ -25,14 +25,18 @@ struct RunForReport {
     let after: Assessment?
     let policy: [Requirement]
     let splits: DataSplits?
+    /// The model as read and as written, when the run measured them: a spiking network's page
+    /// shows each spiking layer's firing rates before and after.
+    let models: (before: (any ClassifierModel)?, after: (any ClassifierModel)?)
 
-    func page() -> String {
+    func page() throws -> String {
         let forgetClasses = request.data.forgetIDs == nil ? request.target.classes : []
         let metrics: ReportModel.Metrics
         var check: PolicyCheck?
         if let after, let splits {
+            let spikeRates = try models.after.map { try ReportJob.spikeRates(after: $0, before: models.before, on: splits) } ?? []
             metrics = .measured(ReportModel.Measurement(before: before, after: after, data: ReportJob.describe(request.data, splits),
-                                                        beforeModel: request.input))
+                                                        beforeModel: request.input, spikeRates: spikeRates))
             if !policy.isEmpty {
                 check = PolicyCheck(policy, before: before?.values ?? [:], after: after.values,
                                     source: request.requirements.isEmpty ? "the strength search's default policy" : "--require")

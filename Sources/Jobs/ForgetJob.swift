@@ -126,10 +126,12 @@ public enum ForgetJob {
             report.warnings = warnings + report.warnings
             if let search { report.passes[search.index].details = Self.merging(["search": search.details], into: report.passes[search.index].details) }
             var after: Assessment?
+            var editedModel: (any ClassifierModel)?
             var evaluation: JSONValue = .null
             if let before, let splits {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
                 let edited = try ClassifierModels.open(openCheckpoint(written), spiking: request.spiking)
+                editedModel = edited
                 var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses,
                                               detailed: request.report != nil)
                 if let limit = request.relearnLimit, let target = before.forget?.accuracy, let edited = edited as? Network {
@@ -158,8 +160,9 @@ public enum ForgetJob {
             if let page = request.report {
                 let run = RunForReport(request: request, checkpoint: checkpoint, destination: destination, report: report,
                                        attestation: attestation, evaluation: evaluation, read: read, parent: records?.parent,
-                                       before: before, after: after, policy: policy, splits: splits)
-                try transaction.write(Array(run.page().utf8), to: page)
+                                       before: before, after: after, policy: policy, splits: splits,
+                                       models: (before: network, after: editedModel))
+                try transaction.write(Array(try run.page().utf8), to: page)
             }
             let changed = inputs.changed()
             guard changed.isEmpty else { throw ForgetJobError.inputChanged(changed) }

@@ -174,6 +174,26 @@ import Testing
         for (layer, rate) in [("1", "35.9 %"), ("3", "12.5 %"), ("5", "4.0 %")] {
             #expect(page.contains("<title>layer \(layer), forget data after: \(rate)</title>"), "\(layer)")
         }
+        // A forgetting run's --report page draws the same bars, measured on the run's own data:
+        // the `report` of the file it wrote, with its input as --before, gives the same figures.
+        let forgetRun = try Run.ckptforget(Run.fixture("spiking/snn_post.nir"), "--data", Run.fixture("spiking/snn_spikes.h5") + ":input,labels",
+                                           "--encoding", "spikes", "--class", "2", "--pass", "threshold:gamma=0.5,iters=3", "--no-sign",
+                                           "-o", scratch.file("out.nir"), "--report", scratch.file("run.html"))
+        #expect(forgetRun.status == 0, "\(forgetRun.stderr)")
+        let runPage = try String(contentsOfFile: scratch.file("run.html"), encoding: .utf8)
+        let reread = try Run.ckptforget("report", scratch.file("out.nir"), "--before", Run.fixture("spiking/snn_post.nir"),
+                                        "--data", Run.fixture("spiking/snn_spikes.h5") + ":input,labels", "--encoding", "spikes", "--class", "2",
+                                        "-o", scratch.file("reread.html"))
+        #expect(reread.status == 0, "\(reread.stderr)")
+        let rereadPage = try String(contentsOfFile: scratch.file("reread.html"), encoding: .utf8)
+        func spikeTitles(_ page: String) -> [String] {
+            page.components(separatedBy: "<title>layer ").dropFirst().compactMap { $0.components(separatedBy: "</title>").first }
+        }
+        #expect(runPage.occurrences(of: "<section id=\"spikes\">") == 1)
+        for series in ["forget-before", "forget-after", "retain-before", "retain-after"] {
+            #expect(runPage.occurrences(of: "class=\"bar bar-\(series)\"") == 3, "\(series)")
+        }
+        #expect(spikeTitles(runPage).count == 12 && spikeTitles(runPage) == spikeTitles(rereadPage), "\(spikeTitles(runPage)) vs \(spikeTitles(rereadPage))")
         // A Keras model's page has no such section.
         let keras = try Run.ckptforget("report", Self.model, "--data", Self.data, "--scale", "1/255", "--class", "2", "-o", scratch.file("k.html"))
         let kerasPage = try String(contentsOfFile: scratch.file("k.html"), encoding: .utf8)
