@@ -15,7 +15,8 @@ let path = "/proc/self/fd/\(memory)"
 
 /// The bytes as a whole zip archive (a `.keras` or `torch.save` file): the end records and zip64
 /// locator, the central directory, every local header; then every member's content up to 1 MiB
-/// (inflated, CRC checked) and the CRC check the torch reader makes before using a record.
+/// (inflated, CRC checked), the CRC check the torch reader makes before using a record, and what
+/// it makes of the archive (state dict, TorchScript or neither).
 /// What the reader promises the backends is checked too: members in file order, each inside the
 /// archive before the directory, none overlapping the next.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -33,6 +34,6 @@ public func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         }
         _ = try? archive.checkCRC(entry)
     }
-    _ = TorchScriptFormat.isTorchScript(archive)
+    _ = TorchFile.kind(of: archive)
     return 0
 }
