@@ -6,8 +6,7 @@
 ///   (Cody–Waite) so r is exact to |r| ≤ ln 2 / 2, then e^r = 1 + r + r²·P(r) (P of degree 5),
 ///   scaled by 2^k in two halves, so results below the normal range round once to subnormals and
 ///   results above it become +∞. v is clamped to [−104, 100] first: beyond, e^v is 0 or +∞ anyway.
-/// - sigmoid(x) = 1 / (1 + e^−x) (as the scalar definition in `ActivationFunction`): 0 for x ≤ −89
-///   where e^−x is +∞, 1 for large x.
+/// - sigmoid(x) = 1 / (1 + e^−x), as Keras defines it: 0 for x ≤ −89 where e^−x is +∞, 1 for large x.
 /// - tanh(x) is Cephes' `tanhf` on |x| with the sign of x put back (so tanh(−0) = −0): for
 ///   |x| < 0.625 the odd polynomial x + x³·Q(x²), else 1 − 2 / (e^2|x| + 1), which is 1 for large |x|.
 /// NaN in, NaN out. `VectorMathTests` measures the error against double-precision references.
