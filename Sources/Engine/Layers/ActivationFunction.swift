@@ -2,7 +2,8 @@ import Foundation
 
 /// The activations Keras layers name in `activation` (and the Activation layer), as Keras 3 defines
 /// them on the JAX backend: each a function of one value with its derivative, except softmax (over
-/// the last axis). `hardSigmoid` is Keras 3's relu6(x + 3) / 6; files Keras 2 wrote mean its
+/// the last axis). Sigmoid (1 / (1 + e^−x)) and tanh are `VectorMath`'s, for one value as for
+/// buffers. `hardSigmoid` is Keras 3's relu6(x + 3) / 6; files Keras 2 wrote mean its
 /// clip(0.2·x + 0.5, 0, 1), which `keras2HardSigmoid` is.
 enum ActivationFunction: Sendable, CaseIterable {
     case linear, relu, relu6, sigmoid, tanh, softmax, elu, selu, gelu, softplus, softsign, exponential
@@ -43,8 +44,8 @@ enum ActivationFunction: Sendable, CaseIterable {
         case .linear, .softmax: return x
         case .relu: return x < 0 ? 0 : x
         case .relu6: return Swift.min(Swift.max(x, 0), 6)
-        case .sigmoid: return 1 / (1 + Foundation.exp(-x))
-        case .tanh: return Foundation.tanh(x)
+        case .sigmoid: return VectorMath.sigmoid(x)
+        case .tanh: return VectorMath.tanh(x)
         case .elu: return x > 0 ? x : Foundation.expm1(x)
         case .selu: return Self.seluScale * (x > 0 ? x : Self.seluAlpha * Foundation.expm1(x))
         case .gelu: return 0.5 * x * (1 + Foundation.erf(x / Float(2).squareRoot()))
@@ -86,22 +87,28 @@ enum ActivationFunction: Sendable, CaseIterable {
     /// Applies the function in place; softmax over the last axis of width `classes`.
     func apply(_ values: inout [Float], classes: Int) {
         values.withUnsafeMutableBufferPointer { v in
-            switch self {
-            case .linear: break
-            case .relu: for i in v.indices { v[i] = v[i] < 0 ? 0 : v[i] }
-            case .sigmoid: for i in v.indices { v[i] = 1 / (1 + Foundation.exp(-v[i])) }
-            case .tanh: for i in v.indices { v[i] = Foundation.tanh(v[i]) }
-            case .softmax:
-                guard classes > 0 else { return }
-                for row in stride(from: 0, to: v.count, by: classes) {
-                    var peak = v[row]
-                    for i in row..<(row + classes) { peak = Swift.max(peak, v[i]) }
-                    var sum: Float = 0
-                    for i in row..<(row + classes) { v[i] = Foundation.exp(v[i] - peak); sum += v[i] }
-                    for i in row..<(row + classes) { v[i] /= sum }
-                }
-            default: for i in v.indices { v[i] = value(v[i]) }
+            guard self == .softmax else { return apply(v.baseAddress, count: v.count) }
+            guard classes > 0 else { return }
+            for row in stride(from: 0, to: v.count, by: classes) {
+                var peak = v[row]
+                for i in row..<(row + classes) { peak = Swift.max(peak, v[i]) }
+                var sum: Float = 0
+                for i in row..<(row + classes) { v[i] = Foundation.exp(v[i] - peak); sum += v[i] }
+                for i in row..<(row + classes) { v[i] /= sum }
             }
+        }
+    }
+
+    /// Applies a function of one value (not softmax: it is left as it is, as `value` does) to
+    /// `count` values in place.
+    func apply(_ values: UnsafeMutablePointer<Float>?, count: Int) {
+        guard let values, count > 0 else { return }
+        switch self {
+        case .linear, .softmax: break
+        case .relu: for i in 0..<count { values[i] = values[i] < 0 ? 0 : values[i] }
+        case .sigmoid: VectorMath.sigmoid(values, count: count)
+        case .tanh: VectorMath.tanh(values, count: count)
+        default: for i in 0..<count { values[i] = value(values[i]) }
         }
     }
 

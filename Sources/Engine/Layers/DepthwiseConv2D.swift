@@ -81,14 +81,23 @@ struct DepthwiseConv2D: Layer {
         return [input.samples, rows.size, cols.size, outputs]
     }
 
-    /// The output before the activation.
-    private func linear(_ input: Batch) -> [Float] {
+    /// The output before the activation. With one filter per channel (`multiplier` 1, as in
+    /// MobileNet) the loop over channels is the innermost, so it vectorises; the same products are
+    /// added in the same order as the general loop, so the two agree bit for bit. `general` takes
+    /// the general loop regardless (for the tests).
+    func linear(_ input: Batch, general: Bool = false) -> [Float] {
         let shape = outputShape(input)
         var out = [Float](repeating: 0, count: shape.reduce(1, *))
         let (channels, multiplier) = (channels, multiplier)
         input.values.withUnsafeBufferPointer { x in
             kernel.withUnsafeBufferPointer { k in
                 out.withUnsafeMutableBufferPointer { y in
+                    if multiplier == 1 && !general {
+                        forEachTap(input.shape) { _, o, i, t in
+                            for c in 0..<channels { y[o &+ c] += x[i &+ c] * k[t &+ c] }
+                        }
+                        return
+                    }
                     forEachTap(input.shape) { _, o, i, t in
                         for c in 0..<channels {
                             let value = x[i &+ c]
@@ -114,6 +123,19 @@ struct DepthwiseConv2D: Layer {
         if !(fusedSoftmax && activation == .softmax) {
             activation.backpropagate(&delta, output: output.values, input: activation.derivativeNeedsInput ? linear(input) : nil, classes: outputs)
         }
+        let n = input.samples
+        let (kernelGradients, back) = gradients(input: input, delta: delta, inputGradient: inputGradient)
+        sink.addPerSample(kernelName, gradients: kernelGradients, size: kernel.count)
+        if let biasName { sink.addPositionalSums(biasName, deltas: delta, n: n, positions: delta.count / max(n * outputs, 1), f: outputs) }
+        return inputGradient ? Batch(values: back, shape: input.shape) : nil
+    }
+
+    /// Each sample's kernel gradient (samples × kernel values) and, with `inputGradient`, dL/d(input)
+    /// (else empty), from the deltas of the output before the activation. With `multiplier` 1 the
+    /// loop over channels is the innermost, as in `linear`, with the same additions in the same
+    /// order (a sum of one product is that product: the general loop's 0 + p is p, except that −0
+    /// becomes +0, which added to a sum that starts at +0 changes nothing). `general` as in `linear`.
+    func gradients(input: Batch, delta: [Float], inputGradient: Bool, general: Bool = false) -> (kernel: [Float], input: [Float]) {
         let n = input.samples, size = kernel.count
         var kernelGradients = [Float](repeating: 0, count: n * size)
         var back = [Float](repeating: 0, count: inputGradient ? input.values.count : 0)
@@ -123,6 +145,16 @@ struct DepthwiseConv2D: Layer {
                 delta.withUnsafeBufferPointer { d in
                     kernelGradients.withUnsafeMutableBufferPointer { gk in
                         back.withUnsafeMutableBufferPointer { b in
+                            if multiplier == 1 && !general {
+                                forEachTap(input.shape) { s, o, i, t in
+                                    let g = s &* size &+ t
+                                    for c in 0..<channels { gk[g &+ c] += x[i &+ c] * d[o &+ c] }
+                                    if inputGradient {
+                                        for c in 0..<channels { b[i &+ c] += d[o &+ c] * k[t &+ c] }
+                                    }
+                                }
+                                return
+                            }
                             forEachTap(input.shape) { s, o, i, t in
                                 let g = s &* size &+ t
                                 for c in 0..<channels {
@@ -140,8 +172,6 @@ struct DepthwiseConv2D: Layer {
                 }
             }
         }
-        sink.addPerSample(kernelName, gradients: kernelGradients, size: size)
-        if let biasName { sink.addPositionalSums(biasName, deltas: delta, n: n, positions: delta.count / max(n * outputs, 1), f: outputs) }
-        return inputGradient ? Batch(values: back, shape: input.shape) : nil
+        return (kernelGradients, back)
     }
 }

@@ -71,12 +71,29 @@ struct Recurrent: Layer {
     }
 
     /// What a forward pass keeps for the backward one, step-major: h_t and (LSTM) c_t for t = 0…T
-    /// (zeros first), and each step's gate values after their activations.
-    struct Trace {
-        var h: [Float], c: [Float]
-        var gates: [Float]
+    /// (zeros first); each step's gate pre-activations and their values after the activations; an
+    /// LSTM's a(c_t) for t = 1…T. Buffers it owns, released with it.
+    final class Trace {
+        let h: UnsafeMutableBufferPointer<Float>, c: UnsafeMutableBufferPointer<Float>
+        let gates: UnsafeMutableBufferPointer<Float>, activated: UnsafeMutableBufferPointer<Float>
+        let squashed: UnsafeMutableBufferPointer<Float>
         /// GRU: each step's h·R + recurrent bias (its candidate's part before the reset gate).
-        var recurrent: [Float]
+        let recurrent: UnsafeMutableBufferPointer<Float>
+
+        init(_ cell: Cell, samples n: Int, steps: Int, units: Int, width: Int) {
+            func zeros(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
+                let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
+                buffer.initialize(repeating: 0)
+                return buffer
+            }
+            h = zeros((steps + 1) * n * units)
+            c = zeros(cell == .lstm ? (steps + 1) * n * units : 0)
+            (gates, activated) = (zeros(steps * n * width), zeros(steps * n * width))
+            squashed = zeros(cell == .lstm ? steps * n * units : 0)
+            recurrent = zeros(cell == .gru ? steps * n * width : 0)
+        }
+
+        deinit { for buffer in [h, c, gates, activated, squashed, recurrent] { buffer.deallocate() } }
     }
 
     func run(_ input: Batch) -> (output: [Float], trace: Trace, sequence: [Float]) {
@@ -85,13 +102,20 @@ struct Recurrent: Layer {
         let sequence = ordered(input.values, samples: n, steps: steps, width: features)
         var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
         if let inputBias { projection.addRowwise(inputBias) }
-        var trace = Trace(h: [Float](repeating: 0, count: (steps + 1) * n * units), c: cell == .lstm ? [Float](repeating: 0, count: (steps + 1) * n * units) : [],
-                          gates: [Float](repeating: 0, count: steps * n * width), recurrent: cell == .gru ? [Float](repeating: 0, count: steps * n * width) : [])
-        for t in 0..<steps {
-            let previous = Array(trace.h[(t * n * units)..<((t + 1) * n * units)])
-            var recurrent = GEMM.product(previous, recurrentKernel, m: n, n: width, k: units)
+        let trace = Trace(cell, samples: n, steps: steps, units: units, width: width)
+        var recurrent = [Float](repeating: 0, count: n * width)
+        for t in 0..<steps where n > 0 {
+            recurrent.withUnsafeMutableBufferPointer { r in
+                recurrentKernel.withUnsafeBufferPointer { kernel in
+                    GEMM.multiply(trace.h.baseAddress! + t * n * units, kernel.baseAddress!, into: r.baseAddress!, m: n, n: width, k: units)
+                }
+            }
             if let recurrentBias { recurrent.addRowwise(recurrentBias) }
-            step(t, projection: projection, recurrent: recurrent, samples: n, steps: steps, trace: &trace)
+            projection.withUnsafeBufferPointer { p in
+                recurrent.withUnsafeBufferPointer { r in
+                    step(t, projection: p.baseAddress!, recurrent: r.baseAddress!, samples: n, steps: steps, trace: trace)
+                }
+            }
         }
         var output: [Float]
         if returnSequences {
@@ -122,23 +146,37 @@ struct Recurrent: Layer {
         var inputDeltas = [Float](repeating: 0, count: n * steps * width)
         var recurrentDeltas = cell == .gru ? inputDeltas : []
         var previous = [Float](repeating: 0, count: n * steps * units)  // h_{t−1}, rows (s, t)
-        var dh = [Float](repeating: 0, count: n * units), dc = [Float](repeating: 0, count: cell == .lstm ? n * units : 0)
-        for t in (0..<steps).reversed() {
+        // dL/dh_t, dL/dc_t and one step's deltas, reused from step to step (at least one value each,
+        // so that every buffer has an address).
+        var dh = [Float](repeating: 0, count: max(n * units, 1)), dc = dh
+        var stepDeltas = [Float](repeating: 0, count: max(n * width, 1)), stepRecurrent = stepDeltas
+        for t in (0..<steps).reversed() where n > 0 {
             for s in 0..<n {
                 let above = returnSequences ? (s * steps + t) * units : (t == steps - 1 ? s * units : -1)
                 if above >= 0 { for j in 0..<units { dh[s * units + j] += gradient.values[above + j] } }
                 let from = (t * n + s) * units
                 previous.replaceSubrange(((s * steps + t) * units)..<((s * steps + t + 1) * units), with: trace.h[from..<(from + units)])
             }
-            var stepDeltas = [Float](repeating: 0, count: n * width), stepRecurrent = stepDeltas
-            backStep(t, samples: n, trace: trace, dh: &dh, dc: &dc, deltas: &stepDeltas, recurrentDeltas: &stepRecurrent)
+            dh.withUnsafeMutableBufferPointer { dh in
+                dc.withUnsafeMutableBufferPointer { dc in
+                    stepDeltas.withUnsafeMutableBufferPointer { deltas in
+                        stepRecurrent.withUnsafeMutableBufferPointer { recurrentDeltas in
+                            backStep(t, samples: n, trace: trace, dh: dh.baseAddress!, dc: dc.baseAddress!,
+                                     deltas: deltas.baseAddress!, recurrentDeltas: recurrentDeltas.baseAddress!)
+                            // dh_{t−1} gets the recurrent product's share (backStep left the direct paths in dh).
+                            recurrentKernel.withUnsafeBufferPointer { kernel in
+                                GEMM.multiply((cell == .gru ? recurrentDeltas : deltas).baseAddress!, kernel.baseAddress!, transposeB: true,
+                                              into: dh.baseAddress!, m: n, n: units, k: width, beta: 1)
+                            }
+                        }
+                    }
+                }
+            }
             for s in 0..<n {
                 let row = (s * steps + t) * width
                 inputDeltas.replaceSubrange(row..<(row + width), with: stepDeltas[(s * width)..<((s + 1) * width)])
                 if cell == .gru { recurrentDeltas.replaceSubrange(row..<(row + width), with: stepRecurrent[(s * width)..<((s + 1) * width)]) }
             }
-            // dh_{t−1} gets the recurrent product's share (backStep left the direct paths in dh).
-            dh = GEMM.product(cell == .gru ? stepRecurrent : stepDeltas, recurrentKernel, transposeB: true, m: n, n: units, k: width, adding: dh)
         }
         let recurrentSide = cell == .gru ? recurrentDeltas : inputDeltas
         sink.addPositional(kernelName, inputs: sequence, deltas: inputDeltas, n: n, positions: steps, k: features, f: width)
