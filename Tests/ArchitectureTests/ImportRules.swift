@@ -15,6 +15,7 @@ struct ImportRules {
             "CBLAS": ["Engine/LinearAlgebra/GEMM.swift"],
             "CZlib": ["Checkpoint/Zip/Inflate.swift"],
             "CMalloc": ["Engine/Model/AllocatorTuning.swift"],
+            "CLinuxIO": ["Checkpoint/Output/WriteBehind.swift"],
         ],
         allowed: [
             "Checkpoint": [],
