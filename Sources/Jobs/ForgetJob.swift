@@ -37,6 +37,7 @@ public enum ForgetJob {
             throw PassError.needsData(pass: step.pass.name)
         }
         if !request.requirements.isEmpty || request.relearnLimit != nil, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
+        if request.relearnLimit == nil, request.requirements.contains(where: { $0.metric == "relearn" }) { throw ForgetJobError.relearnRequirementNeedsLimit }
         if request.dryRun {
             if request.report != nil { throw ForgetJobError.reportWithDryRun }
             return .planned(plan, checkpoint: checkpoint)
@@ -93,7 +94,8 @@ public enum ForgetJob {
             guard let network, let splits, let before else { throw ForgetJobError.autoNeedsData(prepared.steps[step.index].spec.text) }
             if policy.isEmpty { policy = try Requirement.parse(StrengthSearch.defaultPolicy) }
             let outcome = try StrengthSearch.run(prepared, step: step, checkpoint: checkpoint, model: ModelStageInput(model: network, data: splits),
-                                                 before: before, policy: policy, feature: request.miaFeature, forgetClasses: forgetClasses)
+                                                 before: before, policy: policy, relearnLimit: request.relearnLimit,
+                                                 feature: request.miaFeature, forgetClasses: forgetClasses)
             events.searched(step.scale.parameter, outcome.trials.map { ($0.value, $0.metrics, $0.failures.isEmpty) })
             guard outcome.chosen != nil else {
                 let best = outcome.best.map { trial in

@@ -8,7 +8,10 @@ import Forgetting
 /// on a coarse grid from the weakest value to the strongest, then by bisection between the last
 /// value that failed and the first that met it. The search assumes that a stronger setting forgets
 /// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
-/// only the forget split's when the forget accuracy already fails a `forget_acc` clause.
+/// only the forget split's when the forget accuracy already fails a `forget_acc` clause. When the
+/// policy names `relearn`, a trial that meets every other clause is measured for relearn time too
+/// (a copy fine-tuned on the forget split, up to `--relearn` steps), the costliest measurement,
+/// so only trials that could still be chosen pay for it.
 enum StrengthSearch {
     /// When no `--require` is given: forget the class, keep the rest.
     static let defaultPolicy = "forget_acc<=0.01,retain_drop<=0.01"
@@ -63,7 +66,7 @@ enum StrengthSearch {
 
     static func run(_ plan: ForgettingPlan, step: (index: Int, pass: any TunablePass, scale: StrengthScale),
                     checkpoint: any CheckpointFile, model: ModelStageInput, before: Assessment, policy: [Requirement],
-                    feature: MembershipInference.Feature, forgetClasses: [Int]) throws -> Outcome {
+                    relearnLimit: Int?, feature: MembershipInference.Feature, forgetClasses: [Int]) throws -> Outcome {
         // The passes before the searched one are the same in every trial: apply them once.
         var base = try HeldModel(model: model, checkpoint: checkpoint)
         for index in 0..<step.index {
@@ -71,6 +74,8 @@ enum StrengthSearch {
         }
         var trials: [Trial] = []
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
+        let measuresRelearn = policy.contains { $0.metric == "relearn" }
+        let cheapClauses = policy.filter { $0.metric != "relearn" }
         func trial(_ value: Double) throws -> Trial {
             let candidate = try plan.substituting(try step.pass.with(value), at: step.index, checkpoint: checkpoint)
             var held = base
@@ -93,8 +98,16 @@ enum StrengthSearch {
                 }
             }
             let known = forget.map { [DataSplit.forget: (values: $0.outputs, labels: $0.labels)] } ?? [:]
-            let after = try Assessment(of: network, on: model.data, known: known, feature: feature, forgetClasses: forgetClasses)
-            let result = Trial(value: value, metrics: after.values, failures: Requirement.failures(policy, before: before, after: after))
+            var after = try Assessment(of: network, on: model.data, known: known, feature: feature, forgetClasses: forgetClasses)
+            var failures = Requirement.failures(cheapClauses, before: before, after: after)
+            // Relearn time only where it decides: a trial that fails another clause fails anyway.
+            if measuresRelearn, failures.isEmpty {
+                if let limit = relearnLimit, let target = before.forget?.accuracy, let network = network as? Network {
+                    after.relearnSteps = try RelearnTime.measure(network, forget: model.data.forget, target: target, limit: limit) ?? limit + 1
+                }
+                failures = Requirement.failures(policy, before: before, after: after)
+            }
+            let result = Trial(value: value, metrics: after.values, failures: failures)
             trials.append(result)
             return result
         }
