@@ -134,10 +134,15 @@ public enum ForgetJob {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
                 let edited = try ClassifierModels.open(openCheckpoint(written), spiking: request.spiking)
                 editedModel = edited
-                var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses,
-                                              detailed: request.report != nil)
+                // The search's chosen trial ran this very model on this data when the weights written
+                // are bit for bit the trial's: its outputs are the written model's (the engine's
+                // batches do not depend on anything else), so they are taken instead of run again.
+                let reused = search?.measured.flatMap { Self.sameWeights(edited, $0.network) ? $0 : nil }
+                var measured = try Assessment(of: edited, on: splits, known: reused?.outputs ?? [:], feature: request.miaFeature,
+                                              forgetClasses: forgetClasses, detailed: request.report != nil)
                 if let limit = request.relearnLimit, let target = before.forget?.accuracy, let edited = edited as? Network {
-                    measured.relearnSteps = try RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
+                    measured.relearnSteps = try reused?.relearnSteps
+                        ?? RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
                 }
                 let failures = Requirement.failures(policy, before: before, after: measured)
                 events.assessed(before, measured, failures)
@@ -185,6 +190,17 @@ public enum ForgetJob {
         return "\(passes.joined(separator: ", ")): the forget classes' logit was moved to about 0, not below the other classes'; "
             + "on a softmax head whose other logits are negative that makes the class more likely (see CLASS PASSES in man ckptforget). "
             + "Use suppress (or bias=floor) to keep it below them, or give --data to measure what the edit did"
+    }
+
+    /// Whether two Keras networks hold the same weights, bit for bit (a spiking model is never taken
+    /// as the same: it is simulated again).
+    static func sameWeights(_ a: any ClassifierModel, _ b: any ClassifierModel) -> Bool {
+        guard let a = a as? Network, let b = b as? Network else { return false }
+        let (x, y) = (a.weights, b.weights)
+        return x.count == y.count && x.allSatisfy { name, values in
+            guard let other = y[name], other.count == values.count else { return false }
+            return zip(values, other).allSatisfy { $0.bitPattern == $1.bitPattern }
+        }
     }
 
     /// `extra`'s members added to an object (or replacing null).

@@ -8,7 +8,8 @@ import Forgetting
 /// on a coarse grid from the weakest value to the strongest, then by bisection between the last
 /// value that failed and the first that met it. The search assumes that a stronger setting forgets
 /// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
-/// only the forget split's when the forget accuracy already fails a `forget_acc` clause. When the
+/// only the forget split's when the forget accuracy already fails a `forget_acc` clause; the chosen
+/// trial's outputs serve for the output's own assessment when its weights are the trial's. When the
 /// policy names `relearn`, a trial that meets every other clause is measured for relearn time too
 /// (a copy fine-tuned on the forget split, up to `--relearn` steps), the costliest measurement,
 /// so only trials that could still be chosen pay for it.
@@ -22,12 +23,23 @@ enum StrengthSearch {
         let failures: [String]
     }
 
+    /// A trial measured on every split: its model and outputs, so that the run can take them for the
+    /// chosen value's output instead of running the same model on the same data again.
+    struct Measured {
+        let value: Double
+        let network: any ClassifierModel
+        let outputs: [DataSplit: (values: [Float], labels: [Int])]
+        let relearnSteps: Int?
+    }
+
     struct Outcome {
         let plan: ForgettingPlan
         let index: Int
         let chosen: Trial?
         let trials: [Trial]
         let scale: StrengthScale
+        /// The chosen trial as measured (nil when none was chosen).
+        let measured: Measured?
 
         /// The search, for the chosen pass's record.
         var details: JSONValue {
@@ -72,7 +84,7 @@ enum StrengthSearch {
         for index in 0..<step.index {
             _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
         }
-        var trials: [Trial] = []
+        var trials: [Trial] = [], measured: [Measured] = []
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
         let measuresRelearn = policy.contains { $0.metric == "relearn" }
         let cheapClauses = policy.filter { $0.metric != "relearn" }
@@ -97,8 +109,13 @@ enum StrengthSearch {
                     return result
                 }
             }
-            let known = forget.map { [DataSplit.forget: (values: $0.outputs, labels: $0.labels)] } ?? [:]
-            var after = try Assessment(of: network, on: model.data, known: known, feature: feature, forgetClasses: forgetClasses)
+            // The other splits as `Assessment(of:on:)` runs them, kept for the run (see `Measured`).
+            func predictions(_ part: DataPart?) throws -> Predictions? {
+                guard let part, part.count > 0 else { return nil }
+                return try Predictions(of: network, on: part)
+            }
+            let (retain, test) = (try predictions(model.data.retain), try predictions(model.data.test))
+            var after = Assessment(forget: forget, retain: retain, test: test, feature: feature, forgetClasses: forgetClasses)
             var failures = Requirement.failures(cheapClauses, before: before, after: after)
             // Relearn time only where it decides: a trial that fails another clause fails anyway.
             if measuresRelearn, failures.isEmpty {
@@ -109,6 +126,13 @@ enum StrengthSearch {
             }
             let result = Trial(value: value, metrics: after.values, failures: failures)
             trials.append(result)
+            if failures.isEmpty {
+                var outputs: [DataSplit: (values: [Float], labels: [Int])] = [:]
+                for (split, kept) in [(DataSplit.forget, forget), (.retain, retain), (.test, test)] {
+                    if let kept { outputs[split] = (kept.outputs, kept.labels) }
+                }
+                measured.append(Measured(value: value, network: network, outputs: outputs, relearnSteps: after.relearnSteps))
+            }
             return result
         }
         var weaker: Double?, met: Double?
@@ -125,6 +149,7 @@ enum StrengthSearch {
         }
         let chosen = met.flatMap { value in trials.last { $0.value == value } }
         let plan = try plan.substituting(try step.pass.with(met ?? step.scale.grid.last!), at: step.index, checkpoint: checkpoint)
-        return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale)
+        return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale,
+                       measured: met.flatMap { value in measured.last { $0.value == value } })
     }
 }

@@ -74,6 +74,10 @@ import Testing
         #expect(trials.contains { ($0["metrics"] as? [String: Any])?["retain_acc"] == nil }, "no trial stopped at the forget split")
         let after = (predicate["evaluation"] as? [String: Any])?["after"] as? [String: Any]
         #expect((after?["forget_acc"] as? Double ?? 1) <= 0.05)
+        // The output's assessment is the chosen trial's (taken from it: the same weights on the same data).
+        let chosenMetrics = try #require(trials.last { $0["value"] as? Double == chosen }?["metrics"] as? [String: Any])
+        #expect(Set(chosenMetrics.keys) == Set(after.map { Array($0.keys) } ?? []), "\(chosenMetrics) \(after ?? [:])")
+        for (name, value) in chosenMetrics { #expect("\(value)" == "\(after?[name] ?? "-")", "\(name)") }
 
         // A policy no setting meets: exit 4, nothing written, the closest trial named.
         let none = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto",
