@@ -9,7 +9,8 @@ import Forgetting
 /// value that failed and the first that met it. The search assumes that a stronger setting forgets
 /// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
 /// only the forget split's when the forget accuracy already fails a `forget_acc` clause; the chosen
-/// trial's outputs serve for the output's own assessment when its weights are the trial's. When the
+/// trial's outputs serve for the output's own assessment when its weights are the trial's; a trial
+/// that changes only later layers runs from the values below them, held from an earlier trial. When the
 /// policy names `relearn`, a trial that meets every other clause is measured for relearn time too
 /// (a copy fine-tuned on the forget split, up to `--relearn` steps), the costliest measurement,
 /// so only trials that could still be chosen pay for it.
@@ -88,6 +89,9 @@ enum StrengthSearch {
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
         let measuresRelearn = policy.contains { $0.metric == "relearn" }
         let cheapClauses = policy.filter { $0.metric != "relearn" }
+        // By split, the values below the first layer a trial changed, for later trials that change
+        // nothing below them (`dampen` only ever changes the output layer): see `HeldActivations`.
+        var activations: [DataSplit: HeldActivations] = [:]
         func trial(_ value: Double) throws -> Trial {
             let candidate = try plan.substituting(try step.pass.with(value), at: step.index, checkpoint: checkpoint)
             var held = base
@@ -96,10 +100,25 @@ enum StrengthSearch {
                 _ = try held.apply(current.pass, spec: current.spec, to: current.tensors, plan: candidate)
             }
             let network = try held.network()
+            let changed = Set(held.tensors.filter { name, tensor in tensor.values != base.tensors[name]?.values }.keys)
+            let cut = (network as? Network).flatMap { HeldActivations.cut($0, changed: changed) }
+            // The model's outputs on a split: from the held values when they are below the cut (held
+            // now if there are none yet, or only above it, and they fit the budget), else from the input.
+            func outputs(_ split: DataSplit, _ part: DataPart) throws -> Predictions {
+                guard let engine = network as? Network, let cut else { return try Predictions(of: network, on: part) }
+                if activations[split].map({ $0.nodes > cut }) ?? true {
+                    let others = activations.filter { $0.key != split }.values.reduce(0) { $0 + $1.bytes }
+                    guard let bytes = HeldActivations.bytes(engine, nodes: cut, samples: part.count),
+                          others + bytes <= HeldActivations.budget else { return try Predictions(of: network, on: part) }
+                    activations[split] = try HeldActivations(engine, nodes: cut, on: part)
+                }
+                let (values, labels) = try activations[split]!.outputs(of: engine)
+                return Predictions(outputs: values, labels: labels, classes: engine.classes, kind: engine.outputKind)
+            }
             // The forget split first (the smallest): a trial whose forget accuracy already fails the
             // policy fails whatever the other splits show, so they are not run. Most failing trials of
             // a search from the weakest setting fail there; the record then holds only forget_acc.
-            let forget = model.data.forget.count > 0 ? try Predictions(of: network, on: model.data.forget) : nil
+            let forget = model.data.forget.count > 0 ? try outputs(.forget, model.data.forget) : nil
             if let forget, !forgetClauses.isEmpty {
                 let partial = Assessment(forget: forget, retain: nil, test: nil, feature: feature)
                 let failures = Requirement.failures(forgetClauses, before: before, after: partial)
@@ -110,11 +129,11 @@ enum StrengthSearch {
                 }
             }
             // The other splits as `Assessment(of:on:)` runs them, kept for the run (see `Measured`).
-            func predictions(_ part: DataPart?) throws -> Predictions? {
-                guard let part, part.count > 0 else { return nil }
-                return try Predictions(of: network, on: part)
+            func predictions(_ split: DataSplit) throws -> Predictions? {
+                guard let part = model.data[split], part.count > 0 else { return nil }
+                return try outputs(split, part)
             }
-            let (retain, test) = (try predictions(model.data.retain), try predictions(model.data.test))
+            let (retain, test) = (try predictions(.retain), try predictions(.test))
             var after = Assessment(forget: forget, retain: retain, test: test, feature: feature, forgetClasses: forgetClasses)
             var failures = Requirement.failures(cheapClauses, before: before, after: after)
             // Relearn time only where it decides: a trial that fails another clause fails anyway.
