@@ -18,7 +18,7 @@ public struct HeldActivations: @unchecked Sendable {
     public var bytes: Int { values.count * values.sampleShape.reduce(1, *) * 4 }
 
     /// Bytes held at most, by every `HeldActivations` of a search together (see `bytes`).
-    public static let budget = 128 << 20
+    public static let budget = 64 << 20
 
     /// The first node whose layer reads one of `changed` (tensor names), when the network can be run
     /// from it: every node from there on takes only values made from there on. The last node when
