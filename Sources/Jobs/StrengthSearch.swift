@@ -85,7 +85,10 @@ enum StrengthSearch {
         for index in 0..<step.index {
             _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
         }
-        var trials: [Trial] = [], measured: [Measured] = []
+        var trials: [Trial] = []
+        // The last trial that met the policy: the chosen one is always the last (the grid stops at the
+        // first that meets it, and bisection moves only to values that meet it), so one model is kept.
+        var lastMet: Measured?
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
         let measuresRelearn = policy.contains { $0.metric == "relearn" }
         let cheapClauses = policy.filter { $0.metric != "relearn" }
@@ -150,7 +153,7 @@ enum StrengthSearch {
                 for (split, kept) in [(DataSplit.forget, forget), (.retain, retain), (.test, test)] {
                     if let kept { outputs[split] = (kept.outputs, kept.labels) }
                 }
-                measured.append(Measured(value: value, network: network, outputs: outputs, relearnSteps: after.relearnSteps))
+                lastMet = Measured(value: value, network: network, outputs: outputs, relearnSteps: after.relearnSteps)
             }
             return result
         }
@@ -169,6 +172,6 @@ enum StrengthSearch {
         let chosen = met.flatMap { value in trials.last { $0.value == value } }
         let plan = try plan.substituting(try step.pass.with(met ?? step.scale.grid.last!), at: step.index, checkpoint: checkpoint)
         return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale,
-                       measured: met.flatMap { value in measured.last { $0.value == value } })
+                       measured: lastMet.flatMap { $0.value == met ? $0 : nil })
     }
 }
