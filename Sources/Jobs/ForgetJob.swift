@@ -37,6 +37,7 @@ public enum ForgetJob {
             throw PassError.needsData(pass: step.pass.name)
         }
         if !request.requirements.isEmpty || request.relearnLimit != nil, request.data.isEmpty { throw ForgetJobError.requirementsNeedData }
+        if request.relearnLimit == nil, request.requirements.contains(where: { $0.metric == "relearn" }) { throw ForgetJobError.relearnRequirementNeedsLimit }
         if request.dryRun {
             if request.report != nil { throw ForgetJobError.reportWithDryRun }
             return .planned(plan, checkpoint: checkpoint)
@@ -93,7 +94,8 @@ public enum ForgetJob {
             guard let network, let splits, let before else { throw ForgetJobError.autoNeedsData(prepared.steps[step.index].spec.text) }
             if policy.isEmpty { policy = try Requirement.parse(StrengthSearch.defaultPolicy) }
             let outcome = try StrengthSearch.run(prepared, step: step, checkpoint: checkpoint, model: ModelStageInput(model: network, data: splits),
-                                                 before: before, policy: policy, feature: request.miaFeature, forgetClasses: forgetClasses)
+                                                 before: before, policy: policy, relearnLimit: request.relearnLimit,
+                                                 feature: request.miaFeature, forgetClasses: forgetClasses)
             events.searched(step.scale.parameter, outcome.trials.map { ($0.value, $0.metrics, $0.failures.isEmpty) })
             guard outcome.chosen != nil else {
                 let best = outcome.best.map { trial in
@@ -132,10 +134,15 @@ public enum ForgetJob {
                 let written = transaction.files.first { $0.final == destination }?.temporary ?? destination
                 let edited = try ClassifierModels.open(openCheckpoint(written), spiking: request.spiking)
                 editedModel = edited
-                var measured = try Assessment(of: edited, on: splits, feature: request.miaFeature, forgetClasses: forgetClasses,
-                                              detailed: request.report != nil)
+                // The search's chosen trial ran this very model on this data when the weights written
+                // are bit for bit the trial's: its outputs are the written model's (the engine's
+                // batches do not depend on anything else), so they are taken instead of run again.
+                let reused = search?.measured.flatMap { Self.sameWeights(edited, $0.network) ? $0 : nil }
+                var measured = try Assessment(of: edited, on: splits, known: reused?.outputs ?? [:], feature: request.miaFeature,
+                                              forgetClasses: forgetClasses, detailed: request.report != nil)
                 if let limit = request.relearnLimit, let target = before.forget?.accuracy, let edited = edited as? Network {
-                    measured.relearnSteps = try RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
+                    measured.relearnSteps = try reused?.relearnSteps
+                        ?? RelearnTime.measure(edited, forget: splits.forget, target: target, limit: limit) ?? limit + 1
                 }
                 let failures = Requirement.failures(policy, before: before, after: measured)
                 events.assessed(before, measured, failures)
@@ -183,6 +190,17 @@ public enum ForgetJob {
         return "\(passes.joined(separator: ", ")): the forget classes' logit was moved to about 0, not below the other classes'; "
             + "on a softmax head whose other logits are negative that makes the class more likely (see CLASS PASSES in man ckptforget). "
             + "Use suppress (or bias=floor) to keep it below them, or give --data to measure what the edit did"
+    }
+
+    /// Whether two Keras networks hold the same weights, bit for bit (a spiking model is never taken
+    /// as the same: it is simulated again).
+    static func sameWeights(_ a: any ClassifierModel, _ b: any ClassifierModel) -> Bool {
+        guard let a = a as? Network, let b = b as? Network else { return false }
+        let (x, y) = (a.weights, b.weights)
+        return x.count == y.count && x.allSatisfy { name, values in
+            guard let other = y[name], other.count == values.count else { return false }
+            return zip(values, other).allSatisfy { $0.bitPattern == $1.bitPattern }
+        }
     }
 
     /// `extra`'s members added to an object (or replacing null).

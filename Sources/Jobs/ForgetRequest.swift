@@ -137,6 +137,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
     case autoNeedsData(String)
     case classNamesNeedLabels
     case relearnNeedsTraining(path: String)
+    /// `--require relearn…` without `--relearn N`, which says how many steps to try.
+    case relearnRequirementNeedsLimit
     case reportWithDryRun
     /// Inputs replaced or written to while the run read them: nothing is committed.
     case inputChanged([String])
@@ -155,6 +157,8 @@ public enum ForgetJobError: Error, Equatable, CustomStringConvertible {
             "--class \(name): not one of the classes of \(path): \(labels.prefix(20).joined(separator: ", "))\(labels.count > 20 ? ", ..." : "")"
         case .classNamesNeedLabels: "class names need the checkpoint's own labels; give class indices here"
         case .reportWithDryRun: "--report writes a page with the output, and --dry-run writes nothing: give one of them"
+        case .relearnRequirementNeedsLimit:
+            "--require relearn needs --relearn N: the most steps of fine-tuning to try (N+1 then means not within N)"
         case .relearnNeedsTraining(let path): "--relearn fine-tunes the model, which the engine does for Keras models only; \(path) is a spiking graph"
         case .inputChanged(let paths):
             "\(paths.joined(separator: ", ")) changed while the run read \(paths.count == 1 ? "it" : "them") (replaced or written to); "

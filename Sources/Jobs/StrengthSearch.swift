@@ -8,7 +8,12 @@ import Forgetting
 /// on a coarse grid from the weakest value to the strongest, then by bisection between the last
 /// value that failed and the first that met it. The search assumes that a stronger setting forgets
 /// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
-/// only the forget split's when the forget accuracy already fails a `forget_acc` clause.
+/// only the forget split's when the forget accuracy already fails a `forget_acc` clause; the chosen
+/// trial's outputs serve for the output's own assessment when its weights are the trial's; a trial
+/// that changes only later layers runs from the values below them, held from an earlier trial. When the
+/// policy names `relearn`, a trial that meets every other clause is measured for relearn time too
+/// (a copy fine-tuned on the forget split, up to `--relearn` steps), the costliest measurement,
+/// so only trials that could still be chosen pay for it.
 enum StrengthSearch {
     /// When no `--require` is given: forget the class, keep the rest.
     static let defaultPolicy = "forget_acc<=0.01,retain_drop<=0.01"
@@ -19,12 +24,23 @@ enum StrengthSearch {
         let failures: [String]
     }
 
+    /// A trial measured on every split: its model and outputs, so that the run can take them for the
+    /// chosen value's output instead of running the same model on the same data again.
+    struct Measured {
+        let value: Double
+        let network: any ClassifierModel
+        let outputs: [DataSplit: (values: [Float], labels: [Int])]
+        let relearnSteps: Int?
+    }
+
     struct Outcome {
         let plan: ForgettingPlan
         let index: Int
         let chosen: Trial?
         let trials: [Trial]
         let scale: StrengthScale
+        /// The chosen trial as measured (nil when none was chosen).
+        let measured: Measured?
 
         /// The search, for the chosen pass's record.
         var details: JSONValue {
@@ -63,14 +79,22 @@ enum StrengthSearch {
 
     static func run(_ plan: ForgettingPlan, step: (index: Int, pass: any TunablePass, scale: StrengthScale),
                     checkpoint: any CheckpointFile, model: ModelStageInput, before: Assessment, policy: [Requirement],
-                    feature: MembershipInference.Feature, forgetClasses: [Int]) throws -> Outcome {
+                    relearnLimit: Int?, feature: MembershipInference.Feature, forgetClasses: [Int]) throws -> Outcome {
         // The passes before the searched one are the same in every trial: apply them once.
         var base = try HeldModel(model: model, checkpoint: checkpoint)
         for index in 0..<step.index {
             _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
         }
         var trials: [Trial] = []
+        // The last trial that met the policy: the chosen one is always the last (the grid stops at the
+        // first that meets it, and bisection moves only to values that meet it), so one model is kept.
+        var lastMet: Measured?
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
+        let measuresRelearn = policy.contains { $0.metric == "relearn" }
+        let cheapClauses = policy.filter { $0.metric != "relearn" }
+        // By split, the values below the first layer a trial changed, for later trials that change
+        // nothing below them (`dampen` only ever changes the output layer): see `HeldActivations`.
+        var activations: [DataSplit: HeldActivations] = [:]
         func trial(_ value: Double) throws -> Trial {
             let candidate = try plan.substituting(try step.pass.with(value), at: step.index, checkpoint: checkpoint)
             var held = base
@@ -79,10 +103,25 @@ enum StrengthSearch {
                 _ = try held.apply(current.pass, spec: current.spec, to: current.tensors, plan: candidate)
             }
             let network = try held.network()
+            let changed = Set(held.tensors.filter { name, tensor in tensor.values != base.tensors[name]?.values }.keys)
+            let cut = (network as? Network).flatMap { HeldActivations.cut($0, changed: changed) }
+            // The model's outputs on a split: from the held values when they are below the cut (held
+            // now if there are none yet, or only above it, and they fit the budget), else from the input.
+            func outputs(_ split: DataSplit, _ part: DataPart) throws -> Predictions {
+                guard let engine = network as? Network, let cut else { return try Predictions(of: network, on: part) }
+                if activations[split].map({ $0.nodes > cut }) ?? true {
+                    let others = activations.filter { $0.key != split }.values.reduce(0) { $0 + $1.bytes }
+                    guard let bytes = HeldActivations.bytes(engine, nodes: cut, samples: part.count),
+                          others + bytes <= HeldActivations.budget else { return try Predictions(of: network, on: part) }
+                    activations[split] = try HeldActivations(engine, nodes: cut, on: part)
+                }
+                let (values, labels) = try activations[split]!.outputs(of: engine)
+                return Predictions(outputs: values, labels: labels, classes: engine.classes, kind: engine.outputKind)
+            }
             // The forget split first (the smallest): a trial whose forget accuracy already fails the
             // policy fails whatever the other splits show, so they are not run. Most failing trials of
             // a search from the weakest setting fail there; the record then holds only forget_acc.
-            let forget = model.data.forget.count > 0 ? try Predictions(of: network, on: model.data.forget) : nil
+            let forget = model.data.forget.count > 0 ? try outputs(.forget, model.data.forget) : nil
             if let forget, !forgetClauses.isEmpty {
                 let partial = Assessment(forget: forget, retain: nil, test: nil, feature: feature)
                 let failures = Requirement.failures(forgetClauses, before: before, after: partial)
@@ -92,10 +131,30 @@ enum StrengthSearch {
                     return result
                 }
             }
-            let known = forget.map { [DataSplit.forget: (values: $0.outputs, labels: $0.labels)] } ?? [:]
-            let after = try Assessment(of: network, on: model.data, known: known, feature: feature, forgetClasses: forgetClasses)
-            let result = Trial(value: value, metrics: after.values, failures: Requirement.failures(policy, before: before, after: after))
+            // The other splits as `Assessment(of:on:)` runs them, kept for the run (see `Measured`).
+            func predictions(_ split: DataSplit) throws -> Predictions? {
+                guard let part = model.data[split], part.count > 0 else { return nil }
+                return try outputs(split, part)
+            }
+            let (retain, test) = (try predictions(.retain), try predictions(.test))
+            var after = Assessment(forget: forget, retain: retain, test: test, feature: feature, forgetClasses: forgetClasses)
+            var failures = Requirement.failures(cheapClauses, before: before, after: after)
+            // Relearn time only where it decides: a trial that fails another clause fails anyway.
+            if measuresRelearn, failures.isEmpty {
+                if let limit = relearnLimit, let target = before.forget?.accuracy, let network = network as? Network {
+                    after.relearnSteps = try RelearnTime.measure(network, forget: model.data.forget, target: target, limit: limit) ?? limit + 1
+                }
+                failures = Requirement.failures(policy, before: before, after: after)
+            }
+            let result = Trial(value: value, metrics: after.values, failures: failures)
             trials.append(result)
+            if failures.isEmpty {
+                var outputs: [DataSplit: (values: [Float], labels: [Int])] = [:]
+                for (split, kept) in [(DataSplit.forget, forget), (.retain, retain), (.test, test)] {
+                    if let kept { outputs[split] = (kept.outputs, kept.labels) }
+                }
+                lastMet = Measured(value: value, network: network, outputs: outputs, relearnSteps: after.relearnSteps)
+            }
             return result
         }
         var weaker: Double?, met: Double?
@@ -112,6 +171,7 @@ enum StrengthSearch {
         }
         let chosen = met.flatMap { value in trials.last { $0.value == value } }
         let plan = try plan.substituting(try step.pass.with(met ?? step.scale.grid.last!), at: step.index, checkpoint: checkpoint)
-        return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale)
+        return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale,
+                       measured: lastMet.flatMap { $0.value == met ? $0 : nil })
     }
 }

@@ -54,7 +54,8 @@ enum Help {
                                      mia, forget_share, forget_prob, relearn, retain_drop, test_drop;
                                      operators <=, <, >=, >); an 'auto' setting (ssd:alpha=auto,
                                      dampen:auto, ascent:steps=auto) is searched to meet it
-              --relearn N            also measure the edited model's relearn time (steps, up to N)
+              --relearn N            also measure the edited model's relearn time (steps, up to N);
+                                     needed by a relearn clause in --require
               --pre PRE              the snapshot from before the forget data was learned (for ΔW = W − W_pre:
                                      prune, negate, revert); tensors matched by name and shape
               --stats STATS          a statistics file: Fisher diagonals, activity, correlation (ssd,

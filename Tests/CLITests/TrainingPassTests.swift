@@ -74,6 +74,10 @@ import Testing
         #expect(trials.contains { ($0["metrics"] as? [String: Any])?["retain_acc"] == nil }, "no trial stopped at the forget split")
         let after = (predicate["evaluation"] as? [String: Any])?["after"] as? [String: Any]
         #expect((after?["forget_acc"] as? Double ?? 1) <= 0.05)
+        // The output's assessment is the chosen trial's (taken from it: the same weights on the same data).
+        let chosenMetrics = try #require(trials.last { $0["value"] as? Double == chosen }?["metrics"] as? [String: Any])
+        #expect(Set(chosenMetrics.keys) == Set(after.map { Array($0.keys) } ?? []), "\(chosenMetrics) \(after ?? [:])")
+        for (name, value) in chosenMetrics { #expect("\(value)" == "\(after?[name] ?? "-")", "\(name)") }
 
         // A policy no setting meets: exit 4, nothing written, the closest trial named.
         let none = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto",
@@ -88,6 +92,54 @@ import Testing
         #expect(two.status == 2 && two.stderr.contains("only one setting per run can be searched for"), "\(two.stderr)")
         let noData = try Run.ckptforget(Self.mlp, "-c", "2", "-p", "dampen:auto", "-o", scratch.file("t.h5"))
         #expect(noData.status == 2 && noData.stderr.contains("searched for on data"), "\(noData.stderr)")
+    }
+
+    /// `--require relearn…` with an `auto` setting: a trial that meets the other clauses is measured
+    /// for relearn time too, and the search keeps the weakest value whose relearn time is long enough.
+    @Test func anAutoSearchMeasuresRelearnTimeWhenThePolicyNamesIt() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        // On this fixture alpha 0.2 brings the class back in 9 steps, weaker alphas that forget it in 8.
+        let run = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto", "--relearn", "50",
+                                     "--require", "forget_acc<=0.05,retain_drop<=0.01,relearn>=9", "-o", scratch.file("r.h5"))
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("RELEARN"), "\(run.stderr)")
+        let predicate = try Self.predicate(scratch.file("r.h5.manifest.json"))
+        let pass = try #require((predicate["passes"] as? [[String: Any]])?.first)
+        let search = try #require((pass["details"] as? [String: Any])?["search"] as? [String: Any])
+        let trials = search["trials"] as? [[String: Any]] ?? []
+        let chosen = try #require(search["chosen"] as? Double)
+        let chosenTrial = try #require(trials.first { $0["value"] as? Double == chosen })
+        #expect(chosenTrial["met"] as? Bool == true)
+        #expect(((chosenTrial["metrics"] as? [String: Any])?["relearn"] as? Int ?? 0) >= 9, "\(chosenTrial)")
+        for trial in trials {
+            let metrics = trial["metrics"] as? [String: Any] ?? [:]
+            let failures = trial["failures"] as? [String] ?? []
+            if (metrics["forget_acc"] as? Double ?? 1) > 0.05 {
+                // Failed on the forget split: nothing else measured, relearn time least of all.
+                #expect(metrics["relearn"] == nil && failures.count == 1, "\(trial)")
+            } else {
+                let relearn = try #require(metrics["relearn"] as? Int, "\(trial)")
+                #expect((trial["met"] as? Bool) == (relearn >= 9), "\(trial)")
+                if relearn < 9 { #expect(failures == ["relearn = \(Double(relearn)), required >= 9.0"], "\(trial)") }
+            }
+        }
+        // Some trial met every other clause and failed on relearn time alone: the clause decided.
+        #expect(trials.contains { ($0["failures"] as? [String])?.first?.hasPrefix("relearn = ") == true }, "\(trials)")
+        let after = (predicate["evaluation"] as? [String: Any])?["after"] as? [String: Any]
+        #expect((after?["relearn"] as? Int ?? 0) >= 9)
+
+        // Relearn time is at most 11 (= --relearn 10, plus one for "not within"): no value meets 12.
+        let none = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto", "--relearn", "10",
+                                      "--require", "forget_acc<=0.05,retain_drop<=0.01,relearn>=12", "-o", scratch.file("n.h5"))
+        #expect(none.status == 4 && none.stderr.contains("met the policy in") && none.stderr.contains("relearn = 11.0, required >= 12.0"),
+                "\(none.stderr)")
+        #expect(!scratch.contents.contains { $0.hasPrefix("n.h5") })
+        // Without --relearn there is no limit to measure against: refused before any work.
+        let noLimit = try Run.ckptforget(Self.mlp, "--data", Self.flat, "--scale", "1/255", "-c", "2", "-p", "dampen:auto",
+                                         "--require", "relearn>=5", "-o", scratch.file("n.h5"))
+        #expect(noLimit.status == 2 && noLimit.stderr.contains("--require relearn needs --relearn N"), "\(noLimit.stderr)")
+        #expect(!scratch.contents.contains { $0.hasPrefix("n.h5") })
     }
 
     @Test func fisherNoiseComputesItsFisherFromData() throws {

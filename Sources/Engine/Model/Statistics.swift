@@ -45,7 +45,7 @@ public struct NetworkRunner {
                         logits: Bool = false, samplesPerBatch: Int? = nil) throws -> SplitMeasures {
         if fisher != nil, !network.endsInSoftmax { throw EngineError.lossNeedsSoftmax(path: network.path) }
         var result = SplitMeasures(fisher: fisher.map(FisherAccumulator.init(mode:)))
-        let size = if case .batch(let b) = fisher { b } else { samplesPerBatch ?? min(max((4 << 20) / network.valuesPerSample, 16), 256) }
+        let size = if case .batch(let b) = fisher { b } else { samplesPerBatch ?? network.samplesPerBatch }
         let (network, classes) = (network, network.classes)
         try concurrentBatches(of: split, size: size) { batch, labels in
             // A batch with a label out of range is not measured; `combine` reports it, in order.
