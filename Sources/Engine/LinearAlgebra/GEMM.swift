@@ -4,8 +4,9 @@ internal import CBLAS
 /// file that imports it.
 enum GEMM {
     /// The engine runs batches on all cores itself (`NetworkRunner`), so OpenBLAS works on the
-    /// calling thread: its own threads would only compete for the same cores.
-    private static let singleThreaded: Void = openblas_set_num_threads(1)
+    /// calling thread, and the thread pool it started when loaded is ended: its threads would only
+    /// compete for the same cores (see the shim).
+    private static let singleThreaded: Void = ckf_openblas_single_threaded()
 
     /// C (m × n) = alpha · op(A) · op(B) + beta · C, where op(A) is m × k and op(B) is k × n.
     static func multiply(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>, transposeB: Bool = false,
