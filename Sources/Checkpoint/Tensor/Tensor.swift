@@ -202,4 +202,12 @@ public struct AxisSlice: Sequence, Sendable {
 
 extension TensorValues {
     public var indices: Range<Int> { 0..<count }
+
+    /// The values at flat indices `range`, in a new array.
+    public func slice(_ range: Range<Int>) -> TensorValues {
+        switch self {
+        case .float32(let v): .float32(Array(v[range]))
+        case .float64(let v): .float64(Array(v[range]))
+        }
+    }
 }
