@@ -53,4 +53,23 @@ import Testing
             }
         }
     }
+
+    /// `encoder/weight` of generic.h5 is (16, 8) in chunks of (4, 8): read in consecutive slices of
+    /// every size from 1 to 33, as the passes read, each slice comes from the band of whole chunk
+    /// rows read for it or kept from the slice before, and equals the whole tensor's.
+    @Test func chunkedDatasetInConsecutiveSlices() throws {
+        let file = try openCheckpoint(Fixture.path("hdf5/generic.h5"))
+        let info = try #require(file.tensor(named: "encoder/weight"))
+        let whole = try file.read(info).values
+        for size in 1...33 {
+            for low in stride(from: 0, to: info.count, by: size) {
+                let range = low..<min(low + size, info.count)
+                #expect(try file.read(info, elements: range) == whole.slice(range), "slices of \(size): \(range)")
+            }
+        }
+        // Another tensor between two slices of this one.
+        _ = try file.read(info, elements: 0..<5)
+        _ = try file.read(try #require(file.tensor(named: "head/weight")), elements: 3..<9)
+        #expect(try file.read(info, elements: 5..<70) == whole.slice(5..<70))
+    }
 }
