@@ -96,6 +96,13 @@ public protocol CheckpointFile: AnyObject {
     /// Reads and decodes one floating tensor.
     func read(_ info: TensorInfo) throws -> Tensor
 
+    /// Whether `read(_:elements:)` reads only the bytes of the elements asked for (by default it
+    /// reads the whole tensor and slices it, so a caller would read it once instead).
+    var readsSlices: Bool { get }
+
+    /// Reads and decodes the elements `elements` (flat indices, row-major) of one floating tensor.
+    func read(_ info: TensorInfo, elements: Range<Int>) throws -> TensorValues
+
     /// Writes a copy of this checkpoint to `destination` (registered in `output`, so it is renamed into
     /// place on commit and removed on failure): tensors named in `plan.edited` are read, passed to
     /// `edit` and written back in their own dtype; everything else is copied through unchanged.
@@ -107,6 +114,8 @@ extension CheckpointFile {
     public var files: [String] { [path] }
     public var streamsBytes: Bool { false }
     public var leftOut: [String] { [] }
+    public var readsSlices: Bool { false }
+    public func read(_ info: TensorInfo, elements: Range<Int>) throws -> TensorValues { try read(info).values.slice(elements) }
     public func outputFiles(for destination: String) -> [String] { [destination] }
     public var outputSizes: [Int] { files.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? Int) ?? 0 } }
 

@@ -41,15 +41,20 @@ public enum ForgettingPipeline {
         try checkpoint.rewrite(to: destination, in: output, plan: rewrite, progress: progress) { tensor in
             guard let layout = plan.layout.tensors[tensor.name] else { return }
             var steps = stepsOfTensor[tensor.name] ?? []
-            let original = tensor
             if stage?.holds(tensor.name) != true, let note = try NonFiniteValues.check(tensor, in: checkpoint.path, allowed: plan.allowNonFinite) {
                 warnings.append(note)
             }
+            // The input's values are kept beside the tensor only where a pass may see the tensor
+            // changed by passes before it: a second copy of every tensor would double the memory.
+            var original: Tensor?
             if let held = stage?.take(tensor.name) {
+                original = tensor
                 tensor = held
                 steps = steps.filter { $0 >= streamed }
             }
-            let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) }, for: original)
+            let companions = try loader.load(steps.reduce(into: Set()) { $0.formUnion(plan.steps[$1].pass.requirements) },
+                                             for: original ?? tensor, keepingOriginal: original != nil || steps.count > 1)
+            original = nil
             for step in steps {
                 guard let pass = plan.steps[step].pass as? any TensorPass else { continue }
                 tensor.changes = ChangeTally()

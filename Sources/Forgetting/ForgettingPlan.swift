@@ -132,7 +132,7 @@ public struct ForgettingPlan {
             guard let pass = step.pass as? any TensorPass else { return step }
             let prepared = try pass.prepared(for: step.tensors, target: target) { name in
                 let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
-                return (tensor, try loader.load(pass.requirements, for: tensor))
+                return (tensor, try loader.load(pass.requirements, for: tensor, keepingOriginal: false))
             }
             return Step(spec: step.spec, pass: prepared, tensors: step.tensors)
         }
@@ -148,7 +148,7 @@ public struct ForgettingPlan {
             let loader = CompanionLoader(layout: layout, inputs: inputs)
             replacement = try tensorPass.prepared(for: steps[index].tensors, target: target) { name in
                 let tensor = try checkpoint.read(layout.tensors[name]!.info)  // every selected name is in the layout
-                return (tensor, try loader.load(tensorPass.requirements, for: tensor))
+                return (tensor, try loader.load(tensorPass.requirements, for: tensor, keepingOriginal: false))
             }
         }
         steps[index] = Step(spec: steps[index].spec, pass: replacement, tensors: steps[index].tensors)

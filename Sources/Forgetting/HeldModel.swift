@@ -38,7 +38,7 @@ public struct HeldModel {
             let loader = CompanionLoader(layout: plan.layout, inputs: plan.inputs)
             for name in names {
                 guard var tensor = tensors[name], let layout = plan.layout.tensors[name] else { continue }
-                let companions = try loader.load(pass.requirements, for: originals[name]!)
+                let companions = try loader.load(pass.requirements, for: originals[name]!, keepingOriginal: true)
                 tensor.changes = ChangeTally()
                 try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: plan.target, companions: companions))
                 report.edits.append(TensorEdit(tensor: name, changes: tensor.changes))

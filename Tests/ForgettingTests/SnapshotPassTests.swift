@@ -1,5 +1,6 @@
 import Testing
 import Checkpoint
+import Engine
 @testable import Forgetting
 
 /// The ΔW and Fisher passes on small tensors whose results are worked out by hand.
@@ -7,15 +8,21 @@ import Checkpoint
     /// A (2, 3) Keras kernel: inputs i = rows, output units j = columns.
     private let kernel = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [2, 3]), layer: "l", role: .kernel, classAxis: 1)
 
+    /// Applies `spec` to `values`, the companions read `sliceSize` elements at a time.
     private func apply(_ spec: String, _ values: [Float], pre: [Float]? = nil, fisher: [DataSplit: [Float]] = [:],
-                       correlation: (pre: [Float], post: [Float])? = nil, layout: TensorLayout? = nil) throws -> [Float] {
+                       correlation: (pre: [Float], post: [Float])? = nil, layout: TensorLayout? = nil,
+                       sliceSize: Int = Companions.standardSliceSize) throws -> [Float] {
+        try applyTallied(spec, values, pre: pre, fisher: fisher, correlation: correlation, layout: layout, sliceSize: sliceSize).values
+    }
+
+    private func applyTallied(_ spec: String, _ values: [Float], pre: [Float]? = nil, fisher: [DataSplit: [Float]] = [:],
+                              correlation: (pre: [Float], post: [Float])? = nil, layout: TensorLayout? = nil,
+                              sliceSize: Int = Companions.standardSliceSize) throws -> (values: [Float], changes: ChangeTally) {
         let layout = layout ?? kernel
         var companions = Companions()
-        if let pre {
-            companions.original = .float32(values)
-            companions.pre = .float32(pre)
-        }
-        for (split, f) in fisher { companions.fisher[split] = .float32(f) }
+        companions.sliceSize = sliceSize
+        if let pre { companions.pre = CompanionTensor(.float32(pre)) }
+        for (split, f) in fisher { companions.fisher[split] = CompanionTensor(.float32(f)) }
         if let correlation {
             companions.correlationPre = .float32(correlation.pre)
             companions.correlationPost = .float32(correlation.post)
@@ -23,8 +30,8 @@ import Checkpoint
         let pass = try #require(try PassRegistry.make(PassSpec(parsing: spec)) as? any TensorPass)
         var tensor = Tensor(info: layout.info, values: .float32(values))
         try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: ForgetTarget(), companions: companions))
-        guard case .float32(let out) = tensor.values else { return [] }
-        return out
+        guard case .float32(let out) = tensor.values else { return ([], tensor.changes) }
+        return (out, tensor.changes)
     }
 
     private let w: [Float] = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -76,8 +83,7 @@ import Checkpoint
         // A bias needs only its output unit: units 0 and 1 qualify, unit 2 does not.
         let bias = TensorLayout(info: TensorInfo(name: "b", dtype: .float32, shape: [3]), layer: "l", role: .bias, classAxis: 0)
         var companions = Companions()
-        companions.original = .float32([1, 1, 1])
-        companions.pre = .float32([0, 0.95, 0])
+        companions.pre = CompanionTensor(.float32([0, 0.95, 0]))
         companions.correlationPost = .float32([0.8, 0.9, 0.2])
         var tensor = Tensor(info: bias.info, values: .float32([1, 1, 1]))
         try #require(try PassRegistry.make(PassSpec(parsing: "revert:alpha=0.5,dw=0.1,corr=0.5")) as? any TensorPass).apply(to: &tensor, context: PassContext(tensor: bias, target: ForgetTarget(), companions: companions))
@@ -132,5 +138,87 @@ import Checkpoint
         #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "fisher-noise")) }
         // eps = 0 would divide zero by zero where the retain Fisher is 0.
         #expect(throws: PassError.self) { try PassRegistry.make(PassSpec(parsing: "fisher-noise:alpha=0,eps=0")) }
+    }
+
+    // MARK: slices
+
+    @Test func slicesCoverTheTensorInOrder() {
+        var companions = Companions()
+        companions.sliceSize = 2
+        #expect(companions.slices(of: 5) == [0..<2, 2..<4, 4..<5])
+        #expect(companions.slices(of: 4) == [0..<2, 2..<4])
+        #expect(companions.slices(of: 1) == [0..<1])
+        #expect(companions.slices(of: 0).isEmpty)
+        companions.sliceSize = 8
+        #expect(companions.slices(of: 5) == [0..<5])
+    }
+
+    /// The hand-worked results above, with the companions read 1, 2, 4 (a slice boundary inside
+    /// the (2, 3) kernel's rows), 5 (an odd last slice of one), 6 (exactly one) and 7 elements at a
+    /// time: the same values, and the same tally, summed in the same order.
+    @Test(arguments: [1, 2, 4, 5, 6, 7])
+    func sliceSizeChangesNothing(sliceSize: Int) throws {
+        let whole = Companions.standardSliceSize
+        for spec in ["prune:theta=0.4", "prune:top=50%", "prune:top=17%", "negate:0.5", "revert:alpha=0.5,dw=0.4,select=dw"] {
+            let sliced = try applyTallied(spec, w, pre: pre, sliceSize: sliceSize)
+            let expected = try applyTallied(spec, w, pre: pre, sliceSize: whole)
+            #expect(sliced.values == expected.values && sliced.changes == expected.changes, "\(spec), slices of \(sliceSize)")
+        }
+        #expect(try apply("prune:top=50%", w, pre: pre, sliceSize: sliceSize) == [0, 2, 0, 4, 0, 6])
+        #expect(try apply("negate:0.5", w, pre: pre, sliceSize: sliceSize) == [0.75, 2.125, 2, 4, 5.5, 5.9375])
+        #expect(try apply("revert:alpha=1,dw=0.1,corr=0.5", w, pre: pre, correlation: ([0.9, 0.1], [0.8, 0.9, 0.2]), sliceSize: sliceSize)
+                == [0.5, 2.25, 3, 4, 5, 6])
+        let fisher: [DataSplit: [Float]] = [.forget: [10, 1, 0, 50, 5, 2], .full: [0.5, 1, 1, 1, 1, 0]]
+        #expect(try apply("ssd", w, fisher: fisher, sliceSize: sliceSize) == [Float(1.0 * 0.05), 2, 3, Float(4.0 * 0.02), 5, 0])
+    }
+
+    /// A (37, 27) kernel, 999 elements, in slices of 64 (15 whole and one of 39) and of 1000 (one):
+    /// each pass against the formula applied element by element here, and prune's threshold
+    /// against a sort of all |ΔW|.
+    @Test(arguments: [64, 1000])
+    func largerThanASlice(sliceSize: Int) throws {
+        let layout = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [37, 27]), layer: "l", role: .kernel, classAxis: 1)
+        var random = SplitMix64(seed: 11)
+        let w = (0..<999).map { _ in Float(random.nextGaussian()) }
+        let pre = w.map { $0 - Float(random.nextGaussian() * 0.01) }
+        let delta = (0..<999).map { Double(w[$0]) - Double(pre[$0]) }
+
+        let negated = (0..<999).map { (i: Int) -> Float in Float(Double(pre[i]) + 0 + 0.75 * delta[i]) }
+        #expect(try apply("negate:0.25", w, pre: pre, layout: layout, sliceSize: sliceSize) == negated)
+
+        // 1% of 999 = 9.99 → the 9 largest |ΔW| (ties pruned too).
+        let threshold = delta.map { abs($0) }.sorted(by: >)[8]
+        let pruned = (0..<999).map { (i: Int) -> Float in abs(delta[i]) >= threshold ? 0 : w[i] }
+        #expect(try apply("prune:top=1%", w, pre: pre, layout: layout, sliceSize: sliceSize) == pruned)
+        #expect(pruned.filter { $0 == 0 }.count == 9)
+
+        let reverted = (0..<999).map { (i: Int) -> Float in abs(delta[i]) > 0.01 ? Float(Double(w[i]) - 0.5 * delta[i]) : w[i] }
+        #expect(try apply("revert:alpha=0.5,dw=0.01,select=dw", w, pre: pre, layout: layout, sliceSize: sliceSize) == reverted)
+
+        let forget = (0..<999).map { _ in Float(abs(random.nextGaussian())) }
+        let full = (0..<999).map { _ in Float(abs(random.nextGaussian()) * 0.2) }
+        let dampened = (0..<999).map { (i: Int) -> Float in
+            let (f, g) = (Double(forget[i]), Double(full[i]))
+            guard f > 2 * g, f > 0 else { return w[i] }
+            return Float(Double(w[i]) * min(g / f, 1))
+        }
+        #expect(try apply("ssd:alpha=2", w, fisher: [.forget: forget, .full: full], layout: layout, sliceSize: sliceSize) == dampened)
+    }
+
+    /// After an earlier pass changed the tensor, ΔW still comes from the input's values (`original`):
+    /// negate:1 of the edited tensor [9, 2, 3, 4, 5, 6] moves element 0 by −ΔW = −0.5 from 9.
+    @Test(arguments: [1, 4, 6])
+    func deltaComesFromTheInputAfterAnEarlierEdit(sliceSize: Int) throws {
+        var companions = Companions()
+        companions.sliceSize = sliceSize
+        companions.original = .float32(w)
+        companions.pre = CompanionTensor(.float32(pre))
+        var edited = w
+        edited[0] = 9
+        var tensor = Tensor(info: kernel.info, values: .float32(edited))
+        let pass = try #require(try PassRegistry.make(PassSpec(parsing: "negate:1")) as? any TensorPass)
+        try pass.apply(to: &tensor, context: PassContext(tensor: kernel, target: ForgetTarget(), companions: companions))
+        // pre + (W − W_input) + 0: pre everywhere but element 0, 0.5 + 8.
+        #expect(tensor.values == .float32([8.5] + pre.dropFirst()))
     }
 }

@@ -151,6 +151,15 @@ final class ShardedFile: CheckpointFile {
         return try shards[shard].file.read(info)
     }
 
+    var readsSlices: Bool { shards.allSatisfy { $0.file.readsSlices } }
+
+    func read(_ info: TensorInfo, elements: Range<Int>) throws -> TensorValues {
+        guard let shard = shardOfTensor[info.name] else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")
+        }
+        return try shards[shard].file.read(info, elements: elements)
+    }
+
     /// `destination` is the output index path; shards and the carried files go beside it under
     /// their own names, the index last.
     func outputFiles(for destination: String) -> [String] {

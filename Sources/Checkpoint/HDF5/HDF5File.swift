@@ -24,6 +24,9 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
     let aliases: [String: [String]]
     /// The bytes the file is read through when it is a zip member (kept open with the file).
     let range: HDF5ByteRange?
+    /// The band of whole chunk rows of a chunked dataset that `read(_:elements:)` read last, kept
+    /// for the slices after it (see HDF5File+Slices).
+    var sliceBand: (name: String, elements: Range<Int>, values: TensorValues)?
 
     static func isHDF5(_ path: String) -> Bool {
         _ = HDF5.initialised

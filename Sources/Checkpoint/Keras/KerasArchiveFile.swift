@@ -78,6 +78,8 @@ final class KerasArchiveFile: CheckpointFile, CheckpointBackend {
     var outputSizes: [Int] { [archive.storedCopySize(alignment: 1)] }
 
     func read(_ info: TensorInfo) throws -> Tensor { try weights.read(info) }
+    var readsSlices: Bool { weights.readsSlices }
+    func read(_ info: TensorInfo, elements: Range<Int>) throws -> TensorValues { try weights.read(info, elements: elements) }
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {

@@ -57,6 +57,21 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
         return try Self.readTensor(entry.info, from: file, at: header.dataStart + entry.begin)
     }
 
+    let readsSlices = true
+
+    /// The elements' bytes alone: safetensors stores a tensor contiguous and row-major.
+    func read(_ info: TensorInfo, elements range: Range<Int>) throws -> TensorValues {
+        guard let entry = entryByName[info.name] else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")
+        }
+        guard info.dtype.isEditable else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
+        }
+        precondition(range.lowerBound >= 0 && range.upperBound <= entry.info.count, "elements \(range) of \(info.name) of shape \(entry.info.shape)")
+        let slab = TensorInfo(name: info.name, dtype: entry.info.dtype, shape: [range.count], byteOrder: entry.info.byteOrder)
+        return try Self.readTensor(slab, from: file, at: header.dataStart + entry.begin + range.lowerBound * (entry.info.dtype.bits / 8)).values
+    }
+
     /// Reads `info.byteCount` bytes at `offset` straight into the decoded array where the stored
     /// layout already is the in-memory one (little-endian f32/f64), else through one raw buffer.
     static func readTensor(_ info: TensorInfo, from file: FileBytes, at offset: Int) throws -> Tensor {

@@ -138,29 +138,42 @@ public struct Tensor: Sendable {
         switch values {
         case .float32(var v):
             values = .float32([])  // release the enum's reference so `v` is uniquely owned
-            let round: (Double) -> Float = switch info.dtype {
-            case .float16: { Float(Float16($0)) }
-            case .bfloat16: { FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float($0))) }
-            default: { Float($0) }
+            // One loop per dtype, the rounding inlined in it: through a closure it cost a call an element.
+            switch info.dtype {
+            case .float16: Self.updateFloats(&v, indices, transform, &tally) { Float(Float16($0)) }
+            case .bfloat16: Self.updateFloats(&v, indices, transform, &tally) { FloatCodec.float(fromBFloat16: FloatCodec.bfloat16(from: Float($0))) }
+            default: Self.updateFloats(&v, indices, transform, &tally) { Float($0) }
             }
+            values = .float32(v)
+        case .float64(var v):
+            values = .float64([])
+            v.withUnsafeMutableBufferPointer { v in
+                for i in indices {
+                    precondition(i >= 0 && i < v.count, "index \(i) out of range")
+                    let old = v[i]
+                    v[i] = transform(i, old)
+                    tally.add(from: old, to: v[i], differ: old.bitPattern != v[i].bitPattern)
+                    tally.noteFiniteness(old: old, result: v[i], stored: v[i])
+                }
+            }
+            values = .float64(v)
+        }
+        changes = tally
+    }
+
+    /// The float32 loop of `updateElements`: each result rounded by `round` to the stored dtype.
+    @inline(__always)
+    private static func updateFloats<S: Sequence<Int>>(_ v: inout [Float], _ indices: S, _ transform: (_ index: Int, _ value: Double) -> Double,
+                                                       _ tally: inout ChangeTally, _ round: (Double) -> Float) {
+        v.withUnsafeMutableBufferPointer { v in
             for i in indices {
+                precondition(i >= 0 && i < v.count, "index \(i) out of range")
                 let old = v[i], result = transform(i, Double(old))
                 v[i] = round(result)
                 tally.add(from: Double(old), to: Double(v[i]), differ: old.bitPattern != v[i].bitPattern)
                 tally.noteFiniteness(old: Double(old), result: result, stored: Double(v[i]))
             }
-            values = .float32(v)
-        case .float64(var v):
-            values = .float64([])
-            for i in indices {
-                let old = v[i]
-                v[i] = transform(i, old)
-                tally.add(from: old, to: v[i], differ: old.bitPattern != v[i].bitPattern)
-                tally.noteFiniteness(old: old, result: v[i], stored: v[i])
-            }
-            values = .float64(v)
         }
-        changes = tally
     }
 
     /// Applies `transform` to every element.
@@ -202,4 +215,12 @@ public struct AxisSlice: Sequence, Sendable {
 
 extension TensorValues {
     public var indices: Range<Int> { 0..<count }
+
+    /// The values at flat indices `range`, in a new array.
+    public func slice(_ range: Range<Int>) -> TensorValues {
+        switch self {
+        case .float32(let v): .float32(Array(v[range]))
+        case .float64(let v): .float64(Array(v[range]))
+        }
+    }
 }

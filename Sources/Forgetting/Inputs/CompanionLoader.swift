@@ -70,13 +70,15 @@ struct CompanionLoader {
         return nil
     }
 
-    /// Loads what `requirements` ask for, for `tensor` as read from the input.
-    func load(_ requirements: Set<PassRequirement>, for tensor: Tensor) throws -> Companions {
+    /// Loads what `requirements` ask for, for `tensor` as read from the input: the small companions
+    /// whole, the `--pre` tensor and Fisher diagonals as readers of slices. `keepingOriginal` keeps
+    /// the input's values for ΔW beside the tensor, for passes that run after others changed it.
+    func load(_ requirements: Set<PassRequirement>, for tensor: Tensor, keepingOriginal: Bool) throws -> Companions {
         var companions = Companions()
         guard !requirements.isEmpty, let entry = layout.tensors[tensor.name] else { return companions }
         if requirements.contains(.preSnapshot), let pre = inputs.pre, let info = pre.tensor(named: tensor.name) {
-            companions.original = tensor.values
-            companions.pre = try pre.read(info).values
+            if keepingOriginal { companions.original = tensor.values }
+            companions.pre = try CompanionTensor(file: pre, info: info)
         }
         guard let statistics = inputs.statistics else { return companions }
         for requirement in requirements {
@@ -88,7 +90,9 @@ struct CompanionLoader {
                     companions.logitMinimum = try statistics.read(StatisticsSchema.logits(.full, .min))
                 }
             case .fisher(let split):
-                companions.fisher[split] = try statistics.read(StatisticsSchema.fisher(split, tensor: tensor.name))
+                let name = StatisticsSchema.fisher(split, tensor: tensor.name)
+                guard let info = statistics.info(name) else { throw StatisticsError.missing(path: statistics.path, entries: [name]) }
+                companions.fisher[split] = CompanionTensor(statistics: statistics, name: name, count: info.count)
             case .correlation:
                 if entry.classAxis != nil {
                     companions.correlationPost = try statistics.read(StatisticsSchema.correlation(layer: entry.layer, side: .post))

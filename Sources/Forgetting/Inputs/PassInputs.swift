@@ -38,25 +38,23 @@ public struct PassInputs {
     }
 }
 
-/// The companions of one tensor that its passes asked for, loaded just before they run.
+/// The companions of one tensor that its passes asked for, loaded just before they run. Those as
+/// large as the tensor are read a slice at a time (`slices(of:)`, `snapshot(_:of:)`).
 public struct Companions: Sendable {
-    /// The tensor's values as read from the input, before any pass.
+    /// The tensor's values as read from the input, kept when a pass before the one running may have
+    /// changed the tensor; nil when none did, and the tensor's own values are the input's.
     public var original: TensorValues?
     /// The same tensor in the `--pre` snapshot.
-    public var pre: TensorValues?
+    public var pre: CompanionTensor?
     /// Fisher diagonals by split, same shape as the tensor.
-    public var fisher: [DataSplit: TensorValues] = [:]
+    public var fisher: [DataSplit: CompanionTensor] = [:]
     /// Correlation of the layer's input units (`pre`) and output units (`post`) with the forget data.
     public var correlationPre: TensorValues?
     public var correlationPost: TensorValues?
     /// Each class's lowest logit over the data (`/logits/full/min`), when available.
     public var logitMinimum: TensorValues?
+    /// The most elements a pass takes from the companions at a time (tests make it small).
+    public var sliceSize = Companions.standardSliceSize
 
     public init() {}
-
-    /// ΔW at flat index `i`: the input's value minus the `--pre` snapshot's, in Double.
-    @inlinable
-    public func delta(_ i: Int) -> Double {
-        original![i] - pre![i]
-    }
 }

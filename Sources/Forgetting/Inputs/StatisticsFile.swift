@@ -8,6 +8,8 @@ public protocol StatisticsSource: AnyObject {
     /// The entry's dtype and shape, or nil if there is none.
     func info(_ name: String) -> TensorInfo?
     func read(_ name: String) throws -> TensorValues
+    /// The elements `elements` (flat indices) of an entry, without reading the rest where the source can.
+    func read(_ name: String, elements: Range<Int>) throws -> TensorValues
 }
 
 /// A statistics file (HDF5) in ckptforget's schema, given with `--stats`.
@@ -34,6 +36,11 @@ public final class StatisticsFile: StatisticsSource {
         guard let info = byName[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
         return try file.read(info).values
     }
+
+    public func read(_ name: String, elements: Range<Int>) throws -> TensorValues {
+        guard let info = byName[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
+        return try file.read(info, elements: elements)
+    }
 }
 
 /// Statistics the engine measured during this run (`--data` without `--stats`), held in memory:
@@ -57,6 +64,11 @@ public final class ComputedStatistics: StatisticsSource {
     public func read(_ name: String) throws -> TensorValues {
         guard let entry = entries[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
         return .float32(entry.values.map(Float.init))
+    }
+
+    public func read(_ name: String, elements: Range<Int>) throws -> TensorValues {
+        guard let entry = entries[name] else { throw StatisticsError.missing(path: path, entries: [name]) }
+        return .float32(entry.values[elements].map(Float.init))
     }
 }
 

@@ -33,12 +33,15 @@ struct FisherNoisePass: TensorPass {
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {
-        guard let retain = context.companions.fisher[.retain] else { return }
+        guard let diagonal = context.companions.fisher[.retain] else { return }
         let (alpha, epsilon, clip) = (alpha, epsilon, clip)
         var random = SplitMix64(seed: seed ^ SplitMix64.fnv1a(tensor.name))
-        tensor.update(0..<tensor.values.count) { i, w in
-            let variance = min(alpha / (max(retain[i], 0) + epsilon), clip)
-            return w + variance.squareRoot() * random.nextGaussian()
+        for range in context.companions.slices(of: tensor.values.count) {
+            let (retain, low) = (try diagonal.slice(range), range.lowerBound)
+            tensor.update(range) { i, w in
+                let variance = min(alpha / (max(retain[i - low], 0) + epsilon), clip)
+                return w + variance.squareRoot() * random.nextGaussian()
+            }
         }
     }
 }

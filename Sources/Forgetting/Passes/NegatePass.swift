@@ -24,8 +24,12 @@ struct NegatePass: TensorPass {
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {
-        guard let original = context.companions.original, let pre = context.companions.pre else { return }
+        let companions = context.companions
+        guard companions.pre != nil else { return }
         let keep = 1 - lambda
-        tensor.update(0..<tensor.values.count) { i, w in pre[i] + (w - original[i]) + keep * (original[i] - pre[i]) }
+        for range in companions.slices(of: tensor.values.count) {
+            let slice = try companions.snapshot(range, of: tensor)
+            tensor.update(range) { i, w in slice.pre(i) + (w - slice.original(i)) + keep * (slice.original(i) - slice.pre(i)) }
+        }
     }
 }

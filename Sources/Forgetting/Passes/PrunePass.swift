@@ -61,7 +61,7 @@ struct PrunePass: TensorPass {
         var selector = LargestValueSelector()
         for name in tensors {
             let (tensor, loaded) = try companions(name)
-            for i in tensor.values.indices { selector.count(abs(loaded.delta(i))) }
+            try loaded.forEachDelta(of: tensor) { _, delta in selector.count(abs(delta)) }
         }
         var pass = self
         pass.globalThreshold = .infinity
@@ -69,8 +69,8 @@ struct PrunePass: TensorPass {
             var candidates: [Double] = []
             for name in tensors {
                 let (tensor, loaded) = try companions(name)
-                candidates += tensor.values.indices.map { abs(loaded.delta($0)) }.filter {
-                    !$0.isNaN && LargestValueSelector.bucket($0) == location.bucket
+                try loaded.forEachDelta(of: tensor) { _, delta in
+                    if !delta.isNaN, LargestValueSelector.bucket(abs(delta)) == location.bucket { candidates.append(abs(delta)) }
                 }
             }
             pass.globalThreshold = LargestValueSelector.pick((location.bucket, location.rank), from: candidates)
@@ -78,25 +78,34 @@ struct PrunePass: TensorPass {
         return pass
     }
 
+    /// Per tensor, `top` reads ΔW three times a slice at a time: to count, to pick the threshold
+    /// among the values of its histogram bucket, and to prune; nothing tensor-sized is held.
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
-        let n = tensor.values.count
-        let pruned: [Int]
+        guard companions.pre != nil else { return }
+        let prunes: (Double) -> Bool
         switch rule {
         case .over(let theta):
-            pruned = (0..<n).filter { abs(companions.delta($0)) > theta }
+            prunes = { $0 > theta }
         case .top(let fraction, let global):
             let threshold: Double
             if global {
                 threshold = globalThreshold ?? .infinity
             } else {
                 var selector = LargestValueSelector()
-                for i in 0..<n { selector.count(abs(companions.delta(i))) }
+                try companions.forEachDelta(of: tensor) { _, delta in selector.count(abs(delta)) }
                 guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
-                threshold = LargestValueSelector.pick(location, from: (0..<n).lazy.map { abs(companions.delta($0)) })
+                var inBucket: [Double] = []
+                try companions.forEachDelta(of: tensor) { _, delta in
+                    if !delta.isNaN, LargestValueSelector.bucket(abs(delta)) == location.bucket { inBucket.append(abs(delta)) }
+                }
+                threshold = LargestValueSelector.pick(location, from: inBucket)
             }
-            pruned = (0..<n).filter { abs(companions.delta($0)) >= threshold }
+            prunes = { $0 >= threshold }
         }
-        tensor.update(pruned) { _ in 0 }
+        for range in companions.slices(of: tensor.values.count) {
+            let slice = try companions.snapshot(range, of: tensor)
+            tensor.update(range.filter { prunes(abs(slice.delta($0))) }) { _ in 0 }
+        }
     }
 }

@@ -50,19 +50,23 @@ struct RevertPass: TensorPass {
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
         let (alpha, dw, corr) = (alpha, deltaThreshold, correlationThreshold)
-        guard byCorrelation else {
-            tensor.update((0..<tensor.values.count).filter { abs(companions.delta($0)) > dw }) { i, w in w - alpha * companions.delta(i) }
-            return
+        guard companions.pre != nil else { return }
+        // Whether the neurons of flat index i qualify (always, with select=dw).
+        var neuronsQualify: (Int) -> Bool = { _ in true }
+        if byCorrelation {
+            guard let post = companions.correlationPost, let postAxis = context.tensor.classAxis else { return }
+            let shape = tensor.shape
+            let strides = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
+            let preAxis = CompanionLoader.inputAxis(of: context.tensor)
+            neuronsQualify = { i in
+                guard post[(i / strides[postAxis]) % shape[postAxis]] > corr else { return false }
+                guard let preAxis, let pre = companions.correlationPre else { return true }
+                return pre[(i / strides[preAxis]) % shape[preAxis]] > corr
+            }
         }
-        guard let post = companions.correlationPost, let postAxis = context.tensor.classAxis else { return }
-        let shape = tensor.shape
-        let strides = shape.indices.map { shape[($0 + 1)...].reduce(1, *) }
-        let preAxis = CompanionLoader.inputAxis(of: context.tensor)
-        let selected = (0..<tensor.values.count).filter { i in
-            guard abs(companions.delta(i)) > dw, post[(i / strides[postAxis]) % shape[postAxis]] > corr else { return false }
-            guard let preAxis, let pre = companions.correlationPre else { return true }
-            return pre[(i / strides[preAxis]) % shape[preAxis]] > corr
+        for range in companions.slices(of: tensor.values.count) {
+            let slice = try companions.snapshot(range, of: tensor)
+            tensor.update(range.filter { abs(slice.delta($0)) > dw && neuronsQualify($0) }) { i, w in w - alpha * slice.delta(i) }
         }
-        tensor.update(selected) { i, w in w - alpha * companions.delta(i) }
     }
 }

@@ -53,10 +53,14 @@ struct SSDPass: TensorPass, TunablePass {
     }
 
     func apply(to tensor: inout Tensor, context: PassContext) throws {
-        guard let forget = context.companions.fisher[.forget], let full = context.companions.fisher[.full] else { return }
+        let companions = context.companions
+        guard let forgetDiagonal = companions.fisher[.forget], let fullDiagonal = companions.fisher[.full] else { return }
         let (alpha, lambda) = (alpha, lambda)
-        // F_forget > 0 as well: diagonals are never negative, but a statistics file is input.
-        let selected = (0..<tensor.values.count).filter { forget[$0] > alpha * full[$0] && forget[$0] > 0 }
-        tensor.update(selected) { i, w in w * min(lambda * full[i] / forget[i], 1) }
+        for range in companions.slices(of: tensor.values.count) {
+            let (forget, full, low) = (try forgetDiagonal.slice(range), try fullDiagonal.slice(range), range.lowerBound)
+            // F_forget > 0 as well: diagonals are never negative, but a statistics file is input.
+            let selected = range.filter { forget[$0 - low] > alpha * full[$0 - low] && forget[$0 - low] > 0 }
+            tensor.update(selected) { i, w in w * min(lambda * full[i - low] / forget[i - low], 1) }
+        }
     }
 }

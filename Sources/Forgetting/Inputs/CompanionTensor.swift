@@ -1,0 +1,86 @@
+import Checkpoint
+
+/// A companion as large as the tensor it serves (its `--pre` snapshot, a Fisher diagonal), read a
+/// slice at a time: a pass holds the slice it works on, not a second and third copy of the tensor.
+/// Files that cannot read part of a tensor (a pickle) are read whole once and sliced in memory.
+///
+/// `@unchecked Sendable`: the files it reads from are classes; a companion is read only on the
+/// thread that runs the pass it was loaded for.
+public struct CompanionTensor: @unchecked Sendable {
+    /// Elements, as in the tensor it serves.
+    public let count: Int
+    private let reader: (Range<Int>) throws -> TensorValues
+
+    /// Values already in memory.
+    public init(_ values: TensorValues) {
+        self.init(count: values.count) { values.slice($0) }
+    }
+
+    /// `info` in `file`, read slice by slice where the file can (else whole, once).
+    init(file: any CheckpointFile, info: TensorInfo) throws {
+        if file.readsSlices {
+            self.init(count: info.count) { try file.read(info, elements: $0) }
+        } else {
+            self.init(try file.read(info).values)
+        }
+    }
+
+    /// Entry `name` of a statistics source, of `count` elements.
+    init(statistics: any StatisticsSource, name: String, count: Int) {
+        self.init(count: count) { try statistics.read(name, elements: $0) }
+    }
+
+    private init(count: Int, reader: @escaping (Range<Int>) throws -> TensorValues) {
+        self.count = count
+        self.reader = reader
+    }
+
+    /// The values at flat indices `range`.
+    public func slice(_ range: Range<Int>) throws -> TensorValues {
+        let values = try reader(range)
+        precondition(values.count == range.count, "companion slice \(range): \(values.count) values")
+        return values
+    }
+}
+
+/// One slice of a tensor's snapshot companions: the input's values and the `--pre` snapshot's over
+/// `range`, indexed by flat tensor index.
+public struct SnapshotSlice {
+    public let range: Range<Int>
+    public let originalValues: TensorValues
+    public let preValues: TensorValues
+
+    /// The input's value at flat index `i` (in `range`), widened to Double.
+    @inlinable public func original(_ i: Int) -> Double { originalValues[i - range.lowerBound] }
+    /// The `--pre` snapshot's value at flat index `i`.
+    @inlinable public func pre(_ i: Int) -> Double { preValues[i - range.lowerBound] }
+    /// ΔW at flat index `i`: the input's value minus the `--pre` snapshot's, in Double.
+    @inlinable public func delta(_ i: Int) -> Double { original(i) - pre(i) }
+}
+
+extension Companions {
+    /// Elements a pass takes from its companions at a time: 256 Ki (1 MiB of float32), small beside
+    /// the tensors that are worth slicing, large enough that a read per slice costs nothing.
+    public static let standardSliceSize = 1 << 18
+
+    /// Consecutive ranges of at most `sliceSize` elements covering `0..<count`, in order.
+    public func slices(of count: Int) -> [Range<Int>] {
+        stride(from: 0, to: count, by: sliceSize).map { $0..<min($0 + sliceSize, count) }
+    }
+
+    /// The snapshot slice `range` of `tensor`, the tensor being edited. Where `original` is nil no
+    /// pass before this one changed the tensor, so its own values are the input's: take the slice
+    /// before editing the range.
+    public func snapshot(_ range: Range<Int>, of tensor: Tensor) throws -> SnapshotSlice {
+        guard let pre else { preconditionFailure("a pass without --pre asked for ΔW of \(tensor.name)") }
+        return SnapshotSlice(range: range, originalValues: (original ?? tensor.values).slice(range), preValues: try pre.slice(range))
+    }
+
+    /// Calls `body` with every flat index of `tensor` and its ΔW, in order, a slice at a time.
+    public func forEachDelta(of tensor: Tensor, _ body: (Int, Double) throws -> Void) throws {
+        for range in slices(of: tensor.values.count) {
+            let slice = try snapshot(range, of: tensor)
+            for i in range { try body(i, slice.delta(i)) }
+        }
+    }
+}
