@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Forgetting quality benchmark: ckptforget's passes (ssd hand-tuned and alpha=auto, ascent, finetune,
-# dampen) vs retraining from scratch, on a Keras MNIST CNN and the seed MLP, plus the relabel task.
+# dampen) vs retraining from scratch, on a Keras MNIST CNN and the seed MLP, plus the relabel task; ssd and
+# ascent also on a residual CNN and an LSTM classifier (issue 19).
 #
-#   bash bench/quality/run.sh [extra quality.py options, e.g. --runs 1 --archs mlp --no-relabel]
+#   bash bench/quality/run.sh [extra quality.py options, e.g. --runs 1 --archs rescnn,lstm --no-relabel]
 #
 # Builds the release binary (unless CKPTFORGET names one), prints the machine, then runs
 # bench/quality/quality.py, which writes its inputs, models, results.md and results.json to
