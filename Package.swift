@@ -32,9 +32,7 @@ let package = Package(
         ),
         // glibc's <malloc.h> (mallopt); part of libc, so nothing to link or install.
         .systemLibrary(name: "CMalloc"),
-        // glibc's sync_file_range, declared only under _GNU_SOURCE; part of libc as well.
-        .systemLibrary(name: "CLinuxIO"),
-        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib", "CLinuxIO"]),
+        .target(name: "Checkpoint", dependencies: ["CHDF5", "CZlib"]),
         .target(name: "Engine", dependencies: ["CBLAS", "CMalloc", "Checkpoint"]),
         .target(name: "Forgetting", dependencies: ["Checkpoint", "Engine"]),
         .target(name: "Evaluation", dependencies: ["Checkpoint", "Engine"]),

@@ -15,7 +15,6 @@ struct ImportRules {
             "CBLAS": ["Engine/LinearAlgebra/GEMM.swift"],
             "CZlib": ["Checkpoint/Zip/Inflate.swift"],
             "CMalloc": ["Engine/Model/AllocatorTuning.swift"],
-            "CLinuxIO": ["Checkpoint/Output/WriteBehind.swift"],
         ],
         allowed: [
             "Checkpoint": [],

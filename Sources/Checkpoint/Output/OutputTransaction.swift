@@ -8,8 +8,8 @@ import Synchronization
 /// OOM killer) leaves none either, since the kernel frees a file without a name. Where the
 /// filesystem has no `O_TMPFILE`, and for HDF5 files (libhdf5 resolves the real path of the file it
 /// creates or opens, which a file without a name lacks), temporary files are named from the start.
-/// While they are written, `WriteBehind` has the kernel start putting them on disk, so that
-/// commit's fsync does not begin from nothing.
+/// While they are written, `WriteBehind` flushes them to disk in the background, so that commit's
+/// fsync does not begin from nothing.
 ///
 /// What holds:
 /// - Before `commit` no final path is touched.
