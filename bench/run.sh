@@ -459,47 +459,37 @@ if ((${#LEFTOVER[@]})); then
     echo
 fi
 echo "(the tables in Markdown: $BENCH_DIR/bench_table.md)"
-# ---------------------------------------------------------------------------------- Fisher diagonals
-# bench/fisher_bench.py prints its own table (method, samples/s, and the engine's and the whole
-# command's samples/s over each), then which figure is which, then a JSON summary line; it exits
-# 0 (target met: engine-bench >= 1 x numpy), 10 (missed), 3 (Keras/JAX missing: skipped) or 1
-# (cannot measure).
+# ---------------------------------------------------------------------------------- engine sections
+# python_section LABEL SCRIPT RUNS ROUNDS HEADER...: runs bench/SCRIPT, which prints its own table and
+# a JSON summary line and exits 0 (target met), 10 (missed), 3 (Keras/JAX missing: skipped) or
+# anything else (cannot measure, or disagreement: the bench stops).
+python_section() {
+    local label=$1 script=$2 runs=$3 rounds=$4 rc=0
+    shift 4
+    rule
+    printf '%s\n' "$@"
+    echo
+    "$PYTHON" "$ROOT/bench/$script" "$BENCH_DIR" --bin "$BIN" --engine-bin "$ENGINE_BENCH" --runs "$runs" --rounds "$rounds" || rc=$?
+    case $rc in
+        0) ;;
+        10) missed=1 ;;
+        3) echo "($label section skipped: see above)" ;;
+        *) die "the $label benchmark could not measure or disagreed (bench/$script exited $rc)" ;;
+    esac
+    rule
+}
+# fisher_bench.py: the engine's exact Fisher (engine-bench) and the whole `stats` command vs numpy and JAX.
 if [[ $FISHER == 1 ]]; then
-    rule
-    echo "FISHER DIAGONALS: the engine (engine-bench, in-process, data in memory) and the whole 'ckptforget stats --fisher exact'"
-    echo "command vs numpy (Dense identity, OpenBLAS) and JAX (jit(vmap(grad)))"
-    echo "target: engine-bench samples/s >= 1 x numpy's (both compute only, environment as is; median of $FISHER_ROUNDS per-round ratios)"
-    echo
-    fisher_rc=0
-    "$PYTHON" "$ROOT/bench/fisher_bench.py" "$BENCH_DIR" --bin "$BIN" --engine-bin "$ENGINE_BENCH" \
-        --runs "$FISHER_RUNS" --rounds "$FISHER_ROUNDS" || fisher_rc=$?
-    case $fisher_rc in
-        0) ;;
-        10) missed=1 ;;
-        3) echo "(Fisher section skipped: see above)" ;;
-        *) die "the Fisher-diagonal benchmark could not measure (bench/fisher_bench.py exited $fisher_rc)" ;;
-    esac
-    rule
+    python_section Fisher-diagonal fisher_bench.py "$FISHER_RUNS" "$FISHER_ROUNDS" \
+        "FISHER DIAGONALS: the engine (engine-bench, in-process, data in memory) and the whole 'ckptforget stats --fisher exact'" \
+        "command vs numpy (Dense identity, OpenBLAS) and JAX (jit(vmap(grad)))" \
+        "target: engine-bench samples/s >= 1 x numpy's (both compute only, environment as is; median of $FISHER_ROUNDS per-round ratios)"
 fi
-# ---------------------------------------------------------------------------------- engine speed
-# bench/engine_speed.py prints its agreement checks, its table (model, mode, engine and JAX
-# samples/s, ratio, CPU seconds) and a JSON summary line; it exits 0 (engine >= 1 x JAX on every
-# row), 10 (a row below), 3 (Keras/JAX missing: skipped) or 1 (cannot measure, or disagreement).
+# engine_speed.py: forward and batch Fisher on MobileNetV2 and an LSTM vs JAX, after its agreement checks.
 if [[ $ENGINE_SPEED == 1 ]]; then
-    rule
-    echo "ENGINE SPEED: engine-bench (forward, --fisher batch:64; in-process, data in memory) vs JAX jit on CPU,"
-    echo "MobileNetV2 96x96 and an LSTM text classifier; goal: engine samples/s >= 1 x JAX's (median of $ENGINE_SPEED_ROUNDS per-round ratios)"
-    echo
-    speed_rc=0
-    "$PYTHON" "$ROOT/bench/engine_speed.py" "$BENCH_DIR" --bin "$BIN" --engine-bin "$ENGINE_BENCH" \
-        --runs "$ENGINE_SPEED_RUNS" --rounds "$ENGINE_SPEED_ROUNDS" || speed_rc=$?
-    case $speed_rc in
-        0) ;;
-        10) missed=1 ;;
-        3) echo "(engine-speed section skipped: see above)" ;;
-        *) die "the engine-speed benchmark could not measure or disagreed (bench/engine_speed.py exited $speed_rc)" ;;
-    esac
-    rule
+    python_section engine-speed engine_speed.py "$ENGINE_SPEED_RUNS" "$ENGINE_SPEED_ROUNDS" \
+        "ENGINE SPEED: engine-bench (forward, --fisher batch:64; in-process, data in memory) vs JAX jit on CPU," \
+        "MobileNetV2 96x96 and an LSTM text classifier; goal: engine samples/s >= 1 x JAX's (median of $ENGINE_SPEED_ROUNDS per-round ratios)"
 fi
 if ((missed)); then
     echo "RESULT: at least one target MISSED (FAIL above). This is a report; exiting 0."
