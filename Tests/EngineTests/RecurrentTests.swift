@@ -16,6 +16,42 @@ import Checkpoint
         GraphTests.expectAgrees(try GraphTests.agreement(model: file, data: data), tensors: tensors)
     }
 
+    /// The backward pass from the steps the forward kept (`forwardAll(_:keeping:)`) equals the one
+    /// that runs each recurrent layer's forward again, bit for bit: the activations, every
+    /// parameter's gradient contributions, and each recurrent layer's input gradient.
+    @Test(arguments: ["lstm_text.h5", "gru_text.h5", "bidirectional_text.h5"])
+    func backwardFromKeptStepsEqualsRecomputed(file: String) throws {
+        let network = try ForwardTests.network("graph/" + file)
+        let data = ForwardTests.path("graph/" + String(file.prefix { $0 != "." }) + "_data.h5")
+        let samples = 32
+        let input = Batch(values: try HDF5ArrayFile(path: data).readRows("x", 0..<samples), shape: [samples] + network.inputShape)
+        // Any output gradient serves: the backward pass is linear in it.
+        let delta = (0..<(samples * network.classes)).map { Float(($0 * 7919) % 23) / 23 - 0.5 }
+        let recomputed = network.forwardAll(input)
+        var plain = GradientSink(mode: .batch(samples))
+        network.backpropagate(recomputed, outputGradient: delta, into: &plain)
+        let (activations, kept) = network.forwardAll(input, keeping: true)
+        #expect(kept.contains { $0 != nil })
+        var fromKept = GradientSink(mode: .batch(samples))
+        network.backpropagate(activations, kept: kept, outputGradient: delta, into: &fromKept)
+        #expect(activations == recomputed)
+        #expect(!plain.contributions.isEmpty && fromKept.contributions == plain.contributions)
+        var layers = 0
+        for (index, node) in network.nodes.enumerated() {
+            guard case .layer(let layer) = node.operation, let memo = kept[index] else { continue }
+            let (below, output) = (activations[node.inputs[0]], activations[index + 1])
+            let gradient = Batch(values: output.values.indices.map { Float($0 % 5) - 2 }, shape: output.shape)
+            var a = GradientSink(mode: .batch(samples)), b = GradientSink(mode: .batch(samples))
+            let again = layer.backward(input: below, output: output, gradient: gradient, fusedSoftmax: false, inputGradient: true, into: &a)
+            let reused = layer.backward(input: below, output: output, gradient: gradient, fusedSoftmax: false, inputGradient: true,
+                                        kept: memo, into: &b)
+            #expect(again != nil && again == reused, "\(layer.name)")
+            #expect(a.contributions == b.contributions, "\(layer.name)")
+            layers += 1
+        }
+        #expect(layers >= 1)
+    }
+
     @Test(arguments: [("thirdparty/lstm_post.h5", "thirdparty/lstm_inputs.h5:x,y", "probs_post", 64),
                       ("thirdparty/ethnicolr_census2000_ln_lstm.h5", "thirdparty/ethnicolr_inputs.h5:x,y", "probs", 64)])
     func lstmPredictsAsKeras(model: String, data: String, reference: String, samples: Int) throws {

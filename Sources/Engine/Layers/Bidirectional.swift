@@ -36,9 +36,26 @@ struct Bidirectional: Layer {
         return out
     }
 
+    /// What `forwardKeeping` keeps: each direction's output and what its layer kept.
+    final class Kept {
+        let forward: (output: Batch, kept: AnyObject?), backward: (output: Batch, kept: AnyObject?)
+        init(forward: (output: Batch, kept: AnyObject?), backward: (output: Batch, kept: AnyObject?)) {
+            (self.forward, self.backward) = (forward, backward)
+        }
+    }
+
     func forward(_ input: Batch) -> Batch {
-        let forward = forwardLayer.forward(input)
-        let backward = flipped(backwardLayer.forward(input).values, samples: input.samples, width: backwardLayer.units)
+        merged(forwardLayer.forward(input), backwardLayer.forward(input), samples: input.samples)
+    }
+
+    func forwardKeeping(_ input: Batch) -> (output: Batch, kept: AnyObject?) {
+        let (forward, backward) = (forwardLayer.forwardKeeping(input), backwardLayer.forwardKeeping(input))
+        return (merged(forward.output, backward.output, samples: input.samples), Kept(forward: forward, backward: backward))
+    }
+
+    /// The two directions' outputs merged by `mode`, the backward one in the sequence's order.
+    private func merged(_ forward: Batch, _ backwardOutput: Batch, samples: Int) -> Batch {
+        let backward = flipped(backwardOutput.values, samples: samples, width: backwardLayer.units)
         let (a, b) = (forwardLayer.units, backwardLayer.units)
         var out: [Float]
         switch mode {
@@ -58,8 +75,16 @@ struct Bidirectional: Layer {
 
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch? {
-        let forward = forwardLayer.forward(input)
-        let backward = backwardLayer.forward(input)
+        backward(input: input, output: output, gradient: gradient, fusedSoftmax: fusedSoftmax, inputGradient: inputGradient,
+                 kept: nil, into: &sink)
+    }
+
+    /// Both directions backward, from what `forwardKeeping(input)` kept (a `Kept`), else from
+    /// their forward passes run again.
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  kept: AnyObject?, into sink: inout GradientSink) -> Batch? {
+        let kept = (kept as? Kept) ?? Kept(forward: (forwardLayer.forward(input), nil), backward: (backwardLayer.forward(input), nil))
+        let (forward, backward) = (kept.forward.output, kept.backward.output)
         let (a, b) = (forwardLayer.units, backwardLayer.units)
         var forwardGradient: [Float], backwardGradient: [Float]  // the latter in the sequence's order
         switch mode {
@@ -77,10 +102,10 @@ struct Bidirectional: Layer {
             backwardGradient = zip(gradient.values, forward.values).map { $0 * $1 }
         }
         let fromForward = forwardLayer.backward(input: input, output: forward, gradient: Batch(values: forwardGradient, shape: forward.shape),
-                                                fusedSoftmax: false, inputGradient: inputGradient, into: &sink)
+                                                fusedSoftmax: false, inputGradient: inputGradient, kept: kept.forward.kept, into: &sink)
         let fromBackward = backwardLayer.backward(input: input, output: backward,
                                                   gradient: Batch(values: flipped(backwardGradient, samples: input.samples, width: b), shape: backward.shape),
-                                                  fusedSoftmax: false, inputGradient: inputGradient, into: &sink)
+                                                  fusedSoftmax: false, inputGradient: inputGradient, kept: kept.backward.kept, into: &sink)
         guard let fromForward, let fromBackward else { return nil }
         return Batch(values: zip(fromForward.values, fromBackward.values).map { $0 + $1 }, shape: input.shape)
     }

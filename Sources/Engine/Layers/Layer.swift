@@ -18,6 +18,14 @@ protocol Layer: Sendable {
     /// dL/d(input), or nil when `inputGradient` is false (no layer below has parameters).
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch?
+    /// `forward`, and what this layer's `backward` would otherwise recompute from the input (a
+    /// recurrent layer's per-step gates), for a forward that a backward on the same batch follows;
+    /// nil when the layer keeps nothing.
+    func forwardKeeping(_ input: Batch) -> (output: Batch, kept: AnyObject?)
+    /// `backward` given what `forwardKeeping` kept for this `input` (nil: recompute it). The same
+    /// values, bit for bit, either way.
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  kept: AnyObject?, into sink: inout GradientSink) -> Batch?
     /// The activation the layer ends in (its `activation`, or an Activation layer's function).
     var finalActivation: ActivationFunction { get }
     /// The same layer without its final activation: its logits where that is a softmax or sigmoid.
@@ -34,6 +42,11 @@ extension Layer {
     var finalActivation: ActivationFunction { .linear }
     func linearized() -> any Layer { self }
     func scratchFactors(for input: [Int]) -> [Int]? { nil }
+    func forwardKeeping(_ input: Batch) -> (output: Batch, kept: AnyObject?) { (forward(input), nil) }
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  kept: AnyObject?, into sink: inout GradientSink) -> Batch? {
+        backward(input: input, output: output, gradient: gradient, fusedSoftmax: fusedSoftmax, inputGradient: inputGradient, into: &sink)
+    }
 }
 
 /// `values[name]` when `name` is given and replaced there, else `current`.

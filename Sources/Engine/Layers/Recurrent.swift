@@ -132,16 +132,34 @@ struct Recurrent: Layer {
         return (output, trace, sequence)
     }
 
-    func forward(_ input: Batch) -> Batch {
-        let output = run(input).output
-        return Batch(values: output, shape: returnSequences ? [input.samples, input.shape[1], units] : [input.samples, units])
+    /// What `forwardKeeping` keeps for the backward pass: the trace of the steps and the input in
+    /// the order they took it.
+    final class Kept {
+        let trace: Trace, sequence: [Float]
+        init(trace: Trace, sequence: [Float]) { (self.trace, self.sequence) = (trace, sequence) }
+    }
+
+    func forward(_ input: Batch) -> Batch { forwardKeeping(input).output }
+
+    func forwardKeeping(_ input: Batch) -> (output: Batch, kept: AnyObject?) {
+        let (output, trace, sequence) = run(input)
+        return (Batch(values: output, shape: returnSequences ? [input.samples, input.shape[1], units] : [input.samples, units]),
+                Kept(trace: trace, sequence: sequence))
     }
 
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   into sink: inout GradientSink) -> Batch? {
+        backward(input: input, output: output, gradient: gradient, fusedSoftmax: fusedSoftmax, inputGradient: inputGradient,
+                 kept: nil, into: &sink)
+    }
+
+    /// Backpropagation through time over the forward's trace: `kept` (a `Kept` from
+    /// `forwardKeeping(input)`), else the forward run again.
+    func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
+                  kept: AnyObject?, into sink: inout GradientSink) -> Batch? {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
-        let (_, trace, sequence) = run(input)
+        let (trace, sequence) = (kept as? Kept).map { ($0.trace, $0.sequence) } ?? { let run = run(input); return (run.trace, run.sequence) }()
         // dL/d(pre-activations), sample-major rows (s, t): of the input projection and of h·R.
         var inputDeltas = [Float](repeating: 0, count: n * steps * width)
         var recurrentDeltas = cell == .gru ? inputDeltas : []

@@ -56,22 +56,35 @@ extension Network {
 
     /// Every value of the graph for `input`: the input first, then each node's output, the
     /// model's output last.
-    func forwardAll(_ input: Batch) -> [Batch] {
+    func forwardAll(_ input: Batch) -> [Batch] { forwardAll(input, keeping: false).activations }
+
+    /// `forwardAll`, with `keeping` also what each layer kept for its backward pass, by node
+    /// (`Layer.forwardKeeping`; empty without `keeping`): for a `backpropagate` of the same batch.
+    func forwardAll(_ input: Batch, keeping: Bool) -> (activations: [Batch], kept: [AnyObject?]) {
         var activations = [input]
         activations.reserveCapacity(nodes.count + 1)
-        for node in nodes {
+        var kept = [AnyObject?](repeating: nil, count: keeping ? nodes.count : 0)
+        for (index, node) in nodes.enumerated() {
             switch node.operation {
+            case .layer(let layer) where keeping:
+                let (output, memo) = layer.forwardKeeping(activations[node.inputs[0]])
+                activations.append(output)
+                kept[index] = memo
             case .layer(let layer): activations.append(layer.forward(activations[node.inputs[0]]))
             case .merge(let merge): activations.append(merge.forward(node.inputs.map { activations[$0] }))
             }
         }
-        return activations
+        return (activations, kept)
     }
 
     /// Backpropagates dL/dz (z: the final softmax's input, one row per sample) through the graph,
     /// reporting every parameter's gradients to `sink`. Where a value feeds several nodes, their
-    /// gradients with respect to it add up before it is passed on.
-    func backpropagate(_ activations: [Batch], outputGradient: [Float], into sink: inout GradientSink) {
+    /// gradients with respect to it add up before it is passed on. `kept`: what `forwardAll(_:keeping:)`
+    /// kept for these activations (empty: each layer recomputes what it needs); each layer's is
+    /// released once its backward has run.
+    func backpropagate(_ activations: [Batch], kept: [AnyObject?] = [], outputGradient: [Float], into sink: inout GradientSink) {
+        precondition(kept.isEmpty || kept.count == nodes.count, "kept values for \(kept.count) of \(nodes.count) nodes")
+        var kept = kept
         var gradients = [Batch?](repeating: nil, count: activations.count)
         gradients[activations.count - 1] = Batch(values: outputGradient, shape: activations.last!.shape)
         func add(_ gradient: Batch, to value: Int) {
@@ -89,8 +102,11 @@ extension Network {
             switch node.operation {
             case .layer(let layer):
                 let input = node.inputs[0]
+                let memo = kept.isEmpty ? nil : kept[index]
+                if !kept.isEmpty { kept[index] = nil }
                 if let below = layer.backward(input: activations[input], output: activations[index + 1], gradient: above,
-                                              fusedSoftmax: index == nodes.count - 1, inputGradient: needsGradient[input], into: &sink) {
+                                              fusedSoftmax: index == nodes.count - 1, inputGradient: needsGradient[input],
+                                              kept: memo, into: &sink) {
                     add(below, to: input)
                 }
             case .merge(let merge):

@@ -120,7 +120,10 @@ public struct Network: Sendable {
     /// `activity`, each Dense and Conv2D layer's input and output summed per unit (a layer used
     /// more than once: its first use).
     func measure(_ input: Batch, labels: [Int], fisher: FisherMode?, activity: Bool, logits: Bool = false) -> BatchMeasures {
-        let activations = forwardAll(input)
+        // A whole-batch backward reuses what the forward kept (a recurrent layer's steps); the
+        // per-sample one below backpropagates single samples, for which nothing was kept.
+        let perSample = fisher == .exact && sharesLayers
+        let (activations, kept) = forwardAll(input, keeping: fisher != nil && !perSample)
         var result = BatchMeasures(outputs: activations.last!)
         if logits { result.logits = LogitRange(self.logits(activations), classes: classes) }
         if activity {
@@ -132,7 +135,7 @@ public struct Network: Sendable {
         if let fisher {
             var sink = GradientSink(mode: fisher)
             let delta = TrainingLoss.crossEntropy.outputGradients(activations.last!.values, labels: labels, classes: classes).deltas
-            if fisher == .exact && sharesLayers {
+            if perSample {
                 // A sample's gradient is complete only once every use of a shared layer has added to
                 // it: each sample is backpropagated alone, and its gradient squared.
                 for sample in 0..<input.samples {
@@ -142,7 +145,7 @@ public struct Network: Sendable {
                     sink.addSquares(of: single)
                 }
             } else {
-                backpropagate(activations, outputGradient: delta, into: &sink)
+                backpropagate(activations, kept: kept, outputGradient: delta, into: &sink)
             }
             result.gradients = sink
         }

@@ -39,10 +39,10 @@ extension Network {
             let range = pieces[index]
             let input = Batch(values: Array(batch.values[(range.lowerBound * width)..<(range.upperBound * width)]),
                               shape: [range.count] + batch.shape.dropFirst())
-            let activations = network.forwardAll(input)
+            let (activations, kept) = network.forwardAll(input, keeping: true)
             let (deltas, lossSum) = loss.outputGradients(activations.last!.values, labels: Array(labels[range]), classes: classes)
             var sink = GradientSink(mode: .batch(range.count))
-            network.backpropagate(activations, outputGradient: deltas, into: &sink)
+            network.backpropagate(activations, kept: kept, outputGradient: deltas, into: &sink)
             slots.base[index] = (sink, lossSum)
         }
         // Each piece holds the gradient of its own mean: weight it by its share of the batch.
