@@ -173,10 +173,10 @@ enum StrengthSearch {
     /// The order of the trials and the value chosen (nil when none met the policy). The grid runs from
     /// the weakest value until one meets the policy; bisection then moves between the last value that
     /// failed and the weakest that met, only ever to values that meet it, so the chosen value is the
-    /// last trial that met. When no grid value meets the policy but one that forgets too little is
-    /// followed by one that forgets enough and fails another clause (a `retain_drop`, say), the values
-    /// that meet it, if any, lie between those two: bisection looks there first, towards the stronger
-    /// end while a trial forgets too little and towards the weaker end while it fails otherwise.
+    /// last trial that met. When a grid value that forgets too little is followed by one that forgets
+    /// enough but fails another clause (a `retain_drop`, say), the values that meet the policy, if any,
+    /// lie between those two: bisection looks there before the grid goes on, towards the stronger end
+    /// while a trial forgets too little and towards the weaker end while it fails otherwise.
     static func search(_ scale: StrengthScale, trial: (Double) throws -> Trial) rethrows -> Double? {
         // Bisection from a met value towards the failing `weaker` one, for the weakest that meets it.
         func weakest(from met: Double, above weaker: Double?) throws -> Double {
@@ -188,19 +188,26 @@ enum StrengthSearch {
             }
             return stronger
         }
-        var grid: [Trial] = []
+        // Bisection between a value that forgets too little and a stronger one that fails otherwise.
+        func between(_ weak: Double, _ strong: Double) throws -> Double? {
+            var (weak, strong) = (weak, strong)
+            for _ in 0..<StrengthScale.bisections {
+                guard let middle = scale.between(weak, strong) else { break }
+                let result = try trial(middle)
+                if result.met { return try weakest(from: middle, above: weak) }
+                if result.forgetsTooLittle { weak = middle } else { strong = middle }
+            }
+            return nil
+        }
+        var last: Trial?, lookedBetween = false
         for value in scale.grid {
             let result = try trial(value)
-            if result.met { return try weakest(from: value, above: grid.last?.value) }
-            grid.append(result)
-        }
-        guard let edge = grid.indices.dropLast().first(where: { grid[$0].forgetsTooLittle && !grid[$0 + 1].forgetsTooLittle }) else { return nil }
-        var (weak, strong) = (grid[edge].value, grid[edge + 1].value)
-        for _ in 0..<StrengthScale.bisections {
-            guard let middle = scale.between(weak, strong) else { break }
-            let result = try trial(middle)
-            if result.met { return try weakest(from: middle, above: weak) }
-            if result.forgetsTooLittle { weak = middle } else { strong = middle }
+            if result.met { return try weakest(from: value, above: last?.value) }
+            if !lookedBetween, let weaker = last, weaker.forgetsTooLittle, !result.forgetsTooLittle {
+                lookedBetween = true
+                if let found = try between(weaker.value, value) { return found }
+            }
+            last = result
         }
         return nil
     }

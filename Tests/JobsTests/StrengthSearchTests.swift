@@ -32,25 +32,34 @@ struct StrengthSearchTests {
     }
 
     @Test func withNoGridValueMetTheSearchLooksBetweenTooWeakAndTooStrong() {
-        // Forget fails above 4.5, retain fails below 4 (the residual CNN of bench/quality): every grid
-        // value fails, 5 forgetting too little and 2 too much. Bisection between them: √10 = 3.16 and
-        // √(5√10) = 3.98 fail retain, √(5·3.98) = 4.46 meets; then towards 5: 4.72, 4.59 fail forget.
+        // Forget fails above 4.5, retain fails below 4 (the residual CNN of bench/quality): no grid
+        // value meets it; 5 forgets too little and 2 fails retain. Bisection between them, before the
+        // grid goes on: √10 = 3.16 and √(5√10) = 3.98 fail retain, √(5·3.98) = 4.46 meets; then
+        // towards 5: 4.72 and 4.59 fail forget.
         let (tried, chosen) = Self.search(tooWeak: { $0 > 4.5 }, tooStrong: { $0 < 4 })
         let a = 10.0.squareRoot(), b = (5 * a).squareRoot(), c = (5 * b).squareRoot()
         let d = (5 * c).squareRoot(), e = (d * c).squareRoot()
-        #expect(tried == Self.alpha.grid + [a, b, c, d, e], "\(tried)")
+        #expect(tried == [10, 5, 2, a, b, c, d, e], "\(tried)")
         #expect(chosen == c)
         #expect(c >= 4 && c <= 4.5 && e > 4.5)
     }
 
-    @Test func aWindowWithoutAMetValueEndsWithoutAChoice() {
-        // No value meets both (forget fails above 4.5, retain below 4.6): the window search stays
-        // between 5 and 2 and stops after at most `bisections` trials.
+    @Test func whenNothingBetweenMeetsThePolicyTheGridGoesOn() {
+        // No value between 5 and 2 meets both (forget fails above 4.5, retain below 4.6): the search
+        // there stays inside and ends after at most `bisections` trials; the rest of the grid follows.
         let (tried, chosen) = Self.search(tooWeak: { $0 > 4.5 }, tooStrong: { $0 < 4.6 })
         #expect(chosen == nil)
-        let window = tried.dropFirst(Self.alpha.grid.count)
-        #expect(!window.isEmpty && window.count <= StrengthScale.bisections, "\(tried)")
-        #expect(window.allSatisfy { $0 > 2 && $0 < 5 }, "\(tried)")
+        let window = tried.dropFirst(3).dropLast(7)
+        #expect(Array(tried.prefix(3)) == [10, 5, 2] && Array(tried.suffix(7)) == Array(Self.alpha.grid.suffix(7)), "\(tried)")
+        #expect(!window.isEmpty && window.count <= StrengthScale.bisections && window.allSatisfy { $0 > 2 && $0 < 5 }, "\(tried)")
+
+        // And a later grid value that meets it is refined as usual (retain fails only in 0.8 < alpha < 4.6):
+        // 0.5 meets; √0.5 = 0.707 meets, √(1·0.707) = 0.841 fails, √(0.841·0.707) = 0.771 meets,
+        // √(0.841·0.771) = 0.805 fails, and 0.805 and 0.771 are within 5 %.
+        let (later, found) = Self.search(tooWeak: { $0 > 4.5 }, tooStrong: { $0 < 4.6 && $0 > 0.8 })
+        let a = 0.5.squareRoot(), b = a.squareRoot(), c = (b * a).squareRoot(), d = (b * c).squareRoot()
+        #expect(Array(later.dropLast(6)) == Array(tried.dropLast(7)), "\(later)")  // the grid to 2 and the search between
+        #expect(Array(later.suffix(6)) == [1, 0.5, a, b, c, d] && found == c, "\(later)")
     }
 
     @Test func withoutAForgetClauseEveryFailureCountsAsTooWeak() {
@@ -67,8 +76,9 @@ struct StrengthSearchTests {
         let (tried, chosen) = Self.search(steps, tooWeak: { $0 < 20 }, tooStrong: { $0 >= 40 })
         #expect(tried == [1, 2, 5, 10, 20, 14, 17, 18, 19], "\(tried)")
         #expect(chosen == 20)
-        // Retain fails from 19 on: no grid value meets; the window between 10 and 20 holds none either.
+        // Retain fails from 19 on: no grid value meets; 10 and 20 hold none between them either
+        // (14, 17, 18 and 19 all forget too little; 19 and 20 are adjacent), and the grid goes on.
         let (narrow, none) = Self.search(steps, tooWeak: { $0 < 20 }, tooStrong: { $0 >= 19 })
-        #expect(none == nil && narrow.dropFirst(steps.grid.count).allSatisfy { $0 > 10 && $0 < 20 }, "\(narrow)")
+        #expect(none == nil && narrow == [1, 2, 5, 10, 20, 14, 17, 18, 19, 50, 100, 200, 500, 1000], "\(narrow)")
     }
 }
