@@ -100,7 +100,7 @@ public enum ForgetJob {
             guard outcome.chosen != nil else {
                 let best = outcome.best.map { trial in
                     let value = step.scale.integral ? "\(Int(trial.value))" : "\(trial.value)"
-                    return "; the closest, \(step.scale.parameter)=\(value): \(trial.failures.joined(separator: "; "))"
+                    return "; the best trial, \(step.scale.parameter)=\(value), failed: \(trial.failures.joined(separator: "; "))"
                 } ?? ""
                 throw RequirementError.notMet(["no \(step.scale.parameter) of \(prepared.steps[step.index].spec.text) met the policy in \(outcome.trials.count) trials\(best)"])
             }

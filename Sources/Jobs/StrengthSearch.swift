@@ -6,8 +6,8 @@ import Forgetting
 /// Finds the weakest setting of an `auto` pass setting that meets the policy: each trial applies the
 /// plan (with the pass at a candidate value) to the model in memory and measures it on the data,
 /// on a coarse grid from the weakest value to the strongest, then by bisection between the last
-/// value that failed and the first that met it. The search assumes that a stronger setting forgets
-/// at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
+/// value that failed and the first that met it (see `search`). The search assumes that a stronger
+/// setting forgets at least as much. Statistics are computed once, before it; each trial costs one evaluation, or
 /// only the forget split's when the forget accuracy already fails a `forget_acc` clause; the chosen
 /// trial's outputs serve for the output's own assessment when its weights are the trial's; a trial
 /// that changes only later layers runs from the values below them, held from an earlier trial. When the
@@ -22,6 +22,11 @@ enum StrengthSearch {
         let value: Double
         let metrics: [String: Double]
         let failures: [String]
+        /// Whether it failed a `forget_acc` clause (any clause when the policy has none): a stronger
+        /// setting is needed, where a trial that forgets enough but fails another clause needs a weaker one.
+        let forgetsTooLittle: Bool
+
+        var met: Bool { failures.isEmpty }
     }
 
     /// A trial measured on every split: its model and outputs, so that the run can take them for the
@@ -55,7 +60,7 @@ enum StrengthSearch {
             ]
         }
 
-        /// The trial closest to meeting the policy (fewest failed conditions, then the strongest: the
+        /// The best trial, for the message when none met the policy (fewest failed conditions, then the strongest: the
         /// farthest along the scale, whose grid runs from the weakest value to the strongest; for
         /// `alpha` of ssd and dampen that is the smallest value, for `steps` the largest).
         var best: Trial? {
@@ -86,8 +91,8 @@ enum StrengthSearch {
             _ = try base.apply(plan.steps[index].pass, spec: plan.steps[index].spec, to: plan.steps[index].tensors, plan: plan)
         }
         var trials: [Trial] = []
-        // The last trial that met the policy: the chosen one is always the last (the grid stops at the
-        // first that meets it, and bisection moves only to values that meet it), so one model is kept.
+        // The last trial that met the policy: the chosen one is always the last (see `search`), so one
+        // model is kept.
         var lastMet: Measured?
         let forgetClauses = policy.filter { $0.metric == "forget_acc" }
         let measuresRelearn = policy.contains { $0.metric == "relearn" }
@@ -126,7 +131,7 @@ enum StrengthSearch {
                 let partial = Assessment(forget: forget, retain: nil, test: nil, feature: feature)
                 let failures = Requirement.failures(forgetClauses, before: before, after: partial)
                 if !failures.isEmpty {
-                    let result = Trial(value: value, metrics: partial.values, failures: failures)
+                    let result = Trial(value: value, metrics: partial.values, failures: failures, forgetsTooLittle: true)
                     trials.append(result)
                     return result
                 }
@@ -146,7 +151,8 @@ enum StrengthSearch {
                 }
                 failures = Requirement.failures(policy, before: before, after: after)
             }
-            let result = Trial(value: value, metrics: after.values, failures: failures)
+            let forgetFailures = forgetClauses.isEmpty ? failures : Requirement.failures(forgetClauses, before: before, after: after)
+            let result = Trial(value: value, metrics: after.values, failures: failures, forgetsTooLittle: !forgetFailures.isEmpty)
             trials.append(result)
             if failures.isEmpty {
                 var outputs: [DataSplit: (values: [Float], labels: [Int])] = [:]
@@ -157,21 +163,52 @@ enum StrengthSearch {
             }
             return result
         }
-        var weaker: Double?, met: Double?
-        for value in step.scale.grid {
-            if try trial(value).failures.isEmpty { met = value; break }
-            weaker = value
-        }
-        if var stronger = met, var failing = weaker {
-            for _ in 0..<StrengthScale.bisections {
-                guard let middle = step.scale.between(failing, stronger) else { break }
-                if try trial(middle).failures.isEmpty { stronger = middle } else { failing = middle }
-            }
-            met = stronger
-        }
+        let met = try search(step.scale, trial: trial)
         let chosen = met.flatMap { value in trials.last { $0.value == value } }
         let plan = try plan.substituting(try step.pass.with(met ?? step.scale.grid.last!), at: step.index, checkpoint: checkpoint)
         return Outcome(plan: plan, index: step.index, chosen: chosen, trials: trials, scale: step.scale,
                        measured: lastMet.flatMap { $0.value == met ? $0 : nil })
+    }
+
+    /// The order of the trials and the value chosen (nil when none met the policy). The grid runs from
+    /// the weakest value until one meets the policy; bisection then moves between the last value that
+    /// failed and the weakest that met, only ever to values that meet it, so the chosen value is the
+    /// last trial that met. When a grid value that forgets too little is followed by one that forgets
+    /// enough but fails another clause (a `retain_drop`, say), the values that meet the policy, if any,
+    /// lie between those two: bisection looks there before the grid goes on, towards the stronger end
+    /// while a trial forgets too little and towards the weaker end while it fails otherwise.
+    static func search(_ scale: StrengthScale, trial: (Double) throws -> Trial) rethrows -> Double? {
+        // Bisection from a met value towards the failing `weaker` one, for the weakest that meets it.
+        func weakest(from met: Double, above weaker: Double?) throws -> Double {
+            guard var failing = weaker else { return met }
+            var stronger = met
+            for _ in 0..<StrengthScale.bisections {
+                guard let middle = scale.between(failing, stronger) else { break }
+                if try trial(middle).met { stronger = middle } else { failing = middle }
+            }
+            return stronger
+        }
+        // Bisection between a value that forgets too little and a stronger one that fails otherwise.
+        func between(_ weak: Double, _ strong: Double) throws -> Double? {
+            var (weak, strong) = (weak, strong)
+            for _ in 0..<StrengthScale.bisections {
+                guard let middle = scale.between(weak, strong) else { break }
+                let result = try trial(middle)
+                if result.met { return try weakest(from: middle, above: weak) }
+                if result.forgetsTooLittle { weak = middle } else { strong = middle }
+            }
+            return nil
+        }
+        var last: Trial?, lookedBetween = false
+        for value in scale.grid {
+            let result = try trial(value)
+            if result.met { return try weakest(from: value, above: last?.value) }
+            if !lookedBetween, let weaker = last, weaker.forgetsTooLittle, !result.forgetsTooLittle {
+                lookedBetween = true
+                if let found = try between(weaker.value, value) { return found }
+            }
+            last = result
+        }
+        return nil
     }
 }
