@@ -57,7 +57,7 @@ def evaluate(work, row):
     base = load(work, row["format"], row["baseline"]) if row["baseline"] else None
     ratio = t["wall"] / base["wall"] if base else None
     # Beside a ratio to a durable baseline (its output fsynced), the ratio to the same without fsync.
-    plain_label = {"dfloor": "floor", "dcp": "cp"}.get(row["baseline"])
+    plain_label = {"dfloor": "floor", "pfloor": "floor", "sfloor": "floor", "dcp": "cp"}.get(row["baseline"])
     plain = load(work, row["format"], plain_label) if plain_label else None
     plain_ratio = t["wall"] / plain["wall"] if plain else None
     time_ok = rss_ok = "-"
@@ -96,7 +96,7 @@ def main():
     rows = rows_of(args.work)
     markdown, missed = [], False
     for section, title in [("main", "PASSES with signed records, against the durable floor cp IN OUT && sync OUT && openssl dgst -sha256 IN OUT"
-                                    " ('vs floor': against the same without sync)"),
+                                    " (snapshot rows: also hashing PRE; statistics: also STATS); 'vs floor': against cp IN OUT && openssl dgst -sha256 IN OUT"),
                            ("scale", "SCALE, signed records, against the durable floor cp -r IN OUT && sync OUT/* && openssl dgst -sha256 (every file)"),
                            ("pipeline", "PIPELINE alone (--no-sign: no records), against cp IN OUT && sync OUT ('vs floor': against cp alone)"),
                            ("records", "WHAT THE RECORDS COST (dampen:0.01 --class 2 on the 10-unit head)")]:

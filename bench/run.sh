@@ -11,7 +11,8 @@
 #   cp IN OUT && sync OUT && openssl dgst -sha256 IN OUT
 # and against the script a user would write (numpy + safetensors, torch.load/save, h5py in place on
 # a copy). Targets: time <= 0.6 x the durable floor (the ratio to the floor without fsync is printed
-# beside it), peak RSS <= 2 x largest tensor + 64 MiB (192 MiB).
+# beside it), peak RSS <= 2 x largest tensor + 64 MiB (192 MiB). The snapshot and statistics passes
+# read a second file whose digest their records hold, so their durable floor hashes it too.
 # Pass families: class passes (dampen, zero, suppress; dampen also on a 64 MiB kernel), snapshot
 # passes with --pre (negate, prune, revert), ssd with a statistics file (ckptforget stats), and the
 # model pass ascent:steps=1 (the .h5 and .keras models; the engine cannot run a state dict).
@@ -301,6 +302,10 @@ for fmt in "${FORMATS[@]}"; do
     add dfloor "cp $(q "$INPUT" "$OUT") && sync $(q "$OUT") && openssl dgst -sha256 $(q "$INPUT" "$OUT") >/dev/null"
     add cp "exec cp $(q "$INPUT" "$OUT")"
     add dcp "cp $(q "$INPUT" "$OUT") && exec sync $(q "$OUT")"
+    # The snapshot and statistics passes read a second file and their records hold its digest too:
+    # their floor hashes it as well (1 GiB of PRE, 3 GiB of STATS).
+    add pfloor "cp $(q "$INPUT" "$OUT") && sync $(q "$OUT") && openssl dgst -sha256 $(q "$INPUT" "$PRE" "$OUT") >/dev/null"
+    add sfloor "cp $(q "$INPUT" "$OUT") && sync $(q "$OUT") && openssl dgst -sha256 $(q "$INPUT" "$BENCH_DIR/$stats" "$OUT") >/dev/null"
     # Its output is kept (keep) for hash-out below; an HDF5 one is searched for the old bytes first.
     dampen_checks="records content:$head"
     [[ $fmt == hdf5 ]] && dampen_checks+=" leftover:output"
@@ -338,10 +343,12 @@ for fmt in "${FORMATS[@]}"; do
     row main "$fmt" class zero "zero --class 2" dfloor "$t" "$limit"
     row main "$fmt" class suppress "suppress --class 2" dfloor "$t" "$limit"
     row main "$fmt" class dampen64 "dampen:0.01 --class 2 --output-layer $big (64 MiB kernel)" dfloor "$t" "$limit"
-    row main "$fmt" snapshot negate "negate:0.5 --pre PRE" dfloor "$t" "$limit"
-    row main "$fmt" snapshot prune "prune:top=1% --pre PRE" dfloor "$t" "$limit"
-    row main "$fmt" snapshot revert "revert:alpha=1,dw=0.002,select=dw --pre PRE" dfloor "$t" "$limit"
-    row main "$fmt" statistics ssd "ssd --stats $stats ($(mib "$(stat -c %s "$BENCH_DIR/$stats")") MiB)" dfloor "$t" "$limit"
+    row main "$fmt" floor pfloor "the durable floor hashing PRE too: the snapshot rows' floor" pfloor "" ""
+    row main "$fmt" snapshot negate "negate:0.5 --pre PRE" pfloor "$t" "$limit"
+    row main "$fmt" snapshot prune "prune:top=1% --pre PRE" pfloor "$t" "$limit"
+    row main "$fmt" snapshot revert "revert:alpha=1,dw=0.002,select=dw --pre PRE" pfloor "$t" "$limit"
+    row main "$fmt" floor sfloor "the durable floor hashing STATS too: the statistics row's floor" sfloor "" ""
+    row main "$fmt" statistics ssd "ssd --stats $stats ($(mib "$(stat -c %s "$BENCH_DIR/$stats")") MiB)" sfloor "$t" "$limit"
     if [[ $engine == 1 && $ASCENT == 1 ]]; then
         row main "$fmt" model ascent "ascent:steps=1 --data bench_data.h5 --class 2 (40 samples)" dfloor "$t" "$limit"
     fi
