@@ -83,12 +83,12 @@ struct PrunePass: TensorPass {
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
         guard companions.pre != nil else { return }
-        let prunes: (Double) -> Bool
+        // |ΔW| > threshold prunes (theta), or ≥ (top, so that ties at the threshold go too).
+        let threshold: Double, orEqual: Bool
         switch rule {
         case .over(let theta):
-            prunes = { $0 > theta }
+            (threshold, orEqual) = (theta, false)
         case .top(let fraction, let global):
-            let threshold: Double
             if global {
                 threshold = globalThreshold ?? .infinity
             } else {
@@ -101,11 +101,14 @@ struct PrunePass: TensorPass {
                 }
                 threshold = LargestValueSelector.pick(location, from: inBucket)
             }
-            prunes = { $0 >= threshold }
+            orEqual = true
         }
         for range in companions.slices(of: tensor.values.count) {
-            let slice = try companions.snapshot(range, of: tensor)
-            tensor.update(range.filter { prunes(abs(slice.delta($0))) }) { _ in 0 }
+            var pruned: [Int] = []
+            try companions.snapshot(range, of: tensor).forEachDelta { i, delta in
+                if abs(delta) > threshold || (orEqual && abs(delta) == threshold) { pruned.append(i) }
+            }
+            tensor.update(pruned) { _ in 0 }
         }
     }
 }

@@ -51,8 +51,8 @@ struct RevertPass: TensorPass {
         let companions = context.companions
         let (alpha, dw, corr) = (alpha, deltaThreshold, correlationThreshold)
         guard companions.pre != nil else { return }
-        // Whether the neurons of flat index i qualify (always, with select=dw).
-        var neuronsQualify: (Int) -> Bool = { _ in true }
+        // Whether the neurons of flat index i qualify (nil with select=dw: always).
+        var neuronsQualify: ((Int) -> Bool)?
         if byCorrelation {
             guard let post = companions.correlationPost, let postAxis = context.tensor.classAxis else { return }
             let shape = tensor.shape
@@ -66,7 +66,11 @@ struct RevertPass: TensorPass {
         }
         for range in companions.slices(of: tensor.values.count) {
             let slice = try companions.snapshot(range, of: tensor)
-            tensor.update(range.filter { abs(slice.delta($0)) > dw && neuronsQualify($0) }) { i, w in w - alpha * slice.delta(i) }
+            var selected: [Int] = []
+            slice.forEachDelta { i, delta in
+                if abs(delta) > dw && neuronsQualify?(i) ?? true { selected.append(i) }
+            }
+            tensor.update(selected) { i, w in w - alpha * slice.delta(i) }
         }
     }
 }

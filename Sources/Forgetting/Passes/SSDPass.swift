@@ -59,8 +59,25 @@ struct SSDPass: TensorPass, TunablePass {
         for range in companions.slices(of: tensor.values.count) {
             let (forget, full, low) = (try forgetDiagonal.slice(range), try fullDiagonal.slice(range), range.lowerBound)
             // F_forget > 0 as well: diagonals are never negative, but a statistics file is input.
-            let selected = range.filter { forget[$0 - low] > alpha * full[$0 - low] && forget[$0 - low] > 0 }
+            let selected: [Int]
+            if case .float32(let f) = forget, case .float32(let g) = full {
+                selected = Self.selected(forget: f, full: g, alpha: alpha, from: low)
+            } else {
+                selected = range.filter { forget[$0 - low] > alpha * full[$0 - low] && forget[$0 - low] > 0 }
+            }
             tensor.update(selected) { i, w in w * min(lambda * full[i - low] / forget[i - low], 1) }
         }
+    }
+
+    /// The flat indices (`low` + offset) where F_forget > alpha·F_full and F_forget > 0, the same
+    /// test in Double as for any other diagonals, over float32 arrays in one tight loop (the usual
+    /// statistics file's diagonals; through `TensorValues` each element's precision was looked at).
+    static func selected(forget: [Float], full: [Float], alpha: Double, from low: Int) -> [Int] {
+        var selected: [Int] = []
+        for k in 0..<min(forget.count, full.count) {
+            let f = Double(forget[k])
+            if f > alpha * Double(full[k]) && f > 0 { selected.append(low + k) }
+        }
+        return selected
     }
 }
