@@ -13,6 +13,7 @@ import Manifest
 /// for what holds on a crash). A dry run stops after the plan: it runs no model and writes nothing.
 public enum ForgetJob {
     public static func run(_ request: ForgetRequest, events: ForgetEvents = ForgetEvents()) throws -> ForgetResult {
+        AllocatorTuning.apply()  // slices and reads of the same sizes, over and over
         var request = request
         // What each input is before anything opens it, and (below) every file the backends found.
         var inputs = InputWatch()
