@@ -13,6 +13,7 @@ public enum RelearnTime {
     public static func measure(_ network: Network, forget: DataPart, target: Double, limit: Int) throws -> Int? {
         // An accuracy is a ratio of counts: a target read back from JSON may be off in its last bits.
         let target = target - 1e-9
+        let forget = try forget.held()  // measured after every step
         let runner = { (network: Network) throws -> Double in try forget.runner(network).accuracy(forget.split) }
         if try runner(network) >= target { return 0 }
         var trainer = try Trainer(network: network, training: network.parameters.map(\.name), optimizer: Adam(learningRate: 1e-3))

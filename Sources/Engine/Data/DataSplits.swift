@@ -20,6 +20,21 @@ public struct DataPart {
     public func runner(_ network: Network) throws -> NetworkRunner {
         try NetworkRunner(network: network, data: data, scale: scale)
     }
+
+    /// The part's samples read once into memory, scaled, as a part of their own (its k-th sample is
+    /// this split's k-th) when they take at most `budget` bytes; else the part itself. Training
+    /// draws shuffled batches and measures the split every few steps: from a file, every batch was
+    /// a read of scattered rows and every measurement a read of the whole range the split spans,
+    /// converted again (most of `ascent`'s time on the seed MLP). Batches and measurements see the
+    /// same values in the same order either way, so the results are the same.
+    public func held(budget: Int = 256 << 20) throws -> DataPart {
+        let width = data.sampleShape.reduce(1, *)
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: width.multipliedReportingOverflow(by: 4).partialValue)
+        guard !(data is ArrayData), count > 0, !overflow, bytes <= budget else { return self }
+        let (batch, labels) = try samples(split.indices, shape: data.sampleShape)
+        return DataPart(data: ArrayData(path: data.path, x: batch.values, y: labels, sampleShape: data.sampleShape),
+                        split: Split(name: split.name, indices: Array(0..<count)), scale: 1)
+    }
 }
 
 /// The data of a run, split: the samples to forget, the rest of the training set (retain), all of

@@ -86,8 +86,9 @@ struct AscentPass: ModelPass, TunablePass {
         let chosen: any Optimizer = optimizer == "adam" ? Adam(learningRate: Float(learningRate))
             : SGD(learningRate: Float(learningRate), momentum: Float(momentum))
         var trainer = try Trainer(network: network, training: training, optimizer: chosen)
-        var forget = BatchSampler(part: context.data.forget, size: batch, sampleShape: network.inputShape, seed: seed, shuffle: shuffle)
-        var retained = BatchSampler(part: context.data.retain, size: batch, sampleShape: network.inputShape,
+        let forgetPart = try context.data.forget.held(), retainPart = retain > 0 ? try context.data.retain.held() : context.data.retain
+        var forget = BatchSampler(part: forgetPart, size: batch, sampleShape: network.inputShape, seed: seed, shuffle: shuffle)
+        var retained = BatchSampler(part: retainPart, size: batch, sampleShape: network.inputShape,
                                     seed: seed ^ 0x5245_5441_494E, shuffle: shuffle)
         var losses: [JSONValue] = [], checks: [JSONValue] = []
         var stopped = "after \(steps) steps"
@@ -100,7 +101,7 @@ struct AscentPass: ModelPass, TunablePass {
             }
             losses.append(.number(try trainer.step(terms)))
             if let bound = stopAccuracy, step % Self.checkInterval == 0 || step == steps {
-                let accuracy = try context.data.forget.runner(trainer.network).accuracy(context.data.forget.split)
+                let accuracy = try forgetPart.runner(trainer.network).accuracy(forgetPart.split)
                 checks.append(["step": .integer(step), "forget_acc": .number(accuracy)])
                 if accuracy <= bound {
                     stopped = "forget_acc \(accuracy) <= \(bound) after \(step) steps"

@@ -83,8 +83,8 @@ struct FinetunePass: ModelPass {
         let movable = masks.values.reduce(0) { $0 + $1.count { $0 } }, total = masks.values.reduce(0) { $0 + $1.count }
         let chosen: any Optimizer = optimizer == "adam" ? Adam(learningRate: Float(learningRate)) : SGD(learningRate: Float(learningRate))
         var trainer = try Trainer(network: network, training: training, optimizer: chosen, masks: masks)
-        var forgetBatches = BatchSampler(part: forget, size: batch, sampleShape: network.inputShape, seed: seed ^ 0x464F_5247)
-        var retainBatches = BatchSampler(part: retain, size: batch, sampleShape: network.inputShape, seed: seed)
+        var forgetBatches = BatchSampler(part: try forget.held(), size: batch, sampleShape: network.inputShape, seed: seed ^ 0x464F_5247)
+        var retainBatches = BatchSampler(part: try retain.held(), size: batch, sampleShape: network.inputShape, seed: seed)
         let steps = epochs * max((max(retain.count, forget.count) + batch - 1) / batch, 1)
         let forgetLoss: TrainingLoss = relabel.map { .relabelled([$0.from: $0.to]) } ?? .labelPenalty
         var losses: [JSONValue] = []
