@@ -191,13 +191,12 @@ import Glibc
         try FileManager.default.createDirectory(atPath: scratch.file("sharded"), withIntermediateDirectories: false)
         for (input, output) in [("keras/mnist_mlp.h5", "out.h5"), ("safetensors/sharded", "sharded/")] {
             let trace = scratch.file("\(output.filter(\.isLetter)).trace")
-            // Not fdatasync: the write-behind thread's calls would interleave with the commit's fsync
-            // and split its line in two ("<unfinished ...>", "<... fsync resumed>").
+            // The commit's fsync, not the write-behind thread's fdatasync (noise).
             let run = try Run.run("strace", ["-f", "-y", "-o", trace, "-e", "trace=fsync,rename,renameat,renameat2,linkat",
                                              Run.binary, Run.fixture(input), "-p", "zero", "-c", "1", "-q",
                                              "--sign-key", SignedRecordsTests.signing + "/p256.pem", "-o", scratch.file(output)])
             #expect(run.status == 0, "\(run.stderr)")
-            let lines = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n")
+            let lines = Self.joinedCalls(try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n"))
             let renames = lines.enumerated().filter { $0.element.contains("rename") && $0.element.contains(".tmp\"") && $0.element.contains("= 0") }
             #expect(renames.count >= 3, "\(lines)")
             for (index, line) in renames {
@@ -213,6 +212,25 @@ import Glibc
                 #expect(synced, "\(temporary) renamed without fsync")
             }
         }
+    }
+
+    /// strace -f lines with each call whole, where it returned: a call another thread's call
+    /// interrupts is split into "PID name(args <unfinished ...>" and, later, "PID <... name resumed>rest"
+    /// (two files fsynced at once, say), and is joined back at the second.
+    static func joinedCalls(_ lines: [Substring]) -> [String] {
+        var started: [Substring: Substring] = [:]  // by PID
+        var joined: [String] = []
+        for line in lines {
+            let pid = line.prefix { $0.isNumber }
+            if line.hasSuffix(" <unfinished ...>") {
+                started[pid] = line.dropLast(" <unfinished ...>".count)
+            } else if line.contains("<... "), let resumed = line.range(of: " resumed>"), let start = started.removeValue(forKey: pid) {
+                joined.append(String(start + line[resumed.upperBound...]))
+            } else {
+                joined.append(String(line))
+            }
+        }
+        return joined
     }
 
     /// Two tensor names equal under Unicode canonical equivalence (Fixtures/hdf5/unicode_names.h5:
