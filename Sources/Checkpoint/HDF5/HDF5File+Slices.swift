@@ -70,23 +70,18 @@ extension HDF5File {
             // Read with the stored type as memory type, as `read` does: bytes arrive exactly as stored.
             // Straight into the array's uninitialized memory: zeroing it first was a pass over every
             // slice for nothing (the statistics pass reads 2 GiB of diagonals this way).
+            func floats<Element: BinaryFloatingPoint>(_: Element.Type) throws(HDF5Failure) -> [Element] {
+                var status: herr_t = -1
+                let values = [Element](unsafeUninitializedCapacity: range.count) { buffer, initialized in
+                    status = H5Dread(dataset.raw, type.raw, memory.raw, space.raw, HDF5.defaultPlist, buffer.baseAddress)
+                    initialized = range.count  // plain floats: whatever a failed read left is never used
+                }
+                try HDF5.check(status, "H5Dread(\(info.name))")
+                return values
+            }
             switch (info.dtype, info.byteOrder) {
-            case (.float32, .little):
-                var status: herr_t = -1
-                let values = [Float](unsafeUninitializedCapacity: range.count) { buffer, initialized in
-                    status = H5Dread(dataset.raw, type.raw, memory.raw, space.raw, HDF5.defaultPlist, buffer.baseAddress)
-                    initialized = range.count  // plain floats: whatever a failed read left is never used
-                }
-                try HDF5.check(status, "H5Dread(\(info.name))")
-                return .float32(values)
-            case (.float64, .little):
-                var status: herr_t = -1
-                let values = [Double](unsafeUninitializedCapacity: range.count) { buffer, initialized in
-                    status = H5Dread(dataset.raw, type.raw, memory.raw, space.raw, HDF5.defaultPlist, buffer.baseAddress)
-                    initialized = range.count  // plain floats: whatever a failed read left is never used
-                }
-                try HDF5.check(status, "H5Dread(\(info.name))")
-                return .float64(values)
+            case (.float32, .little): return .float32(try floats(Float.self))
+            case (.float64, .little): return .float64(try floats(Double.self))
             default:
                 var bytes = [UInt8](repeating: 0, count: slab.byteCount)
                 try HDF5.check(H5Dread(dataset.raw, type.raw, memory.raw, space.raw, HDF5.defaultPlist, &bytes), "H5Dread(\(info.name))")
