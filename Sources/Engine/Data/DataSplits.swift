@@ -28,9 +28,8 @@ public struct DataPart {
     /// converted again (most of `ascent`'s time on the seed MLP). Batches and measurements see the
     /// same values in the same order either way, so the results are the same.
     public func held(budget: Int = 256 << 20) throws -> DataPart {
-        let width = data.sampleShape.reduce(1, *)
-        let (bytes, overflow) = count.multipliedReportingOverflow(by: width.multipliedReportingOverflow(by: 4).partialValue)
-        guard !(data is ArrayData), count > 0, !overflow, bytes <= budget else { return self }
+        let (elements, overflow) = count.multipliedReportingOverflow(by: data.sampleShape.reduce(1, *))
+        guard !(data is ArrayData), count > 0, !overflow, elements <= budget / MemoryLayout<Float>.size else { return self }
         let (batch, labels) = try samples(split.indices, shape: data.sampleShape)
         return DataPart(data: ArrayData(path: data.path, x: batch.values, y: labels, sampleShape: data.sampleShape),
                         split: Split(name: split.name, indices: Array(0..<count)), scale: 1)
