@@ -221,4 +221,45 @@ import Engine
         // pre + (W − W_input) + 0: pre everywhere but element 0, 0.5 + 8.
         #expect(tensor.values == .float32([8.5] + pre.dropFirst()))
     }
+
+    /// top=P% marks what lies above the threshold's histogram bucket and picks the threshold among
+    /// the values in that bucket: |ΔW| = 1.002 (four times, once as a negative change), 1.001 and
+    /// 1 share 1's bucket (they differ past the top 8 mantissa bits). Of the 19 that are not NaN,
+    /// 20% is 3.8 → the 3 largest: 4, then 1.002, a tie that takes all four; 1.001 and 1 stay, and
+    /// so does the NaN.
+    @Test(arguments: [3, 1000])
+    func pruneTopPicksInsideTheThresholdsBucket(sliceSize: Int) throws {
+        let layout = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [4, 5]), layer: "l", role: .kernel, classAxis: 1)
+        var w: [Float] = [0.25, 1.002, 4, 1, 1.002, 0.5, .nan, 1.001, 1.002, 0.125] + Array(repeating: 0.0625, count: 10)
+        w[15] = -1.002
+        let pre = [Float](repeating: 0, count: 20)
+        var expected = w
+        for i in [1, 2, 4, 8, 15] { expected[i] = 0 }
+        let got = try apply("prune:top=20%", w, pre: pre, layout: layout, sliceSize: sliceSize)
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
+    /// negate on float64 tensors and snapshots: the same formula as for float32, in the loop that
+    /// reads every precision (hand values as in `negateSubtractsLambdaDeltas`).
+    @Test func negateOnFloat64() throws {
+        let info = TensorInfo(name: "k", dtype: .float64, shape: [2, 3])
+        let layout = TensorLayout(info: info, layer: "l", role: .kernel, classAxis: 1)
+        var companions = Companions()
+        companions.pre = CompanionTensor(.float64(pre.map(Double.init)))
+        var tensor = Tensor(info: info, values: .float64(w.map(Double.init)))
+        let pass = try #require(try PassRegistry.make(PassSpec(parsing: "negate:0.5")) as? any TensorPass)
+        try pass.apply(to: &tensor, context: PassContext(tensor: layout, target: ForgetTarget(), companions: companions))
+        #expect(tensor.values == .float64([0.75, 2.125, 2, 4, 5.5, 5.9375]))
+        #expect(tensor.changes.elementsChanged == 5)
+    }
+
+    /// The prune mask gives back what was inserted, once each, in ascending order, across words.
+    @Test func indexMaskIteratesInOrder() {
+        var mask = IndexMask(capacity: 131)
+        for i in [130, 64, 0, 63, 5, 64] { mask.insert(i) }
+        #expect(Array(mask) == [0, 5, 63, 64, 130])
+        #expect(mask.contains(63) && !mask.contains(62) && !mask.contains(131) && !mask.contains(-1))
+        #expect(Array(IndexMask(capacity: 0)).isEmpty)
+        #expect(Array(IndexMask(capacity: 64)).isEmpty)
+    }
 }

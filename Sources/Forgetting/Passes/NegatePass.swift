@@ -27,9 +27,28 @@ struct NegatePass: TensorPass {
         let companions = context.companions
         guard companions.pre != nil else { return }
         let keep = 1 - lambda
+        var results = [Double](repeating: 0, count: min(companions.sliceSize, tensor.values.count))
         for range in companions.slices(of: tensor.values.count) {
             let slice = try companions.snapshot(range, of: tensor)
-            tensor.update(range) { i, w in slice.pre(i) + (w - slice.original(i)) + keep * (slice.original(i) - slice.pre(i)) }
+            // The values now: the input's, unless a pass before this one changed the tensor.
+            let current = companions.original == nil ? slice.originalValues : tensor.values.slice(range)
+            let low = range.lowerBound
+            results.withUnsafeMutableBufferPointer { results in
+                // One loop for the common precision; the formula is the same in both.
+                switch (current, slice.originalValues, slice.preValues) {
+                case (.float32(let w), .float32(let o), .float32(let p)):
+                    for k in 0..<range.count {
+                        let (w, o, p) = (Double(w[k]), Double(o[k]), Double(p[k]))
+                        results[k] = p + (w - o) + keep * (o - p)
+                    }
+                default:
+                    for k in 0..<range.count {
+                        let (w, o, p) = (current[k], slice.original(low + k), slice.pre(low + k))
+                        results[k] = p + (w - o) + keep * (o - p)
+                    }
+                }
+                tensor.update(range, to: UnsafeBufferPointer(rebasing: results[..<range.count]))
+            }
         }
     }
 }

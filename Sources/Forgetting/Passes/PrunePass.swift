@@ -61,7 +61,7 @@ struct PrunePass: TensorPass {
         var selector = LargestValueSelector()
         for name in tensors {
             let (tensor, loaded) = try companions(name)
-            try loaded.forEachDelta(of: tensor) { _, delta in selector.count(abs(delta)) }
+            for range in loaded.slices(of: tensor.values.count) { selector.count(deltasIn: try loaded.snapshot(range, of: tensor)) }
         }
         var pass = self
         pass.globalThreshold = .infinity
@@ -78,35 +78,50 @@ struct PrunePass: TensorPass {
         return pass
     }
 
-    /// Per tensor, `top` reads ΔW three times a slice at a time: to count, to pick the threshold
-    /// among the values of its histogram bucket, and to prune; nothing tensor-sized is held.
+    /// Per tensor, `top` reads ΔW twice a slice at a time: to count, then to mark what is over the
+    /// threshold's histogram bucket and keep the values in it (the threshold is picked among them);
+    /// nothing tensor-sized is held but two bit masks.
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
         guard companions.pre != nil else { return }
         // |ΔW| > threshold prunes (theta), or ≥ (top, so that ties at the threshold go too).
-        let threshold: Double, orEqual: Bool
         switch rule {
         case .over(let theta):
-            (threshold, orEqual) = (theta, false)
-        case .top(let fraction, let global):
-            if global {
-                threshold = globalThreshold ?? .infinity
-            } else {
-                var selector = LargestValueSelector()
-                try companions.forEachDelta(of: tensor) { _, delta in selector.count(abs(delta)) }
-                guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
-                var inBucket: [Double] = []
-                try companions.forEachDelta(of: tensor) { _, delta in
-                    if !delta.isNaN, LargestValueSelector.bucket(abs(delta)) == location.bucket { inBucket.append(abs(delta)) }
+            try prune(&tensor, companions: companions) { $0 > theta }
+        case .top(_, true):
+            let threshold = globalThreshold ?? .infinity
+            try prune(&tensor, companions: companions) { $0 >= threshold }
+        case .top(let fraction, false):
+            var selector = LargestValueSelector()
+            for range in companions.slices(of: tensor.values.count) { selector.count(deltasIn: try companions.snapshot(range, of: tensor)) }
+            guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
+            // Buckets order the values: every value in a higher bucket is over the threshold.
+            var pruned = IndexMask(capacity: tensor.values.count), candidates = IndexMask(capacity: tensor.values.count)
+            var candidateValues: [Double] = []
+            try companions.forEachDelta(of: tensor) { i, delta in
+                let size = abs(delta)
+                guard !size.isNaN else { return }
+                let bucket = LargestValueSelector.bucket(size)
+                if bucket > location.bucket {
+                    pruned.insert(i)
+                } else if bucket == location.bucket {
+                    candidates.insert(i)
+                    candidateValues.append(size)
                 }
-                threshold = LargestValueSelector.pick(location, from: inBucket)
             }
-            orEqual = true
+            let threshold = LargestValueSelector.pick(location, from: candidateValues)
+            // The candidates' values were kept in index order, the order the mask gives them back.
+            for (i, size) in zip(candidates, candidateValues) where size >= threshold { pruned.insert(i) }
+            tensor.update(pruned) { _ in 0 }
         }
+    }
+
+    /// Zeroes the elements whose |ΔW| `prunes`, a slice at a time.
+    private func prune(_ tensor: inout Tensor, companions: Companions, where prunes: (Double) -> Bool) throws {
         for range in companions.slices(of: tensor.values.count) {
             var pruned: [Int] = []
             try companions.snapshot(range, of: tensor).forEachDelta { i, delta in
-                if abs(delta) > threshold || (orEqual && abs(delta) == threshold) { pruned.append(i) }
+                if prunes(abs(delta)) { pruned.append(i) }
             }
             tensor.update(pruned) { _ in 0 }
         }
