@@ -142,6 +142,24 @@ import Testing
         do { _ = try file.read(file.tensors[0]) } catch let CheckpointError.zip(_, problem) {
             guard case .crcMismatch(member: "archive/data/0", _, _) = problem else { Issue.record("\(problem)"); return }
         }
+        // A slice's bytes too, although the damage lies outside the slice (byte 5 is element 1's).
+        #expect(throws: CheckpointError.self) { try file.read(file.tensors[0], elements: 4..<6) }
+    }
+
+    /// Slices of a tensor read alone equal the slices of the whole tensor: the fixtures' contiguous
+    /// tensors (float32, float16, bfloat16; only the slice's bytes are read) and the transposed
+    /// Parameter of views.pt (read whole, then sliced: `readsSlices` is false for that file).
+    @Test func readsSlicesOfTheFixtures() throws {
+        for name in ["mnist_cnn.pt", "mnist_cnn_f16.pt", "mnist_cnn_bf16.pt", "views.pt"] {
+            let file = try openCheckpoint(Fixture.path("torch/\(name)"))
+            #expect(file.readsSlices == (name != "views.pt"), "\(name)")
+            for info in file.tensors where info.dtype.isEditable {
+                let whole = try file.read(info).values
+                for range in [0..<min(5, info.count), (info.count / 3)..<info.count, info.count..<info.count] {
+                    #expect(try file.read(info, elements: range) == whole.slice(range), "\(name) \(info.name) \(range)")
+                }
+            }
+        }
     }
 
     @Test func namesThePickleMemberInPickleProblems() throws {

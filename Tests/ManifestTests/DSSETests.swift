@@ -65,6 +65,22 @@ import Testing
         #expect([UInt8](hex: "00ff10") == [0, 255, 16] && [UInt8](hex: "0g") == nil)
     }
 
+    /// Files hashed a MiB at a time into one buffer: an empty file, one read short of a MiB, and
+    /// three reads (2,500,000 bytes, the last read partial). Expected digests from Python's hashlib.
+    @Test func sha256OfFilesAcrossReads() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cases = [(0, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+                     (1_000_000, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+                     (2_500_000, "38a637965059125eeb67f54c30e7f48a61859a467a800ba09740ba48a924f2b9")]
+        for (size, expected) in cases {
+            let file = directory.appendingPathComponent("\(size)").path
+            try Data(repeating: UInt8(ascii: "a"), count: size).write(to: URL(fileURLWithPath: file))
+            #expect(try SHA256.digest(ofFile: file).hex == expected, "\(size) bytes")
+        }
+    }
+
     @Test func recordPathsAreRelativeEvenAcrossTheRoot() {
         #expect(RecordPaths.relative("/tmp/a/out.h5", to: "/tmp/a") == "out.h5")
         #expect(RecordPaths.relative("/tmp/b/out.h5", to: "/tmp/a") == "../b/out.h5")

@@ -17,7 +17,7 @@ public struct FileProbe {
 
 /// A format backend: how it recognises a file and opens it. Formats recognised and not read open
 /// by throwing `CheckpointError.refusedFormat` (what the file is and how to re-save it).
-protocol CheckpointBackend {
+protocol CheckpointBackend: SendableMetatype {  // the table below is shared by every thread
     static var format: CheckpointFormat { get }
     static func recognizes(_ probe: FileProbe) -> Bool
     static func open(_ probe: FileProbe) throws -> any CheckpointFile

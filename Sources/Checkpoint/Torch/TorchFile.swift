@@ -61,6 +61,9 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
     let namesOfMember: [String: [String]]
     /// Members whose CRC has been checked (each whole member once, before its bytes are used).
     private var verified = Set<String>()
+    /// Whether every tensor is one run of elements in its storage (as `state_dict` parameters
+    /// are): then `read(_:elements:)` reads the elements' bytes alone.
+    let readsSlices: Bool
 
     init(path: String, archive: ZipArchive) throws {
         self.path = path
@@ -114,6 +117,7 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
             throw CheckpointError.torch(path: path, .unreferencedStorage(member: entry.name))
         }
         tensors = infos
+        readsSlices = tensorOfName.values.allSatisfy { TorchView($0.record).isContiguous }
         self.tensorOfName = tensorOfName
         self.namesOfMember = namesOfMember
         var metadata = CheckpointMetadata()
@@ -142,6 +146,24 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
         let span = try archive.file.read(count: view.byteRange.count, at: tensor.entry.dataOffset + view.byteRange.lowerBound)
         let elements = span.withUnsafeBytes { view.gather($0) }
         return Checkpoint.Tensor(info: info, values: elements.withUnsafeBytes { FloatCodec.decode($0, as: info) })
+    }
+
+    /// The elements' bytes alone where the tensor is one run in its storage (the whole tensor,
+    /// sliced, where it is not), once the member's CRC has been checked.
+    func read(_ info: TensorInfo, elements range: Range<Int>) throws -> TensorValues {
+        guard let tensor = tensorOfName[info.name] else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")
+        }
+        let view = TorchView(tensor.record)
+        guard view.isContiguous else { return try read(info).values.slice(range) }
+        guard info.dtype.isEditable else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
+        }
+        precondition(range.lowerBound >= 0 && range.upperBound <= view.count, "elements \(range) of \(info.name) of shape \(view.shape)")
+        try verify(tensor.entry)
+        let slab = TensorInfo(name: info.name, dtype: info.dtype, shape: [range.count])
+        let offset = tensor.entry.dataOffset + view.byteRange.lowerBound + range.lowerBound * view.itemSize
+        return try SafetensorsFile.readTensor(slab, from: archive.file, at: offset).values
     }
 
     /// Reads the whole member once, checking its CRC, before any of its bytes are used.

@@ -41,14 +41,21 @@ public final class SHA256 {
         return try digest(of: handle)
     }
 
-    /// Hashes what is left to read in `handle`, in 1 MiB reads (for files opened with care, as
-    /// `ConfinedFile` opens those a record names).
+    /// Hashes what is left to read in `handle`, in 1 MiB reads into one buffer (for files opened
+    /// with care, as `ConfinedFile` opens those a record names). A buffer allocated a read, as
+    /// `FileHandle.read` does, costs page faults and zeroing every MiB.
     public static func digest(of handle: FileHandle) throws -> [UInt8] {
         let hasher = SHA256()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
         while true {
-            let chunk = try handle.read(upToCount: 1 << 20) ?? Data()
-            if chunk.isEmpty { break }
-            chunk.withUnsafeBytes(hasher.update)
+            let count = read(handle.fileDescriptor, buffer.baseAddress, buffer.count)
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO)
+            }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[..<count]))
         }
         return hasher.finish()
     }
