@@ -21,6 +21,16 @@ import Testing
         #expect(tensor.changes.overflowed == 0 && tensor.changes.madeNonFinite == 0)
     }
 
+    /// NaNs (quiet, signalling, negative) and infinities counted apart; the largest finite values,
+    /// subnormals and zeros are finite; a tensor with none takes the loop without branches alone.
+    @Test func nonFiniteValuesCountedInBothPrecisions() {
+        let f: [Float] = [1, .nan, -.nan, .signalingNaN, .infinity, -.infinity, .greatestFiniteMagnitude, -.leastNonzeroMagnitude, -0.0]
+        #expect(TensorValues.float32(f).nonFinite == (nan: 3, infinite: 2))
+        #expect(TensorValues.float64(f.map(Double.init)).nonFinite == (nan: 3, infinite: 2))
+        #expect(TensorValues.float64([.greatestFiniteMagnitude, .leastNonzeroMagnitude, 0]).nonFinite == (nan: 0, infinite: 0))
+        #expect(TensorValues.float32([]).nonFinite == (nan: 0, infinite: 0))
+    }
+
     @Test func nonFiniteResultsAreCountedByCause() {
         // float16 holds at most 65504: 40000 · 2 computes finite and is stored as inf (overflowed);
         // 1 / 0 computes inf itself (made non-finite); -inf in the input is neither (and unchanged).

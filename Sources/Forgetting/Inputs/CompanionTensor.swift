@@ -2,7 +2,8 @@ import Checkpoint
 
 /// A companion as large as the tensor it serves (its `--pre` snapshot, a Fisher diagonal), read a
 /// slice at a time: a pass holds the slice it works on, not a second and third copy of the tensor.
-/// Files that cannot read part of a tensor (a pickle) are read whole once and sliced in memory.
+/// Files that cannot read part of a tensor (a strided view in a `.pt` storage) are read whole once
+/// and sliced in memory.
 ///
 /// `@unchecked Sendable`: the files it reads from are classes; a companion is read only on the
 /// thread that runs the pass it was loaded for.
