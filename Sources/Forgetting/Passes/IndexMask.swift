@@ -16,10 +16,6 @@ struct IndexMask: Sequence {
         words[index >> 6] |= 1 << UInt64(index & 63)
     }
 
-    func contains(_ index: Int) -> Bool {
-        index >= 0 && index < capacity && words[index >> 6] & (1 << UInt64(index & 63)) != 0
-    }
-
     func makeIterator() -> Iterator { Iterator(words: words) }
 
     struct Iterator: IteratorProtocol {

@@ -15,7 +15,7 @@ struct LargestValueSelector {
     }
 
     /// First scan over one snapshot slice: `count` of every |ΔW|, in one loop over its arrays
-    /// (counting an element at a time through `count` cost prune a fifth of its time).
+    /// with the counts' storage taken once for the slice, not checked an element.
     mutating func count(deltasIn slice: SnapshotSlice) {
         total += counts.withUnsafeMutableBufferPointer { counts in
             var added = 0  // here, not outside: a variable two closures deep lives in memory

@@ -41,9 +41,9 @@ public final class SHA256 {
         return try digest(of: handle)
     }
 
-    /// Hashes what is left to read in `handle`, in 1 MiB reads into one buffer (for files opened
-    /// with care, as `ConfinedFile` opens those a record names). A buffer allocated a read, as
-    /// `FileHandle.read` does, costs page faults and zeroing every MiB.
+    /// Hashes what is left to read in `handle`, in 1 MiB reads into one buffer kept for the file
+    /// (`FileHandle.read` allocates a new `Data` a read), for files opened with care, as
+    /// `ConfinedFile` opens those a record names.
     public static func digest(of handle: FileHandle) throws -> [UInt8] {
         let hasher = SHA256()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
