@@ -50,13 +50,29 @@ import Engine
         // 17% of 6 = 1.02 → 1 element: the 2 at index 2.
         #expect(try apply("prune:top=17%", w, pre: pre) == [1, 2, 0, 4, 5, 6])
         #expect(try apply("prune:top=0%", w, pre: pre) == w)
-        #expect(try apply("prune:top=100%", w, pre: pre) == [0, 0, 0, 0, 0, 0])
+        // 100%: every weight that moved; element 3 (ΔW = 0) did not, and stays.
+        #expect(try apply("prune:top=100%", w, pre: pre) == [0, 0, 0, 4, 0, 0])
     }
 
-    @Test func largestValueSelectorIsExact() {
+    /// Weights that did not move are never pruned as ties at a threshold of 0: ΔW = [0.5, 0, 2, 0,
+    /// −1, 0], top=75% is k = 4, whose |ΔW| is 0, so only the three that moved go; with a snapshot
+    /// equal to the input nothing is pruned.
+    @Test func pruneTopLeavesWeightsThatDidNotMove() throws {
+        let moved: [Float] = [0.5, 2, 1, 4, 6, 6]  // w − ΔW
+        #expect(try apply("prune:top=75%", w, pre: moved) == [0, 2, 0, 4, 0, 6])
+        #expect(try apply("prune:top=100%", w, pre: w) == w)
+        #expect(try apply("prune:top=50%", w, pre: w, sliceSize: 4) == w)
+    }
+
+    /// The values as the |ΔW| of a float64 tensor against a zero snapshot, counted in slices of 4.
+    @Test func largestValueSelectorIsExact() throws {
         var selector = LargestValueSelector()
         let values: [Double] = [0.3, 7, 1e-30, 7, 2.5, .nan, 0, 1e30, 2.5000001]
-        for v in values { selector.count(v) }
+        var companions = Companions()
+        companions.sliceSize = 4
+        companions.pre = CompanionTensor(.float64(Array(repeating: 0, count: values.count)))
+        let tensor = Tensor(info: TensorInfo(name: "t", dtype: .float64, shape: [values.count]), values: .float64(values))
+        try selector.count(deltasOf: tensor, in: companions)
         #expect(selector.total == 8)
         let sorted = values.filter { !$0.isNaN }.sorted(by: >)
         for k in 1...8 {

@@ -47,6 +47,15 @@ import Checkpoint
         try expectMatches(output, expected, names: Self.kernels)
     }
 
+    /// A snapshot equal to the input (every ΔW 0): `top` prunes nothing in either scope, rather
+    /// than every weight as a tie at 0.
+    @Test(arguments: ["prune:top=1%", "prune:top=1%,scope=global"])
+    func pruneTopWithTheInputAsItsOwnSnapshotChangesNothing(spec: String) throws {
+        let (report, _, directory) = try run(Self.post, [spec], pre: Self.post)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        #expect(!report.passes[0].edits.isEmpty && report.passes[0].edits.allSatisfy { $0.elementsChanged == 0 })
+    }
+
     @Test func negateOneRestoresThePreSnapshotExactly() throws {
         let (_, output, directory) = try run(Self.post, ["negate:1"], pre: Self.pre)
         defer { try? FileManager.default.removeItem(atPath: directory) }

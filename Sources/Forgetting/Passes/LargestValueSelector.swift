@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// Finds the k-th largest of many non-negative numbers without holding them all: a histogram over
 /// the top 20 bits of their IEEE patterns (which order non-negative doubles), then an exact pick
 /// among the values in the one bucket that holds the k-th. Two scans of the data, bounded memory.
@@ -7,25 +9,21 @@ struct LargestValueSelector {
 
     static func bucket(_ x: Double) -> Int { Int(truncatingIfNeeded: x.bitPattern >> 44) }
 
-    /// First scan: every value (NaNs are ignored).
-    mutating func count(_ x: Double) {
-        guard !x.isNaN else { return }
-        counts[Self.bucket(x)] += 1
-        total += 1
-    }
-
-    /// First scan over one snapshot slice: `count` of every |ΔW|, in one loop over its arrays
-    /// with the counts' storage taken once for the slice, not checked an element.
-    mutating func count(deltasIn slice: SnapshotSlice) {
-        total += counts.withUnsafeMutableBufferPointer { counts in
-            var added = 0  // here, not outside: a variable two closures deep lives in memory
-            slice.forEachDelta { _, delta in
-                let size = abs(delta)
-                guard !size.isNaN else { return }
-                counts[Self.bucket(size)] += 1  // below 2^20: the sign bit of |ΔW| is 0
-                added += 1
+    /// First scan: every |ΔW| of `tensor` (NaNs are ignored), a snapshot slice at a time, each in
+    /// one loop over its arrays with the counts' storage taken once for the slice.
+    mutating func count(deltasOf tensor: Tensor, in companions: Companions) throws {
+        for range in companions.slices(of: tensor.values.count) {
+            let slice = try companions.snapshot(range, of: tensor)
+            total += counts.withUnsafeMutableBufferPointer { counts in
+                var added = 0  // here, not outside: a variable two closures deep lives in memory
+                slice.forEachDelta { _, delta in
+                    let size = abs(delta)
+                    guard !size.isNaN else { return }
+                    counts[Self.bucket(size)] += 1  // below 2^20: the sign bit of |ΔW| is 0
+                    added += 1
+                }
+                return added
             }
-            return added
         }
     }
 

@@ -3,7 +3,8 @@ import Checkpoint
 /// `prune:theta=T` or `prune:top=P%[,scope=global]` — zeroes the synapses that learning the forget
 /// data moved most: W' = 0 where |ΔW| > T (the spiking-network paper's eq. 11–12), or for the P%
 /// largest |ΔW| per tensor (or over all selected tensors with `scope=global`; ties at the
-/// threshold are pruned too). ΔW = W − W_pre needs `--pre`. Acts on every floating tensor but
+/// threshold are pruned too, but never a weight whose ΔW is 0: it did not move). ΔW = W − W_pre
+/// needs `--pre`. Acts on every floating tensor but
 /// optimizer state (`@GLOB` narrows it).
 struct PrunePass: TensorPass {
     static let name = "prune"
@@ -61,7 +62,7 @@ struct PrunePass: TensorPass {
         var selector = LargestValueSelector()
         for name in tensors {
             let (tensor, loaded) = try companions(name)
-            for range in loaded.slices(of: tensor.values.count) { selector.count(deltasIn: try loaded.snapshot(range, of: tensor)) }
+            try selector.count(deltasOf: tensor, in: loaded)
         }
         var pass = self
         pass.globalThreshold = .infinity
@@ -73,7 +74,7 @@ struct PrunePass: TensorPass {
                     if !delta.isNaN, LargestValueSelector.bucket(abs(delta)) == location.bucket { candidates.append(abs(delta)) }
                 }
             }
-            pass.globalThreshold = LargestValueSelector.pick((location.bucket, location.rank), from: candidates)
+            pass.globalThreshold = Self.threshold(LargestValueSelector.pick((location.bucket, location.rank), from: candidates))
         }
         return pass
     }
@@ -93,7 +94,7 @@ struct PrunePass: TensorPass {
             try prune(&tensor, companions: companions) { $0 >= threshold }
         case .top(let fraction, false):
             var selector = LargestValueSelector()
-            for range in companions.slices(of: tensor.values.count) { selector.count(deltasIn: try companions.snapshot(range, of: tensor)) }
+            try selector.count(deltasOf: tensor, in: companions)
             guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
             // Buckets order the values: every value in a higher bucket is over the threshold.
             var pruned = IndexMask(capacity: tensor.values.count), candidates = IndexMask(capacity: tensor.values.count)
@@ -109,12 +110,16 @@ struct PrunePass: TensorPass {
                     candidateValues.append(size)
                 }
             }
-            let threshold = LargestValueSelector.pick(location, from: candidateValues)
+            let threshold = Self.threshold(LargestValueSelector.pick(location, from: candidateValues))
             // The candidates' values were kept in index order, the order the mask gives them back.
             for (i, size) in zip(candidates, candidateValues) where size >= threshold { pruned.insert(i) }
             tensor.update(pruned) { _ in 0 }
         }
     }
+
+    /// The `top` threshold for the k-th largest |ΔW|: never 0, so that weights that did not move
+    /// are not pruned as ties (a snapshot equal to the input would otherwise zero every weight).
+    static func threshold(_ kthLargest: Double) -> Double { max(kthLargest, .leastNonzeroMagnitude) }
 
     /// Zeroes the elements whose |ΔW| `prunes`, a slice at a time.
     private func prune(_ tensor: inout Tensor, companions: Companions, where prunes: (Double) -> Bool) throws {
