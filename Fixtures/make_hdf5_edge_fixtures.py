@@ -19,6 +19,15 @@ hdf5/big_attributes.h5
 hdf5/unicode_names.h5
                fc/café twice: once with U+00E9 and once as e + U+0301 (canonically equivalent,
                different bytes), float32 (3,) each, and fc/bias.
+hdf5/deflated_chunks.h5
+               chunked datasets with the filters h5py's compression="gzip" sets, which ckptforget
+               compresses chunk by chunk itself: edges/f32 (10, 7) float32 in (4, 3) chunks, gzip 4 +
+               shuffle (edge chunks reach past both axes); edges/f64 (11,) float64, (4,), gzip 6, no
+               shuffle; edges/fill (3, 5, 4) float32, (2, 2, 3), gzip 1 + shuffle, fill value 1.5;
+               edges/big_endian (6, 5) >f4, (4, 4), gzip 9 + shuffle; edges/half (9, 3) float16,
+               (4, 2), gzip 4 + shuffle. And datasets libhdf5 writes itself: other/fletcher (8, 8) gzip +
+               shuffle + Fletcher-32, other/one_chunk (4, 4) in one (4, 4) chunk, other/plain (8, 8)
+               chunked (4, 4) without filters. Seeded normal values.
 """
 from pathlib import Path
 
@@ -55,4 +64,17 @@ with h5py.File(HERE / "unicode_names.h5", "w") as f:
     f["fc/cafe\u0301"] = np.zeros(3, dtype=np.float32)
     f["fc/bias"] = bias
 
-print("wrote", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5", HERE / "big_attributes.h5", HERE / "unicode_names.h5")
+rng = np.random.default_rng(16)
+with h5py.File(HERE / "deflated_chunks.h5", "w") as f:
+    def chunked(name, shape, dtype, chunks, **filters):
+        f.create_dataset(name, data=rng.standard_normal(shape).astype(dtype), chunks=chunks, **filters)
+    chunked("edges/f32", (10, 7), "f4", (4, 3), compression="gzip", compression_opts=4, shuffle=True)
+    chunked("edges/f64", (11,), "f8", (4,), compression="gzip", compression_opts=6)
+    chunked("edges/fill", (3, 5, 4), "f4", (2, 2, 3), compression="gzip", compression_opts=1, shuffle=True, fillvalue=1.5)
+    chunked("edges/big_endian", (6, 5), ">f4", (4, 4), compression="gzip", compression_opts=9, shuffle=True)
+    chunked("edges/half", (9, 3), "f2", (4, 2), compression="gzip", compression_opts=4, shuffle=True)
+    chunked("other/fletcher", (8, 8), "f4", (4, 4), compression="gzip", shuffle=True, fletcher32=True)
+    chunked("other/one_chunk", (4, 4), "f4", (4, 4), compression="gzip")
+    chunked("other/plain", (8, 8), "f4", (4, 4))
+
+print("wrote", HERE / "deflated_chunks.h5", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5", HERE / "big_attributes.h5", HERE / "unicode_names.h5")

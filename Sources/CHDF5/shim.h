@@ -37,6 +37,9 @@ static inline size_t ckf_H5T_VARIABLE(void) { return H5T_VARIABLE; }
 // Object-copy flags (macros in H5Opublic.h).
 static inline unsigned ckf_H5O_COPY_MERGE_COMMITTED_DTYPE_FLAG(void) { return H5O_COPY_MERGE_COMMITTED_DTYPE_FLAG; }
 
+// Dataset chunk option: edge chunks stored unfiltered (H5Dpublic.h).
+static inline unsigned ckf_H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS(void) { return H5D_CHUNK_DONT_FILTER_PARTIAL_CHUNKS; }
+
 // Link-iteration creation-order tracking flags for group creation property lists.
 static inline unsigned ckf_H5P_CRT_ORDER_TRACKED(void) { return H5P_CRT_ORDER_TRACKED; }
 

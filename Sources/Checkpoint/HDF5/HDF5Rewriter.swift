@@ -13,6 +13,9 @@ struct HDF5Rewriter {
     let plan: RewritePlan
     let progress: RewriteProgress
     let edit: (inout Tensor) throws -> Void
+    /// Whether deflated chunks are compressed on every core (`HDF5DeflatedChunks`) rather than by
+    /// `H5Dwrite` on one; tests turn it off to compare the two.
+    var compressesChunks = true
 
     private final class State {
         /// Destination path of every object already written, by source address (hard links).
@@ -149,9 +152,14 @@ struct HDF5Rewriter {
 
         var tensor = try source.read(info)
         try edit(&tensor)
-        _ = try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
-            try HDF5.check(H5Dwrite(created.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, bytes.baseAddress),
-                           "H5Dwrite(\(info.name))")
+        let chunks = compressesChunks ? try HDF5DeflatedChunks(copying: dataset.raw, name: info.name) : nil
+        try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
+            if let chunks {
+                try chunks.write(bytes, to: created.raw, name: info.name)
+            } else {
+                try HDF5.check(H5Dwrite(created.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, bytes.baseAddress),
+                               "H5Dwrite(\(info.name))")
+            }
         }
     }
 
