@@ -17,8 +17,9 @@ import Checkpoint
     }
 
     /// The backward pass from the steps the forward kept (`forwardAll(_:keeping:)`) equals the one
-    /// that runs each recurrent layer's forward again, bit for bit: the activations, every
-    /// parameter's gradient contributions, and each recurrent layer's input gradient.
+    /// that runs each recurrent layer's forward again, bit for bit: the activations (a forward
+    /// alone keeps one step's state, overwritten step by step), every parameter's gradient
+    /// contributions, and each recurrent layer's input gradient.
     @Test(arguments: ["lstm_text.h5", "gru_text.h5", "bidirectional_text.h5"])
     func backwardFromKeptStepsEqualsRecomputed(file: String) throws {
         let network = try ForwardTests.network("graph/" + file)

@@ -100,7 +100,9 @@ struct HDF5DeflatedChunks {
 
     /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`.
     func write(_ bytes: UnsafeRawBufferPointer, to dataset: hid_t, name: String) throws(HDF5Failure) {
-        precondition(bytes.count == shape.reduce(elementSize, *))
+        guard bytes.count == shape.reduce(elementSize, *) else {
+            throw HDF5Failure(call: "H5Dwrite_chunk(\(name))", message: "\(bytes.count) bytes of values for a dataset of \(shape.reduce(elementSize, *))")
+        }
         let grid = zip(shape, chunk).map { ($0 + $1 - 1) / $1 }
         let chunkCount = grid.reduce(1, *)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))

@@ -9,13 +9,15 @@
 /// the activation (an LSTM's a(c_t) too), so the backward step evaluates no activation again.
 extension Recurrent {
     /// Step t forward: `projection` is x·W (+ b) for every (sample, step) row, `recurrent` is
-    /// h_{t−1}·R (+ a GRU's recurrent bias) for every sample of step t.
-    func step(_ t: Int, projection p: UnsafePointer<Float>, recurrent r: UnsafePointer<Float>, samples n: Int, steps: Int, trace: Trace) {
+    /// h_{t−1}·R (+ a GRU's recurrent bias) for every sample of step t. The step's place in the
+    /// trace is `slot` (t when the trace keeps every step, 0 when it keeps one).
+    func step(_ t: Int, slot: Int, projection p: UnsafePointer<Float>, recurrent r: UnsafePointer<Float>, samples n: Int, steps: Int,
+              trace: Trace) {
         let (units, width) = (units, gates * units)
         let (a, σ) = (activation, recurrentActivation)
-        // Step t's rows (t, s) of the trace: pre-activations, activated gates, h_{t−1} and h_t.
-        let z = trace.gates.baseAddress! + t * n * width, y = trace.activated.baseAddress! + t * n * width
-        let (previous, next) = (trace.h.baseAddress! + t * n * units, trace.h.baseAddress! + (t + 1) * n * units)
+        // The step's rows (slot, s) of the trace: pre-activations, activated gates, h_{t−1} and h_t.
+        let z = trace.gates.baseAddress! + slot * n * width, y = trace.activated.baseAddress! + slot * n * width
+        let (previous, next) = (trace.h.baseAddress! + slot * n * units, trace.h.baseAddress! + (slot + 1) * n * units)
         /// z = projection + recurrent for columns `columns` of every sample's gates.
         func preActivations(_ columns: Range<Int>) {
             for s in 0..<n {
@@ -38,8 +40,8 @@ extension Recurrent {
                 a.apply(row + 2 * units, count: units)
                 σ.apply(row + 3 * units, count: units)
             }
-            let (c, cPrevious) = (trace.c.baseAddress! + (t + 1) * n * units, trace.c.baseAddress! + t * n * units)
-            let squashed = trace.squashed.baseAddress! + t * n * units
+            let (c, cPrevious) = (trace.c.baseAddress! + (slot + 1) * n * units, trace.c.baseAddress! + slot * n * units)
+            let squashed = trace.squashed.baseAddress! + slot * n * units
             for s in 0..<n {
                 let (g, k) = (y + s * width, s * units)
                 for j in 0..<units { c[k + j] = g[units + j] * cPrevious[k + j] + g[j] * g[2 * units + j] }
@@ -52,7 +54,7 @@ extension Recurrent {
             }
         case .gru:
             preActivations(0..<(2 * units))
-            let kept = trace.recurrent.baseAddress! + t * n * width
+            let kept = trace.recurrent.baseAddress! + slot * n * width
             for s in 0..<n {
                 let (row, x) = (s * width, (s * steps + t) * width)
                 (y + row).update(from: z + row, count: 2 * units)

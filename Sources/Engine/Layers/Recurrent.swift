@@ -72,7 +72,8 @@ struct Recurrent: Layer {
 
     /// What a forward pass keeps for the backward one, step-major: h_t and (LSTM) c_t for t = 0…T
     /// (zeros first); each step's gate pre-activations and their values after the activations; an
-    /// LSTM's a(c_t) for t = 1…T. Buffers it owns, released with it.
+    /// LSTM's a(c_t) for t = 1…T. Made for one step, it is a forward's working state. Buffers it
+    /// owns, released with it.
     final class Trace {
         let h: UnsafeMutableBufferPointer<Float>, c: UnsafeMutableBufferPointer<Float>
         let gates: UnsafeMutableBufferPointer<Float>, activated: UnsafeMutableBufferPointer<Float>
@@ -96,38 +97,45 @@ struct Recurrent: Layer {
         deinit { for buffer in [h, c, gates, activated, squashed, recurrent] { buffer.deallocate() } }
     }
 
-    func run(_ input: Batch) -> (output: [Float], trace: Trace, sequence: [Float]) {
+    /// The steps over `input`. Keeping, the trace holds every step for the backward pass; else it
+    /// holds one step and its state, overwritten step after step (a forward alone: no memory that
+    /// grows with the steps, the same values).
+    func run(_ input: Batch, keeping: Bool) -> (output: [Float], trace: Trace, sequence: [Float]) {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
         let sequence = ordered(input.values, samples: n, steps: steps, width: features)
         var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
         if let inputBias { projection.addRowwise(inputBias) }
-        let trace = Trace(cell, samples: n, steps: steps, units: units, width: width)
+        let trace = Trace(cell, samples: n, steps: keeping ? steps : min(steps, 1), units: units, width: width)
         var recurrent = [Float](repeating: 0, count: n * width)
+        var output = [Float](repeating: 0, count: returnSequences ? n * steps * units : 0)
         for t in 0..<steps where n > 0 {
+            let slot = keeping ? t : 0
             recurrent.withUnsafeMutableBufferPointer { r in
                 recurrentKernel.withUnsafeBufferPointer { kernel in
-                    GEMM.multiply(trace.h.baseAddress! + t * n * units, kernel.baseAddress!, into: r.baseAddress!, m: n, n: width, k: units)
+                    GEMM.multiply(trace.h.baseAddress! + slot * n * units, kernel.baseAddress!, into: r.baseAddress!, m: n, n: width, k: units)
                 }
             }
             if let recurrentBias { recurrent.addRowwise(recurrentBias) }
             projection.withUnsafeBufferPointer { p in
                 recurrent.withUnsafeBufferPointer { r in
-                    step(t, projection: p.baseAddress!, recurrent: r.baseAddress!, samples: n, steps: steps, trace: trace)
+                    step(t, slot: slot, projection: p.baseAddress!, recurrent: r.baseAddress!, samples: n, steps: steps, trace: trace)
                 }
+            }
+            let next = trace.h.baseAddress! + (slot + 1) * n * units
+            if returnSequences {
+                output.withUnsafeMutableBufferPointer { out in
+                    for s in 0..<n { (out.baseAddress! + (s * steps + t) * units).update(from: next + s * units, count: units) }
+                }
+            }
+            if !keeping {  // h_t and c_t become the next step's h_{t−1} and c_{t−1}
+                trace.h.baseAddress!.update(from: next, count: n * units)
+                if cell == .lstm { trace.c.baseAddress!.update(from: trace.c.baseAddress! + n * units, count: n * units) }
             }
         }
-        var output: [Float]
-        if returnSequences {
-            output = [Float](repeating: 0, count: n * steps * units)
-            for t in 0..<steps {
-                for s in 0..<n {
-                    let from = ((t + 1) * n + s) * units
-                    output.replaceSubrange(((s * steps + t) * units)..<((s * steps + t + 1) * units), with: trace.h[from..<(from + units)])
-                }
-            }
-        } else {
-            output = Array(trace.h[(steps * n * units)...])
+        if !returnSequences {
+            let last = (keeping ? steps : 0) * n * units
+            output = Array(trace.h[last..<(last + n * units)])
         }
         return (output, trace, sequence)
     }
@@ -139,12 +147,15 @@ struct Recurrent: Layer {
         init(trace: Trace, sequence: [Float]) { (self.trace, self.sequence) = (trace, sequence) }
     }
 
-    func forward(_ input: Batch) -> Batch { forwardKeeping(input).output }
+    func forward(_ input: Batch) -> Batch { batch(run(input, keeping: false).output, of: input) }
 
     func forwardKeeping(_ input: Batch) -> (output: Batch, kept: AnyObject?) {
-        let (output, trace, sequence) = run(input)
-        return (Batch(values: output, shape: returnSequences ? [input.samples, input.shape[1], units] : [input.samples, units]),
-                Kept(trace: trace, sequence: sequence))
+        let (output, trace, sequence) = run(input, keeping: true)
+        return (batch(output, of: input), Kept(trace: trace, sequence: sequence))
+    }
+
+    private func batch(_ output: [Float], of input: Batch) -> Batch {
+        Batch(values: output, shape: returnSequences ? [input.samples, input.shape[1], units] : [input.samples, units])
     }
 
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
@@ -159,7 +170,7 @@ struct Recurrent: Layer {
                   kept: AnyObject?, into sink: inout GradientSink) -> Batch? {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
-        let (trace, sequence) = (kept as? Kept).map { ($0.trace, $0.sequence) } ?? { let run = run(input); return (run.trace, run.sequence) }()
+        let (trace, sequence) = (kept as? Kept).map { ($0.trace, $0.sequence) } ?? { let run = run(input, keeping: true); return (run.trace, run.sequence) }()
         // dL/d(pre-activations), sample-major rows (s, t): of the input projection and of h·R.
         var inputDeltas = [Float](repeating: 0, count: n * steps * width)
         var recurrentDeltas = cell == .gru ? inputDeltas : []
