@@ -13,7 +13,7 @@ struct ImportRules {
             "CHDF5": ["Checkpoint/HDF5/"],
             "CCrypto": ["Manifest/Crypto/"],
             "CBLAS": ["Engine/LinearAlgebra/GEMM.swift"],
-            "CZlib": ["Checkpoint/Zip/Inflate.swift"],
+            "CZlib": ["Checkpoint/Zip/Inflate.swift", "Checkpoint/Zip/Deflate.swift"],
             "CMalloc": ["Engine/Model/AllocatorTuning.swift"],
         ],
         allowed: [

@@ -1,5 +1,4 @@
 internal import CHDF5
-internal import CZlib
 import Dispatch
 import Foundation
 
@@ -106,7 +105,7 @@ struct HDF5DeflatedChunks {
         let grid = zip(shape, chunk).map { ($0 + $1 - 1) / $1 }
         let chunkCount = grid.reduce(1, *)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))
-        let bound = Int(compressBound(uLong(chunkBytes)))
+        let bound = Deflate.bound(chunkBytes)
         let batch = min(chunkCount, max(4 * workers, Self.batchBytes / max(1, bound)))
         let outputs = Buffers(count: batch, bytes: bound)
         defer { outputs.deallocate() }
@@ -161,10 +160,7 @@ struct HDF5DeflatedChunks {
             Self.shuffle(UnsafeRawBufferPointer(plain), elementSize: shuffleSize, into: shuffled)
             input = UnsafeRawBufferPointer(shuffled)
         }
-        var size = uLongf(output.count)
-        let status = compress2(output.baseAddress!.assumingMemoryBound(to: Bytef.self), &size,
-                               input.baseAddress!.assumingMemoryBound(to: Bytef.self), uLong(bytes), level)
-        return status == Z_OK ? Int(size) : 0
+        return Deflate.compress(input, into: output, level: level) ?? 0
     }
 
     /// Copies the chunk's rows (runs along the last axis) from the row-major dataset; what lies

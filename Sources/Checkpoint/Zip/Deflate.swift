@@ -1,0 +1,18 @@
+internal import CZlib
+
+/// zlib's one-shot compression (`compress2`: a zlib stream, what HDF5's deflate filter stores), for
+/// the chunks `HDF5DeflatedChunks` compresses on every core.
+enum Deflate {
+    /// The most bytes `compress(_:into:level:)` can make of `count` bytes.
+    static func bound(_ count: Int) -> Int { Int(compressBound(uLong(count))) }
+
+    /// Compresses `input` into `output` at `level` (0 to 9): the compressed size, or nil when zlib
+    /// fails (out of memory, or `output` smaller than `bound(input.count)` needs).
+    static func compress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer, level: Int32) -> Int? {
+        guard let source = input.baseAddress, let destination = output.baseAddress else { return input.isEmpty ? 0 : nil }
+        var size = uLongf(output.count)
+        let status = compress2(destination.assumingMemoryBound(to: Bytef.self), &size, source.assumingMemoryBound(to: Bytef.self),
+                               uLong(input.count), level)
+        return status == Z_OK ? Int(size) : nil
+    }
+}
