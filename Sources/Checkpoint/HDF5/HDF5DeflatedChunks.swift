@@ -205,14 +205,15 @@ struct HDF5DeflatedChunks {
     /// HDF5's shuffle filter: byte `b` of element `i` goes to `b * count + i`, so each byte plane
     /// of the elements lies together.
     static func shuffle(_ input: UnsafeRawBufferPointer, elementSize: Int, into output: UnsafeMutableRawBufferPointer) {
+        guard elementSize > 0, output.count >= input.count, let source = input.baseAddress, let target = output.baseAddress else { return }
         let count = input.count / elementSize
-        let from = input.baseAddress!.assumingMemoryBound(to: UInt8.self), to = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let from = source.assumingMemoryBound(to: UInt8.self), to = target.assumingMemoryBound(to: UInt8.self)
         for byte in 0..<elementSize {
             let plane = to + byte * count
             for index in 0..<count { plane[index] = from[index &* elementSize &+ byte] }
         }
         let tail = input.count - count * elementSize  // left as they are, as the filter leaves them
-        if tail > 0 { (output.baseAddress! + count * elementSize).copyMemory(from: input.baseAddress! + count * elementSize, byteCount: tail) }
+        if tail > 0 { (target + count * elementSize).copyMemory(from: source + count * elementSize, byteCount: tail) }
     }
 
     /// The tensor's bytes, read by every worker and written by none.
