@@ -99,8 +99,10 @@ struct HDF5DeflatedChunks {
 
     /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`.
     func write(_ bytes: UnsafeRawBufferPointer, to dataset: hid_t, name: String) throws(HDF5Failure) {
-        guard bytes.count == shape.reduce(elementSize, *) else {
-            throw HDF5Failure(call: "H5Dwrite_chunk(\(name))", message: "\(bytes.count) bytes of values for a dataset of \(shape.reduce(elementSize, *))")
+        var expected = elementSize, overflow = false
+        for extent in shape where !overflow { (expected, overflow) = expected.multipliedReportingOverflow(by: extent) }
+        guard !overflow, bytes.count == expected else {
+            throw HDF5Failure(call: "H5Dwrite_chunk(\(name))", message: "\(bytes.count) bytes of values for a dataset of shape \(shape) and \(elementSize)-byte elements")
         }
         let grid = zip(shape, chunk).map { ($0 + $1 - 1) / $1 }
         let chunkCount = grid.reduce(1, *)
