@@ -160,6 +160,10 @@ import Testing
                 }
             }
         }
+        // Elements past the end are an error naming the tensor, not a trap.
+        let file = try openCheckpoint(Fixture.path("torch/mnist_cnn.pt"))
+        let info = try #require(file.tensors.first { $0.dtype.isEditable })
+        #expect(throws: CheckpointError.self) { try file.read(info, elements: (info.count - 1)..<(info.count + 1)) }
     }
 
     @Test func namesThePickleMemberInPickleProblems() throws {

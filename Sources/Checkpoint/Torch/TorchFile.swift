@@ -159,7 +159,9 @@ final class TorchFile: CheckpointFile, CheckpointBackend {
         guard info.dtype.isEditable else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
         }
-        precondition(range.lowerBound >= 0 && range.upperBound <= view.count, "elements \(range) of \(info.name) of shape \(view.shape)")
+        guard range.lowerBound >= 0, range.upperBound <= view.count else {
+            throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "elements \(range) asked of a tensor of \(view.count) (shape \(view.shape))")
+        }
         try verify(tensor.entry)
         let slab = TensorInfo(name: info.name, dtype: info.dtype, shape: [range.count])
         let offset = tensor.entry.dataOffset + view.byteRange.lowerBound + range.lowerBound * view.itemSize
