@@ -65,3 +65,48 @@ import Checkpoint
         if ProcessInfo.processInfo.environment["CKPTFORGET_REPORT_AGREEMENT"] != nil { print("[agreement] \(model): probabilities \(worst)") }
     }
 }
+
+extension RecurrentTests {
+    /// A cell whose `activation` has a derivative that takes its input (softplus′(x) = σ(x), where
+    /// the output alone would give σ(softplus(x))) keeps its pre-activations for the backward pass;
+    /// with sigmoid and tanh the trace goes without them. Either way the bias gradient of
+    /// L = Σ g · output equals central differences of the forward (ε = 0.01), per cell.
+    @Test(arguments: [(Recurrent.Cell.lstm, ActivationFunction.softplus), (.lstm, .tanh), (.simple, .softplus), (.gru, .softplus)])
+    func biasGradientEqualsDifferencesOfTheForward(cell: Recurrent.Cell, activation: ActivationFunction) {
+        let (features, units, steps, samples) = (3, 4, 5, 2)
+        let gates = cell == .lstm ? 4 : cell == .gru ? 3 : 1
+        let width = gates * units, biasCount = (cell == .gru ? 2 : 1) * width
+        func values(_ count: Int, _ seed: Int) -> [Float] { (0..<count).map { Float((($0 + seed) * 7919) % 41) / 41 - 0.5 } }
+        func layer(bias: [Float]) -> Recurrent {
+            Recurrent(name: "r", cell: cell, kernel: values(features * width, 1).map { $0 * 2 }, recurrentKernel: values(units * width, 2),
+                      bias: bias, features: features, units: units, activation: activation, recurrentActivation: .sigmoid,
+                      returnSequences: true, goBackwards: false, kernelName: "k", recurrentName: "rk", biasName: "b",
+                      biasShape: cell == .gru ? [2, width] : [width])
+        }
+        #expect(layer(bias: []).keepsPreActivations == (cell == .gru || activation == .softplus))
+        let bias = values(biasCount, 3)
+        let input = Batch(values: values(samples * steps * features, 4).map { $0 * 3 }, shape: [samples, steps, features])
+        let g = values(samples * steps * units, 5)
+        func loss(_ bias: [Float]) -> Double {
+            zip(layer(bias: bias).forward(input).values, g).reduce(0) { $0 + Double($1.0) * Double($1.1) }
+        }
+        let recurrent = layer(bias: bias)
+        let (output, kept) = recurrent.forwardKeeping(input)
+        var sink = GradientSink(mode: .batch(samples))
+        _ = recurrent.backward(input: input, output: output, gradient: Batch(values: g, shape: output.shape), fusedSoftmax: false,
+                               inputGradient: false, kept: kept, into: &sink)
+        let gradient = sink.contributions["b"] ?? []
+        #expect(gradient.count == biasCount)
+        let peak = gradient.map { abs(Double($0)) }.max() ?? 0
+        #expect(peak > 0.01)
+        let epsilon: Float = 0.01
+        for j in 0..<min(gradient.count, biasCount) {
+            var (up, down) = (bias, bias)
+            up[j] += epsilon
+            down[j] -= epsilon
+            // The batch-mode contribution is the gradient of the mean over the samples.
+            let difference = (loss(up) - loss(down)) / Double(2 * epsilon) / Double(samples)
+            #expect(abs(difference - Double(gradient[j])) <= 2e-3 * peak, "b[\(j)]: \(gradient[j]) against \(difference)")
+        }
+    }
+}

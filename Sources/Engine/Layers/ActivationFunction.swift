@@ -112,6 +112,18 @@ enum ActivationFunction: Sendable, CaseIterable {
         }
     }
 
+    /// `apply` from `source` into `destination` (the same buffer, or one that does not overlap it).
+    func apply(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        guard count > 0 else { return }
+        switch self {
+        case .sigmoid: VectorMath.sigmoid(source, into: destination, count: count)
+        case .tanh: VectorMath.tanh(source, into: destination, count: count)
+        default:
+            if UnsafePointer(destination) != source { destination.update(from: source, count: count) }
+            apply(destination, count: count)
+        }
+    }
+
     /// Multiplies `gradient` by the derivative at each value: through the function's output, and
     /// its input where the derivative needs it (`derivativeNeedsInput`; the caller gives it then).
     func backpropagate(_ gradient: inout [Float], output: [Float], input: [Float]? = nil, classes: Int) {

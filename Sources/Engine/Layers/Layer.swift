@@ -55,6 +55,20 @@ func replaced(_ current: [Float], _ name: String?, in values: [String: [Float]])
 }
 
 extension Array where Element == Float {
+    /// `row` repeated `count` times: a bias in every row, for a product to add itself onto
+    /// (`GEMM.product(adding:)`), which saves the product's zeroing and a second pass adding it.
+    init(rows row: [Float], count: Int) {
+        let total = row.count * count
+        self.init(unsafeUninitializedCapacity: total) { v, initialized in
+            if total > 0 {
+                row.withUnsafeBufferPointer { b in
+                    for r in 0..<count { (v.baseAddress! + r * b.count).initialize(from: b.baseAddress!, count: b.count) }
+                }
+            }
+            initialized = total
+        }
+    }
+
     /// Adds `bias` to every row (the last axis has `bias.count` values).
     mutating func addRowwise(_ bias: [Float]) {
         let width = bias.count

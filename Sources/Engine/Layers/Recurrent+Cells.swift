@@ -5,67 +5,63 @@
 /// - GRU with `reset_after` (gates z, r, h; R's product carries the recurrent bias):
 ///   u = σ(x_z + r_z), r = σ(x_r + r_r), ĥ = a(x_h + r·r_h); h = u·h_{t−1} + (1 − u)·ĥ.
 /// The forward step applies each activation to a whole run of values at once (`ActivationFunction.apply`,
-/// vectorised for sigmoid and tanh) and the trace keeps each gate's pre-activation and its value after
-/// the activation (an LSTM's a(c_t) too), so the backward step evaluates no activation again.
+/// vectorised for sigmoid and tanh), reading an LSTM's or SimpleRNN's pre-activations where the
+/// recurrent product added itself into the projection. The trace keeps each gate's value after
+/// the activation (an LSTM's a(c_t) too) and, where a derivative needs it, the pre-activation
+/// (`keepsPreActivations`), so the backward step evaluates no activation again.
 extension Recurrent {
-    /// Step t forward: `projection` is x·W (+ b) for every (sample, step) row, `recurrent` is
-    /// h_{t−1}·R (+ a GRU's recurrent bias) for every sample of step t. The step's place in the
-    /// trace is `slot` (t when the trace keeps every step, 0 when it keeps one).
-    func step(_ t: Int, slot: Int, projection p: UnsafePointer<Float>, recurrent r: UnsafePointer<Float>, samples n: Int, steps: Int,
+    /// Whether the trace keeps the gates' pre-activations: a GRU computes its candidate's in it,
+    /// and the other cells need them only for an activation whose derivative takes its input (the
+    /// derivatives of sigmoid and tanh take their output).
+    var keepsPreActivations: Bool {
+        cell == .gru || activation.derivativeNeedsInput || recurrentActivation.derivativeNeedsInput
+    }
+
+    /// Step t forward: `projection` holds x·W (+ b) for every (sample, step) row, and for a
+    /// SimpleRNN or LSTM step t's rows already have h_{t−1}·R added; `recurrent` is a GRU's
+    /// h_{t−1}·R + recurrent bias for every sample of step t. The step's place in the trace is
+    /// `slot` (t when the trace keeps every step, 0 when it keeps one).
+    func step(_ t: Int, slot: Int, projection p: UnsafePointer<Float>, recurrent r: UnsafePointer<Float>?, samples n: Int, steps: Int,
               trace: Trace) {
         let (units, width) = (units, gates * units)
         let (a, σ) = (activation, recurrentActivation)
         // The step's rows (slot, s) of the trace: pre-activations, activated gates, h_{t−1} and h_t.
-        let z = trace.gates.baseAddress! + slot * n * width, y = trace.activated.baseAddress! + slot * n * width
+        let z = trace.gates.isEmpty ? nil : trace.gates.baseAddress! + slot * n * width, y = trace.activated.baseAddress! + slot * n * width
         let (previous, next) = (trace.h.baseAddress! + slot * n * units, trace.h.baseAddress! + (slot + 1) * n * units)
-        /// z = projection + recurrent for columns `columns` of every sample's gates.
-        func preActivations(_ columns: Range<Int>) {
-            for s in 0..<n {
-                let (x, row) = ((s * steps + t) * width, s * width)
-                for j in columns { z[row + j] = p[x + j] + r[row + j] }
-            }
-        }
         switch cell {
         case .simple:
-            preActivations(0..<width)
-            y.update(from: z, count: n * width)
-            a.apply(y, count: n * width)
+            for s in 0..<n {
+                let pre = p + (s * steps + t) * width
+                if let z { (z + s * width).update(from: pre, count: width) }
+                a.apply(pre, into: y + s * width, count: width)
+            }
             next.update(from: y, count: n * units)
         case .lstm:
-            preActivations(0..<width)
-            y.update(from: z, count: n * width)
-            for s in 0..<n {
-                let row = y + s * width
-                σ.apply(row, count: 2 * units)
-                a.apply(row + 2 * units, count: units)
-                σ.apply(row + 3 * units, count: units)
-            }
             let (c, cPrevious) = (trace.c.baseAddress! + (slot + 1) * n * units, trace.c.baseAddress! + slot * n * units)
             let squashed = trace.squashed.baseAddress! + slot * n * units
             for s in 0..<n {
-                let (g, k) = (y + s * width, s * units)
+                let (pre, g, k) = (p + (s * steps + t) * width, y + s * width, s * units)
+                if let z { (z + s * width).update(from: pre, count: width) }
+                σ.apply(pre, into: g, count: 2 * units)
+                a.apply(pre + 2 * units, into: g + 2 * units, count: units)
+                σ.apply(pre + 3 * units, into: g + 3 * units, count: units)
                 for j in 0..<units { c[k + j] = g[units + j] * cPrevious[k + j] + g[j] * g[2 * units + j] }
-            }
-            squashed.update(from: c, count: n * units)
-            a.apply(squashed, count: n * units)
-            for s in 0..<n {
-                let (g, k) = (y + s * width, s * units)
+                a.apply(c + k, into: squashed + k, count: units)
                 for j in 0..<units { next[k + j] = g[3 * units + j] * squashed[k + j] }
             }
         case .gru:
-            preActivations(0..<(2 * units))
-            let kept = trace.recurrent.baseAddress! + slot * n * width
+            let (z, r) = (z!, r!)
             for s in 0..<n {
                 let (row, x) = (s * width, (s * steps + t) * width)
-                (y + row).update(from: z + row, count: 2 * units)
-                σ.apply(y + row, count: 2 * units)
+                for j in 0..<(2 * units) { z[row + j] = p[x + j] + r[row + j] }
+                σ.apply(z + row, into: y + row, count: 2 * units)
+                let kept = trace.recurrent.baseAddress! + slot * n * width
                 for j in 0..<units {
                     let (h, rh) = (row + 2 * units + j, r[row + 2 * units + j])
                     kept[h] = rh
                     z[h] = p[x + 2 * units + j] + y[row + units + j] * rh
-                    y[h] = z[h]
                 }
-                a.apply(y + row + 2 * units, count: units)
+                a.apply(z + row + 2 * units, into: y + row + 2 * units, count: units)
                 for j in 0..<units {
                     let u = y[row + j]
                     next[s * units + j] = u * previous[s * units + j] + (1 - u) * y[row + 2 * units + j]
@@ -83,7 +79,9 @@ extension Recurrent {
                   deltas: UnsafeMutablePointer<Float>, recurrentDeltas: UnsafeMutablePointer<Float>) {
         let (units, width) = (units, gates * units)
         let (a, σ) = (activation, recurrentActivation)
-        let z = trace.gates.baseAddress! + t * n * width, y = trace.activated.baseAddress! + t * n * width
+        let y = trace.activated.baseAddress! + t * n * width
+        // Without kept pre-activations every derivative here takes only its output: y stands in.
+        let z = trace.gates.isEmpty ? y : trace.gates.baseAddress! + t * n * width
         let previous = trace.h.baseAddress! + t * n * units
         for s in 0..<n {
             let (g, d, k) = (s * width, s * width, s * units)

@@ -71,9 +71,9 @@ struct Recurrent: Layer {
     }
 
     /// What a forward pass keeps for the backward one, step-major: h_t and (LSTM) c_t for t = 0…T
-    /// (zeros first); each step's gate pre-activations and their values after the activations; an
-    /// LSTM's a(c_t) for t = 1…T. Made for one step, it is a forward's working state. Buffers it
-    /// owns, released with it.
+    /// (zeros first); each step's gates after their activations and, when asked for, before them
+    /// (else `gates` is empty); an LSTM's a(c_t) for t = 1…T. Made for one step, it is a forward's
+    /// working state. Buffers it owns, released with it.
     final class Trace {
         let h: UnsafeMutableBufferPointer<Float>, c: UnsafeMutableBufferPointer<Float>
         let gates: UnsafeMutableBufferPointer<Float>, activated: UnsafeMutableBufferPointer<Float>
@@ -81,7 +81,7 @@ struct Recurrent: Layer {
         /// GRU: each step's h·R + recurrent bias (its candidate's part before the reset gate).
         let recurrent: UnsafeMutableBufferPointer<Float>
 
-        init(_ cell: Cell, samples n: Int, steps: Int, units: Int, width: Int) {
+        init(_ cell: Cell, samples n: Int, steps: Int, units: Int, width: Int, preActivations: Bool) {
             func zeros(_ count: Int) -> UnsafeMutableBufferPointer<Float> {
                 let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: count)
                 buffer.initialize(repeating: 0)
@@ -89,7 +89,7 @@ struct Recurrent: Layer {
             }
             h = zeros((steps + 1) * n * units)
             c = zeros(cell == .lstm ? (steps + 1) * n * units : 0)
-            (gates, activated) = (zeros(steps * n * width), zeros(steps * n * width))
+            (gates, activated) = (zeros(preActivations ? steps * n * width : 0), zeros(steps * n * width))
             squashed = zeros(cell == .lstm ? steps * n * units : 0)
             recurrent = zeros(cell == .gru ? steps * n * width : 0)
         }
@@ -104,33 +104,42 @@ struct Recurrent: Layer {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
         let sequence = ordered(input.values, samples: n, steps: steps, width: features)
-        var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
-        if let inputBias { projection.addRowwise(inputBias) }
-        let trace = Trace(cell, samples: n, steps: keeping ? steps : min(steps, 1), units: units, width: width)
-        var recurrent = [Float](repeating: 0, count: n * width)
+        var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features,
+                                      adding: inputBias.map { [Float](rows: $0, count: n * steps) })
+        let trace = Trace(cell, samples: n, steps: keeping ? steps : min(steps, 1), units: units, width: width,
+                          preActivations: cell == .gru || (keeping && keepsPreActivations))
+        var recurrent = [Float](repeating: 0, count: cell == .gru ? n * width : 0)
         var output = [Float](repeating: 0, count: returnSequences ? n * steps * units : 0)
-        for t in 0..<steps where n > 0 {
-            let slot = keeping ? t : 0
-            recurrent.withUnsafeMutableBufferPointer { r in
-                recurrentKernel.withUnsafeBufferPointer { kernel in
-                    GEMM.multiply(trace.h.baseAddress! + slot * n * units, kernel.baseAddress!, into: r.baseAddress!, m: n, n: width, k: units)
+        projection.withUnsafeMutableBufferPointer { p in
+            recurrentKernel.withUnsafeBufferPointer { kernel in
+                recurrent.withUnsafeMutableBufferPointer { r in
+                    for t in 0..<steps where n > 0 {
+                        let slot = keeping ? t : 0
+                        let previous = trace.h.baseAddress! + slot * n * units
+                        if cell == .gru {
+                            GEMM.multiply(previous, kernel.baseAddress!, into: r.baseAddress!, m: n, n: width, k: units)
+                            if let recurrentBias {
+                                for s in 0..<n { for j in 0..<width { r[s &* width &+ j] += recurrentBias[j] } }
+                            }
+                        } else {
+                            // The product adds h_{t−1}·R into step t's rows (s·steps + t) of the projection.
+                            GEMM.multiply(previous, kernel.baseAddress!, into: p.baseAddress! + t * width, m: n, n: width, k: units,
+                                          beta: 1, rowStride: steps * width)
+                        }
+                        step(t, slot: slot, projection: p.baseAddress!, recurrent: r.baseAddress.map { UnsafePointer($0) }, samples: n,
+                             steps: steps, trace: trace)
+                        let next = trace.h.baseAddress! + (slot + 1) * n * units
+                        if returnSequences {
+                            output.withUnsafeMutableBufferPointer { out in
+                                for s in 0..<n { (out.baseAddress! + (s * steps + t) * units).update(from: next + s * units, count: units) }
+                            }
+                        }
+                        if !keeping {  // h_t and c_t become the next step's h_{t−1} and c_{t−1}
+                            trace.h.baseAddress!.update(from: next, count: n * units)
+                            if cell == .lstm { trace.c.baseAddress!.update(from: trace.c.baseAddress! + n * units, count: n * units) }
+                        }
+                    }
                 }
-            }
-            if let recurrentBias { recurrent.addRowwise(recurrentBias) }
-            projection.withUnsafeBufferPointer { p in
-                recurrent.withUnsafeBufferPointer { r in
-                    step(t, slot: slot, projection: p.baseAddress!, recurrent: r.baseAddress!, samples: n, steps: steps, trace: trace)
-                }
-            }
-            let next = trace.h.baseAddress! + (slot + 1) * n * units
-            if returnSequences {
-                output.withUnsafeMutableBufferPointer { out in
-                    for s in 0..<n { (out.baseAddress! + (s * steps + t) * units).update(from: next + s * units, count: units) }
-                }
-            }
-            if !keeping {  // h_t and c_t become the next step's h_{t−1} and c_{t−1}
-                trace.h.baseAddress!.update(from: next, count: n * units)
-                if cell == .lstm { trace.c.baseAddress!.update(from: trace.c.baseAddress! + n * units, count: n * units) }
             }
         }
         if !returnSequences {

@@ -8,17 +8,21 @@ enum GEMM {
     /// compete for the same cores (see the shim).
     private static let singleThreaded: Void = ckf_openblas_single_threaded()
 
-    /// C (m × n) = alpha · op(A) · op(B) + beta · C, where op(A) is m × k and op(B) is k × n.
+    /// C (m × n) = alpha · op(A) · op(B) + beta · C, where op(A) is m × k and op(B) is k × n. C's
+    /// rows lie `rowStride` values apart (n when nil): C can be a block of columns of a wider matrix.
     static func multiply(_ a: UnsafePointer<Float>, transposeA: Bool = false, _ b: UnsafePointer<Float>, transposeB: Bool = false,
-                         into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0) {
+                         into c: UnsafeMutablePointer<Float>, m: Int, n: Int, k: Int, alpha: Float = 1, beta: Float = 0,
+                         rowStride: Int? = nil) {
         guard m > 0, n > 0, k > 0 else { return }
+        precondition((rowStride ?? n) >= n, "C's rows overlap")
         _ = singleThreaded
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(transposeA ? m : k), b, Int32(transposeB ? k : n),
-                    beta, c, Int32(n))
+                    beta, c, Int32(rowStride ?? n))
     }
 
-    /// Array form of `multiply`: returns op(A) · op(B) (+ beta · initial).
+    /// Array form of `multiply`: returns op(A) · op(B), plus `initial` when given (the product adds
+    /// itself onto it: beta = 1).
     static func product(_ a: [Float], transposeA: Bool = false, _ b: [Float], transposeB: Bool = false,
                         m: Int, n: Int, k: Int, alpha: Float = 1, adding initial: [Float]? = nil) -> [Float] {
         func run(_ c: UnsafeMutableBufferPointer<Float>) {
@@ -29,12 +33,13 @@ enum GEMM {
                 }
             }
         }
+        // An empty product is all zeros.
+        guard m > 0, n > 0, k > 0 else { return initial ?? [Float](repeating: 0, count: m * n) }
         if var c = initial {
             c.withUnsafeMutableBufferPointer { run($0) }
             return c
         }
-        // With beta = 0 C is only written, so it needs no zeroing (an empty product is all zeros).
-        guard m > 0, n > 0, k > 0 else { return [Float](repeating: 0, count: m * n) }
+        // With beta = 0 C is only written, so it needs no zeroing.
         return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
             run(c)
             initialized = m * n

@@ -13,7 +13,8 @@
 enum VectorMath {
     typealias Vector = SIMD8<Float>
 
-    /// e^v for a v without NaN.
+    /// e^v; NaN for NaN (the clamp's comparisons are false for it, and its products are NaN
+    /// whatever its bits make of the scale).
     @inline(__always) static func exp(_ v: Vector) -> Vector {
         var v = v.replacing(with: 100, where: v .> 100)
         v.replace(with: -104, where: v .< -104)
@@ -36,15 +37,10 @@ enum VectorMath {
         return p * lowScale * highScale
     }
 
-    @inline(__always) static func sigmoid(_ x: Vector) -> Vector {
-        let nan = x .!= x
-        let e = exp(-x.replacing(with: 0, where: nan))
-        return (1 / (1 + e)).replacing(with: x, where: nan)
-    }
+    @inline(__always) static func sigmoid(_ x: Vector) -> Vector { 1 / (1 + exp(-x)) }
 
     @inline(__always) static func tanh(_ x: Vector) -> Vector {
-        let nan = x .!= x
-        let bits = unsafeBitCast(x.replacing(with: 0, where: nan), to: SIMD8<UInt32>.self)
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
         let a = unsafeBitCast(bits & 0x7FFF_FFFF, to: Vector.self)
         let z = a * a
         var q = -5.70498872745e-3 * z + 2.06390887954e-2
@@ -54,29 +50,41 @@ enum VectorMath {
         let small = q * z * a + a
         let large = 1 - 2 / (exp(a + a) + 1)
         let magnitude = large.replacing(with: small, where: a .< 0.625)
-        let signed = unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | (bits & 0x8000_0000), to: Vector.self)
-        return signed.replacing(with: x, where: nan)
+        return unsafeBitCast(unsafeBitCast(magnitude, to: SIMD8<UInt32>.self) | (bits & 0x8000_0000), to: Vector.self)
     }
 
-    /// Replaces each of `count` values from `values` by `function` of it, eight at a time; the
-    /// last few through one vector padded with zeros, so every value gets the same arithmetic.
-    @inline(__always) static func map(_ values: UnsafeMutablePointer<Float>, count: Int, _ function: (Vector) -> Vector) {
-        let raw = UnsafeMutableRawPointer(values)
+    /// A function of eight values at a time, as a type: `map` is specialised for each and the
+    /// function inlined into its loop (a closure argument was called once per vector).
+    protocol Kernel { static func value(_ x: Vector) -> Vector }
+    enum Sigmoid: Kernel { @inline(__always) static func value(_ x: Vector) -> Vector { sigmoid(x) } }
+    enum Tanh: Kernel { @inline(__always) static func value(_ x: Vector) -> Vector { tanh(x) } }
+
+    /// Writes `K` of each of `count` values from `source` to `destination` (the same buffer or one
+    /// that does not overlap it), eight at a time; the last few through one vector padded with
+    /// zeros, so every value gets the same arithmetic.
+    static func map<K: Kernel>(_: K.Type, _ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        let (from, to) = (UnsafeRawPointer(source), UnsafeMutableRawPointer(destination))
         var i = 0
         while i &+ 8 <= count {
-            let x = raw.loadUnaligned(fromByteOffset: i &* 4, as: Vector.self)
-            raw.storeBytes(of: function(x), toByteOffset: i &* 4, as: Vector.self)
+            let x = from.loadUnaligned(fromByteOffset: i &* 4, as: Vector.self)
+            to.storeBytes(of: K.value(x), toByteOffset: i &* 4, as: Vector.self)
             i &+= 8
         }
         guard i < count else { return }
         var x = Vector(repeating: 0)
-        for j in 0..<(count &- i) { x[j] = values[i &+ j] }
-        let y = function(x)
-        for j in 0..<(count &- i) { values[i &+ j] = y[j] }
+        for j in 0..<(count &- i) { x[j] = source[i &+ j] }
+        let y = K.value(x)
+        for j in 0..<(count &- i) { destination[i &+ j] = y[j] }
     }
 
-    static func sigmoid(_ values: UnsafeMutablePointer<Float>, count: Int) { map(values, count: count, sigmoid) }
-    static func tanh(_ values: UnsafeMutablePointer<Float>, count: Int) { map(values, count: count, tanh) }
+    static func sigmoid(_ values: UnsafeMutablePointer<Float>, count: Int) { map(Sigmoid.self, values, into: values, count: count) }
+    static func tanh(_ values: UnsafeMutablePointer<Float>, count: Int) { map(Tanh.self, values, into: values, count: count) }
+    static func sigmoid(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        map(Sigmoid.self, source, into: destination, count: count)
+    }
+    static func tanh(_ source: UnsafePointer<Float>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        map(Tanh.self, source, into: destination, count: count)
+    }
 
     /// One value, through the same arithmetic as the buffers.
     static func sigmoid(_ x: Float) -> Float { sigmoid(Vector(repeating: x))[0] }
