@@ -16,6 +16,13 @@ import Checkpoint
         GraphTests.expectAgrees(try GraphTests.agreement(model: file, data: data), tensors: tensors)
     }
 
+    /// Keras 2's CuDNNLSTM, in a Bidirectional and going backwards, run as an LSTM on its weights'
+    /// LSTM form: predictions as Keras 2's LSTM twin that loaded the file gives them, and the Fisher
+    /// diagonals in the file's layout (8 × units biases), from TensorFlow (make_cudnn_fixture.py).
+    @Test func cudnnLSTMRunsAsKeras2LoadsIt() throws {
+        GraphTests.expectAgrees(try GraphTests.agreement(model: "cudnn_text.h5", data: "cudnn_text_data.h5"), tensors: 12)
+    }
+
     /// The backward pass from the steps the forward kept (`forwardAll(_:keeping:)`) equals the one
     /// that runs each recurrent layer's forward again, bit for bit: the activations (a forward
     /// alone keeps one step's state, overwritten step by step), every parameter's gradient

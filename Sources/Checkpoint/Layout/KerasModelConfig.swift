@@ -11,6 +11,9 @@ struct KerasModelConfig: Sendable {
     var isSequential = false
     /// The layers in the config's order (the model's).
     var layerOrder: [String] = []
+    /// Keras 2's cuDNN recurrent layers (CuDNNLSTM, CuDNNGRU), also inside a Bidirectional: their
+    /// biases hold an input and a recurrent half, twice the kernel's width.
+    var cudnnLayers: Set<String> = []
     /// Which of gamma (`scale`) and beta (`center`) each BatchNormalization layer has.
     var batchNormalization: [String: (center: Bool, scale: Bool)] = [:]
 
@@ -29,6 +32,8 @@ struct KerasModelConfig: Sendable {
             classOfLayer[name] = className
             let settings = layer["config"]
             if Self.kernelWidthIsUnits.contains(className), let units = (settings?["units"] ?? settings?["filters"])?.int { unitsOfLayer[name] = units }
+            let wrapped = className == "Bidirectional" ? settings?["layer"]?["class_name"]?.string : nil
+            if className.hasPrefix("CuDNN") || wrapped?.hasPrefix("CuDNN") == true { cudnnLayers.insert(name) }
             if className == "BatchNormalization", let settings, settings.members != nil {
                 batchNormalization[name] = (settings["center"]?.bool ?? true, settings["scale"]?.bool ?? true)
             }

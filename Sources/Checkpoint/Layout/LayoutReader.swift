@@ -67,7 +67,7 @@ struct LayoutReader {
                 problems.append("'\(unlisted.name)' is in the layer's group but not in its weight_names")
             }
             let built = Layer(name: layer, className: classes?.classOfLayer[layer], tensors: entries)
-            problems += Self.disagreements(built, declaredUnits: classes?.unitsOfLayer[layer])
+            problems += Self.disagreements(built, declaredUnits: classes?.unitsOfLayer[layer], cudnn: classes?.cudnnLayers.contains(layer) ?? false)
             if !problems.isEmpty { damage[layer] = problems }
             layers.append(built)
         }
@@ -214,8 +214,9 @@ struct LayoutReader {
     }
 
     /// Where a Keras layer's kernel and bias disagree with each other or with the units its config
-    /// declares: a kernel that is not a float matrix, a bias not as long as the kernel has units.
-    private static func disagreements(_ layer: Layer, declaredUnits: Int?) -> [String] {
+    /// declares: a kernel that is not a float matrix, a bias not as long as the kernel has units
+    /// (twice as long in a cuDNN recurrent layer: its input and recurrent halves).
+    private static func disagreements(_ layer: Layer, declaredUnits: Int?, cudnn: Bool) -> [String] {
         var problems: [String] = []
         let kernels = layer.tensors.filter { $0.role == .kernel }
         for kernel in kernels {
@@ -224,7 +225,10 @@ struct LayoutReader {
         }
         guard let units = layer.outputUnits else { return problems }
         for bias in layer.tensors where bias.role == .bias {
-            if bias.info.shape != [units] { problems.append("bias '\(bias.info.name)' has shape \(bias.info.shape) for a kernel of \(units) units") }
+            if bias.info.shape != [cudnn ? 2 * units : units] {
+                problems.append("bias '\(bias.info.name)' has shape \(bias.info.shape) for a kernel of \(units) units"
+                                + (cudnn ? " in a cuDNN layer (expected \(2 * units): input and recurrent halves)" : ""))
+            }
             if !bias.info.dtype.isEditable { problems.append("bias '\(bias.info.name)' is \(bias.info.dtype.rawValue), not floats") }
         }
         if let declaredUnits, declaredUnits != units {

@@ -16,6 +16,9 @@ struct Recurrent: Layer {
     let returnSequences: Bool, goBackwards: Bool
     let kernelName: String, recurrentName: String, biasName: String?
     let biasShape: [Int]
+    /// A Keras 2 CuDNNLSTM's weights as its file holds them (the layer computes with their LSTM
+    /// form); nil for the other layers, whose files hold what they compute with.
+    var cudnn: CuDNNWeights? = nil
 
     var gates: Int {
         switch cell {
@@ -30,8 +33,8 @@ struct Recurrent: Layer {
     }
 
     var weights: [String: [Float]] {
-        var weights = [kernelName: kernel, recurrentName: recurrentKernel]
-        if let biasName, let bias { weights[biasName] = bias }
+        var weights = [kernelName: cudnn?.kernel ?? kernel, recurrentName: cudnn?.recurrentKernel ?? recurrentKernel]
+        if let biasName, let bias { weights[biasName] = cudnn?.bias ?? bias }
         return weights
     }
 
@@ -39,7 +42,15 @@ struct Recurrent: Layer {
 
     /// `replacing` as a Recurrent.
     func with(_ values: [String: [Float]]) -> Recurrent {
-        Recurrent(name: name, cell: cell, kernel: replaced(kernel, kernelName, in: values),
+        if let cudnn {
+            let file = cudnn.replacing(values, kernelName: kernelName, recurrentName: recurrentName, biasName: biasName)
+            let lstm = file.lstm
+            return Recurrent(name: name, cell: cell, kernel: lstm.kernel, recurrentKernel: lstm.recurrentKernel, bias: lstm.bias,
+                             features: features, units: units, activation: activation, recurrentActivation: recurrentActivation,
+                             returnSequences: returnSequences, goBackwards: goBackwards, kernelName: kernelName, recurrentName: recurrentName,
+                             biasName: biasName, biasShape: biasShape, cudnn: file)
+        }
+        return Recurrent(name: name, cell: cell, kernel: replaced(kernel, kernelName, in: values),
                   recurrentKernel: replaced(recurrentKernel, recurrentName, in: values), bias: bias.map { replaced($0, biasName, in: values) },
                   features: features, units: units, activation: activation, recurrentActivation: recurrentActivation,
                   returnSequences: returnSequences, goBackwards: goBackwards, kernelName: kernelName, recurrentName: recurrentName,
@@ -174,9 +185,29 @@ struct Recurrent: Layer {
     }
 
     /// Backpropagation through time over the forward's trace: `kept` (a `Kept` from
-    /// `forwardKeeping(input)`), else the forward run again.
+    /// `forwardKeeping(input)`), else the forward run again; a CuDNNLSTM's gradients are moved into
+    /// its file's layout.
     func backward(input: Batch, output: Batch, gradient: Batch, fusedSoftmax: Bool, inputGradient: Bool,
                   kept: AnyObject?, into sink: inout GradientSink) -> Batch? {
+        guard let cudnn else {
+            return backwardThroughTime(input: input, gradient: gradient, inputGradient: inputGradient, kept: kept, into: &sink)
+        }
+        // The gradients in the LSTM's layout, moved into the file's.
+        var own = GradientSink(mode: sink.mode)
+        let below = backwardThroughTime(input: input, gradient: gradient, inputGradient: inputGradient, kept: kept, into: &own)
+        for (name, values) in own.contributions {
+            switch name {
+            case kernelName: sink.add(name, cudnn.fileLayout(kernel: values))
+            case recurrentName: sink.add(name, cudnn.fileLayout(recurrentKernel: values))
+            default: sink.add(name, cudnn.fileLayout(bias: values))  // the bias, the only other
+
+            }
+        }
+        return below
+    }
+
+    private func backwardThroughTime(input: Batch, gradient: Batch, inputGradient: Bool, kept: AnyObject?,
+                                     into sink: inout GradientSink) -> Batch? {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
         let (trace, sequence) = (kept as? Kept).map { ($0.trace, $0.sequence) } ?? { let run = run(input, keeping: true); return (run.trace, run.sequence) }()

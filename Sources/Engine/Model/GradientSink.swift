@@ -151,6 +151,14 @@ struct GradientSink: Sendable {
         }
     }
 
+    /// Adds `values` to the contribution of `name`: a layer that computes in another layout than its
+    /// file's moves its contributions over this way.
+    mutating func add(_ name: String, _ values: [Float]) {
+        update(name, size: values.count) { c in
+            for j in c.indices { c[j] += values[j] }
+        }
+    }
+
     /// Batch mode only: a parameter's gradient summed over the batch's `n` samples (the batch-mean
     /// loss's gradient is this sum over n).
     mutating func addBatchSum(_ name: String, sum: [Float], n: Int) {

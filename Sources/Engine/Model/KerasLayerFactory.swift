@@ -173,7 +173,7 @@ enum KerasLayerFactory {
                                        channels: kernel.shape[1], filters: kernel.shape[2], strides: (1, stride), samePadding: padding == "same",
                                        activation: try s.activation(), kernelName: kernel.name, biasName: bias?.name),
                           causal: padding == "causal")
-        case "SimpleRNN", "LSTM", "GRU":
+        case "SimpleRNN", "LSTM", "GRU", "CuDNNLSTM":
             return try recurrent(s, reader: reader, part: "")
         case "Bidirectional":
             guard let inner = s["layer"] as? [String: Any] else { throw s.unsupported("a Bidirectional without its layer") }
@@ -194,12 +194,13 @@ enum KerasLayerFactory {
         }
     }
 
-    /// A SimpleRNN, LSTM or GRU (inside a Bidirectional, its weights are those whose names hold `part`).
+    /// A SimpleRNN, LSTM, GRU or Keras 2's CuDNNLSTM, run as an LSTM on its weights' LSTM form
+    /// (`CuDNNWeights`) (inside a Bidirectional, its weights are those whose names hold `part`).
     private static func recurrent(_ s: KerasSettings, reader: WeightReader, part: String) throws -> Recurrent {
         let cell: Recurrent.Cell
         switch s.className {
         case "SimpleRNN": cell = .simple
-        case "LSTM": cell = .lstm
+        case "LSTM", "CuDNNLSTM": cell = .lstm
         case "GRU": cell = .gru
         default: throw EngineError.unsupportedLayer(path: s.path, layer: s.name, className: s.className)
         }
@@ -214,9 +215,19 @@ enum KerasLayerFactory {
             throw EngineError.weightShape(path: s.path, layer: s.name, tensor: "\(kernel.name), \(recurrent.name)",
                                           expected: "(features, \(gates * units)) and (\(units), \(gates * units))", actual: kernel.shape + recurrent.shape)
         }
-        let biasCount = (cell == .gru ? 2 : 1) * gates * units
+        let fromCuDNN = s.className == "CuDNNLSTM"
+        let biasCount = (cell == .gru || fromCuDNN ? 2 : 1) * gates * units
         if let bias, bias.values.count != biasCount {
             throw EngineError.weightShape(path: s.path, layer: s.name, tensor: bias.name, expected: "\(biasCount) values", actual: bias.shape)
+        }
+        if fromCuDNN {  // always tanh and sigmoid, always a bias
+            guard let bias else { throw EngineError.missingWeights(path: s.path, layer: s.name, role: "bias (8 × units values)") }
+            let file = CuDNNWeights(kernel: kernel.values, recurrentKernel: recurrent.values, bias: bias.values, features: kernel.shape[0], units: units)
+            let lstm = file.lstm
+            return Recurrent(name: s.name, cell: .lstm, kernel: lstm.kernel, recurrentKernel: lstm.recurrentKernel, bias: lstm.bias,
+                             features: kernel.shape[0], units: units, activation: .tanh, recurrentActivation: .sigmoid,
+                             returnSequences: s.flag("return_sequences", false), goBackwards: s.flag("go_backwards", false),
+                             kernelName: kernel.name, recurrentName: recurrent.name, biasName: bias.name, biasShape: bias.shape, cudnn: file)
         }
         let activation = try s.activation("activation", .tanh), recurrentActivation = try s.activation("recurrent_activation", .sigmoid)
         guard activation != .softmax, recurrentActivation != .softmax else { throw s.unsupported("a softmax inside a recurrent cell") }
