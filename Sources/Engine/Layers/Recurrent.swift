@@ -115,8 +115,20 @@ struct Recurrent: Layer {
         let (n, steps) = (input.samples, input.shape[1])
         let width = gates * units
         let sequence = ordered(input.values, samples: n, steps: steps, width: features)
-        var projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features,
-                                      adding: inputBias.map { [Float](rows: $0, count: n * steps) })
+        // x·W (+ b): with a bias, the product adds itself onto rows holding it (no zeroing, no second pass).
+        var projection: [Float]
+        if let inputBias, n * steps > 0 {
+            projection = [Float](rows: inputBias, count: n * steps)
+            projection.withUnsafeMutableBufferPointer { c in
+                sequence.withUnsafeBufferPointer { x in
+                    kernel.withUnsafeBufferPointer { w in
+                        GEMM.multiply(x.baseAddress!, w.baseAddress!, into: c.baseAddress!, m: n * steps, n: width, k: features, beta: 1)
+                    }
+                }
+            }
+        } else {
+            projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
+        }
         let trace = Trace(cell, samples: n, steps: keeping ? steps : min(steps, 1), units: units, width: width,
                           preActivations: cell == .gru || (keeping && keepsPreActivations))
         var recurrent = [Float](repeating: 0, count: cell == .gru ? n * width : 0)

@@ -22,26 +22,26 @@ enum GEMM {
     }
 
     /// Array form of `multiply`: returns op(A) · op(B), plus `initial` when given (the product adds
-    /// itself onto it: beta = 1).
+    /// itself onto a copy of it: beta = 1).
     static func product(_ a: [Float], transposeA: Bool = false, _ b: [Float], transposeB: Bool = false,
                         m: Int, n: Int, k: Int, alpha: Float = 1, adding initial: [Float]? = nil) -> [Float] {
-        func run(_ c: UnsafeMutableBufferPointer<Float>) {
+        func run(_ c: UnsafeMutableBufferPointer<Float>, beta: Float) {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     multiply(a.baseAddress!, transposeA: transposeA, b.baseAddress!, transposeB: transposeB, into: c.baseAddress!,
-                             m: m, n: n, k: k, alpha: alpha, beta: initial == nil ? 0 : 1)
+                             m: m, n: n, k: k, alpha: alpha, beta: beta)
                 }
             }
         }
         // An empty product is all zeros.
         guard m > 0, n > 0, k > 0 else { return initial ?? [Float](repeating: 0, count: m * n) }
         if var c = initial {
-            c.withUnsafeMutableBufferPointer { run($0) }
+            c.withUnsafeMutableBufferPointer { run($0, beta: 1) }
             return c
         }
         // With beta = 0 C is only written, so it needs no zeroing.
         return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
-            run(c)
+            run(c, beta: 0)
             initialized = m * n
         }
     }
