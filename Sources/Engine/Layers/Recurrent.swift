@@ -133,6 +133,7 @@ struct Recurrent: Layer {
                           preActivations: cell == .gru || (keeping && keepsPreActivations))
         var recurrent = [Float](repeating: 0, count: cell == .gru ? n * width : 0)
         var output = [Float](repeating: 0, count: returnSequences ? n * steps * units : 0)
+        let recurrentBias = recurrentBias
         projection.withUnsafeMutableBufferPointer { p in
             recurrentKernel.withUnsafeBufferPointer { kernel in
                 recurrent.withUnsafeMutableBufferPointer { r in
@@ -212,7 +213,6 @@ struct Recurrent: Layer {
             case kernelName: sink.add(name, cudnn.fileLayout(kernel: values))
             case recurrentName: sink.add(name, cudnn.fileLayout(recurrentKernel: values))
             default: sink.add(name, cudnn.fileLayout(bias: values))  // the bias, the only other
-
             }
         }
         return below
