@@ -111,4 +111,29 @@ import Testing
         #expect(seen == indices)
         #expect(sizes.dropLast().allSatisfy { $0 == 300 } && sizes.last == indices.count % 300)
     }
+    /// Samples stored as bytes are picked as bytes and widened after: the same scaled floats as
+    /// reading floats and scaling them, for contiguous runs and gathered ones across the 4096-row
+    /// chunks, one batch after another (`forEach`) and on all cores (`concurrent`).
+    @Test func bytesArePickedThenWidened() throws {
+        let (count, width) = (9000, 3)
+        let bytes = (0..<(count * width)).map { UInt8(truncatingIfNeeded: $0 * 7 + $0 / 251) }
+        let data = ByteArrayData(path: "memory", x: bytes, y: (0..<count).map { $0 % 10 }, sampleShape: [width])
+        let indices = Array(0..<5000) + stride(from: 5000, to: count, by: 3)
+        let split = Split(name: "some", indices: indices)
+        let expected = indices.flatMap { i in (0..<width).map { Float(bytes[i * width + $0]) * 0.5 } }
+        var serial: [Float] = []
+        try SplitBatches(data: data, split: split, scale: 0.5).forEach(size: 300) { x, _, _ in serial += x }
+        #expect(serial == expected)
+        var parallel: [Float] = []
+        try SplitBatches(data: data, split: split, scale: 0.5).concurrent(size: 300, { x, _, _ in x }, combine: { parallel += $0 })
+        #expect(parallel == expected)
+        // An HDF5 dataset of bytes (MNIST's images) takes the same path and gives what `batch` reads.
+        let images = try DataSource.open(ForwardTests.path("engine/test_data.h5"))
+        #expect((images as? any ByteData)?.holdsBytes == true)
+        let odd = Array(stride(from: 1, to: 200, by: 2))
+        var picked: [Float] = []
+        try SplitBatches(data: images, split: Split(name: "odd", indices: odd), scale: 1).forEach(size: 32) { x, _, _ in picked += x }
+        let all = try images.batch(0..<200).x
+        #expect(picked == odd.flatMap { Array(all[($0 * 784)..<(($0 + 1) * 784)]) })
+    }
 }

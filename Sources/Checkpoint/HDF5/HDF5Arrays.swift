@@ -43,14 +43,23 @@ public final class HDF5ArrayFile {
             try read(name, range, memoryType: ckf_H5T_NATIVE_FLOAT(), into: &values)
             return values
         }
-        var bytes = [UInt8](repeating: 0, count: count)
-        try read(name, range, memoryType: ckf_H5T_NATIVE_UINT8(), into: &bytes)
-        return bytes.withUnsafeBufferPointer { bytes in
+        return try readRowBytes(name, range).withUnsafeBufferPointer { bytes in
             [Float](unsafeUninitializedCapacity: count) { values, initialized in
                 for index in 0..<count { values[index] = Float(bytes[index]) }
                 initialized = count
             }
         }
+    }
+
+    /// `readRows` as bytes, for a dataset that `storesBytes`: its values exactly, a quarter of the
+    /// memory of float32.
+    public func readRowBytes(_ name: String, _ range: Range<Int>) throws -> [UInt8] {
+        guard storesBytes(name) else {
+            throw CheckpointError.unsupported(path: path, tensor: name, reason: "not a dataset of unsigned 8-bit integers, which is read as bytes")
+        }
+        var bytes = [UInt8](repeating: 0, count: try rowWidth(name) * range.count)
+        try read(name, range, memoryType: ckf_H5T_NATIVE_UINT8(), into: &bytes)
+        return bytes
     }
 
     /// Entries `range` of the second axis of `name` (every step of a `[T, N, ...]` dataset for

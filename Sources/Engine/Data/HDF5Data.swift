@@ -1,10 +1,12 @@
 import Checkpoint
 
-/// A data set in an HDF5 file: a samples dataset (first axis = sample) and a labels dataset.
-final class HDF5Data: LabeledData {
+/// A data set in an HDF5 file: a samples dataset (first axis = sample) and a labels dataset; samples
+/// stored as unsigned bytes (MNIST's images) can be read as bytes.
+final class HDF5Data: ByteData {
     let path: String
     let count: Int
     let sampleShape: [Int]
+    let holdsBytes: Bool
     private let file: HDF5ArrayFile
     private let features: String, labels: String
 
@@ -33,10 +35,15 @@ final class HDF5Data: LabeledData {
         sampleShape = Array(shape.dropFirst())
         self.features = features
         self.labels = labels
+        holdsBytes = file.storesBytes(features)
     }
 
     func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) {
         (try file.readRows(features, range), try file.readLabels(labels, range))
+    }
+
+    func byteBatch(_ range: Range<Int>) throws -> (x: [UInt8], y: [Int]) {
+        (try file.readRowBytes(features, range), try file.readLabels(labels, range))
     }
 
     func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { ((), try file.readLabels(labels, range)) }

@@ -14,15 +14,42 @@ struct SplitBatches {
 
     /// Calls `body` with consecutive batches of `size` samples (the last may be smaller): their
     /// values row by row, scaled, their labels, and the position of the first in the split.
+    /// Samples stored as bytes are read and picked as bytes, and only the split's are widened.
     func forEach(size: Int, _ body: (_ x: [Float], _ labels: [Int], _ first: Int) throws -> Void) throws {
-        try forEach(size: size, read: data.batch, adjust: scaleValues, body)
+        guard let bytes = data as? any ByteData, bytes.holdsBytes else {
+            return try forEach(size: size, read: data.batch, adjust: scaleValues, body)
+        }
+        let scale = scale
+        try forEach(size: size, read: bytes.byteBatch, adjust: { _ in }) { x, labels, first in
+            try body(Self.widened(x, scale: scale), labels, first)
+        }
     }
 
     /// Runs `work` on the batches (scaled floats) on all cores and hands the results to `combine`
-    /// in file order.
+    /// in file order (bytes widened on the cores, as in `forEach`).
     func concurrent<T: Sendable>(size: Int, _ work: @escaping @Sendable (_ x: [Float], _ labels: [Int], _ first: Int) -> T,
                                  combine: (T) throws -> Void) throws {
-        try concurrent(size: size, read: data.batch, adjust: scaleValues, work, combine: combine)
+        guard let bytes = data as? any ByteData, bytes.holdsBytes else {
+            return try concurrent(size: size, read: data.batch, adjust: scaleValues, work, combine: combine)
+        }
+        let scale = scale
+        try concurrent(size: size, read: bytes.byteBatch, adjust: { _ in }, { x, labels, first in
+            work(Self.widened(x, scale: scale), labels, first)
+        }, combine: combine)
+    }
+
+    /// Bytes as the floats `batch` reads, times `scale` as `scaleValues` multiplies them.
+    static func widened(_ bytes: [UInt8], scale: Float) -> [Float] {
+        bytes.withUnsafeBufferPointer { b in
+            [Float](unsafeUninitializedCapacity: b.count) { v, initialized in
+                if scale == 1 {
+                    for i in 0..<b.count { v[i] = Float(b[i]) }
+                } else {
+                    for i in 0..<b.count { v[i] = Float(b[i]) * scale }
+                }
+                initialized = b.count
+            }
+        }
     }
 
     /// Multiplies every value by `scale` (unless it is 1).
