@@ -26,7 +26,8 @@ h5py; Keras 3 with JAX to build the model; JAX for the JAX row; the engine-bench
    other two run once.
 3. engine (in-process, data in memory): `engine-bench seed_mlp.h5 mnist10k.h5 --scale 1/255
    --runs R`, the engine's exact Fisher as `ckptforget stats` computes it, with the data read into
-   memory first and the process start excluded, like numpy: one untimed warm-up pass, then the
+   memory first (the bytes the file stores, widened batch by batch as `stats` does) and the process
+   start excluded, like numpy: one untimed warm-up pass, then the
    median of R passes over the 10,000 samples. To damp the noise of a shared machine, numpy and
    engine-bench run alternately in `--rounds` rounds (numpy worker, then engine-bench, each with
    `--runs` R); the figures are the medians over the rounds of the per-round medians, and the
