@@ -11,6 +11,9 @@ to an LSTM:
   graph/cudnn_text_data.h5  16 samples: x (16, 10) int32 tokens in 1..39, y (16,) int64, probs
                             (16, 4) float32 and fisher/exact/<tensor>, fisher/batch8/<tensor>
                             (float64), as the other graph fixtures' data files.
+  graph/cudnn_text_huge_units.h5, graph/cudnn_text_wide_kernel.h5
+                            hostile copies made with h5py: rnn_2's config declares 2^62 units; rnn_2's
+                            kernel is an empty chunked int8 dataset 2^62 wide.
 
 The references come from Keras 2 too: the same architecture with LSTM(recurrent_activation sigmoid)
 in place of each CuDNNLSTM, built in float64, loads the file with `load_weights`, which converts
@@ -27,7 +30,9 @@ Needs TensorFlow and tf_keras, which the project's other fixtures do not (instal
 
     tfenv/bin/python Fixtures/make_cudnn_fixture.py
 """
+import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -156,6 +161,23 @@ def main():
                 f.create_dataset(f"fisher/exact/{tensor}", data=ev)
                 f.create_dataset(f"fisher/batch8/{tensor}", data=bv)
         check(position == len(exact), f"{position} trainable tensors written")
+    # Two hostile copies (h5py only) whose sizes once overflowed Swift arithmetic: rnn_2's config
+    # declaring 2^62 units, and rnn_2's kernel replaced by an empty chunked int8 dataset 2^62 wide.
+    huge_units = OUT / "cudnn_text_huge_units.h5"
+    shutil.copy(path, huge_units)
+    with h5py.File(huge_units, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        for layer in config["config"]["layers"]:
+            if layer["config"].get("name") == "rnn_2":
+                layer["config"]["units"] = 2 ** 62
+        f.attrs["model_config"] = json.dumps(config)
+    wide_kernel = OUT / "cudnn_text_wide_kernel.h5"
+    shutil.copy(path, wide_kernel)
+    with h5py.File(wide_kernel, "r+") as f:
+        group = f[names["rnn_2"][0].rsplit("/", 1)[0]]
+        leaf = names["rnn_2"][0].rsplit("/", 1)[1]
+        del group[leaf]
+        group.create_dataset(leaf, shape=(1, 2 ** 62), dtype="i1", chunks=(1, 1024))
     print(f"wrote {path} ({path.stat().st_size} bytes) and {data} ({data.stat().st_size} bytes); "
           f"tf_keras {keras.__version__}, TensorFlow {tf.__version__}; argmax classes {np.bincount(probs.argmax(1), minlength=CLASSES).tolist()}")
 

@@ -111,6 +111,34 @@ import Testing
         #expect(damaged?["output"]?.contains { $0.contains(problem) } == true, "\(json.stdout)")
     }
 
+    /// Keras 2's CuDNNLSTM keeps an input and a recurrent bias, 8 × units values for a kernel of 4 ×
+    /// units: not damage. The layers are listed whole and every pass over all layers edits them.
+    @Test func cudnnBiasesAreTwoHalvesNotDamage() throws {
+        let scratch = try Scratch()
+        defer { scratch.remove() }
+        let path = Run.fixture("graph/cudnn_text.h5")
+        let json = try Run.ckptforget("inspect", path, "--json")
+        let report = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        #expect(json.status == 0 && report != nil, "\(json.stderr)")
+        #expect(((report?["damaged_layers"] as? [String: [String]]) ?? [:]).isEmpty, "\(json.stdout)")
+        let negate = try Run.ckptforget(path, "--pre", path, "-p", "negate:1", "-o", scratch.file("out.h5"), "--no-sign", "-q")
+        #expect(negate.status == 0, "\(negate.stderr)")
+    }
+
+    /// Sizes a hostile file declares are compared by division, never multiplied (both trapped): a
+    /// CuDNNLSTM whose config declares 2^62 units is refused naming the layer, and one whose kernel
+    /// is 2^62 wide (empty, chunked) is listed as damaged.
+    @Test func hostileRecurrentSizesAreRefusedNotTrapped() throws {
+        let units = try Run.ckptforget("eval", Run.fixture("graph/cudnn_text_huge_units.h5"), "--data", Run.fixture("graph/cudnn_text_data.h5"))
+        #expect(units.status == 2 && units.stderr.contains("layer 'rnn_2'") && units.stderr.contains("do not fit its model_config"),
+                "\(units.stderr)")
+        let wide = try Run.ckptforget("inspect", Run.fixture("graph/cudnn_text_wide_kernel.h5"), "--json")
+        let report = try JSONSerialization.jsonObject(with: Data(wide.stdout.utf8)) as? [String: Any]
+        let damage = (report?["damaged_layers"] as? [String: [String]])?["rnn_2"] ?? []
+        #expect(wide.status == 0 && damage.contains { $0.contains("for a kernel of 4611686018427387904 units in a cuDNN layer") },
+                "\(wide.stdout) \(wide.stderr)")
+    }
+
     /// Attributes over 64 KiB need dense attribute storage, which only newer object headers have: an
     /// input written with libver="latest" gets an output with the same lower bound (it failed with
     /// exit 1 while recreating the edited dataset's attributes), and h5diff sees only the edit.

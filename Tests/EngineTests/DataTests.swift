@@ -127,6 +127,10 @@ import Testing
         var parallel: [Float] = []
         try SplitBatches(data: data, split: split, scale: 0.5).concurrent(size: 300, { x, _, _ in x }, combine: { parallel += $0 })
         #expect(parallel == expected)
+        // The byte path it is: data whose float reads fail gives the same.
+        var bytesOnly: [Float] = []
+        try SplitBatches(data: BytesOnly(data), split: split, scale: 0.5).forEach(size: 300) { x, _, _ in bytesOnly += x }
+        #expect(bytesOnly == expected)
         // An HDF5 dataset of bytes (MNIST's images) takes the same path and gives what `batch` reads.
         let images = try DataSource.open(ForwardTests.path("engine/test_data.h5"))
         #expect((images as? any ByteData)?.holdsBytes == true)
@@ -136,4 +140,17 @@ import Testing
         let all = try images.batch(0..<200).x
         #expect(picked == odd.flatMap { Array(all[($0 * 784)..<(($0 + 1) * 784)]) })
     }
+}
+
+/// Byte data whose float reads fail: what reads it must take the byte path.
+private final class BytesOnly: ByteData {
+    let base: ByteArrayData
+    init(_ base: ByteArrayData) { self.base = base }
+    var path: String { base.path }
+    var count: Int { base.count }
+    var sampleShape: [Int] { base.sampleShape }
+    var holdsBytes: Bool { true }
+    func batch(_ range: Range<Int>) throws -> (x: [Float], y: [Int]) { throw EngineError.data(path: path, problem: "read as floats") }
+    func byteBatch(_ range: Range<Int>) throws -> (x: [UInt8], y: [Int]) { try base.byteBatch(range) }
+    func labelsOnly(_ range: Range<Int>) throws -> (Void, [Int]) { try base.labelsOnly(range) }
 }

@@ -73,6 +73,7 @@ import Testing
             #expect(VectorMath.tanh(x).bitPattern == tanh.bitPattern, "tanh(\(x)) = \(VectorMath.tanh(x))")
         }
         #expect(VectorMath.sigmoid(.nan).isNaN && VectorMath.tanh(.nan).isNaN)
+        #expect(VectorMath.sigmoid(-.nan).isNaN && VectorMath.tanh(-.nan).isNaN)  // NaN with its sign bit set
         #expect(VectorMath.sigmoid(-88.5) > 0 && VectorMath.sigmoid(-88.5).isSubnormal)
     }
 

@@ -225,9 +225,13 @@ struct LayoutReader {
         }
         guard let units = layer.outputUnits else { return problems }
         for bias in layer.tensors where bias.role == .bias {
-            if bias.info.shape != [cudnn ? 2 * units : units] {
+            // A cuDNN bias has two halves of the kernel's width (compared by halving: no product
+            // of a hostile width can overflow).
+            let fits = bias.info.shape.count == 1 && (cudnn ? bias.info.shape[0] % 2 == 0 && bias.info.shape[0] / 2 == units
+                                                            : bias.info.shape[0] == units)
+            if !fits {
                 problems.append("bias '\(bias.info.name)' has shape \(bias.info.shape) for a kernel of \(units) units"
-                                + (cudnn ? " in a cuDNN layer (expected \(2 * units): input and recurrent halves)" : ""))
+                                + (cudnn ? " in a cuDNN layer (expected twice that: input and recurrent halves)" : ""))
             }
             if !bias.info.dtype.isEditable { problems.append("bias '\(bias.info.name)' is \(bias.info.dtype.rawValue), not floats") }
         }

@@ -145,10 +145,15 @@ struct Recurrent: Layer {
                             if let recurrentBias {
                                 for s in 0..<n { for j in 0..<width { r[s &* width &+ j] += recurrentBias[j] } }
                             }
-                        } else {
+                        } else if steps * width <= Int(Int32.max) {
                             // The product adds h_{t−1}·R into step t's rows (s·steps + t) of the projection.
                             GEMM.multiply(previous, kernel.baseAddress!, into: p.baseAddress! + t * width, m: n, n: width, k: units,
                                           beta: 1, rowStride: steps * width)
+                        } else {  // rows too far apart for BLAS's 32-bit stride: one product per sample
+                            for s in 0..<n {
+                                GEMM.multiply(previous + s * units, kernel.baseAddress!, into: p.baseAddress! + (s * steps + t) * width,
+                                              m: 1, n: width, k: units, beta: 1)
+                            }
                         }
                         step(t, slot: slot, projection: p.baseAddress!, recurrent: r.baseAddress.map { UnsafePointer($0) }, samples: n,
                              steps: steps, trace: trace)

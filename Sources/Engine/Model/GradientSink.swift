@@ -155,6 +155,7 @@ struct GradientSink: Sendable {
     /// file's moves its contributions over this way.
     mutating func add(_ name: String, _ values: [Float]) {
         update(name, size: values.count) { c in
+            precondition(c.count == values.count, "\(name): \(values.count) values added to a contribution of \(c.count)")
             for j in c.indices { c[j] += values[j] }
         }
     }

@@ -211,9 +211,11 @@ enum KerasLayerFactory {
         let units = try s.positive("units")
         let gates = cell == .simple ? 1 : cell == .lstm ? 4 : 3
         let (kernel, recurrent, bias) = try reader.cell(part)
-        guard kernel.shape[1] == gates * units, recurrent.shape == [units, gates * units] else {
+        // The config's units against the kernel's width by division: a hostile `units` cannot overflow.
+        guard kernel.shape[1] % gates == 0, kernel.shape[1] / gates == units, recurrent.shape == [units, kernel.shape[1]] else {
             throw EngineError.weightShape(path: s.path, layer: s.name, tensor: "\(kernel.name), \(recurrent.name)",
-                                          expected: "(features, \(gates * units)) and (\(units), \(gates * units))", actual: kernel.shape + recurrent.shape)
+                                          expected: "(features, \(gates) × \(units)) and (\(units), \(gates) × \(units))",
+                                          actual: kernel.shape + recurrent.shape)
         }
         let fromCuDNN = s.className == "CuDNNLSTM"
         let biasCount = (cell == .gru || fromCuDNN ? 2 : 1) * gates * units
