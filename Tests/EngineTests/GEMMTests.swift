@@ -15,15 +15,18 @@ import Testing
         #expect(c == [1, 20, 23, 1, 1, 44, 51, 1])
     }
 
-    /// A bias in every row with the product added onto it; with nothing to multiply (k = 0, as when
-    /// no input column is live) the bias alone.
+    /// A bias in every row with the product added onto it in place; with nothing to multiply (k =
+    /// 0, as for an empty input) the bias alone.
     @Test func productAddedOntoRepeatedRows() {
         let bias: [Float] = [0.5, -1]
         #expect([Float](rows: bias, count: 3) == [0.5, -1, 0.5, -1, 0.5, -1])
         #expect([Float](rows: bias, count: 0).isEmpty && [Float](rows: [], count: 3).isEmpty)
-        let product = GEMM.product([1, 2, 3, 4], [5, 6, 7, 8], m: 2, n: 2, k: 2, adding: [Float](rows: bias, count: 2))
-        #expect(product == [19.5, 21, 43.5, 49])
-        #expect(GEMM.product([], [], m: 2, n: 2, k: 0, adding: [Float](rows: bias, count: 2)) == [0.5, -1, 0.5, -1])
+        var c = [Float](rows: bias, count: 2)
+        GEMM.add([1, 2, 3, 4], times: [5, 6, 7, 8], to: &c, m: 2, n: 2, k: 2)
+        #expect(c == [19.5, 21, 43.5, 49])
+        var untouched = [Float](rows: bias, count: 2)
+        GEMM.add([], times: [], to: &untouched, m: 2, n: 2, k: 0)
+        #expect(untouched == [0.5, -1, 0.5, -1])
         #expect(GEMM.product([], [], m: 2, n: 2, k: 0) == [0, 0, 0, 0])
     }
 }

@@ -43,7 +43,7 @@ public final class HDF5ArrayFile {
             try read(name, range, memoryType: ckf_H5T_NATIVE_FLOAT(), into: &values)
             return values
         }
-        return try readRowBytes(name, range).withUnsafeBufferPointer { bytes in
+        return try bytes(name, range).withUnsafeBufferPointer { bytes in
             [Float](unsafeUninitializedCapacity: count) { values, initialized in
                 for index in 0..<count { values[index] = Float(bytes[index]) }
                 initialized = count
@@ -57,6 +57,11 @@ public final class HDF5ArrayFile {
         guard storesBytes(name) else {
             throw CheckpointError.unsupported(path: path, tensor: name, reason: "not a dataset of unsigned 8-bit integers, which is read as bytes")
         }
+        return try bytes(name, range)
+    }
+
+    /// Rows `range` of a dataset known to store bytes.
+    private func bytes(_ name: String, _ range: Range<Int>) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: try rowWidth(name) * range.count)
         try read(name, range, memoryType: ckf_H5T_NATIVE_UINT8(), into: &bytes)
         return bytes

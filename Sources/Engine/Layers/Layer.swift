@@ -55,8 +55,8 @@ func replaced(_ current: [Float], _ name: String?, in values: [String: [Float]])
 }
 
 extension Array where Element == Float {
-    /// `row` repeated `count` times: a bias in every row, for a product to add itself onto (beta =
-    /// 1), which saves the product's zeroing of its output and a second pass adding the bias.
+    /// `row` repeated `count` times: a bias in every row, for a product to add itself onto
+    /// (`GEMM.add`), which saves the product's zeroing of its output and a second pass adding the bias.
     init(rows row: [Float], count: Int) {
         let total = row.count * count
         self.init(unsafeUninitializedCapacity: total) { v, initialized in

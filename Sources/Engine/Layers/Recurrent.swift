@@ -117,15 +117,9 @@ struct Recurrent: Layer {
         let sequence = ordered(input.values, samples: n, steps: steps, width: features)
         // x·W (+ b): with a bias, the product adds itself onto rows holding it (no zeroing, no second pass).
         var projection: [Float]
-        if let inputBias, n * steps > 0 {
+        if let inputBias {
             projection = [Float](rows: inputBias, count: n * steps)
-            projection.withUnsafeMutableBufferPointer { c in
-                sequence.withUnsafeBufferPointer { x in
-                    kernel.withUnsafeBufferPointer { w in
-                        GEMM.multiply(x.baseAddress!, w.baseAddress!, into: c.baseAddress!, m: n * steps, n: width, k: features, beta: 1)
-                    }
-                }
-            }
+            GEMM.add(sequence, times: kernel, to: &projection, m: n * steps, n: width, k: features)
         } else {
             projection = GEMM.product(sequence, kernel, m: n * steps, n: width, k: features)
         }

@@ -21,28 +21,33 @@ enum GEMM {
                     beta, c, Int32(rowStride ?? n))
     }
 
-    /// Array form of `multiply`: returns op(A) · op(B), plus `initial` when given (the product adds
-    /// itself onto a copy of it: beta = 1).
+    /// Array form of `multiply`: returns op(A) · op(B).
     static func product(_ a: [Float], transposeA: Bool = false, _ b: [Float], transposeB: Bool = false,
-                        m: Int, n: Int, k: Int, alpha: Float = 1, adding initial: [Float]? = nil) -> [Float] {
-        func run(_ c: UnsafeMutableBufferPointer<Float>, beta: Float) {
+                        m: Int, n: Int, k: Int, alpha: Float = 1) -> [Float] {
+        // An empty product is all zeros; else C is only written (beta = 0), so it needs no zeroing.
+        guard m > 0, n > 0, k > 0 else { return [Float](repeating: 0, count: m * n) }
+        return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
                     multiply(a.baseAddress!, transposeA: transposeA, b.baseAddress!, transposeB: transposeB, into: c.baseAddress!,
-                             m: m, n: n, k: k, alpha: alpha, beta: beta)
+                             m: m, n: n, k: k, alpha: alpha)
                 }
             }
-        }
-        // An empty product is all zeros.
-        guard m > 0, n > 0, k > 0 else { return initial ?? [Float](repeating: 0, count: m * n) }
-        if var c = initial {
-            c.withUnsafeMutableBufferPointer { run($0, beta: 1) }
-            return c
-        }
-        // With beta = 0 C is only written, so it needs no zeroing.
-        return [Float](unsafeUninitializedCapacity: m * n) { c, initialized in
-            run(c, beta: 0)
             initialized = m * n
+        }
+    }
+
+    /// C += A · B for row-major arrays (A m × k, B k × n, C m × n): the product adds itself onto C
+    /// in place (beta = 1), as onto rows that hold a bias.
+    static func add(_ a: [Float], times b: [Float], to c: inout [Float], m: Int, n: Int, k: Int) {
+        precondition(a.count == m * k && b.count == k * n && c.count == m * n, "operands do not fit \(m) × \(k) · \(k) × \(n)")
+        guard m > 0, n > 0, k > 0 else { return }
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    multiply(a.baseAddress!, b.baseAddress!, into: c.baseAddress!, m: m, n: n, k: k, beta: 1)
+                }
+            }
         }
     }
 }
