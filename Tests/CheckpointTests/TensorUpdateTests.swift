@@ -31,6 +31,20 @@ import Testing
         #expect(TensorValues.float32([]).nonFinite == (nan: 0, infinite: 0))
     }
 
+    /// One non-finite value anywhere in a long tensor is found: in the vectorized loop's first and
+    /// last blocks, at a block's edges, and in the elements left over after the last whole block.
+    @Test func oneNonFiniteValueIsFoundAtEveryPosition() {
+        let count = 1_003
+        for position in [0, 1, 7, 8, 15, 16, 31, 32, 63, 64, 500, 991, 992, 999, 1_000, 1_002] {
+            for (value, expected) in [(Float.nan, (1, 0)), (-Float.infinity, (0, 1)), (Float.signalingNaN, (1, 0))] {
+                var f = [Float](repeating: -.greatestFiniteMagnitude, count: count)
+                f[position] = value
+                #expect(TensorValues.float32(f).nonFinite == (nan: expected.0, infinite: expected.1), "float32 at \(position)")
+                #expect(TensorValues.float64(f.map(Double.init)).nonFinite == (nan: expected.0, infinite: expected.1), "float64 at \(position)")
+            }
+        }
+    }
+
     @Test func nonFiniteResultsAreCountedByCause() {
         // float16 holds at most 65504: 40000 · 2 computes finite and is stored as inf (overflowed);
         // 1 / 0 computes inf itself (made non-finite); -inf in the input is neither (and unchanged).
