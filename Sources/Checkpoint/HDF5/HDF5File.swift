@@ -156,7 +156,11 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
         return metadata
     }
 
-    func read(_ info: TensorInfo) throws -> Tensor {
+    func read(_ info: TensorInfo) throws -> Tensor { try read(info, reusing: nil) }
+
+    /// `read(_:)`, a float32 tensor into the storage `spare` holds where it is large enough (a
+    /// rewrite reads tensor after tensor of the same sizes).
+    func read(_ info: TensorInfo, reusing spare: SpareStorage?) throws -> Tensor {
         guard info.dtype.isEditable else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
         }
@@ -167,7 +171,8 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             // Read with the stored type as memory type: bytes arrive exactly as stored, decoded by FloatCodec.
             switch (info.dtype, info.byteOrder) {
             case (.float32, .little):
-                var values = [Float](repeating: 0, count: info.count)
+                var values = spare?.take(atLeast: info.count) ?? []
+                values.append(contentsOf: repeatElement(0, count: info.count))
                 try HDF5.check(H5Dread(dataset.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, &values), "H5Dread(\(info.name))")
                 return Tensor(info: info, values: .float32(values))
             case (.float64, .little):

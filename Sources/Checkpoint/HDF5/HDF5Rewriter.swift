@@ -21,6 +21,8 @@ struct HDF5Rewriter {
         /// Destination path of every object already written, by source address (hard links).
         var pathOfAddress: [haddr_t: String] = [:]
         let tensorOfPath: [String: TensorInfo]
+        /// The largest edited float32 tensor's storage, for the next tensor of about its size.
+        let spare = SpareStorage()
         init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
     }
 
@@ -128,14 +130,14 @@ struct HDF5Rewriter {
                 try HDF5Attributes.copyAll(from: group.raw, to: created.raw, path: node.path, file: source.path)
                 try copy(node.children, into: output, state: state)
             } else if let info = state.tensorOfPath[node.path], plan.edited.contains(node.path) {
-                try writeEdited(info, into: output)
+                try writeEdited(info, into: output, state: state)
                 progress(info, true)
             }
         }
     }
 
     /// Recreates an edited dataset with the source's type, dataspace and creation properties.
-    private func writeEdited(_ info: TensorInfo, into output: hid_t) throws {
+    private func writeEdited(_ info: TensorInfo, into output: hid_t, state: State) throws {
         let input = source.file.raw
         let dataset = try H5ID(.dataset, H5Dopen2(input, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
         let type = try H5ID(.datatype, H5Dget_type(dataset.raw), "H5Dget_type(\(info.name))")
@@ -150,7 +152,7 @@ struct HDF5Rewriter {
                                "H5Dcreate2(\(info.name))")
         try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name, file: source.path)
 
-        var tensor = try source.read(info)
+        var tensor = try source.read(info, reusing: state.spare)
         try edit(&tensor)
         let chunks = compressesChunks ? try HDF5DeflatedChunks(copying: dataset.raw, name: info.name) : nil
         try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
@@ -161,6 +163,7 @@ struct HDF5Rewriter {
                                "H5Dwrite(\(info.name))")
             }
         }
+        if let values = tensor.takeFloat32Values() { state.spare.keep(values) }
     }
 
     /// Recreates a soft or external link with the same target.

@@ -47,14 +47,16 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
         self.metadata = metadata
     }
 
-    func read(_ info: TensorInfo) throws -> Tensor {
+    func read(_ info: TensorInfo) throws -> Tensor { try read(info, reusing: nil) }
+
+    private func read(_ info: TensorInfo, reusing spare: SpareStorage?) throws -> Tensor {
         guard let entry = entryByName[info.name] else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "no such tensor")
         }
         guard info.dtype.isEditable else {
             throw CheckpointError.unsupported(path: path, tensor: info.name, reason: "\(info.dtype.rawValue) tensors are never edited")
         }
-        return try Self.readTensor(entry.info, from: file, at: header.dataStart + entry.begin)
+        return try Self.readTensor(entry.info, from: file, at: header.dataStart + entry.begin, reusing: spare)
     }
 
     let readsSlices = true
@@ -73,11 +75,17 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
     }
 
     /// Reads `info.byteCount` bytes at `offset` straight into the decoded array where the stored
-    /// layout already is the in-memory one (little-endian f32/f64), else through one raw buffer.
-    static func readTensor(_ info: TensorInfo, from file: FileBytes, at offset: Int) throws -> Tensor {
+    /// layout already is the in-memory one (little-endian f32/f64), else through one raw buffer;
+    /// float32 values into the storage `spare` holds where it is large enough.
+    static func readTensor(_ info: TensorInfo, from file: FileBytes, at offset: Int, reusing spare: SpareStorage? = nil) throws -> Tensor {
         let n = info.count
         switch info.dtype {
         case .float32:
+            if var values = spare?.take(atLeast: n), values.capacity > 0 {
+                values.append(contentsOf: repeatElement(0, count: n))
+                try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
+                return Tensor(info: info, values: .float32(values))
+            }
             return Tensor(info: info, values: .float32(try [Float](unsafeUninitializedCapacity: n) { buffer, initialized in
                 try file.read(into: UnsafeMutableRawBufferPointer(buffer), at: offset)
                 initialized = n
@@ -100,13 +108,15 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
         file.observer = plan.inputSinks[path]
         defer { file.observer = nil }
         try out.append(from: file, offset: 0, count: header.dataStart)
+        let spare = SpareStorage()
         for entry in header.entries {
             if plan.edited.contains(entry.info.name) {
-                var tensor = try read(entry.info)
+                var tensor = try read(entry.info, reusing: spare)
                 try edit(&tensor)
                 try FloatCodec.withEncodedBytes(tensor.values, as: entry.info) { bytes in
                     try out.write(bytes)
                 }
+                if let values = tensor.takeFloat32Values() { spare.keep(values) }
             } else {
                 try out.append(from: file, offset: header.dataStart + entry.begin, count: entry.end - entry.begin)
             }
