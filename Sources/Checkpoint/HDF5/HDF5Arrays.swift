@@ -43,12 +43,7 @@ public final class HDF5ArrayFile {
             try read(name, range, memoryType: ckf_H5T_NATIVE_FLOAT(), into: &values)
             return values
         }
-        return try bytes(name, range).withUnsafeBufferPointer { bytes in
-            [Float](unsafeUninitializedCapacity: count) { values, initialized in
-                for index in 0..<count { values[index] = Float(bytes[index]) }
-                initialized = count
-            }
-        }
+        return FloatCodec.widened(try bytes(name, range))
     }
 
     /// `readRows` as bytes, for a dataset that `storesBytes`: its values exactly, a quarter of the

@@ -30,6 +30,21 @@ public enum FloatCodec {
         Float16(value).bitPattern
     }
 
+    /// Bytes as floats, each Float(byte) × `scale` (exactly Float(byte) when `scale` is 1): data
+    /// stored as bytes (MNIST's images) widened where it is read or picked.
+    public static func widened(_ bytes: [UInt8], scale: Float = 1) -> [Float] {
+        bytes.withUnsafeBufferPointer { b in
+            [Float](unsafeUninitializedCapacity: b.count) { v, initialized in
+                if scale == 1 {
+                    for i in 0..<b.count { v[i] = Float(b[i]) }
+                } else {
+                    for i in 0..<b.count { v[i] = Float(b[i]) * scale }
+                }
+                initialized = b.count
+            }
+        }
+    }
+
     /// Decodes `bytes` (exactly `info.byteCount` of them) into values.
     public static func decode(_ bytes: UnsafeRawBufferPointer, as info: TensorInfo) -> TensorValues {
         precondition(bytes.count == info.byteCount && info.dtype.isEditable)

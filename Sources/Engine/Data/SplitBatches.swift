@@ -1,3 +1,4 @@
+import Checkpoint
 import Foundation
 
 /// The samples of a split read in batches of a fixed size, in file order, scaled: memory stays
@@ -21,7 +22,7 @@ struct SplitBatches {
         }
         let scale = scale
         try forEach(size: size, read: bytes.byteBatch, adjust: { _ in }) { x, labels, first in
-            try body(Self.widened(x, scale: scale), labels, first)
+            try body(FloatCodec.widened(x, scale: scale), labels, first)
         }
     }
 
@@ -34,22 +35,8 @@ struct SplitBatches {
         }
         let scale = scale
         try concurrent(size: size, read: bytes.byteBatch, adjust: { _ in }, { x, labels, first in
-            work(Self.widened(x, scale: scale), labels, first)
+            work(FloatCodec.widened(x, scale: scale), labels, first)
         }, combine: combine)
-    }
-
-    /// Bytes as the floats `batch` reads, times `scale` as `scaleValues` multiplies them.
-    static func widened(_ bytes: [UInt8], scale: Float) -> [Float] {
-        bytes.withUnsafeBufferPointer { b in
-            [Float](unsafeUninitializedCapacity: b.count) { v, initialized in
-                if scale == 1 {
-                    for i in 0..<b.count { v[i] = Float(b[i]) }
-                } else {
-                    for i in 0..<b.count { v[i] = Float(b[i]) * scale }
-                }
-                initialized = b.count
-            }
-        }
     }
 
     /// Multiplies every value by `scale` (unless it is 1).

@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// What simulating a batch gave.
 public struct SpikingBatchResult: Sendable {
     /// Each sample's class scores, `classes` per sample: output spike counts over all steps, or the
@@ -45,7 +47,7 @@ extension SpikingNetwork {
         /// Spike trains as bytes, each worth Float(byte) × `scale`; with a NaN or infinite scale,
         /// which makes the zeros NaN (inputs that fire), as those floats.
         static func spikes(_ bytes: [UInt8], scale: Float) -> BatchInput {
-            scale.isFinite ? .bytes(bytes, scale: scale) : .values(bytes.map { Float($0) * scale })
+            scale.isFinite ? .bytes(bytes, scale: scale) : .values(FloatCodec.widened(bytes, scale: scale))
         }
     }
 
@@ -62,7 +64,7 @@ extension SpikingNetwork {
         func values(_ node: Int) -> [Float] {
             if let out = state.outputs[node] { return out }
             guard let bytes = state.byteOutputs[node] else { preconditionFailure("node \(node) has not run") }
-            return bytes.map { Float($0) * state.byteScale }
+            return FloatCodec.widened(bytes, scale: state.byteScale)
         }
         for position in state.next..<nodes.count {
             state.next = position
