@@ -182,8 +182,9 @@ final class ShardedFile: CheckpointFile {
     private func copy(_ source: String, to destination: String, in output: OutputTransaction, plan: RewritePlan) throws {
         let input = try FileBytes(reading: source)
         input.observer = plan.inputSinks[source]
-        let copy = try FileBytes(creating: output.temporaryFile(for: destination))
+        let copy = try FileBytes(creating: output.temporaryFile(for: destination), direct: true)
         copy.observer = plan.outputSinks[destination]
         try copy.append(from: input, offset: 0, count: input.size)
+        try copy.finishWrites()
     }
 }

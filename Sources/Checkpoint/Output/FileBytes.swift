@@ -25,14 +25,19 @@ final class FileBytes {
     /// Opens a transaction's temporary file for writing, creating it (mode 0666 & ~umask) when it
     /// does not exist yet; opened for reading too, so what was written can be read back (a zip
     /// member's CRC).
-    init(creating temporary: TemporaryFile) throws {
+    /// With `direct`, what `write` appends goes to the disk past the page cache
+    /// (`DirectAppender`) where the filesystem allows, and `finishWrites` must be called once the
+    /// last byte is appended; for files written from start to end (safetensors, `.pt`).
+    init(creating temporary: TemporaryFile, direct: Bool = false) throws {
         path = temporary.final  // what messages name: the temporary file's name means nothing to a user
         fd = temporary.exists ? open(temporary.path, O_RDWR | O_CLOEXEC)
             : OutputTransaction.creatingFile { open(temporary.path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666) }
         guard fd >= 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
+        if direct { appender = DirectAppender(path: temporary.path, displayPath: path, bufferedFD: fd, at: 0) }
     }
 
     deinit {
+        appender = nil  // its writes finish before the descriptor closes
         close(fd)
         if let buffer = allocatedCopyBuffer { buffer.deallocate() }
     }
@@ -70,6 +75,12 @@ final class FileBytes {
 
     /// Appends `bytes` at the current position.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let appender {
+            try appender.append(bytes)
+            position += bytes.count
+            observer?.consume(bytes)
+            return
+        }
         var done = 0
         while done < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
@@ -81,8 +92,21 @@ final class FileBytes {
         observer?.consume(bytes)
     }
 
+    /// Writes what `write` appended, when it went through a `DirectAppender`, and waits for it; a
+    /// direct writer must call this after its last byte. Later calls to anything but `write` use
+    /// the ordinary descriptor alone.
+    func finishWrites() throws {
+        guard let appender else { return }
+        self.appender = nil
+        try appender.drain()
+    }
+
+    /// Appends directly when made so, until `finishWrites`.
+    private var appender: DirectAppender?
+
     /// Writes `bytes` at `offset` without moving `position` (a header filled in afterwards); not observed.
     func write(_ bytes: [UInt8], at offset: Int) throws {
+        try finishWrites()
         var done = 0
         while done < bytes.count {
             let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset + done)) }
@@ -94,11 +118,13 @@ final class FileBytes {
 
     /// Cuts the file at `length` (bytes someone else wrote past the end are dropped).
     func truncate(at length: Int) throws {
+        try finishWrites()
         guard ftruncate(fd, off_t(length)) == 0 else { throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
     }
 
     /// Moves `position` (bytes written at offsets by someone else, such as libhdf5, are skipped).
     func seek(to offset: Int) throws {
+        try finishWrites()
         guard lseek(fd, off_t(offset), SEEK_SET) == off_t(offset) else {
             throw CheckpointError.writeFailed(path: path, reason: String(cString: strerror(errno)))
         }

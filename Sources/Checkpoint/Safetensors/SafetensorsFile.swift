@@ -103,7 +103,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
 
     func rewrite(to destination: String, in output: OutputTransaction, plan: RewritePlan,
                  progress: RewriteProgress, edit: (inout Tensor) throws -> Void) throws {
-        let out = try FileBytes(creating: output.temporaryFile(for: destination))
+        let out = try FileBytes(creating: output.temporaryFile(for: destination), direct: true)
         out.observer = plan.outputSinks[destination]
         file.observer = plan.inputSinks[path]
         defer { file.observer = nil }
@@ -122,5 +122,6 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
             }
             progress(entry.info, plan.edited.contains(entry.info.name))
         }
+        try out.finishWrites()
     }
 }

@@ -24,7 +24,7 @@ extension TorchFile {
             }
             editedOfMember[tensor.entry.name] = name
         }
-        let out = try FileBytes(creating: output.temporaryFile(for: destination))
+        let out = try FileBytes(creating: output.temporaryFile(for: destination), direct: true)
         out.observer = plan.outputSinks[destination]
         archive.file.observer = plan.inputSinks[path]
         defer { archive.file.observer = nil }
@@ -44,6 +44,7 @@ extension TorchFile {
         }
         try pass(from: position, to: archive.file.size)
         try writer.close()
+        try out.finishWrites()
     }
 
     /// Reads the bytes between members (local headers, data descriptors, the directory) so that the
