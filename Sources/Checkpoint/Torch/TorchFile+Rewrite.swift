@@ -64,17 +64,18 @@ extension TorchFile {
         let range = view.byteRange, tailLength = entry.size - range.upperBound
         let file = archive.file
         try MemoryLimit.check(tensor.info, in: path)
-        var before = CRC32(), after = CRC32(), spanIn = CRC32()
+        var before = CRC32(), after = CRC32()
         try file.forEachPiece(count: range.lowerBound, at: entry.dataOffset, pieceSize: ZipArchive.pieceSize) { before.update($0) }
         let direct = view.isContiguous && (tensor.info.dtype == .float32 || tensor.info.dtype == .float64)
         var span: [UInt8] = []
         var values: Checkpoint.Tensor
+        let spanIn: UInt32
         if direct {
             values = try SafetensorsFile.readTensor(tensor.info, from: file, at: entry.dataOffset + range.lowerBound)
-            FloatCodec.withEncodedBytes(values.values, as: tensor.info) { spanIn.update($0) }  // the stored bytes themselves
+            spanIn = FloatCodec.withEncodedBytes(values.values, as: tensor.info) { ParallelCRC.of($0) }  // the stored bytes themselves
         } else {
             span = try file.read(count: range.count, at: entry.dataOffset + range.lowerBound)
-            spanIn.update(span)
+            spanIn = CRC32.of(span)
             values = span.withUnsafeBytes { bytes in
                 Checkpoint.Tensor(info: tensor.info, values: view.isContiguous
                     ? FloatCodec.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<(view.count * view.itemSize)]), as: tensor.info)
@@ -85,19 +86,19 @@ extension TorchFile {
         func joined(_ middle: UInt32) -> UInt32 {
             CRC32.combine(CRC32.combine(before.value, middle, secondLength: range.count), after.value, secondLength: tailLength)
         }
-        try archive.requireCRC(joined(spanIn.value), of: entry)
+        try archive.requireCRC(joined(spanIn), of: entry)
         try edit(&values)
-        var spanOut = CRC32()
+        let spanOut: UInt32
         if direct {
-            FloatCodec.withEncodedBytes(values.values, as: tensor.info) { spanOut.update($0) }
+            spanOut = FloatCodec.withEncodedBytes(values.values, as: tensor.info) { ParallelCRC.of($0) }
         } else {
             FloatCodec.withEncodedBytes(values.values, as: tensor.info) { encoded in span.withUnsafeMutableBytes { view.scatter(encoded, into: $0) } }
-            spanOut.update(span)
+            spanOut = CRC32.of(span)
         }
         let observer = file.observer
         file.observer = nil
         defer { file.observer = observer }
-        try writer.add(entry.name, size: entry.size, crc: joined(spanOut.value)) {
+        try writer.add(entry.name, size: entry.size, crc: joined(spanOut)) {
             try writer.out.append(from: file, offset: entry.dataOffset, count: range.lowerBound)
             if direct {
                 try FloatCodec.withEncodedBytes(values.values, as: tensor.info) { try writer.out.write($0) }

@@ -28,6 +28,27 @@ enum ParallelCRC {
         return crc
     }
 
+    /// The CRC-32 of `bytes` in memory, in parts on every core: a `.pt` rewrite checks an edited
+    /// storage's CRC on its way in and computes it on its way out, on the thread that reads and
+    /// writes the file.
+    static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, bytes.count / minimumPart, 8))
+        let size = (bytes.count + parts - 1) / parts
+        let results = Results(count: parts)
+        let shared = SharedBytes(bytes: bytes)
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            var crc = CRC32()
+            crc.update(UnsafeRawBufferPointer(rebasing: shared.bytes[(part * size)..<min(shared.bytes.count, (part + 1) * size)]))
+            results.set(part, .success(crc.value))
+        }
+        var crc: UInt32 = 0
+        for part in 0..<parts {
+            let value = try! results.get(part)  // every part was set, by a body that cannot fail
+            crc = part == 0 ? value : CRC32.combine(crc, value, secondLength: min(size, bytes.count - part * size))
+        }
+        return crc
+    }
+
     private static func serial(_ file: FileBytes, count: Int, at offset: Int) throws -> UInt32 {
         var crc = CRC32()
         guard count > 0 else { return crc.value }
@@ -48,6 +69,9 @@ enum ParallelCRC {
         let file: FileBytes
         init(file: FileBytes) { self.file = file }
     }
+
+    /// Read by every part, written by none while they run.
+    private struct SharedBytes: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
 
     private final class Results: @unchecked Sendable {  // each slot written by one thread, read after all finish
         private var slots: [Result<UInt32, any Error>?]
