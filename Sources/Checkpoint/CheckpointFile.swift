@@ -35,6 +35,16 @@ public struct CheckpointMetadata: Sendable {
 /// second read. Backends that do their own I/O through a library (HDF5) cannot offer them.
 public protocol ByteSink: AnyObject, Sendable {
     func consume(_ bytes: UnsafeRawBufferPointer)
+    /// Takes `bytes` without copying them: they stay valid and unchanged until the sink calls
+    /// `done` (from any thread). Taken in the order of the calls, with `consume`'s.
+    func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void)
+}
+
+extension ByteSink {
+    public func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
+        consume(bytes)
+        done()
+    }
 }
 
 /// Which tensors a rewrite replaces and which stored groups it leaves out.

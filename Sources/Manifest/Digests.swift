@@ -77,6 +77,19 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hash
         }
     }
 
+    /// Hashes `bytes` on the digest's thread, then calls `done`: no copy, for a writer that keeps
+    /// the bytes until then anyway (`DirectAppender`'s staging buffers).
+    public func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
+        let borrowed = Borrowed(bytes: bytes)
+        queue.async { [self] in
+            hasher.update(borrowed.bytes)
+            done()
+        }
+    }
+
+    /// Bytes its lender keeps valid until `done` is called.
+    private struct Borrowed: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
+
     /// Waits for the bytes consumed so far and returns their digest.
     public func finish() -> [UInt8] {
         queue.sync { hasher.finish() }

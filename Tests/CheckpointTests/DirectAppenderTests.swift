@@ -83,15 +83,44 @@ import Testing
         #expect(throws: CheckpointError.self) { try [UInt8](repeating: 1, count: 10).withUnsafeBytes { try appender.append($0) } }
     }
 
+    /// A sink that reads what it borrows on a thread of its own, late, as a digest does when the
+    /// writer outruns it: a buffer reused before `done` would show here as wrong bytes.
+    private final class SlowRecorder: ByteSink, @unchecked Sendable {  // `bytes` is touched only on `queue`
+        private let queue = DispatchQueue(label: "slow-recorder")
+        private var bytes: [UInt8] = []
+        private(set) var borrowed = 0
+
+        func consume(_ bytes: UnsafeRawBufferPointer) {
+            let copy = Array(bytes)
+            queue.async { self.bytes += copy }
+        }
+
+        func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
+            struct Lent: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
+            let lent = Lent(bytes: bytes)
+            borrowed += 1
+            queue.async {
+                usleep(2_000)
+                self.bytes += Array(lent.bytes)
+                done()
+            }
+        }
+
+        var seen: [UInt8] { queue.sync { bytes } }
+    }
+
     /// Through `FileBytes`, as the safetensors and `.pt` rewrites use it: a committed output holds
-    /// every byte, with or without direct I/O on the filesystem.
-    @Test func aDirectOutputIsCommittedWhole() throws {
+    /// every byte, and its observer saw each of them once, in order, most lent from the staging
+    /// buffers; with or without direct I/O on the filesystem.
+    @Test func aDirectOutputIsCommittedWholeAndSeenOnce() throws {
         let directory = try Fixture.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let transaction = OutputTransaction()
-        let bytes = Self.pattern(DirectAppender.bufferSize * 2 + 12_345, seed: 4)
+        let bytes = Self.pattern(DirectAppender.bufferSize * (DirectAppender.bufferCount + 2) + 12_345, seed: 4)
+        let recorder = SlowRecorder()
         do {
             let file = try FileBytes(creating: transaction.temporaryFile(for: directory + "/out.safetensors"), direct: true)
+            file.observer = recorder
             try bytes.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[..<5_000])) }
             try bytes.withUnsafeBytes { try file.write(UnsafeRawBufferPointer(rebasing: $0[5_000...])) }
             #expect(file.position == bytes.count)
@@ -99,5 +128,11 @@ import Testing
         }
         try transaction.commit()
         #expect(FileManager.default.contents(atPath: directory + "/out.safetensors") == Data(bytes))
+        let seen = recorder.seen
+        let firstDifference = seen.indices.first { $0 >= bytes.count || seen[$0] != bytes[$0] }
+        #expect(seen.count == bytes.count && firstDifference == nil,
+                "\(seen.count) bytes seen of \(bytes.count); first difference at byte \(firstDifference.map(String.init) ?? "none")")
+        // Lent: the six full buffers, then the whole blocks of the rest (12,288 bytes); copied: the last 57.
+        #expect(recorder.borrowed == DirectAppender.bufferCount + 3)
     }
 }

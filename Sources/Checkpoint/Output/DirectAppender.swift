@@ -67,6 +67,10 @@ final class DirectAppender {
     private let buffers: [UnsafeMutableRawBufferPointer]
     /// The buffer being filled, how much of it is, and the file offset of its first byte (aligned).
     private var current = 0, filled = 0, start: Int
+    /// Sees every byte appended, in order, lent from the staging buffers (no copy) as each is
+    /// handed off; `shown` bytes of the current buffer were shown already (a drain's partial block).
+    var observer: (any ByteSink)?
+    private var shown = 0
 
     /// Opens `path` again with `O_DIRECT` for appending from `offset`; nil when `offset` is not
     /// aligned or the filesystem has no direct I/O (tmpfs, some network filesystems).
@@ -122,20 +126,33 @@ final class DirectAppender {
         }
         writer.queue.sync {}
         if filled > 0 { writer.write(UnsafeRawBufferPointer(rebasing: buffers[current][0..<filled]), at: start, direct: false) }
+        if let observer, shown < filled {
+            observer.consume(UnsafeRawBufferPointer(rebasing: buffers[current][shown..<filled]))  // copied: the buffer fills on
+            shown = filled
+        }
         if let failure = writer.failure() { throw failure }
     }
 
     /// Gives the first `count` bytes (whole blocks) of the current buffer to the writer thread and
     /// moves on to the next buffer, once the writer is done with it.
+    /// The observer reads the buffer while it is written; the slot is free when both are done.
     private func handOff(_ count: Int) {
         let buffer = Buffer(bytes: buffers[current]), offset = start, writer = writer
+        let seen = DispatchSemaphore(value: 0)
+        if let observer, shown < count {
+            observer.consume(borrowing: UnsafeRawBufferPointer(rebasing: buffers[current][shown..<count])) { seen.signal() }
+        } else {
+            seen.signal()
+        }
         writer.queue.async {
             writer.write(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]), at: offset, direct: true)
+            seen.wait()
             writer.slots.signal()
         }
         current = (current + 1) % Self.bufferCount
         start += count
         filled = 0
+        shown = 0
         writer.slots.wait()
     }
 }

@@ -11,7 +11,9 @@ final class FileBytes {
     let path: String
     let fd: Int32
     /// Sees every byte read (input) or written (output) while set, in the order of the calls.
-    var observer: (any ByteSink)?
+    var observer: (any ByteSink)? {
+        didSet { appender?.observer = observer }
+    }
     /// Where the next `write` goes (files being written).
     private(set) var position = 0
 
@@ -76,9 +78,8 @@ final class FileBytes {
     /// Appends `bytes` at the current position.
     func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let appender {
-            try appender.append(bytes)
+            try appender.append(bytes)  // which shows the observer the bytes
             position += bytes.count
-            observer?.consume(bytes)
             return
         }
         var done = 0
