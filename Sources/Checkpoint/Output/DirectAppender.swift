@@ -73,7 +73,7 @@ final class DirectAppender {
     private var shown = 0
 
     /// Opens `path` again with `O_DIRECT` for appending from `offset`; nil when `offset` is not
-    /// aligned or the filesystem has no direct I/O (tmpfs, some network filesystems).
+    /// aligned or the filesystem refuses direct I/O.
     /// `bufferedFD` is the file's ordinary descriptor, used for what cannot go direct.
     init?(path: String, displayPath: String, bufferedFD: Int32, at offset: Int) {
         guard offset % Self.block == 0 else { return nil }

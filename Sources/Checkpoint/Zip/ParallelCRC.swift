@@ -34,18 +34,16 @@ enum ParallelCRC {
     static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, bytes.count / minimumPart, 8))
         let size = (bytes.count + parts - 1) / parts
-        let results = Results(count: parts)
-        let shared = SharedBytes(bytes: bytes)
+        let crcs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: parts)
+        defer { crcs.deallocate() }
+        let shared = SharedParts(bytes: bytes, crcs: crcs)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             var crc = CRC32()
             crc.update(UnsafeRawBufferPointer(rebasing: shared.bytes[(part * size)..<min(shared.bytes.count, (part + 1) * size)]))
-            results.set(part, .success(crc.value))
+            shared.crcs[part] = crc.value
         }
-        var crc: UInt32 = 0
-        for part in 0..<parts {
-            let value = try! results.get(part)  // every part was set, by a body that cannot fail
-            crc = part == 0 ? value : CRC32.combine(crc, value, secondLength: min(size, bytes.count - part * size))
-        }
+        var crc = crcs[0]
+        for part in 1..<parts { crc = CRC32.combine(crc, crcs[part], secondLength: min(size, bytes.count - part * size)) }
         return crc
     }
 
@@ -70,8 +68,8 @@ enum ParallelCRC {
         init(file: FileBytes) { self.file = file }
     }
 
-    /// Read by every part, written by none while they run.
-    private struct SharedBytes: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
+    /// The bytes, read by every part, and one CRC slot per part, each written by its part alone.
+    private struct SharedParts: @unchecked Sendable { let bytes: UnsafeRawBufferPointer, crcs: UnsafeMutableBufferPointer<UInt32> }
 
     private final class Results: @unchecked Sendable {  // each slot written by one thread, read after all finish
         private var slots: [Result<UInt32, any Error>?]
