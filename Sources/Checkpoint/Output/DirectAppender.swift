@@ -79,12 +79,16 @@ final class DirectAppender {
         guard offset % Self.block == 0 else { return nil }
         let directFD = open(path, O_WRONLY | __O_DIRECT | O_CLOEXEC)
         guard directFD >= 0 else { return nil }
-        writer = Writer(path: displayPath, directFD: directFD, bufferedFD: bufferedFD)
-        buffers = (0..<Self.bufferCount).map { _ in
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.bufferSize, alignment: Self.block)
-            buffer.initializeMemory(as: UInt8.self, repeating: 0)  // touched once, here
-            return buffer
+        // Mapped, not allocated: the process keeps freed heap memory (AllocatorTuning), and a
+        // sharded checkpoint's outputs, each with buffers of its own, grew the peak RSS of an 8 GiB
+        // run by 89 MiB; a mapping goes back to the kernel when the file is done.
+        guard let memory = mmap(nil, Self.bufferCount * Self.bufferSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              memory != MAP_FAILED else {
+            close(directFD)
+            return nil
         }
+        writer = Writer(path: displayPath, directFD: directFD, bufferedFD: bufferedFD)
+        buffers = (0..<Self.bufferCount).map { UnsafeMutableRawBufferPointer(start: memory + $0 * Self.bufferSize, count: Self.bufferSize) }
         start = offset
         writer.slots.wait()  // the first buffer is the appender's
     }
@@ -92,7 +96,7 @@ final class DirectAppender {
     deinit {
         writer.queue.sync {}  // no write still reads a buffer
         writer.slots.signal()  // the current buffer's slot: libdispatch traps on a semaphore freed below its start value
-        buffers.forEach { $0.deallocate() }
+        munmap(buffers[0].baseAddress, Self.bufferCount * Self.bufferSize)
         close(writer.directFD)
     }
 
