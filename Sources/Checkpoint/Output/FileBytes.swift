@@ -27,9 +27,11 @@ final class FileBytes {
     /// Opens a transaction's temporary file for writing, creating it (mode 0666 & ~umask) when it
     /// does not exist yet; opened for reading too, so what was written can be read back (a zip
     /// member's CRC).
+    ///
     /// With `direct`, what `write` appends goes to the disk past the page cache
     /// (`DirectAppender`) where the filesystem allows, and `finishWrites` must be called once the
-    /// last byte is appended; for files written from start to end (safetensors, `.pt`).
+    /// last byte is appended, before anything reads the file back; for files written from start to
+    /// end (safetensors, `.pt`).
     init(creating temporary: TemporaryFile, direct: Bool = false) throws {
         path = temporary.final  // what messages name: the temporary file's name means nothing to a user
         fd = temporary.exists ? open(temporary.path, O_RDWR | O_CLOEXEC)
