@@ -11,29 +11,22 @@ enum ParallelCRC {
 
     /// The CRC-32 of `count` bytes of `file` at `offset`, read in parallel parts (not observed).
     static func of(_ file: FileBytes, count: Int, at offset: Int) throws -> UInt32 {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / minimumPart, 8))
+        let (parts, size) = partition(count)
         if parts == 1 { return try serial(file, count: count, at: offset) }
-        let size = (count + parts - 1) / parts
         let results = Results(count: parts)
         let shared = SharedFile(file: file)
         DispatchQueue.concurrentPerform(iterations: parts) { part in
             let start = part * size, length = min(size, count - start)
             results.set(part, Result { try serial(shared.file, count: length, at: offset + start) })
         }
-        var crc: UInt32 = 0
-        for part in 0..<parts {
-            let length = min(size, count - part * size)
-            crc = part == 0 ? try results.get(part) : CRC32.combine(crc, try results.get(part), secondLength: length)
-        }
-        return crc
+        return try joined(parts: parts, size: size, count: count) { try results.get($0) }
     }
 
     /// The CRC-32 of `bytes` in memory, in parts on every core: a `.pt` rewrite checks an edited
     /// storage's CRC on its way in and computes it on its way out, on the thread that reads and
     /// writes the file.
     static func of(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, bytes.count / minimumPart, 8))
-        let size = (bytes.count + parts - 1) / parts
+        let (parts, size) = partition(bytes.count)
         let crcs = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: parts)
         defer { crcs.deallocate() }
         let shared = SharedParts(bytes: bytes, crcs: crcs)
@@ -42,9 +35,21 @@ enum ParallelCRC {
             crc.update(UnsafeRawBufferPointer(rebasing: shared.bytes[(part * size)..<min(shared.bytes.count, (part + 1) * size)]))
             shared.crcs[part] = crc.value
         }
-        var crc = crcs[0]
-        for part in 1..<parts { crc = CRC32.combine(crc, crcs[part], secondLength: min(size, bytes.count - part * size)) }
-        return crc
+        return joined(parts: parts, size: size, count: bytes.count) { crcs[$0] }
+    }
+
+    /// How `count` bytes are cut: as many parts as cores (at most 8), none under `minimumPart`,
+    /// each `size` bytes but the last.
+    private static func partition(_ count: Int) -> (parts: Int, size: Int) {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, count / minimumPart, 8))
+        return (parts, (count + parts - 1) / parts)
+    }
+
+    /// The parts' CRCs (`crc(part)`) joined into the CRC of the whole `count` bytes.
+    private static func joined(parts: Int, size: Int, count: Int, _ crc: (Int) throws -> UInt32) rethrows -> UInt32 {
+        var whole = try crc(0)
+        for part in 1..<parts { whole = CRC32.combine(whole, try crc(part), secondLength: min(size, count - part * size)) }
+        return whole
     }
 
     private static func serial(_ file: FileBytes, count: Int, at offset: Int) throws -> UInt32 {
