@@ -8,26 +8,24 @@ import Testing
         values.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
     }
 
-    /// As a rewrite uses it: read a tensor into what `take` gives, write it, `keep` its storage.
+    /// As a rewrite uses it: read a tensor into what `zeros` gives, write it, `keep` its storage.
     private static func read(_ count: Int, from spare: SpareStorage) -> [Float] {
-        var values = spare.take(atLeast: count)
-        values.append(contentsOf: repeatElement(0, count: count))
-        return values
+        spare.zeros(count: count) ?? [Float](repeating: 0, count: count)
     }
 
     @Test func aTensorOfAboutTheSameSizeIsReadIntoTheKeptStorage() {
         let spare = SpareStorage()
-        #expect(spare.take(atLeast: 10).capacity == 0)  // nothing kept yet
+        #expect(spare.zeros(count: 10) == nil)  // nothing kept yet
 
         let kernel = Self.read(1_000, from: spare)
         let (storage, capacity) = (Self.address(kernel), kernel.capacity)
         spare.keep(consume kernel)
-        #expect(spare.take(atLeast: capacity + 1).capacity == 0)  // too small for it
-        #expect(spare.take(atLeast: capacity / 2).capacity == 0)  // a bias does not take a kernel's storage
+        #expect(spare.zeros(count: capacity + 1) == nil)  // too small for it
+        #expect(spare.zeros(count: capacity / 2) == nil)  // a bias does not take a kernel's storage
 
         let next = Self.read(capacity / 2 + 1, from: spare)
         #expect(Self.address(next) == storage && next.count == capacity / 2 + 1)
-        #expect(spare.take(atLeast: capacity / 2 + 1).capacity == 0)  // handed over, not shared
+        #expect(spare.zeros(count: capacity / 2 + 1) == nil)  // handed over, not shared
     }
 
     @Test func onlyTheLargestStorageIsKept() {

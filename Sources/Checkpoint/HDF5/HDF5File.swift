@@ -171,8 +171,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
             // Read with the stored type as memory type: bytes arrive exactly as stored, decoded by FloatCodec.
             switch (info.dtype, info.byteOrder) {
             case (.float32, .little):
-                var values = spare?.take(atLeast: info.count) ?? []
-                values.append(contentsOf: repeatElement(0, count: info.count))
+                var values = spare?.zeros(count: info.count) ?? [Float](repeating: 0, count: info.count)
                 try HDF5.check(H5Dread(dataset.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, &values), "H5Dread(\(info.name))")
                 return Tensor(info: info, values: .float32(values))
             case (.float64, .little):

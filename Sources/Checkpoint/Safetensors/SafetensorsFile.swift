@@ -81,8 +81,7 @@ final class SafetensorsFile: CheckpointFile, CheckpointBackend {
         let n = info.count
         switch info.dtype {
         case .float32:
-            if var values = spare?.take(atLeast: n), values.capacity > 0 {
-                values.append(contentsOf: repeatElement(0, count: n))
+            if var values = spare?.zeros(count: n) {
                 try values.withUnsafeMutableBytes { try file.read(into: $0, at: offset) }
                 return Tensor(info: info, values: .float32(values))
             }

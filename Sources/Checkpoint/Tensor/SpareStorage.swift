@@ -6,13 +6,14 @@
 final class SpareStorage {
     private var values: [Float] = []
 
-    /// An empty array with room for `count` values: the kept storage, handed over, when `count`
-    /// fills more than half of it (a bias does not take a kernel's storage), else a new array.
-    func take(atLeast count: Int) -> [Float] {
-        guard count <= values.capacity, count > values.capacity / 2 else { return [] }
+    /// `count` zeros in the kept storage, handed over, when `count` fills more than half of it
+    /// (a bias does not take a kernel's storage); nil when it does not (the caller allocates).
+    func zeros(count: Int) -> [Float]? {
+        guard count <= values.capacity, count > values.capacity / 2 else { return nil }
         var taken = values
         values = []
         taken.removeAll(keepingCapacity: true)
+        taken.append(contentsOf: repeatElement(0, count: count))
         return taken
     }
 

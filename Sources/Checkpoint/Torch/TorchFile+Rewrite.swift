@@ -29,11 +29,12 @@ extension TorchFile {
         archive.file.observer = plan.inputSinks[path]
         defer { archive.file.observer = nil }
         let writer = ZipWriter(out: out, alignment: Self.alignment)
+        let spare = SpareStorage()
         var position = 0
         for entry in archive.entries {
             try pass(from: position, to: entry.dataOffset)
             if let name = editedOfMember[entry.name] {
-                try rewriteRecord(entry, tensor: tensorOfName[name]!, writer: writer, edit: edit)
+                try rewriteRecord(entry, tensor: tensorOfName[name]!, writer: writer, spare: spare, edit: edit)
             } else {
                 try writer.add(entry.name, size: entry.size, crc: entry.crc32) {
                     try archive.stream(entry) { try out.write($0) }
@@ -58,8 +59,10 @@ extension TorchFile {
     /// input's must match the directory's), the view is decoded, edited and encoded in memory, then
     /// the member is written with its new CRC: those bytes again (unobserved), the view's new bytes.
     /// A contiguous f32 or f64 view is read straight into its values (no second copy of its bytes),
-    /// so an edit holds about one tensor's bytes, as the safetensors backend does.
-    private func rewriteRecord(_ entry: ZipEntry, tensor: Tensor, writer: ZipWriter, edit: (inout Checkpoint.Tensor) throws -> Void) throws {
+    /// so an edit holds about one tensor's bytes, as the safetensors backend does, and into the storage
+    /// of the largest one written before where it fits (`SpareStorage`).
+    private func rewriteRecord(_ entry: ZipEntry, tensor: Tensor, writer: ZipWriter, spare: SpareStorage,
+                               edit: (inout Checkpoint.Tensor) throws -> Void) throws {
         let view = TorchView(tensor.record)
         let range = view.byteRange, tailLength = entry.size - range.upperBound
         let file = archive.file
@@ -71,7 +74,7 @@ extension TorchFile {
         var values: Checkpoint.Tensor
         let spanIn: UInt32
         if direct {
-            values = try SafetensorsFile.readTensor(tensor.info, from: file, at: entry.dataOffset + range.lowerBound)
+            values = try SafetensorsFile.readTensor(tensor.info, from: file, at: entry.dataOffset + range.lowerBound, reusing: spare)
             spanIn = FloatCodec.withEncodedBytes(values.values, as: tensor.info) { ParallelCRC.of($0) }  // the stored bytes themselves
         } else {
             span = try file.read(count: range.count, at: entry.dataOffset + range.lowerBound)
@@ -107,5 +110,6 @@ extension TorchFile {
             }
             try writer.out.append(from: file, offset: entry.dataOffset + range.upperBound, count: tailLength)
         }
+        if let storage = values.takeFloat32Values() { spare.keep(storage) }
     }
 }
