@@ -27,9 +27,12 @@ hdf5/deflated_chunks.h5
                edges/big_endian (6, 5) >f4, (4, 4), gzip 9 + shuffle; edges/half (9, 3) float16,
                (4, 2), gzip 4 + shuffle. And datasets libhdf5 writes itself: other/fletcher (8, 8) gzip +
                shuffle + Fletcher-32, other/one_chunk (4, 4) in one (4, 4) chunk, other/plain (8, 8)
-               chunked (4, 4) without filters. Seeded normal values.
+               chunked (4, 4) without filters. Seeded normal values. And kept/level_mismatch (8, 8)
+               float32 in (4, 4) chunks, declared gzip 9 + shuffle but each chunk stored as zlib
+               level 1 compressed it (what an edit leaves unchanged must keep those bytes).
 """
 from pathlib import Path
+import zlib
 
 import h5py
 import numpy as np
@@ -76,5 +79,15 @@ with h5py.File(HERE / "deflated_chunks.h5", "w") as f:
     chunked("other/fletcher", (8, 8), "f4", (4, 4), compression="gzip", shuffle=True, fletcher32=True)
     chunked("other/one_chunk", (4, 4), "f4", (4, 4), compression="gzip")
     chunked("other/plain", (8, 8), "f4", (4, 4))
+    # Declared gzip 9 + shuffle, but each chunk stored as zlib level 1 made it: compressing a chunk
+    # again gives other bytes, so an edit's output shows which chunks were kept as stored.
+    kept = rng.standard_normal((8, 8)).astype("f4")
+    dataset = f.create_dataset("kept/level_mismatch", shape=(8, 8), dtype="f4", chunks=(4, 4), compression="gzip",
+                               compression_opts=9, shuffle=True)
+    for row in (0, 4):
+        for column in (0, 4):
+            block = np.ascontiguousarray(kept[row:row + 4, column:column + 4])
+            planes = block.view(np.uint8).reshape(-1, 4).T.tobytes()  # the shuffle filter's byte planes
+            dataset.id.write_direct_chunk((row, column), zlib.compress(planes, 1))
 
 print("wrote", HERE / "deflated_chunks.h5", HERE / "links.h5", HERE / "refs.h5", HERE / "unwritten_4tib.h5", HERE / "big_attributes.h5", HERE / "unicode_names.h5")

@@ -10,6 +10,8 @@
 static inline hid_t ckf_H5P_DEFAULT(void) { return H5P_DEFAULT; }
 static inline hid_t ckf_H5E_DEFAULT(void) { return H5E_DEFAULT; }
 static inline hid_t ckf_H5S_ALL(void) { return H5S_ALL; }
+// The address libhdf5 reports for storage never allocated.
+static inline haddr_t ckf_HADDR_UNDEF(void) { return HADDR_UNDEF; }
 
 // File access flags.
 static inline unsigned ckf_H5F_ACC_RDONLY(void) { return H5F_ACC_RDONLY; }

@@ -7,7 +7,7 @@ import Testing
 /// the chunks, and reads back as the edit made it.
 @Suite struct DeflatedChunksTests {
     private let fixture = Fixture.path("hdf5/deflated_chunks.h5")
-    private let compressedHere = ["edges/big_endian", "edges/f32", "edges/f64", "edges/fill", "edges/half"]
+    private let compressedHere = ["edges/big_endian", "edges/f32", "edges/f64", "edges/fill", "edges/half", "kept/level_mismatch"]
 
     /// HDF5's shuffle worked by hand: two 4-byte elements 01 02 03 04 and 05 06 07 08 become their
     /// byte planes 01 05, 02 06, 03 07, 04 08; three 2-byte elements and a byte over become
@@ -67,5 +67,38 @@ import Testing
             }
         }
         #expect(files[0] == files[1])
+    }
+
+    /// One element of `kept/level_mismatch` doubled: its chunk (0, 0) is compressed again at the
+    /// declared level 9 (a zlib header of 78 DA), the other three keep the level-1 bytes the file
+    /// stored (78 01), which compressing them again would not give; every value reads back as the
+    /// edit made it.
+    @Test func keepsTheChunksAnEditLeaves() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let name = "kept/level_mismatch"
+        let source = try #require(try openCheckpoint(fixture) as? HDF5File)
+        let info = try #require(source.tensors.first { $0.name == name })
+        let path = directory + "/out.h5"
+        let transaction = OutputTransaction()
+        try HDF5Rewriter(source: source, plan: RewritePlan(edited: [name]), progress: { _, _ in }, edit: { $0.update([0]) { $0 * 2 } })
+            .write(to: transaction.temporaryFile(for: path, named: true))
+        try transaction.commit()
+
+        let output = try #require(try openCheckpoint(path) as? HDF5File)
+        let writer = try #require(try HDF5DeflatedChunks.forDataset(name, in: source))
+        for origin in [[0, 0], [0, 4], [4, 0], [4, 4]] {
+            let before = try writer.storedChunk(name, at: origin, in: source)
+            let after = try writer.storedChunk(name, at: origin, in: output)
+            #expect(before.prefix(2) == [0x78, 0x01], "\(origin)")
+            if origin == [0, 0] {
+                #expect(after.prefix(2) == [0x78, 0xDA] && after != before)
+            } else {
+                #expect(after == before, "\(origin)")
+            }
+        }
+        var expected = try source.read(info)
+        expected.update([0]) { $0 * 2 }
+        #expect(try output.read(info).values == expected.values)
     }
 }

@@ -7,7 +7,8 @@ import Foundation
 /// filters chunk after chunk on the calling thread; here each chunk is cut out of the tensor,
 /// shuffled and compressed with the call libhdf5's filter makes (zlib's `compress2` at the
 /// dataset's level), and the finished bytes are handed to libhdf5 in chunk order with
-/// `H5Dwrite_chunk`, so the dataset holds what `H5Dwrite` would have stored.
+/// `H5Dwrite_chunk`, so the dataset holds what `H5Dwrite` would have stored; a chunk the edit left
+/// as it was keeps the source's stored bytes.
 struct HDF5DeflatedChunks {
     /// Bytes of one element in the file.
     let elementSize: Int
@@ -95,10 +96,23 @@ struct HDF5DeflatedChunks {
         return try HDF5DeflatedChunks(copying: dataset.raw, name: name)
     }
 
+    /// The stored bytes of the chunk at `origin` of the dataset `name` in `file`, empty when it has
+    /// none (what `write` compares and keeps; tests read them to see which chunks were kept).
+    func storedChunk(_ name: String, at origin: [Int], in file: HDF5File) throws -> [UInt8] {
+        let dataset = try H5ID(.dataset, H5Dopen2(file.file.raw, name, HDF5.defaultPlist), "H5Dopen2(\(name))")
+        var bytes = [UInt8](repeating: 0, count: Deflate.bound(chunkBytes))
+        let count = try bytes.withUnsafeMutableBytes { buffer in try storedChunk(of: dataset.raw, at: origin, into: buffer) }
+        return Array(bytes.prefix(count))
+    }
+
     private var chunkBytes: Int { chunk.reduce(elementSize, *) }
 
-    /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`.
-    func write(_ bytes: UnsafeRawBufferPointer, to dataset: hid_t, name: String) throws(HDF5Failure) {
+    /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`. Where
+    /// `source` (the dataset it is an edited copy of) stores a chunk that decompresses to exactly the
+    /// bytes this chunk would hold, the stored bytes are written as they are instead of compressing
+    /// the chunk again: an edit of one row or column touches few chunks, and compressing is most
+    /// of the work.
+    func write(_ bytes: UnsafeRawBufferPointer, to dataset: hid_t, keepingUnchangedChunksOf source: hid_t?, name: String) throws(HDF5Failure) {
         var expected = elementSize, overflow = false
         for extent in shape where !overflow { (expected, overflow) = expected.multipliedReportingOverflow(by: extent) }
         guard !overflow, bytes.count == expected else {
@@ -109,32 +123,47 @@ struct HDF5DeflatedChunks {
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))
         let bound = Deflate.bound(chunkBytes)
         let batch = min(chunkCount, max(4 * workers, Self.batchBytes / max(1, bound)))
-        let outputs = Buffers(count: batch, bytes: bound)
-        defer { outputs.deallocate() }
-        let source = SharedBytes(bytes)
+        let slots = Slots(count: batch, bytes: bound)
+        defer { slots.deallocate() }
+        let values = SharedBytes(bytes)
 
         var first = 0
         while first < chunkCount {
             let count = min(batch, chunkCount - first), start = first
+            for slot in 0..<count {
+                slots.stored[slot] = 0
+                if let source { slots.stored[slot] = try storedChunk(of: source, at: origin(of: start + slot, grid: grid), into: slots.slot(slot)) }
+            }
             DispatchQueue.concurrentPerform(iterations: workers) { worker in
                 let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 2 * chunkBytes, alignment: 16)
                 defer { scratch.deallocate() }
                 for slot in stride(from: worker, to: count, by: workers) {
-                    outputs.sizes[slot] = compress(chunk: origin(of: start + slot, grid: grid), from: source.bytes,
-                                                   scratch: scratch, into: outputs.slot(slot))
+                    slots.sizes[slot] = encode(chunk: origin(of: start + slot, grid: grid), from: values.bytes, scratch: scratch,
+                                               slot: slots.slot(slot), stored: slots.stored[slot])
                 }
             }
             for slot in 0..<count {
-                let size = outputs.sizes[slot]
+                let size = slots.sizes[slot]
                 var offset = origin(of: first + slot, grid: grid).map { hsize_t($0) }
                 guard size > 0 else {
                     throw HDF5Failure(call: "compress2(\(name), chunk at \(offset))", message: "zlib could not compress the chunk")
                 }
-                try HDF5.check(H5Dwrite_chunk(dataset, HDF5.defaultPlist, 0, &offset, size, outputs.slot(slot).baseAddress),
+                try HDF5.check(H5Dwrite_chunk(dataset, HDF5.defaultPlist, 0, &offset, size, slots.slot(slot).baseAddress),
                                "H5Dwrite_chunk(\(name))")
             }
             first += count
         }
+    }
+
+    /// Reads the stored (compressed) bytes of the chunk at `origin` of `dataset` into `buffer`: their
+    /// count, or 0 when the chunk is not stored, was stored with a filter skipped, or does not fit.
+    func storedChunk(of dataset: hid_t, at origin: [Int], into buffer: UnsafeMutableRawBufferPointer) throws(HDF5Failure) -> Int {
+        var offset = origin.map { hsize_t($0) }
+        var mask: UInt32 = 0, address: haddr_t = 0, size: hsize_t = 0
+        try HDF5.check(H5Dget_chunk_info_by_coord(dataset, &offset, &mask, &address, &size), "H5Dget_chunk_info_by_coord")
+        guard address != ckf_HADDR_UNDEF(), mask == 0, size > 0, size <= hsize_t(buffer.count) else { return 0 }
+        try HDF5.check(H5Dread_chunk(dataset, HDF5.defaultPlist, &offset, &mask, buffer.baseAddress), "H5Dread_chunk")
+        return mask == 0 ? Int(size) : 0
     }
 
     /// The element coordinates where chunk `index` (row-major over the chunk grid) begins.
@@ -149,20 +178,26 @@ struct HDF5DeflatedChunks {
     }
 
     /// Cuts the chunk at `origin` out of `source` (the fill value where it reaches past the
-    /// dataset), shuffles it if the dataset does, and compresses it into `output`. Returns the
-    /// compressed size, 0 if zlib failed.
-    private func compress(chunk origin: [Int], from source: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
-                          into output: UnsafeMutableRawBufferPointer) -> Int {
+    /// dataset) and shuffles it if the dataset does: the bytes the deflate filter takes. When the
+    /// first `stored` bytes of `slot` (the source's stored chunk) decompress to exactly those, they
+    /// stay; otherwise the chunk is compressed into `slot`. Returns the size of what `slot` holds,
+    /// 0 if zlib failed.
+    private func encode(chunk origin: [Int], from source: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer,
+                        slot: UnsafeMutableRawBufferPointer, stored: Int) -> Int {
         let bytes = chunkBytes
         let plain = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<bytes])
+        let other = UnsafeMutableRawBufferPointer(rebasing: scratch[bytes..<(2 * bytes)])
         gather(origin, from: source, into: plain)
-        var input = UnsafeRawBufferPointer(plain)
+        var input = UnsafeRawBufferPointer(plain), spare = other
         if shuffleSize > 1 {
-            let shuffled = UnsafeMutableRawBufferPointer(rebasing: scratch[bytes..<(2 * bytes)])
-            Self.shuffle(UnsafeRawBufferPointer(plain), elementSize: shuffleSize, into: shuffled)
-            input = UnsafeRawBufferPointer(shuffled)
+            Self.shuffle(UnsafeRawBufferPointer(plain), elementSize: shuffleSize, into: other)
+            (input, spare) = (UnsafeRawBufferPointer(other), plain)
         }
-        return Deflate.compress(input, into: output, level: level) ?? 0
+        if stored > 0, Deflate.decompress(UnsafeRawBufferPointer(rebasing: slot[0..<stored]), into: spare) == bytes,
+           memcmp(spare.baseAddress!, input.baseAddress!, bytes) == 0 {
+            return stored
+        }
+        return Deflate.compress(input, into: slot, level: level) ?? 0
     }
 
     /// Copies the chunk's rows (runs along the last axis) from the row-major dataset; what lies
@@ -224,21 +259,27 @@ struct HDF5DeflatedChunks {
         init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
     }
 
-    /// One output buffer and size per chunk of a batch; each slot is written by one worker.
-    private final class Buffers: @unchecked Sendable {
+    /// One buffer per chunk of a batch, holding first the source's stored chunk and then the bytes
+    /// to write; each slot is written by one worker.
+    private final class Slots: @unchecked Sendable {
         private let storage: UnsafeMutableRawBufferPointer
         private let bytes: Int
-        /// The compressed size in each slot (0: zlib failed).
+        /// The size of the source's stored chunk in each slot (0: none to compare with).
+        let stored: UnsafeMutableBufferPointer<Int>
+        /// The size of the bytes to write in each slot (0: zlib failed).
         let sizes: UnsafeMutableBufferPointer<Int>
         init(count: Int, bytes: Int) {
             storage = .allocate(byteCount: count * bytes, alignment: 16)
             self.bytes = bytes
+            stored = .allocate(capacity: count)
+            stored.initialize(repeating: 0)
             sizes = .allocate(capacity: count)
             sizes.initialize(repeating: 0)
         }
         func slot(_ index: Int) -> UnsafeMutableRawBufferPointer { UnsafeMutableRawBufferPointer(rebasing: storage[(index * bytes)..<((index + 1) * bytes)]) }
         func deallocate() {
             storage.deallocate()
+            stored.deallocate()
             sizes.deallocate()
         }
     }

@@ -157,7 +157,7 @@ struct HDF5Rewriter {
         let chunks = compressesChunks ? try HDF5DeflatedChunks(copying: dataset.raw, name: info.name) : nil
         try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
             if let chunks {
-                try chunks.write(bytes, to: created.raw, name: info.name)
+                try chunks.write(bytes, to: created.raw, keepingUnchangedChunksOf: dataset.raw, name: info.name)
             } else {
                 try HDF5.check(H5Dwrite(created.raw, type.raw, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, bytes.baseAddress),
                                "H5Dwrite(\(info.name))")
