@@ -4,8 +4,8 @@ import Glibc
 #endif
 
 /// A byte range of an open file that libhdf5 sees as a whole HDF5 file: a stored zip member read in
-/// place (the weights of a `.keras` archive), or the region of an archive being written where a
-/// member's HDF5 bytes go. HDF5 addresses are offsets from `base`; nothing is extracted to a
+/// place (the weights of a `.keras` archive), the region of an archive being written where a
+/// member's HDF5 bytes go, or all of an HDF5 output. HDF5 addresses are offsets from `base`; nothing is extracted to a
 /// temporary file, so a read writes nothing and a crash leaves nothing behind.
 final class HDF5ByteRange {
     let fd: Int32
@@ -26,14 +26,20 @@ final class HDF5ByteRange {
         self.base = base
         self.length = length
         writable = false
+        wholeFile = false
     }
 
-    /// An empty range at `base` of `fd`, which HDF5 fills.
-    init(writing fd: Int32, base: Int) {
+    /// Whether the range is a whole file, cut to HDF5's end of allocation when it closes (as the
+    /// sec2 driver does), rather than a member whose length its archive records.
+    let wholeFile: Bool
+
+    /// An empty range at `base` of `fd`, which HDF5 fills; `wholeFile` when it is all of a new file.
+    init(writing fd: Int32, base: Int, wholeFile: Bool = false) {
         self.fd = fd
         self.base = base
         length = 0
         writable = true
+        self.wholeFile = wholeFile
     }
 
     /// A file access property list that opens this range through the driver; the range must
@@ -75,8 +81,14 @@ final class HDF5ByteRange {
     }
 
     /// HDF5 truncates to its end of allocation when it closes a file it wrote.
-    fileprivate func truncate() {
-        if writable, let end = Int(exactly: endOfAllocation) { length = end }
+    fileprivate func truncate() -> Bool {
+        guard writable, let end = Int(exactly: endOfAllocation) else { return true }
+        if wholeFile, end != length, ftruncate(fd, off_t(base + end)) != 0 {
+            failure = String(cString: strerror(errno))
+            return false
+        }
+        length = end
+        return true
     }
 
     fileprivate func close() { closed = true }
@@ -126,8 +138,7 @@ enum HDF5MemberDriver {
             return range.write(address, size, from: buffer) ? 0 : -1
         }
         driver.truncate = { file, _, _ in
-            HDF5MemberDriver.range(file)?.truncate()
-            return 0
+            HDF5MemberDriver.range(file)?.truncate() == false ? -1 : 0
         }
         // H5FD_FLMAP_DICHOTOMY, as sec2: metadata and raw data in separate free lists.
         driver.fl_map = (H5FD_MEM_SUPER, H5FD_MEM_SUPER, H5FD_MEM_SUPER, H5FD_MEM_DRAW, H5FD_MEM_DRAW, H5FD_MEM_SUPER, H5FD_MEM_SUPER)

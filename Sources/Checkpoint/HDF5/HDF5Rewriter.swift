@@ -26,18 +26,21 @@ struct HDF5Rewriter {
         init(tensors: [TensorInfo]) { tensorOfPath = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) }) }
     }
 
-    /// Writes a transaction's temporary file.
+    /// Writes a transaction's temporary file, through the same driver as an archive's member.
     func write(to temporary: TemporaryFile) throws {
-        try write(to: temporary.path, range: nil, file: temporary)
+        let file = try FileBytes(creating: temporary)
+        let range = HDF5ByteRange(writing: file.fd, base: 0, wholeFile: true)
+        try write(to: temporary.path, range: range)
+        guard range.closed else { throw CheckpointError.writeFailed(path: temporary.path, reason: "libhdf5 did not close the file") }
     }
 
     /// Writes into the byte range `range` of an archive being written (a `.keras` archive's
     /// `model.weights.h5`), named `member` in messages.
     func write(member: String, range: HDF5ByteRange) throws {
-        try write(to: member, range: range, file: nil)
+        try write(to: member, range: range)
     }
 
-    private func write(to destination: String, range: HDF5ByteRange?, file: TemporaryFile?) throws {
+    private func write(to destination: String, range: HDF5ByteRange) throws {
         // An edited dataset reachable under another name would keep the forgotten values there.
         for name in plan.edited.sorted() {
             if let names = source.aliases[name] {
@@ -59,8 +62,7 @@ struct HDF5Rewriter {
 
             let fapl = try outputAccess(range: range)
             let output = try withExtendedLifetime(fapl) {
-                // A zip member is written through its driver into the archive's transaction; a file is created here.
-                try H5ID(.file, file.map { HDF5.create($0, fcpl: fcpl.raw, fapl: fapl.raw) } ?? H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw), "H5Fcreate")
+                try H5ID(.file, H5Fcreate(destination, ckf_H5F_ACC_EXCL(), fcpl.raw, fapl.raw), "H5Fcreate")
             }
             let outputRoot = try H5ID(.group, H5Gopen2(output.raw, "/", HDF5.defaultPlist), "H5Gopen2(/) of the output")
             try HDF5Attributes.copyAll(from: sourceRoot.raw, to: outputRoot.raw, path: "/", file: source.path)
@@ -73,7 +75,7 @@ struct HDF5Rewriter {
             try HDF5.check(H5Fflush(output.raw, H5F_SCOPE_GLOBAL), "H5Fflush")
         } catch {
             guard let failure = error as? HDF5Failure else { throw error }
-            let reason = range?.failure.map { "; writing the member: \($0)" } ?? ""
+            let reason = range.failure.map { "; writing: \($0)" } ?? ""
             throw CheckpointError.writeFailed(path: destination, reason: "HDF5 \(failure.call) failed: \(failure.message)\(reason)")
         }
     }
@@ -82,11 +84,10 @@ struct HDF5Rewriter {
     /// the one the input's superblock needs (2 and 3 come with version 2 object headers, whose
     /// dense attribute storage holds attributes over 64 KiB), so whatever the input holds fits;
     /// an input with the oldest superblock keeps the oldest, most widely readable format.
-    private func outputAccess(range: HDF5ByteRange?) throws(HDF5Failure) -> H5ID {
+    private func outputAccess(range: HDF5ByteRange) throws(HDF5Failure) -> H5ID {
         var info = H5F_info2_t()
         try HDF5.check(H5Fget_info2(source.file.raw, &info), "H5Fget_info2")
-        let fapl: H5ID
-        if let range { fapl = try range.accessList() } else { fapl = try H5ID(.plist, H5Pcreate(ckf_H5P_FILE_ACCESS()), "H5Pcreate(file access)") }
+        let fapl = try range.accessList()
         let low: H5F_libver_t? = switch info.super.version {
         case 0, 1: nil
         case 2: H5F_LIBVER_V18
