@@ -38,6 +38,9 @@ public protocol ByteSink: AnyObject, Sendable {
     /// Takes `bytes` without copying them: they stay valid and unchanged until the sink calls
     /// `done` (from any thread). Taken in the order of the calls, with `consume`'s.
     func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void)
+    /// Forgets every byte taken so far: the writer found that what it showed was not its file and
+    /// shows the whole file again from the start.
+    func restart()
 }
 
 extension ByteSink {
@@ -93,6 +96,9 @@ public protocol CheckpointFile: AnyObject {
     var files: [String] { get }
     /// Whether a rewrite feeds `RewritePlan`'s byte sinks (every input and output file, whole).
     var streamsBytes: Bool { get }
+    /// Whether a rewrite feeds the output sinks, if not the input ones (HDF5: libhdf5 reads the
+    /// input itself, but the output's writes go through ckptforget's driver).
+    var streamsOutputBytes: Bool { get }
     /// Files beside the checkpoint that a rewrite does not carry into the output although they
     /// belong to the model (weights in another format), for a warning.
     var leftOut: [String] { get }
@@ -123,6 +129,7 @@ public protocol CheckpointFile: AnyObject {
 extension CheckpointFile {
     public var files: [String] { [path] }
     public var streamsBytes: Bool { false }
+    public var streamsOutputBytes: Bool { streamsBytes }
     public var leftOut: [String] { [] }
     public var readsSlices: Bool { false }
     public func read(_ info: TensorInfo, elements: Range<Int>) throws -> TensorValues { try read(info).values.slice(elements) }

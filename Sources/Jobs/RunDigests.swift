@@ -3,7 +3,7 @@ import Manifest
 
 /// The SHA-256 of every file a run reads and writes, for its records. Where the backend streams a
 /// file's bytes, they are hashed as they pass; the other files are read again on background threads
-/// (libhdf5 does its own I/O; `--pre`, statistics and data are read elsewhere).
+/// (libhdf5 reads its input itself; `--pre`, statistics and data are read elsewhere).
 final class RunDigests {
     let inputSinks: [String: any ByteSink]
     let outputSinks: [String: any ByteSink]
@@ -12,9 +12,9 @@ final class RunDigests {
     private let background: BackgroundDigests
 
     init(inputs: [String], checkpoint: any CheckpointFile, destination: String) {
-        let streams = checkpoint.streamsBytes
-        streamedInputs = streams ? Dictionary(checkpoint.files.map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
-        streamedOutputs = streams ? Dictionary(checkpoint.outputFiles(for: destination).map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
+        streamedInputs = checkpoint.streamsBytes ? Dictionary(checkpoint.files.map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
+        streamedOutputs = checkpoint.streamsOutputBytes
+            ? Dictionary(checkpoint.outputFiles(for: destination).map { ($0, StreamingDigest()) }, uniquingKeysWith: { a, _ in a }) : [:]
         inputSinks = streamedInputs
         outputSinks = streamedOutputs
         let streamed = Set(streamedInputs.keys)

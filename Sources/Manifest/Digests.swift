@@ -58,7 +58,7 @@ public enum RecordPaths {
 /// A SHA-256 fed with a file's bytes as a rewrite reads or writes them, hashing on its own thread
 /// so the rewrite does not wait for it. At most 16 MiB of copies are in flight.
 public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hasher is only touched on `queue`
-    private let hasher = SHA256()
+    private var hasher = SHA256()
     private let queue = DispatchQueue(label: "ckptforget.streaming-digest")
     private let slots = DispatchSemaphore(value: 16)
 
@@ -89,6 +89,10 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hash
 
     /// Bytes its lender keeps valid until `done` is called.
     private struct Borrowed: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
+
+    public func restart() {
+        queue.async { [self] in hasher = SHA256() }
+    }
 
     /// Waits for the bytes consumed so far and returns their digest.
     public func finish() -> [UInt8] {

@@ -95,6 +95,8 @@ import Testing
             queue.async { self.bytes += copy }
         }
 
+        func restart() { queue.async { self.bytes = [] } }
+
         func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
             struct Lent: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
             let lent = Lent(bytes: bytes)

@@ -16,6 +16,8 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
 
     let path: String
     var format: CheckpointFormat { Self.format }
+    /// An output's writes go through ckptforget's driver, which shows them to the output's sink.
+    let streamsOutputBytes = true
     let tensors: [TensorInfo]
     let metadata: CheckpointMetadata
     let file: H5ID
@@ -194,7 +196,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
         do {
             try withoutActuallyEscaping(progress) { progress in
                 try withoutActuallyEscaping(edit) { edit in
-                    try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary)
+                    try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary, observer: plan.outputSinks[destination])
                 }
             }
         } catch CheckpointError.writeFailed(let failed, let reason) where failed == temporary.path {

@@ -27,11 +27,17 @@ final class HDF5ByteRange {
         self.length = length
         writable = false
         wholeFile = false
+        rehearsal = nil
     }
 
     /// Whether the range is a whole file, cut to HDF5's end of allocation when it closes (as the
     /// sec2 driver does), rather than a member whose length its archive records.
     let wholeFile: Bool
+
+    /// Told of every write, after it is made.
+    var watcher: (any HDF5WriteWatcher)?
+    /// The log a rehearsal writes into instead of a file (writes are logged, not made).
+    private let rehearsal: HDF5WriteLog?
 
     /// An empty range at `base` of `fd`, which HDF5 fills; `wholeFile` when it is all of a new file.
     init(writing fd: Int32, base: Int, wholeFile: Bool = false) {
@@ -40,6 +46,19 @@ final class HDF5ByteRange {
         length = 0
         writable = true
         self.wholeFile = wholeFile
+        rehearsal = nil
+    }
+
+    /// A file that exists only as `log`: libhdf5's metadata is kept there, its raw data only as
+    /// extents (reading raw data back fails).
+    init(rehearsingInto log: HDF5WriteLog) {
+        fd = -1
+        base = 0
+        length = 0
+        writable = true
+        wholeFile = true
+        rehearsal = log
+        watcher = log
     }
 
     /// A file access property list that opens this range through the driver; the range must
@@ -53,6 +72,13 @@ final class HDF5ByteRange {
 
     fileprivate func read(_ address: haddr_t, _ size: Int, into buffer: UnsafeMutableRawPointer) -> Bool {
         guard let start = Int(exactly: address), start <= Int.max - size else { failure = "address \(address) out of range"; return false }
+        if let rehearsal {
+            guard rehearsal.read(start, into: UnsafeMutableRawBufferPointer(start: buffer, count: size)) else {
+                failure = "a rehearsal read raw data back"
+                return false
+            }
+            return true
+        }
         // Past the end reads as zeros, as past the end of a file does; never the archive's next bytes.
         let available = max(0, min(size, length - start))
         if available < size { buffer.advanced(by: available).initializeMemory(as: UInt8.self, repeating: 0, count: size - available) }
@@ -66,28 +92,30 @@ final class HDF5ByteRange {
         return true
     }
 
-    fileprivate func write(_ address: haddr_t, _ size: Int, from buffer: UnsafeRawPointer) -> Bool {
+    fileprivate func write(_ address: haddr_t, _ size: Int, from buffer: UnsafeRawPointer, raw: Bool) -> Bool {
         guard writable else { failure = "the member is opened read-only"; return false }
         guard let start = Int(exactly: address), start <= Int.max - size else { failure = "address \(address) out of range"; return false }
         var done = 0
-        while done < size {
+        while rehearsal == nil, done < size {
             let n = pwrite(fd, buffer + done, size - done, off_t(base + start + done))
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { failure = String(cString: strerror(errno)); return false }
             done += n
         }
         length = max(length, start + size)
+        watcher?.wrote(raw: raw, address: start, bytes: UnsafeRawBufferPointer(start: buffer, count: size))
         return true
     }
 
     /// HDF5 truncates to its end of allocation when it closes a file it wrote.
     fileprivate func truncate() -> Bool {
         guard writable, let end = Int(exactly: endOfAllocation) else { return true }
-        if wholeFile, end != length, ftruncate(fd, off_t(base + end)) != 0 {
+        if wholeFile, rehearsal == nil, end != length, ftruncate(fd, off_t(base + end)) != 0 {
             failure = String(cString: strerror(errno))
             return false
         }
         length = end
+        watcher?.truncated(to: end)
         return true
     }
 
@@ -133,9 +161,9 @@ enum HDF5MemberDriver {
             guard let range = HDF5MemberDriver.range(file), let buffer else { return -1 }
             return range.read(address, size, into: buffer) ? 0 : -1
         }
-        driver.write = { file, _, _, address, size, buffer in
+        driver.write = { file, type, _, address, size, buffer in
             guard let range = HDF5MemberDriver.range(file), let buffer else { return -1 }
-            return range.write(address, size, from: buffer) ? 0 : -1
+            return range.write(address, size, from: buffer, raw: type == H5FD_MEM_DRAW) ? 0 : -1
         }
         driver.truncate = { file, _, _ in
             HDF5MemberDriver.range(file)?.truncate() == false ? -1 : 0

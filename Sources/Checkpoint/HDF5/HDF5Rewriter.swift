@@ -1,4 +1,7 @@
 internal import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes an edited copy of an HDF5 checkpoint into a *fresh* file.
 ///
@@ -16,6 +19,16 @@ struct HDF5Rewriter {
     /// Whether deflated chunks are compressed on every core (`HDF5DeflatedChunks`) rather than by
     /// `H5Dwrite` on one; tests turn it off to compare the two.
     var compressesChunks = true
+    /// Whether an observed output is rehearsed first so its bytes can be shown as they are
+    /// written (`HDF5StreamedOutput`); tests turn it off to see the file read back instead.
+    var rehearses = true
+    /// Set in a rehearsal: the same calls, into this log, with edited datasets written as zeros
+    /// (never read or edited) and no progress reported.
+    private(set) var rehearsal: HDF5WriteLog?
+    private var rehearsing: Bool { rehearsal != nil }
+
+    /// Why a rewrite cannot be rehearsed.
+    private struct RehearsalImpossible: Error {}
 
     private final class State {
         /// Destination path of every object already written, by source address (hard links).
@@ -27,11 +40,33 @@ struct HDF5Rewriter {
     }
 
     /// Writes a transaction's temporary file, through the same driver as an archive's member.
-    func write(to temporary: TemporaryFile) throws {
+    /// `observer` (the output's digest) is shown the file's bytes in order: as they are written
+    /// when a rehearsal could log the file beforehand, else read back once it is closed.
+    @discardableResult
+    func write(to temporary: TemporaryFile, observer: (any ByteSink)? = nil) throws -> HDF5StreamedOutput.Outcome? {
         let file = try FileBytes(creating: temporary)
         let range = HDF5ByteRange(writing: file.fd, base: 0, wholeFile: true)
+        let streamed = observer.flatMap { observer in (rehearses ? rehearse() : nil).map { HDF5StreamedOutput(sink: observer, predicted: $0) } }
+        range.watcher = streamed
         try write(to: temporary.path, range: range)
         guard range.closed else { throw CheckpointError.writeFailed(path: temporary.path, reason: "libhdf5 did not close the file") }
+        guard let observer else { return nil }
+        let read = { (buffer: UnsafeMutableRawBufferPointer, offset: Int) throws in try file.readUnobserved(into: buffer, at: offset) }
+        if let streamed { return try streamed.finish(size: range.length, read: read) }
+        try HDF5StreamedOutput.show(observer, size: range.length, read: read)
+        return .readBack
+    }
+
+    /// The file this rewrite will write, logged by making the same calls into a log; nil when it
+    /// cannot be known beforehand (an edited dataset whose filters make its size depend on its
+    /// values, or anything that fails: the rewrite itself then reports it).
+    private func rehearse() -> HDF5PredictedFile? {
+        let log = HDF5WriteLog()
+        var rehearsal = self
+        rehearsal.rehearsal = log
+        let range = HDF5ByteRange(rehearsingInto: log)
+        guard (try? rehearsal.write(to: "a rehearsal of \(source.path)", range: range)) != nil, range.closed else { return nil }
+        return HDF5PredictedFile(log)
     }
 
     /// Writes into the byte range `range` of an archive being written (a `.keras` archive's
@@ -120,7 +155,7 @@ struct HDF5Rewriter {
                 try HDF5.check(H5Ocopy(input, node.path, output, node.path, ocpypl.raw, HDF5.defaultPlist), "H5Ocopy(\(node.path))")
                 for inner in [node] + node.descendants {
                     if inner.address != 0, state.pathOfAddress[inner.address] == nil { state.pathOfAddress[inner.address] = inner.path }
-                    if let info = state.tensorOfPath[inner.path] { progress(info, false) }
+                    if !rehearsing, let info = state.tensorOfPath[inner.path] { progress(info, false) }
                 }
             } else if node.kind == .group {
                 let group = try H5ID(.group, H5Gopen2(input, node.path, HDF5.defaultPlist), "H5Gopen2(\(node.path))")
@@ -131,8 +166,11 @@ struct HDF5Rewriter {
                 try HDF5Attributes.copyAll(from: group.raw, to: created.raw, path: node.path, file: source.path)
                 try copy(node.children, into: output, state: state)
             } else if let info = state.tensorOfPath[node.path], plan.edited.contains(node.path) {
+                // Until the dataset is closed: libhdf5 writes small values when it closes them.
+                rehearsal?.writingValues = true
                 try writeEdited(info, into: output, state: state)
-                progress(info, true)
+                rehearsal?.writingValues = false
+                if !rehearsing { progress(info, true) }
             }
         }
     }
@@ -152,6 +190,7 @@ struct HDF5Rewriter {
         let created = try H5ID(.dataset, H5Dcreate2(output, info.name, type.raw, space.raw, HDF5.defaultPlist, dcpl.raw, HDF5.defaultPlist),
                                "H5Dcreate2(\(info.name))")
         try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name, file: source.path)
+        if rehearsing { return try writeZeros(created.raw, type: type.raw, space: space.raw, dcpl: dcpl.raw) }
 
         var tensor = try source.read(info, reusing: state.spare)
         try edit(&tensor)
@@ -165,6 +204,21 @@ struct HDF5Rewriter {
             }
         }
         if let values = tensor.takeFloat32Values() { state.spare.keep(values) }
+    }
+
+    /// A rehearsal's stand-in for an edited dataset's values: zeros, from a mapping that is never
+    /// touched (the log keeps no raw bytes). Filters would make the stored size depend on the
+    /// values, so a filtered dataset ends the rehearsal.
+    private func writeZeros(_ dataset: hid_t, type: hid_t, space: hid_t, dcpl: hid_t) throws {
+        guard H5Pget_nfilters(dcpl) == 0 else { throw RehearsalImpossible() }
+        let points = H5Sget_simple_extent_npoints(space), size = H5Tget_size(type)
+        guard points >= 0, size > 0, case let (bytes, overflow) = Int(points).multipliedReportingOverflow(by: size), !overflow else {
+            throw RehearsalImpossible()
+        }
+        let zeros = mmap(nil, max(bytes, 1), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let zeros, zeros != MAP_FAILED else { throw RehearsalImpossible() }
+        defer { munmap(zeros, max(bytes, 1)) }
+        try HDF5.check(H5Dwrite(dataset, type, ckf_H5S_ALL(), ckf_H5S_ALL(), HDF5.defaultPlist, zeros), "H5Dwrite(rehearsal)")
     }
 
     /// Recreates a soft or external link with the same target.

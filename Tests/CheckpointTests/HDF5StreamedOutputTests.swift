@@ -1,0 +1,142 @@
+import Dispatch
+import Foundation
+import Testing
+@testable import Checkpoint
+
+/// An HDF5 output's bytes shown to its digest while libhdf5 writes them (`HDF5StreamedOutput`):
+/// whatever the file, the sink ends up with exactly the file's bytes, shown as written when a
+/// rehearsal logged the file beforehand and read back when it could not or when the file turned
+/// out otherwise.
+@Suite struct HDF5StreamedOutputTests {
+    /// Keeps what it is shown, in order; `restart` forgets it.
+    final class Recorder: ByteSink, @unchecked Sendable {  // `bytes` is touched only on `queue`
+        private let queue = DispatchQueue(label: "recorder")
+        private var bytes: [UInt8] = []
+        private(set) var restarts = 0
+
+        func consume(_ bytes: UnsafeRawBufferPointer) {
+            let copy = Array(bytes)
+            queue.async { self.bytes += copy }
+        }
+
+        func restart() {
+            restarts += 1
+            queue.async { self.bytes = [] }
+        }
+
+        var seen: [UInt8] { queue.sync { bytes } }
+    }
+
+    // MARK: real files
+
+    /// Edits of real files, each written observed: the recorder holds the file byte for byte.
+    /// Unfiltered edits (a Keras class edit, a tensor beside an object reference) are streamed.
+    /// Read back: edits of gzip datasets (h5py's, and a NIR graph's, whose writer compresses every
+    /// tensor), whose stored size depends on the values (they cannot be rehearsed);
+    /// a file whose 80 KB attributes libhdf5 stores as raw data and reads again (the rehearsal
+    /// keeps no raw bytes over 64 KiB); and every file when rehearsals are off.
+    @Test(arguments: [
+        ("keras/mnist_mlp.h5", ["model_weights/output/mnist_mlp/output/kernel", "model_weights/output/mnist_mlp/output/bias"], true),
+        ("hdf5/big_attributes.h5", ["fc/weight"], false),
+        ("hdf5/refs.h5", ["fc/bias"], true),
+        ("spiking/snn_pre.nir", [], false),
+        ("hdf5/deflated_chunks.h5", ["edges/f32", "other/plain"], false),
+    ])
+    func theSinkSeesTheFile(fixture: String, edited: [String], streams: Bool) throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = try #require(try openCheckpoint(Fixture.path(fixture)) as? HDF5File)
+        let names = edited.isEmpty ? source.tensors.filter(\.dtype.isEditable).map(\.name) : edited
+        for rehearses in [true, false] {
+            let path = directory + "/out-\(rehearses).h5"
+            let recorder = Recorder()
+            let transaction = OutputTransaction()
+            var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in },
+                                        edit: { $0.updateAll { $0 * 0.5 + 0.125 } })
+            rewriter.rehearses = rehearses
+            let outcome = try rewriter.write(to: transaction.temporaryFile(for: path, named: true), observer: recorder)
+            try transaction.commit()
+            let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(recorder.seen == file, "\(fixture), rehearsed: \(rehearses)")
+            #expect(outcome == (streams && rehearses ? .streamed : .readBack), "\(fixture), rehearsed: \(rehearses)")
+            #expect(recorder.restarts == 0, "\(fixture): nothing was shown before the read-back")
+            let written = try #require(try openCheckpoint(path) as? HDF5File)
+            for name in names {
+                let info = try #require(source.tensors.first { $0.name == name })
+                var expected = try source.read(info)
+                expected.updateAll { $0 * 0.5 + 0.125 }
+                #expect(try written.read(info).values == expected.values, "\(fixture): \(name)")
+            }
+        }
+    }
+
+    // MARK: against a log made by hand
+
+    /// A file of 28 bytes as a rehearsal would log it: 8 bytes of metadata, two raw writes of 8
+    /// bytes, 4 bytes of metadata at the end; `size` is where libhdf5 cut it.
+    private static func predicted() throws -> HDF5PredictedFile {
+        let log = HDF5WriteLog()
+        Array("HEADER01".utf8).withUnsafeBytes { log.record(extent: false, address: 0, bytes: $0) }
+        [UInt8](repeating: 0, count: 8).withUnsafeBytes { log.record(extent: true, address: 8, bytes: $0) }
+        [UInt8](repeating: 0, count: 8).withUnsafeBytes { log.record(extent: true, address: 16, bytes: $0) }
+        Array("TAIL".utf8).withUnsafeBytes { log.record(extent: false, address: 24, bytes: $0) }
+        log.truncated(to: 28)
+        return try #require(HDF5PredictedFile(log))
+    }
+
+    private static let first = [UInt8](1...8), second = [UInt8](11...18)
+    private static let file = Array("HEADER01".utf8) + first + second + Array("TAIL".utf8)
+
+    /// Replays writes into a streamed output over `predicted()`; the file read back is `file`.
+    private static func replay(_ writes: [(raw: Bool, address: Int, bytes: [UInt8])]) throws -> (HDF5StreamedOutput.Outcome, Recorder) {
+        let recorder = Recorder()
+        let output = HDF5StreamedOutput(sink: recorder, predicted: try predicted())
+        for write in writes { write.bytes.withUnsafeBytes { output.wrote(raw: write.raw, address: write.address, bytes: $0) } }
+        output.truncated(to: 28)
+        let outcome = try output.finish(size: 28) { buffer, offset in
+            Self.file.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[offset..<(offset + buffer.count)])) }
+        }
+        return (outcome, recorder)
+    }
+
+    /// The writes in the rehearsal's order, in the other raw order (the later one kept until its
+    /// turn), and with the metadata written first and last: all streamed, the file in order.
+    @Test func writesInAnyRawOrderAreStreamed() throws {
+        let header = (raw: false, address: 0, bytes: Array("HEADER01".utf8)), tail = (raw: false, address: 24, bytes: Array("TAIL".utf8))
+        let a = (raw: true, address: 8, bytes: Self.first), b = (raw: true, address: 16, bytes: Self.second)
+        for writes in [[header, a, b, tail], [b, a, tail, header], [tail, b, header, a]] {
+            let (outcome, recorder) = try Self.replay(writes)
+            #expect(outcome == .streamed && recorder.seen == Self.file && recorder.restarts == 0)
+        }
+    }
+
+    /// What the file turned out to hold differs from the log (metadata bytes, a raw write of
+    /// another size, one written twice, one missing): the sink is restarted and sees the file
+    /// read back, never what was predicted.
+    @Test func aFileOtherThanPredictedIsReadBack() throws {
+        let header = (raw: false, address: 0, bytes: Array("HEADER01".utf8)), tail = (raw: false, address: 24, bytes: Array("TAIL".utf8))
+        let a = (raw: true, address: 8, bytes: Self.first), b = (raw: true, address: 16, bytes: Self.second)
+        let cases: [[(raw: Bool, address: Int, bytes: [UInt8])]] = [
+            [header, a, b, (raw: false, address: 24, bytes: Array("TALL".utf8))],
+            [header, (raw: true, address: 8, bytes: Array(Self.first.prefix(4))), (raw: true, address: 12, bytes: Array(Self.first.suffix(4))), b, tail],
+            [header, a, b, a, tail],
+            [header, a, tail],
+        ]
+        for writes in cases {
+            let (outcome, recorder) = try Self.replay(writes)
+            #expect(outcome == .readBack && recorder.seen == Self.file && recorder.restarts == 1)
+        }
+    }
+
+    /// Raw writes that overlap each other or metadata cannot be predicted.
+    @Test func overlappingWritesPredictNothing() {
+        let log = HDF5WriteLog()
+        [UInt8](repeating: 1, count: 8).withUnsafeBytes { log.record(extent: false, address: 0, bytes: $0) }
+        [UInt8](repeating: 2, count: 8).withUnsafeBytes { log.record(extent: true, address: 4, bytes: $0) }
+        #expect(HDF5PredictedFile(log) == nil)
+        let twice = HDF5WriteLog()
+        [UInt8](repeating: 2, count: 8).withUnsafeBytes { twice.record(extent: true, address: 0, bytes: $0) }
+        [UInt8](repeating: 2, count: 8).withUnsafeBytes { twice.record(extent: true, address: 4, bytes: $0) }
+        #expect(HDF5PredictedFile(twice) == nil)
+    }
+}
