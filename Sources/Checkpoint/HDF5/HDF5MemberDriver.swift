@@ -5,8 +5,9 @@ import Glibc
 
 /// A byte range of an open file that libhdf5 sees as a whole HDF5 file: a stored zip member read in
 /// place (the weights of a `.keras` archive), the region of an archive being written where a
-/// member's HDF5 bytes go, or all of an HDF5 output. HDF5 addresses are offsets from `base`; nothing is extracted to a
-/// temporary file, so a read writes nothing and a crash leaves nothing behind.
+/// member's HDF5 bytes go, or all of an HDF5 output. HDF5 addresses are offsets from `base`;
+/// nothing is extracted to a temporary file, so a read writes nothing and a crash leaves nothing
+/// behind.
 final class HDF5ByteRange {
     let fd: Int32
     let base: Int
