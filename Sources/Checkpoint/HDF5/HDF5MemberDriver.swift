@@ -37,6 +37,8 @@ final class HDF5ByteRange {
 
     /// Told of every write, after it is made.
     var watcher: (any HDF5WriteWatcher)?
+    /// Where a whole file's writes go when it is written past the page cache (until it is cut).
+    var direct: HDF5DirectOutput?
     /// The log a rehearsal writes into instead of a file (writes are logged, not made).
     private let rehearsal: HDF5WriteLog?
 
@@ -80,6 +82,13 @@ final class HDF5ByteRange {
             }
             return true
         }
+        if let direct {
+            guard direct.read(start, into: UnsafeMutableRawBufferPointer(start: buffer, count: size)) else {
+                failure = direct.failure
+                return false
+            }
+            return true
+        }
         // Past the end reads as zeros, as past the end of a file does; never the archive's next bytes.
         let available = max(0, min(size, length - start))
         if available < size { buffer.advanced(by: available).initializeMemory(as: UInt8.self, repeating: 0, count: size - available) }
@@ -96,8 +105,12 @@ final class HDF5ByteRange {
     fileprivate func write(_ address: haddr_t, _ size: Int, from buffer: UnsafeRawPointer, raw: Bool) -> Bool {
         guard writable else { failure = "the member is opened read-only"; return false }
         guard let start = Int(exactly: address), start <= Int.max - size else { failure = "address \(address) out of range"; return false }
+        if let direct, !direct.write(start, UnsafeRawBufferPointer(start: buffer, count: size), raw: raw) {
+            failure = direct.failure
+            return false
+        }
         var done = 0
-        while rehearsal == nil, done < size {
+        while rehearsal == nil, direct == nil, done < size {
             let n = pwrite(fd, buffer + done, size - done, off_t(base + start + done))
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { failure = String(cString: strerror(errno)); return false }
@@ -111,6 +124,13 @@ final class HDF5ByteRange {
     /// HDF5 truncates to its end of allocation when it closes a file it wrote.
     fileprivate func truncate() -> Bool {
         guard writable, let end = Int(exactly: endOfAllocation) else { return true }
+        if let direct {
+            guard direct.writeOut() else {
+                failure = direct.failure
+                return false
+            }
+            self.direct = nil
+        }
         if wholeFile, rehearsal == nil, end != length, ftruncate(fd, off_t(base + end)) != 0 {
             failure = String(cString: strerror(errno))
             return false

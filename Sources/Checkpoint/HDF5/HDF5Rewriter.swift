@@ -22,6 +22,9 @@ struct HDF5Rewriter {
     /// Whether an observed output is rehearsed first so its bytes can be shown as they are
     /// written (`HDF5StreamedOutput`); tests turn it off to see the file read back instead.
     var rehearses = true
+    /// Whether a file's raw data is written past the page cache (`HDF5DirectOutput`); tests turn
+    /// it off to compare.
+    var writesDirect = true
     /// Set in a rehearsal: the same calls, into this log, with edited datasets written as zeros
     /// (never read or edited) and no progress reported.
     private(set) var rehearsal: HDF5WriteLog?
@@ -48,6 +51,10 @@ struct HDF5Rewriter {
         let range = HDF5ByteRange(writing: file.fd, base: 0, wholeFile: true)
         let streamed = observer.flatMap { observer in (rehearses ? rehearse() : nil).map { HDF5StreamedOutput(sink: observer, predicted: $0) } }
         range.watcher = streamed
+        // Past the page cache unless the file must be read back for its digest (from the disk, then).
+        if writesDirect, observer == nil || streamed != nil {
+            range.direct = HDF5DirectOutput(path: temporary.path, displayPath: temporary.final, fd: file.fd)
+        }
         try write(to: temporary.path, range: range)
         guard range.closed else { throw CheckpointError.writeFailed(path: temporary.path, reason: "libhdf5 did not close the file") }
         guard let observer else { return nil }

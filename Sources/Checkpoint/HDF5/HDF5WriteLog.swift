@@ -105,6 +105,38 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
         }
     }
 
+    /// Whether the bytes of `count` more at `address` fit under `pageLimit`.
+    func fits(_ address: Int, _ count: Int) -> Bool {
+        guard count > 0 else { return true }
+        var added = 0
+        for index in (address / Self.pageSize)...((address + count - 1) / Self.pageSize) where pages[index] == nil { added += 1 }
+        return pages.count + added <= Self.pageLimit
+    }
+
+    /// Copies the kept bytes of `range` over `buffer` (which holds the range), leaving the rest.
+    func overlay(_ range: Range<Int>, onto buffer: UnsafeMutableRawBufferPointer) {
+        forEachWrittenRun(in: range) { address, bytes in
+            buffer.baseAddress!.advanced(by: address - range.lowerBound).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+    }
+
+    /// Calls `body` with each run of kept bytes (its address and bytes), in address order, within
+    /// `range` (all of them by default).
+    func forEachWrittenRun(in range: Range<Int> = 0..<Int.max, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        for index in pages.keys.sorted() {
+            let page = pages[index]!, base = index * Self.pageSize
+            let low = max(range.lowerBound - base, 0), high = min(range.upperBound - base, Self.pageSize)
+            var start = low
+            while start < high {
+                guard page.written[start] else { start += 1; continue }
+                var end = start
+                while end < high, page.written[end] { end += 1 }
+                try page.bytes.withUnsafeBytes { try body(base + start, UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+                start = end
+            }
+        }
+    }
+
     /// Whether any byte of `range` was written as metadata.
     func holdsMetadata(in range: Range<Int>) -> Bool {
         guard !range.isEmpty else { return false }
