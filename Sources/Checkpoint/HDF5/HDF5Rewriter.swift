@@ -57,6 +57,10 @@ struct HDF5Rewriter {
         }
         try write(to: temporary.path, range: range)
         guard range.closed else { throw CheckpointError.writeFailed(path: temporary.path, reason: "libhdf5 did not close the file") }
+        // Cutting the file at close wrote out what the direct output held; had libhdf5 not cut it, here.
+        if let direct = range.direct, !direct.writeOut() {
+            throw CheckpointError.writeFailed(path: temporary.path, reason: direct.failure ?? "the direct writes failed")
+        }
         guard let observer else { return nil }
         let read = { (buffer: UnsafeMutableRawBufferPointer, offset: Int) throws in try file.readUnobserved(into: buffer, at: offset) }
         if let streamed { return try streamed.finish(size: range.length, read: read) }
