@@ -5,10 +5,10 @@ import Glibc
 /// An HDF5 output written past the page cache, as `DirectAppender` writes safetensors: raw data
 /// that continues the file (after a gap of at most `largestGap`, appended as zeros) goes to the
 /// disk with `O_DIRECT`; everything else (metadata, which libhdf5 writes again and again and last
-/// of all, and raw data written anywhere else) is kept in memory and written through the ordinary
-/// descriptor over those zeros when libhdf5 cuts the file at close. Past `HDF5WriteLog.pageLimit`
-/// of kept bytes, or when raw data would be appended over kept bytes, it writes what it holds
-/// and goes on through the ordinary descriptor alone.
+/// of all, and raw data written anywhere else or over kept bytes) is kept in memory, the latest
+/// write of each byte, and written through the ordinary descriptor over the appended bytes when
+/// libhdf5 cuts the file at close. Past `HDF5WriteLog.pageLimit` of kept bytes it writes what it
+/// holds and goes on through the ordinary descriptor alone.
 final class HDF5DirectOutput {
     static let largestGap = 1 << 20
     private static let zeros = [UInt8](repeating: 0, count: largestGap)
