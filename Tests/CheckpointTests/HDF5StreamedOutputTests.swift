@@ -29,6 +29,19 @@ import Testing
 
     // MARK: real files
 
+    /// Writes `source` to `path` with `names` edited (x / 2 + 1/8), observed by a recorder.
+    private static func rewrite(_ source: HDF5File, _ names: [String], to path: String, _ configure: (inout HDF5Rewriter) -> Void) throws
+        -> (HDF5StreamedOutput.Outcome?, Recorder) {
+        let recorder = Recorder()
+        let transaction = OutputTransaction()
+        var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in },
+                                    edit: { $0.updateAll { $0 * 0.5 + 0.125 } })
+        configure(&rewriter)
+        let outcome = try rewriter.write(to: transaction.temporaryFile(for: path, named: true), observer: recorder)
+        try transaction.commit()
+        return (outcome, recorder)
+    }
+
     /// Edits of real files, each written observed: the recorder holds the file byte for byte.
     /// Unfiltered edits (a Keras class edit, a tensor beside an object reference) are streamed.
     /// Read back: edits of gzip datasets (h5py's, and a NIR graph's, whose writer compresses every
@@ -49,13 +62,7 @@ import Testing
         let names = edited.isEmpty ? source.tensors.filter(\.dtype.isEditable).map(\.name) : edited
         for rehearses in [true, false] {
             let path = directory + "/out-\(rehearses).h5"
-            let recorder = Recorder()
-            let transaction = OutputTransaction()
-            var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in },
-                                        edit: { $0.updateAll { $0 * 0.5 + 0.125 } })
-            rewriter.rehearses = rehearses
-            let outcome = try rewriter.write(to: transaction.temporaryFile(for: path, named: true), observer: recorder)
-            try transaction.commit()
+            let (outcome, recorder) = try Self.rewrite(source, names, to: path) { $0.rehearses = rehearses }
             let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
             #expect(recorder.seen == file, "\(fixture), rehearsed: \(rehearses)")
             #expect(outcome == (streams && rehearses ? .streamed : .readBack), "\(fixture), rehearsed: \(rehearses)")
@@ -83,13 +90,7 @@ import Testing
         var files: [[UInt8]] = []
         for direct in [true, false] {
             let path = directory + "/out-\(direct).h5"
-            let recorder = Recorder()
-            let transaction = OutputTransaction()
-            var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in },
-                                        edit: { $0.updateAll { $0 * 0.5 + 0.125 } })
-            rewriter.writesDirect = direct
-            let outcome = try rewriter.write(to: transaction.temporaryFile(for: path, named: true), observer: recorder)
-            try transaction.commit()
+            let (outcome, recorder) = try Self.rewrite(source, names, to: path) { $0.writesDirect = direct }
             if direct, outcome == .streamed {
                 let (cached, pages) = try Self.residency(path)
                 // The Keras file's kernel is 100 KB of its 117 KB; the others are a few blocks.
