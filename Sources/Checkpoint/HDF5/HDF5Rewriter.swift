@@ -70,8 +70,14 @@ struct HDF5Rewriter {
 
     /// The file this rewrite will write, logged by making the same calls into a log; nil when it
     /// cannot be known beforehand (an edited dataset whose filters make its size depend on its
-    /// values, or anything that fails: the rewrite itself then reports it).
+    /// values, found before anything is copied; or anything that fails: the rewrite itself then
+    /// reports it).
     private func rehearse() -> HDF5PredictedFile? {
+        for name in plan.edited {
+            guard let dataset = try? H5ID(.dataset, H5Dopen2(source.file.raw, name, HDF5.defaultPlist), "H5Dopen2(\(name))"),
+                  let dcpl = try? H5ID(.plist, H5Dget_create_plist(dataset.raw), "H5Dget_create_plist(\(name))"),
+                  H5Pget_nfilters(dcpl.raw) == 0 else { return nil }
+        }
         let log = HDF5WriteLog()
         var rehearsal = self
         rehearsal.rehearsal = log
@@ -201,7 +207,7 @@ struct HDF5Rewriter {
         let created = try H5ID(.dataset, H5Dcreate2(output, info.name, type.raw, space.raw, HDF5.defaultPlist, dcpl.raw, HDF5.defaultPlist),
                                "H5Dcreate2(\(info.name))")
         try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name, file: source.path)
-        if rehearsing { return try writeZeros(created.raw, type: type.raw, space: space.raw, dcpl: dcpl.raw) }
+        if rehearsing { return try writeZeros(created.raw, type: type.raw, space: space.raw) }
 
         var tensor = try source.read(info, reusing: state.spare)
         try edit(&tensor)
@@ -217,11 +223,9 @@ struct HDF5Rewriter {
         if let values = tensor.takeFloat32Values() { state.spare.keep(values) }
     }
 
-    /// A rehearsal's stand-in for an edited dataset's values: zeros, from a mapping that is never
-    /// touched (the log keeps no raw bytes). Filters would make the stored size depend on the
-    /// values, so a filtered dataset ends the rehearsal.
-    private func writeZeros(_ dataset: hid_t, type: hid_t, space: hid_t, dcpl: hid_t) throws {
-        guard H5Pget_nfilters(dcpl) == 0 else { throw RehearsalImpossible() }
+    /// A rehearsal's stand-in for an edited dataset's values (never filtered: `rehearse` sees to
+    /// that): zeros, from a mapping that is never touched (the log keeps no raw bytes).
+    private func writeZeros(_ dataset: hid_t, type: hid_t, space: hid_t) throws {
         let points = H5Sget_simple_extent_npoints(space), size = H5Tget_size(type)
         guard points >= 0, size > 0, case let (bytes, overflow) = Int(points).multipliedReportingOverflow(by: size), !overflow else {
             throw RehearsalImpossible()
