@@ -89,20 +89,10 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
         return true
     }
 
-    /// The final metadata bytes of `range`, zeros where no metadata was written.
+    /// The final kept bytes of `range`, zeros where nothing was kept.
     func metadata(_ range: Range<Int>, into buffer: UnsafeMutableRawBufferPointer) {
         buffer.initializeMemory(as: UInt8.self, repeating: 0)
-        var position = range.lowerBound
-        while position < range.upperBound {
-            let index = position / Self.pageSize, within = position % Self.pageSize
-            let count = min(range.upperBound - position, Self.pageSize - within)
-            if let page = pages[index] {
-                page.bytes.withUnsafeBytes { bytes in
-                    buffer.baseAddress!.advanced(by: position - range.lowerBound).copyMemory(from: bytes.baseAddress!.advanced(by: within), byteCount: count)
-                }
-            }
-            position += count
-        }
+        overlay(range, onto: buffer)
     }
 
     /// Whether the bytes of `count` more at `address` fit under `pageLimit`.
@@ -123,8 +113,13 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
     /// Calls `body` with each run of kept bytes (its address and bytes), in address order, within
     /// `range` (all of them by default).
     func forEachWrittenRun(in range: Range<Int> = 0..<Int.max, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        for index in pages.keys.sorted() {
-            let page = pages[index]!, base = index * Self.pageSize
+        guard !range.isEmpty, !pages.isEmpty else { return }
+        let first = range.lowerBound / Self.pageSize, last = (range.upperBound - 1) / Self.pageSize
+        // The range's pages where it spans fewer than are kept, else the kept ones in it.
+        let indices = last - first < pages.count ? Array(first...last) : pages.keys.filter { (first...last).contains($0) }.sorted()
+        for index in indices {
+            guard let page = pages[index] else { continue }
+            let base = index * Self.pageSize
             let low = max(range.lowerBound - base, 0), high = min(range.upperBound - base, Self.pageSize)
             var start = low
             while start < high {
