@@ -32,7 +32,8 @@ public struct CheckpointMetadata: Sendable {
 }
 
 /// Receives a file's bytes in order while a rewrite reads or writes them, so a digest costs no
-/// second read. Backends that do their own I/O through a library (HDF5) cannot offer them.
+/// second read. HDF5 offers an output's bytes (written through ckptforget's driver) but not an
+/// input's (libhdf5 reads it itself).
 public protocol ByteSink: AnyObject, Sendable {
     func consume(_ bytes: UnsafeRawBufferPointer)
     /// Takes `bytes` without copying them: they stay valid and unchanged until the sink calls

@@ -83,34 +83,6 @@ import Testing
         #expect(throws: CheckpointError.self) { try [UInt8](repeating: 1, count: 10).withUnsafeBytes { try appender.append($0) } }
     }
 
-    /// A sink that reads what it borrows on a thread of its own, late, as a digest does when the
-    /// writer outruns it: a buffer reused before `done` would show here as wrong bytes.
-    private final class SlowRecorder: ByteSink, @unchecked Sendable {  // `bytes` is touched only on `queue`
-        private let queue = DispatchQueue(label: "slow-recorder")
-        private var bytes: [UInt8] = []
-        private(set) var borrowed = 0
-
-        func consume(_ bytes: UnsafeRawBufferPointer) {
-            let copy = Array(bytes)
-            queue.async { self.bytes += copy }
-        }
-
-        func restart() { queue.async { self.bytes = [] } }
-
-        func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
-            struct Lent: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
-            let lent = Lent(bytes: bytes)
-            borrowed += 1
-            queue.async {
-                usleep(2_000)
-                self.bytes += Array(lent.bytes)
-                done()
-            }
-        }
-
-        var seen: [UInt8] { queue.sync { bytes } }
-    }
-
     /// Through `FileBytes`, as the safetensors and `.pt` rewrites use it: a committed output holds
     /// every byte, and its observer saw each of them once, in order, most lent from the staging
     /// buffers; with or without direct I/O on the filesystem.
@@ -119,7 +91,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let transaction = OutputTransaction()
         let bytes = Self.pattern(DirectAppender.bufferSize * (DirectAppender.bufferCount + 2) + 12_345, seed: 4)
-        let recorder = SlowRecorder()
+        let recorder = RecordingSink(lateBy: 2_000)  // late: a buffer reused too early shows as wrong bytes
         do {
             let file = try FileBytes(creating: transaction.temporaryFile(for: directory + "/out.safetensors"), direct: true)
             file.observer = recorder

@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import Testing
 @testable import Checkpoint
@@ -8,31 +7,12 @@ import Testing
 /// rehearsal logged the file beforehand and read back when it could not or when the file turned
 /// out otherwise.
 @Suite struct HDF5StreamedOutputTests {
-    /// Keeps what it is shown, in order; `restart` forgets it.
-    final class Recorder: ByteSink, @unchecked Sendable {  // `bytes` is touched only on `queue`
-        private let queue = DispatchQueue(label: "recorder")
-        private var bytes: [UInt8] = []
-        private(set) var restarts = 0
-
-        func consume(_ bytes: UnsafeRawBufferPointer) {
-            let copy = Array(bytes)
-            queue.async { self.bytes += copy }
-        }
-
-        func restart() {
-            restarts += 1
-            queue.async { self.bytes = [] }
-        }
-
-        var seen: [UInt8] { queue.sync { bytes } }
-    }
-
     // MARK: real files
 
     /// Writes `source` to `path` with `names` edited (x / 2 + 1/8), observed by a recorder.
     private static func rewrite(_ source: HDF5File, _ names: [String], to path: String, _ configure: (inout HDF5Rewriter) -> Void) throws
-        -> (HDF5StreamedOutput.Outcome?, Recorder) {
-        let recorder = Recorder()
+        -> (HDF5StreamedOutput.Outcome?, RecordingSink) {
+        let recorder = RecordingSink()
         let transaction = OutputTransaction()
         var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in },
                                     edit: { $0.updateAll { $0 * 0.5 + 0.125 } })
@@ -136,8 +116,8 @@ import Testing
     private static let file = Array("HEADER01".utf8) + first + second + Array("TAIL".utf8)
 
     /// Replays writes into a streamed output over `predicted()`; the file read back is `file`.
-    private static func replay(_ writes: [(raw: Bool, address: Int, bytes: [UInt8])]) throws -> (HDF5StreamedOutput.Outcome, Recorder) {
-        let recorder = Recorder()
+    private static func replay(_ writes: [(raw: Bool, address: Int, bytes: [UInt8])]) throws -> (HDF5StreamedOutput.Outcome, RecordingSink) {
+        let recorder = RecordingSink()
         let output = HDF5StreamedOutput(sink: recorder, predicted: try predicted())
         for write in writes { write.bytes.withUnsafeBytes { output.wrote(raw: write.raw, address: write.address, bytes: $0) } }
         output.truncated(to: 28)
