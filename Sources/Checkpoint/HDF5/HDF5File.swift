@@ -196,7 +196,7 @@ final class HDF5File: CheckpointFile, CheckpointBackend {
         do {
             try withoutActuallyEscaping(progress) { progress in
                 try withoutActuallyEscaping(edit) { edit in
-                    try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary, observer: plan.outputSinks[destination])
+                    _ = try HDF5Rewriter(source: self, plan: plan, progress: progress, edit: edit).write(to: temporary, observer: plan.outputSinks[destination])
                 }
             }
         } catch CheckpointError.writeFailed(let failed, let reason) where failed == temporary.path {
