@@ -39,6 +39,10 @@ public protocol ByteSink: AnyObject, Sendable {
     /// Takes `bytes` without copying them: they stay valid and unchanged until the sink calls
     /// `done` (from any thread). Taken in the order of the calls, with `consume`'s.
     func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void)
+    /// Takes `bytes`, which the caller has just read from `source`: a sink that reads them again
+    /// from there itself (a digest, on its own thread, from the page cache) spares the reader a
+    /// copy and a wait for room. Taken in the order of the calls, with `consume`'s.
+    func consume(_ bytes: UnsafeRawBufferPointer, readableAgainFrom source: FileRange)
     /// Forgets every byte taken so far: the writer found that what it showed was not its file and
     /// shows the whole file again from the start.
     func restart()
@@ -48,6 +52,10 @@ extension ByteSink {
     public func consume(borrowing bytes: UnsafeRawBufferPointer, done: @escaping @Sendable () -> Void) {
         consume(bytes)
         done()
+    }
+
+    public func consume(_ bytes: UnsafeRawBufferPointer, readableAgainFrom source: FileRange) {
+        consume(bytes)
     }
 }
 

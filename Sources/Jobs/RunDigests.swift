@@ -24,10 +24,10 @@ final class RunDigests {
     /// Digests of every input (by path) and every output (by final path); `written` are the output
     /// files, whose temporary copies are hashed where they were not streamed.
     func finish(written: [(temporary: String, final: String)]) throws -> (inputs: [String: [UInt8]], outputs: [String: [UInt8]]) {
-        let inputs = try background.wait().merging(streamedInputs.mapValues { $0.finish() }) { a, _ in a }
+        let inputs = try background.wait().merging(try streamedInputs.mapValues { try $0.finish() }) { a, _ in a }
         let unstreamed = try BackgroundDigests(written.filter { streamedOutputs[$0.final] == nil }.map(\.temporary)).wait()
         var outputs: [String: [UInt8]] = [:]
-        for file in written { outputs[file.final] = streamedOutputs[file.final]?.finish() ?? unstreamed[file.temporary] }
+        for file in written { outputs[file.final] = try streamedOutputs[file.final]?.finish() ?? unstreamed[file.temporary] }
         return (inputs, outputs)
     }
 
@@ -35,6 +35,6 @@ final class RunDigests {
     /// that is inside libcrypto can crash in OpenSSL's exit-time cleanup.
     func cancel() {
         _ = try? background.wait()
-        for sink in Array(streamedInputs.values) + Array(streamedOutputs.values) { _ = sink.finish() }
+        for sink in Array(streamedInputs.values) + Array(streamedOutputs.values) { _ = try? sink.finish() }
     }
 }

@@ -56,13 +56,20 @@ public enum RecordPaths {
 }
 
 /// A SHA-256 fed with a file's bytes as a rewrite reads or writes them, hashing on its own thread
-/// so the rewrite does not wait for it. At most 16 MiB of copies are in flight.
-public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hasher is only touched on `queue`
+/// so the rewrite does not wait for it. At most 16 MiB of copies are in flight; bytes just read
+/// from a file are read again from it on the digest's thread instead (no copy, no wait).
+public final class StreamingDigest: ByteSink, @unchecked Sendable {  // hasher, buffer and failure are only touched on `queue`
     private var hasher = SHA256()
     private let queue = DispatchQueue(label: "ckptforget.streaming-digest")
     private let slots = DispatchSemaphore(value: 16)
+    /// For bytes read again, allocated when first needed.
+    private var buffer: UnsafeMutableRawBufferPointer?
+    /// The first failure to read bytes again; `finish` throws it.
+    private var failure: (any Error)?
 
     public init() {}
+
+    deinit { buffer?.deallocate() }
 
     public func consume(_ bytes: UnsafeRawBufferPointer) {
         var offset = 0
@@ -87,6 +94,30 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hash
         }
     }
 
+    /// Reads the bytes again from `source` on the digest's thread, a MiB at a time: the reader
+    /// has just read them, so they come from the page cache, and the reader goes on at once. A
+    /// change to the file in between is the run's to catch (`InputWatch`): the digest is of what
+    /// the file held when read again.
+    public func consume(_ bytes: UnsafeRawBufferPointer, readableAgainFrom source: FileRange) {
+        queue.async { [self] in
+            guard failure == nil else { return }
+            let buffer = self.buffer ?? .allocate(byteCount: 1 << 20, alignment: 4096)
+            self.buffer = buffer
+            var done = 0
+            while done < source.count {
+                let part = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<min(buffer.count, source.count - done)])
+                do {
+                    try source.read(into: part, from: done)
+                } catch {
+                    failure = error
+                    return
+                }
+                hasher.update(UnsafeRawBufferPointer(part))
+                done += part.count
+            }
+        }
+    }
+
     /// Bytes its lender keeps valid until `done` is called.
     private struct Borrowed: @unchecked Sendable { let bytes: UnsafeRawBufferPointer }
 
@@ -94,8 +125,12 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // the hash
         queue.async { [self] in hasher = SHA256() }
     }
 
-    /// Waits for the bytes consumed so far and returns their digest.
-    public func finish() -> [UInt8] {
-        queue.sync { hasher.finish() }
+    /// Waits for the bytes consumed so far and returns their digest; throws when some could not
+    /// be read again.
+    public func finish() throws -> [UInt8] {
+        try queue.sync {
+            if let failure { throw failure }
+            return hasher.finish()
+        }
     }
 }

@@ -54,7 +54,7 @@ final class FileBytes {
     /// Reads exactly `buffer.count` bytes at `offset`.
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws {
         try readUnobserved(into: buffer, at: offset)
-        observer?.consume(UnsafeRawBufferPointer(buffer))
+        observer?.consume(UnsafeRawBufferPointer(buffer), readableAgainFrom: FileRange(file: self, offset: offset, count: buffer.count))
     }
 
     /// Reads exactly `buffer.count` bytes at `offset` without showing them to the observer (a check
