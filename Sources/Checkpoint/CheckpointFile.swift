@@ -31,9 +31,9 @@ public struct CheckpointMetadata: Sendable {
     public init() {}
 }
 
-/// Receives a file's bytes in order while a rewrite reads or writes them, so a digest costs no
-/// second read. HDF5 offers an output's bytes (written through ckptforget's driver) but not an
-/// input's (libhdf5 reads it itself).
+/// Receives a file's bytes in order while a rewrite reads or writes them, so a digest keeps pace
+/// with the rewrite instead of reading the whole file again afterwards. HDF5 offers an output's
+/// bytes (written through ckptforget's driver) but not an input's (libhdf5 reads it itself).
 public protocol ByteSink: AnyObject, Sendable {
     func consume(_ bytes: UnsafeRawBufferPointer)
     /// Takes `bytes` without copying them: they stay valid and unchanged until the sink calls
