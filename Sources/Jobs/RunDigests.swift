@@ -31,10 +31,10 @@ final class RunDigests {
         return (inputs, outputs)
     }
 
-    /// Lets the hashing threads finish before an error ends the process: exiting under a thread
-    /// that is inside libcrypto can crash in OpenSSL's exit-time cleanup.
+    /// Stops the hashing threads before an error ends the process: exiting under a thread that
+    /// is inside libcrypto can crash in OpenSSL's exit-time cleanup.
     func cancel() {
-        _ = try? background.wait()
-        for sink in Array(streamedInputs.values) + Array(streamedOutputs.values) { _ = try? sink.finish() }
+        background.cancel()
+        for sink in Array(streamedInputs.values) + Array(streamedOutputs.values) { sink.cancel() }
     }
 }

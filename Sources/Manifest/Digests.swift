@@ -4,30 +4,27 @@ import Foundation
 import Synchronization
 
 /// SHA-256 of several files, hashed on background threads while the caller goes on working
-/// (the input is hashed while the output is being written).
+/// (the input is hashed while the output is being written), each at idle priority until it is
+/// waited for (`BackgroundFileDigest`).
 public final class BackgroundDigests: Sendable {
-    private final class Results: Sendable {
-        let table = Mutex<[String: Result<[UInt8], any Error>]>([:])
-    }
+    private let files: [BackgroundFileDigest]
 
-    private let results = Results()
-    private let group = DispatchGroup()
-
-    /// Starts hashing `paths` (duplicates once) on a background thread, two files at a time.
+    /// Starts hashing `paths` (duplicates once), each on a thread of its own.
     public init(_ paths: [String]) {
-        let unique = Array(Set(paths))
-        DispatchQueue.global().async(group: group) { [results] in
-            DispatchQueue.concurrentPerform(iterations: unique.count) { index in
-                let result = Result { try SHA256.digest(ofFile: unique[index]) }
-                results.table.withLock { $0[unique[index]] = result }
-            }
-        }
+        files = Array(Set(paths)).map(BackgroundFileDigest.init(path:))
     }
 
-    /// Waits for every digest; rethrows the first failure.
+    /// Hashes what is left of every file, on this thread where a background thread has not got
+    /// to it; rethrows the first failure.
     public func wait() throws -> [String: [UInt8]] {
-        group.wait()
-        return try results.table.withLock { try $0.mapValues { try $0.get() } }
+        var digests: [String: [UInt8]] = [:]
+        for file in files { digests[file.path] = try file.finish() }
+        return digests
+    }
+
+    /// Stops every background thread once it is out of the piece it is hashing (a failed run).
+    public func cancel() {
+        for file in files { file.stop() }
     }
 }
 
@@ -66,6 +63,8 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // hasher, 
     private var buffer: UnsafeMutableRawBufferPointer?
     /// The first failure to read bytes again; `finish` throws it.
     private var failure: (any Error)?
+    /// Set by `cancel`: bytes still to be read again are skipped.
+    private let cancelled = Atomic<Bool>(false)
 
     public init() {}
 
@@ -100,7 +99,7 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // hasher, 
     /// the file held when read again.
     public func consume(_ bytes: UnsafeRawBufferPointer, readableAgainFrom source: FileRange) {
         queue.async { [self] in
-            guard failure == nil else { return }
+            guard failure == nil, !cancelled.load(ordering: .relaxed) else { return }
             let buffer = self.buffer ?? .allocate(byteCount: 1 << 20, alignment: 4096)
             self.buffer = buffer
             var done = 0
@@ -123,6 +122,13 @@ public final class StreamingDigest: ByteSink, @unchecked Sendable {  // hasher, 
 
     public func restart() {
         queue.async { [self] in hasher = SHA256() }
+    }
+
+    /// Skips the bytes not read again yet (a failed run), and waits until the digest's thread is
+    /// out of libcrypto.
+    public func cancel() {
+        cancelled.store(true, ordering: .relaxed)
+        queue.sync {}
     }
 
     /// Waits for the bytes consumed so far and returns their digest; throws when some could not
