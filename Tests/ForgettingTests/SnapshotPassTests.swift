@@ -269,6 +269,97 @@ import Engine
         #expect(tensor.changes.elementsChanged == 5)
     }
 
+    /// prune:top=P% against a sort of every |ΔW| that is not NaN, on a (80, 50) kernel whose values
+    /// and changes are multiples of 2^-10 and 2^-12 (exact in float32, so many changes tie; every
+    /// 97th snapshot value is NaN): the P% largest, ties at the threshold too, never a 0 change.
+    /// The small shares are taken in one scan, the tied large ones fall back to two.
+    @Test(arguments: [7, 1000, Companions.standardSliceSize])
+    func pruneTopMatchesASortOfEveryDelta(sliceSize: Int) throws {
+        let layout = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [80, 50]), layer: "l", role: .kernel, classAxis: 1)
+        var random = SplitMix64(seed: 29)
+        let w = (0..<4000).map { _ in Float((random.nextGaussian() * 1024).rounded() / 1024) }
+        let pre = (0..<4000).map { i in i % 97 == 0 ? .nan : w[i] - Float((random.nextGaussian() * 0.01 * 4096).rounded() / 4096) }
+        let sizes = (0..<4000).map { abs(Double(w[$0]) - Double(pre[$0])) }
+        let sorted = sizes.filter { !$0.isNaN }.sorted(by: >)
+        for percent in [0.1, 1, 2.5, 20, 100] {
+            let k = Int((percent / 100 * Double(sorted.count)).rounded(.down))
+            let threshold = k >= 1 ? max(sorted[k - 1], .leastNonzeroMagnitude) : .infinity
+            let expected = (0..<4000).map { sizes[$0] >= threshold ? 0 : w[$0] }
+            let got = try apply("prune:top=\(percent)%", w, pre: pre, layout: layout, sliceSize: sliceSize)
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "top=\(percent)%")
+        }
+    }
+
+    /// The one-scan collector against a sort: whatever the order, every value that is among the
+    /// `limit` largest is kept, in index order, and the k-th largest is exact for k up to `limit`
+    /// (looked at at both ends and the middle). 3000 of 40,000 fills a store large enough to be
+    /// cut by buckets first.
+    @Test(arguments: [1, 3, 50, 3000])
+    func topValueCollectorKeepsWhatCanStillBeAmongTheLargest(limit: Int) {
+        var random = SplitMix64(seed: UInt64(limit))
+        let values = (0..<40_000).map { i in i % 101 == 0 ? .nan : (abs(random.nextGaussian()) * 4096).rounded() / 4096 }
+        let collector = TopValueCollector(limit: limit)
+        for (i, value) in values.enumerated() { collector.offer(i, value) }
+        let sorted = values.filter { !$0.isNaN }.sorted(by: >)
+        #expect(!collector.isOverflowing)
+        #expect(collector.values.count < 2 * limit)
+        for k in Set([1, 2, limit / 2, limit - 1, limit]) where k >= 1 && k <= limit { #expect(collector.largest(k) == sorted[k - 1], "k = \(k)") }
+        #expect(collector.largest(0) == nil)
+        let kept = values.indices.filter { values[$0] >= sorted[limit - 1] }
+        #expect(collector.indices.filter { values[$0] >= sorted[limit - 1] } == kept)
+        #expect(collector.indices == collector.indices.sorted())
+        #expect(collector.indices.map { values[$0] } == collector.values)
+    }
+
+    /// A store cut by buckets as the stream ends: 6,000 values fill the store of limit 3,000 at
+    /// the last one, so the cut must keep the 3,000th largest itself, which lies in the bucket
+    /// the cut is made at (its lower edge, not its upper one).
+    @Test func aStoreCutByBucketsKeepsTheLimitThLargest() {
+        var random = SplitMix64(seed: 41)
+        let values = (0..<6000).map { _ in abs(random.nextGaussian()) }
+        let collector = TopValueCollector(limit: 3000)
+        for (i, value) in values.enumerated() { collector.offer(i, value) }
+        let sorted = values.sorted(by: >)
+        #expect(collector.values.count < 6000)  // it was cut
+        #expect(collector.largest(3000) == sorted[2999])
+        let (kept, expected) = (collector.indices(atLeast: sorted[2999]), values.indices.filter { values[$0] >= sorted[2999] })
+        #expect(kept == expected, "\(kept.count) kept of the \(expected.count) largest")
+    }
+
+    /// The collector's selection against a sort, for every k: random values, few distinct values,
+    /// ascending, descending, all equal, one value.
+    @Test func quickselectFindsTheKthLargest() {
+        var random = SplitMix64(seed: 5)
+        let arrays: [[Double]] = [
+            (0..<300).map { _ in random.nextGaussian() },
+            (0..<300).map { _ in Double(random.next() % 4) },
+            (0..<300).map(Double.init), (0..<300).reversed().map(Double.init),
+            [Double](repeating: 2, count: 300), [7],
+        ]
+        for array in arrays {
+            let sorted = array.sorted(by: >)
+            for k in 1...array.count {
+                var scratch = array
+                #expect(TopValueCollector.largest(k, reordering: &scratch) == sorted[k - 1], "k = \(k) of \(array.prefix(4))…")
+            }
+        }
+    }
+
+    /// Ties that would fill the collector make it give up: |ΔW| cycles through 0, 0.25 and 0.5, and
+    /// 10% of 3000 is 300 of the 1,000 tied at 0.5. prune then scans twice and prunes all 1,000.
+    @Test func pruneTopScansTwiceWhenTiesFillTheCollector() throws {
+        let steps = (0..<3000).map { [0, 0.25, 0.5][$0 % 3] }
+        let collector = TopValueCollector(limit: 300)
+        for (i, step) in steps.enumerated() { collector.offer(i, step) }
+        #expect(collector.isOverflowing)
+
+        let layout = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [60, 50]), layer: "l", role: .kernel, classAxis: 1)
+        let w = [Float](repeating: 1, count: 3000)
+        let pre = steps.map { Float(1 - $0) }
+        let expected = (0..<3000).map { $0 % 3 == 2 ? Float(0) : 1 }
+        #expect(try apply("prune:top=10%", w, pre: pre, layout: layout, sliceSize: 256) == expected)
+    }
+
     /// The prune mask gives back what was inserted, once each, in ascending order, across words.
     @Test func indexMaskIteratesInOrder() {
         var mask = IndexMask(capacity: 131)

@@ -79,9 +79,9 @@ struct PrunePass: TensorPass {
         return pass
     }
 
-    /// Per tensor, `top` reads ΔW twice a slice at a time: to count, then to mark what is over the
-    /// threshold's histogram bucket and keep the values in it (the threshold is picked among them);
-    /// nothing tensor-sized is held but two bit masks.
+    /// Per tensor, `top` reads ΔW a slice at a time, once where the share is small enough to keep
+    /// every value that can still be over the threshold (`TopValueCollector`), else twice; nothing
+    /// tensor-sized is held but, scanning twice, two bit masks.
     func apply(to tensor: inout Tensor, context: PassContext) throws {
         let companions = context.companions
         guard companions.pre != nil else { return }
@@ -93,28 +93,58 @@ struct PrunePass: TensorPass {
             let threshold = globalThreshold ?? .infinity
             try prune(&tensor, companions: companions) { $0 >= threshold }
         case .top(let fraction, false):
-            var selector = LargestValueSelector()
-            try selector.count(deltasOf: tensor, in: companions)
-            guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
-            // Buckets order the values: every value in a higher bucket is over the threshold.
-            var pruned = IndexMask(capacity: tensor.values.count), candidates = IndexMask(capacity: tensor.values.count)
-            var candidateValues: [Double] = []
-            try companions.forEachDelta(of: tensor) { i, delta in
-                let size = abs(delta)
-                guard !size.isNaN else { return }
-                let bucket = LargestValueSelector.bucket(size)
-                if bucket > location.bucket {
-                    pruned.insert(i)
-                } else if bucket == location.bucket {
-                    candidates.insert(i)
-                    candidateValues.append(size)
-                }
-            }
-            let threshold = Self.threshold(LargestValueSelector.pick(location, from: candidateValues))
-            // The candidates' values were kept in index order, the order the mask gives them back.
-            for (i, size) in zip(candidates, candidateValues) where size >= threshold { pruned.insert(i) }
-            tensor.update(pruned) { _ in 0 }
+            if try pruneTopInOneScan(&tensor, fraction: fraction, companions: companions) { return }
+            try pruneTopInTwoScans(&tensor, fraction: fraction, companions: companions)
         }
+    }
+
+    /// Whether `pruneTopInOneScan` may keep candidates for `most` values of a tensor of `count`
+    /// elements: 24 bytes each (index, value, selection scratch), two per value that may be
+    /// pruned, so at most 3/16 of a float32 tensor's size (top ≤ 1/64), or 1.5 MiB.
+    private static func keepsCandidates(most: Int, of count: Int) -> Bool { most <= max(count / 64, 1 << 15) }
+
+    /// `top` per tensor in one scan of ΔW, when few enough values may be pruned to keep every one
+    /// that can still be (false, nothing done, when too many or too many ties).
+    private func pruneTopInOneScan(_ tensor: inout Tensor, fraction: Double, companions: Companions) throws -> Bool {
+        // k is taken of the values that are not NaN, so it is at most this.
+        let most = Int((fraction * Double(tensor.values.count)).rounded(.down))
+        guard most >= 1 else { return true }
+        guard Self.keepsCandidates(most: most, of: tensor.values.count) else { return false }
+        let collector = TopValueCollector(limit: most)
+        var total = 0
+        for range in companions.slices(of: tensor.values.count) {
+            total += range.count - collector.offerChanges(of: try companions.snapshot(range, of: tensor))
+            if collector.isOverflowing { return false }
+        }
+        guard let kth = collector.largest(Int((fraction * Double(total)).rounded(.down))) else { return true }
+        tensor.update(collector.indices(atLeast: Self.threshold(kth))) { _ in 0 }
+        return true
+    }
+
+    /// `top` per tensor in two scans: to count |ΔW| in a histogram, then to mark what is over the
+    /// threshold's bucket and keep the values in it (the threshold is picked among them).
+    private func pruneTopInTwoScans(_ tensor: inout Tensor, fraction: Double, companions: Companions) throws {
+        var selector = LargestValueSelector()
+        try selector.count(deltasOf: tensor, in: companions)
+        guard let location = selector.locate(Int((fraction * Double(selector.total)).rounded(.down))) else { return }
+        // Buckets order the values: every value in a higher bucket is over the threshold.
+        var pruned = IndexMask(capacity: tensor.values.count), candidates = IndexMask(capacity: tensor.values.count)
+        var candidateValues: [Double] = []
+        try companions.forEachDelta(of: tensor) { i, delta in
+            let size = abs(delta)
+            guard !size.isNaN else { return }
+            let bucket = LargestValueSelector.bucket(size)
+            if bucket > location.bucket {
+                pruned.insert(i)
+            } else if bucket == location.bucket {
+                candidates.insert(i)
+                candidateValues.append(size)
+            }
+        }
+        let threshold = Self.threshold(LargestValueSelector.pick(location, from: candidateValues))
+        // The candidates' values were kept in index order, the order the mask gives them back.
+        for (i, size) in zip(candidates, candidateValues) where size >= threshold { pruned.insert(i) }
+        tensor.update(pruned) { _ in 0 }
     }
 
     /// The `top` threshold for the k-th largest |ΔW|: never 0, so that weights that did not move
