@@ -4,12 +4,14 @@ import Glibc
 import Foundation
 import Synchronization
 
-/// One file's SHA-256, hashed on a thread of its own at idle priority while the run goes on: the
-/// thread takes a core only when nothing else of the process (or the machine) wants it, so it
-/// fills the gaps of the rewrite instead of taking half a core from it. Whoever then waits for
-/// the digest hashes what is left itself, at its own priority, so a machine busy with other work
-/// cannot hold the run up. On the bench's two cores, a `negate --pre` of the 1 GiB HDF5 model
-/// (input and snapshot hashed this way) went from 2.52–3.74 s to 2.08–2.26 s.
+/// One file's SHA-256, hashed on a thread of its own while the run goes on, at idle priority
+/// where asked: the thread then takes a core only when nothing else of the process (or the
+/// machine) wants it, so it fills the gaps of the rewrite instead of taking half a core from it.
+/// Whoever waits for the digest hashes what is left itself, at its own priority, so a machine
+/// busy with other work cannot hold the run up. On the bench's two cores, a `negate --pre` of the
+/// 1 GiB HDF5 model (input and snapshot hashed at idle priority) went from 2.52–3.74 s to
+/// 2.08–2.26 s; a file whose hashing outlasts the rewrite (3 GiB of statistics) must not wait
+/// for gaps, or the run ends hashing it on one core.
 final class BackgroundFileDigest: @unchecked Sendable {  // the state below is touched only under `lock`
     let path: String
     /// Held while a piece is hashed, and to look at or change the state below.
@@ -21,10 +23,10 @@ final class BackgroundFileDigest: @unchecked Sendable {  // the state below is t
     /// Set when someone waits or the run gives up: the background thread stops at its next piece.
     private let released = Atomic<Bool>(false)
 
-    init(path: String) {
+    init(path: String, idle: Bool) {
         self.path = path
         Thread { [self] in
-            Self.runOnlyWhenIdle()
+            if idle { Self.runOnlyWhenIdle() }
             while !released.load(ordering: .relaxed), hashNextPiece() {}
         }.start()
     }

@@ -4,14 +4,19 @@ import Foundation
 import Synchronization
 
 /// SHA-256 of several files, hashed on background threads while the caller goes on working
-/// (the input is hashed while the output is being written), each at idle priority until it is
-/// waited for (`BackgroundFileDigest`).
+/// (the input is hashed while the output is being written); the small ones at idle priority
+/// until they are waited for (`BackgroundFileDigest`).
 public final class BackgroundDigests: Sendable {
     private let files: [BackgroundFileDigest]
 
-    /// Starts hashing `paths` (duplicates once), each on a thread of its own.
-    public init(_ paths: [String]) {
-        files = Array(Set(paths)).map(BackgroundFileDigest.init(path:))
+    /// Starts hashing `paths` (duplicates once), each on a thread of its own; files of at most
+    /// `idleUpTo` bytes at idle priority.
+    public init(_ paths: [String], idleUpTo limit: Int = -1) {
+        files = Array(Set(paths)).map { path in
+            var st = stat()
+            let small = stat(path, &st) == 0 && Int(st.st_size) <= limit
+            return BackgroundFileDigest(path: path, idle: small)
+        }
     }
 
     /// Hashes what is left of every file, on this thread where a background thread has not got
