@@ -326,6 +326,19 @@ import Engine
         #expect(kept == expected, "\(kept.count) kept of the \(expected.count) largest")
     }
 
+    /// revert's scan: strictly over the threshold (a change of exactly 0.25 is not), never NaN,
+    /// in order, across whole blocks of eight and the tail, for float32 and float64 alike.
+    @Test func indicesWhereTheChangeExceedsAThreshold() {
+        let steps: [Float] = [0.5, 0.25, -0.5, 0, .nan, -0.25, 0.3, -0.3, 1, 0.1, -2, .infinity, 0.25, 0.26, -0.26, 0, 0.7, 0.2, -1]
+        let pre = [Float](repeating: 1, count: steps.count)
+        let w = zip(pre, steps).map { $0 + $1 }
+        let expected = [0, 2, 6, 7, 8, 10, 11, 13, 14, 16, 18].map { $0 + 40 }  // the slice starts at flat index 40
+        let float32 = SnapshotSlice(range: 40..<(40 + steps.count), originalValues: .float32(w), preValues: .float32(pre))
+        #expect(float32.indices(whereChangeExceeds: 0.25) == expected)
+        let float64 = SnapshotSlice(range: 40..<(40 + steps.count), originalValues: .float64(w.map(Double.init)), preValues: .float64(pre.map(Double.init)))
+        #expect(float64.indices(whereChangeExceeds: 0.25) == expected)
+    }
+
     /// The collector's selection against a sort, for every k: random values, few distinct values,
     /// ascending, descending, all equal, one value.
     @Test func quickselectFindsTheKthLargest() {

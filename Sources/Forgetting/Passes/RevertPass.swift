@@ -66,10 +66,8 @@ struct RevertPass: TensorPass {
         }
         for range in companions.slices(of: tensor.values.count) {
             let slice = try companions.snapshot(range, of: tensor)
-            var selected: [Int] = []
-            slice.forEachDelta { i, delta in
-                if abs(delta) > dw && neuronsQualify?(i) ?? true { selected.append(i) }
-            }
+            var selected = slice.indices(whereChangeExceeds: dw)
+            if let neuronsQualify { selected.removeAll { !neuronsQualify($0) } }
             tensor.update(selected) { i, w in w - alpha * slice.delta(i) }
         }
     }
