@@ -15,7 +15,6 @@ final class TopValueCollector {
     private let storedValues: UnsafeMutablePointer<Double>
     private let scratch: UnsafeMutablePointer<Double>
     private var count = 0
-    private var capacity: Int { 2 * limit + 8 }
 
     init(limit: Int) {
         precondition(limit >= 1)
