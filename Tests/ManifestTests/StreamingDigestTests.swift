@@ -18,7 +18,7 @@ import Testing
         return (directory, path)
     }
 
-    /// Pieces across the 1 MiB buffer of the re-reads (a range larger than it), in all three ways.
+    /// Pieces of every size from 1 byte to 572,441, taken in all three ways.
     @Test func copiedLentAndReadAgainBytesHashAsTheFile() throws {
         let (directory, path) = try millionAFile()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -46,6 +46,20 @@ import Testing
         }
         #expect(offset == 1_000_000)
         #expect(try digest.finish().hex == Self.millionA)
+    }
+
+    /// One range over three of the digest's 1 MiB reads and a few bytes more, read again whole:
+    /// the same digest as the file hashed on its own.
+    @Test func aRangeLargerThanTheReadBufferIsReadAgainWhole() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckf-digest-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/b.bin"
+        try Data((0..<(3 << 20) + 5).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 13) }).write(to: URL(fileURLWithPath: path))
+        let file = try FileBytes(reading: path)
+        let digest = StreamingDigest()
+        digest.consume(UnsafeRawBufferPointer(start: nil, count: 0), readableAgainFrom: FileRange(file: file, offset: 0, count: (3 << 20) + 5))
+        #expect(try digest.finish() == SHA256.digest(ofFile: path))
     }
 
     /// The file cut short before the digest read its bytes again: `finish` throws, naming it.
