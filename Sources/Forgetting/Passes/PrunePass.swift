@@ -113,7 +113,12 @@ struct PrunePass: TensorPass {
         let collector = TopValueCollector(limit: most)
         var total = 0
         for range in companions.slices(of: tensor.values.count) {
-            total += range.count - collector.offerChanges(of: try companions.snapshot(range, of: tensor))
+            if companions.original == nil, let pre = companions.pre {
+                // No pass before this one changed the tensor: its values are the input's.
+                total += range.count - collector.offerChanges(inPlace: tensor.values, pre: try pre.slice(range), range: range)
+            } else {
+                total += range.count - collector.offerChanges(of: try companions.snapshot(range, of: tensor))
+            }
             if collector.isOverflowing { return false }
         }
         guard let kth = collector.largest(Int((fraction * Double(total)).rounded(.down))) else { return true }

@@ -1,3 +1,5 @@
+import Checkpoint
+
 /// Keeps, in one scan, every value that can still be among the `limit` largest of a stream of
 /// non-negative numbers, with its flat index: fewer than 2·`limit` of them, the values under the
 /// `limit`-th largest seen so far dropped whenever the store fills. What `LargestValueSelector`
@@ -50,17 +52,33 @@ final class TopValueCollector {
     /// (offered one by one, the scan cost 2.8 ns an element on the bench model, more than the two
     /// scans it replaces).
     func offerChanges(of slice: SnapshotSlice) -> Int {
-        var nan = 0
         guard case .float32(let w) = slice.originalValues, case .float32(let p) = slice.preValues else {
+            var nan = 0
             slice.forEachDelta { i, delta in
                 if delta.isNaN { nan += 1 } else { offer(i, abs(delta)) }
             }
             return nan
         }
-        let low = slice.range.lowerBound
+        return offerFloat32(w, from: 0, pre: p, range: slice.range)
+    }
+
+    /// `offerChanges(of:)` with the input's values read where they are: `values` are the whole
+    /// tensor's, `pre` the slice's (a snapshot slice copies them first).
+    func offerChanges(inPlace values: TensorValues, pre: TensorValues, range: Range<Int>) -> Int {
+        guard case .float32(let w) = values, case .float32(let p) = pre else {
+            return offerChanges(of: SnapshotSlice(range: range, originalValues: values.slice(range), preValues: pre))
+        }
+        return offerFloat32(w, from: range.lowerBound, pre: p, range: range)
+    }
+
+    /// The float32 loop of `offerChanges`: element k of `range` is `w[start + k]` and `p[k]`.
+    private func offerFloat32(_ w: [Float], from start: Int, pre p: [Float], range: Range<Int>) -> Int {
+        var nan = 0
+        let low = range.lowerBound
         w.withUnsafeBytes { w in
             p.withUnsafeBytes { p in
-                let elements = w.count / 4
+                let w = UnsafeRawBufferPointer(rebasing: w[(start * 4)..<((start + range.count) * 4)])
+                let elements = range.count
                 var k = 0, nans = SIMD8<Int64>(), cutoffs = SIMD8<Double>(repeating: cutoff)
                 let magnitude = SIMD8<UInt64>(repeating: 0x7fff_ffff_ffff_ffff)
                 while k + 8 <= elements, !isOverflowing {
@@ -114,10 +132,11 @@ final class TopValueCollector {
     private func keep(atLeast value: Double) {
         cutoff = max(cutoff, value)
         var kept = 0
-        for k in 0..<count where storedValues[k] >= cutoff {
-            storedIndices[kept] = storedIndices[k]
-            storedValues[kept] = storedValues[k]
-            kept += 1
+        for k in 0..<count {  // every one copied down, only those that stay counted: no branch
+            let (index, value) = (storedIndices[k], storedValues[k])
+            storedIndices[kept] = index
+            storedValues[kept] = value
+            kept += value >= cutoff ? 1 : 0
         }
         count = kept
     }
