@@ -116,7 +116,7 @@ final class TopValueCollector {
     /// Raises the cutoff to (about) the `limit`-th largest value kept and drops what is under it,
     /// in order: for a large store first to the lower edge of a fine bucket of the bit patterns
     /// that holds it (two counting passes; quickselect on every full store was 15 ns a value, a
-    /// quarter of a `top=1%` run's time), then, should that leave too many, to the value itself.
+    /// third of the rewrite thread's time in a `top=1%` run), then, should that leave too many, to the value itself.
     private func shrink() {
         if count >= 4096 { keep(atLeast: bucketedCutoff()) }
         if count > limit + limit / 2 {
@@ -128,15 +128,15 @@ final class TopValueCollector {
         if count > limit + limit / 2 { isOverflowing = true }
     }
 
-    /// Raises the cutoff to `value` (no lower than it was) and drops the values under it.
-    private func keep(atLeast value: Double) {
-        cutoff = max(cutoff, value)
+    /// Raises the cutoff to `floor` (no lower than it was) and drops the values under it.
+    private func keep(atLeast floor: Double) {
+        cutoff = max(cutoff, floor)
         var kept = 0
         for k in 0..<count {  // every one copied down, only those that stay counted: no branch
-            let (index, value) = (storedIndices[k], storedValues[k])
+            let (index, stored) = (storedIndices[k], storedValues[k])
             storedIndices[kept] = index
-            storedValues[kept] = value
-            kept += value >= cutoff ? 1 : 0
+            storedValues[kept] = stored
+            kept += stored >= cutoff ? 1 : 0
         }
         count = kept
     }
