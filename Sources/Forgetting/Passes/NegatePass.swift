@@ -29,16 +29,19 @@ struct NegatePass: TensorPass {
         let keep = 1 - lambda
         var results = [Double](repeating: 0, count: min(companions.sliceSize, tensor.values.count))
         for range in companions.slices(of: tensor.values.count) {
+            let slice: SnapshotSlice
             if companions.original == nil, let pre = companions.pre {
                 // No pass before this one changed the tensor: its own values are the input's, read
                 // where they are instead of copied into a snapshot slice first.
                 let preValues = try pre.slice(range)
-                if results.withUnsafeMutableBufferPointer({ Self.restore(keep, from: tensor.values, pre: preValues, range: range, into: $0) }) {
+                if results.withUnsafeMutableBufferPointer({ Self.negate(keep, inputValues: tensor.values, pre: preValues, range: range, into: $0) }) {
                     results.withUnsafeBufferPointer { tensor.update(range, to: UnsafeBufferPointer(rebasing: $0[..<range.count])) }
                     continue
                 }
+                slice = SnapshotSlice(range: range, originalValues: tensor.values.slice(range), preValues: preValues)
+            } else {
+                slice = try companions.snapshot(range, of: tensor)
             }
-            let slice = try companions.snapshot(range, of: tensor)
             // The values now: the input's, unless a pass before this one changed the tensor.
             let current = companions.original == nil ? slice.originalValues : tensor.values.slice(range)
             let low = range.lowerBound
@@ -61,10 +64,10 @@ struct NegatePass: TensorPass {
         }
     }
 
-    /// The formula for float32 values that are the input's (`w` both the values now and the
-    /// input's), into `results`; false, nothing written, for other precisions.
-    private static func restore(_ keep: Double, from values: TensorValues, pre: TensorValues, range: Range<Int>,
-                                into results: UnsafeMutableBufferPointer<Double>) -> Bool {
+    /// The formula over `range` of float32 values that are the input's (W and W_input the same),
+    /// into `results`; false, nothing written, for other precisions.
+    private static func negate(_ keep: Double, inputValues values: TensorValues, pre: TensorValues, range: Range<Int>,
+                               into results: UnsafeMutableBufferPointer<Double>) -> Bool {
         guard case .float32(let w) = values, case .float32(let p) = pre else { return false }
         w.withUnsafeBufferPointer { w in
             p.withUnsafeBufferPointer { p in
