@@ -76,6 +76,21 @@ public struct SnapshotSlice {
 }
 
 extension SnapshotSlice {
+    /// |ΔW| of the eight float32 pairs from element `k` of two buffers of float32 (the input's
+    /// values and the snapshot's), in Double as `delta` gives it; a NaN change stays NaN.
+    @inline(__always)
+    static func changeSizes(_ w: UnsafeRawBufferPointer, _ p: UnsafeRawBufferPointer, at k: Int) -> SIMD8<Double> {
+        let difference = SIMD8<Double>(w.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
+            - SIMD8<Double>(p.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
+        return unsafeBitCast(unsafeBitCast(difference, to: SIMD8<UInt64>.self) & SIMD8(repeating: 0x7fff_ffff_ffff_ffff), to: SIMD8<Double>.self)
+    }
+
+    /// |ΔW| of element `k` alone, as `changeSizes` gives it.
+    @inline(__always)
+    static func changeSize(_ w: UnsafeRawBufferPointer, _ p: UnsafeRawBufferPointer, at k: Int) -> Double {
+        abs(Double(w.load(fromByteOffset: k * 4, as: Float.self)) - Double(p.load(fromByteOffset: k * 4, as: Float.self)))
+    }
+
     /// The flat indices of `range` whose |ΔW| is over `threshold` (a NaN change never is), in
     /// order: for float32, eight compared at a time and written without a branch (revert's scan
     /// through `forEachDelta` and an append an element was a third of its rewrite thread).
@@ -92,13 +107,9 @@ extension SnapshotSlice {
             w.withUnsafeBytes { w in
                 p.withUnsafeBytes { p in
                     let count = w.count / 4, thresholds = SIMD8<Double>(repeating: threshold)
-                    let magnitude = SIMD8<UInt64>(repeating: 0x7fff_ffff_ffff_ffff)
                     var (k, n) = (0, 0)
                     while k + 8 <= count {
-                        let difference = SIMD8<Double>(w.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
-                            - SIMD8<Double>(p.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
-                        let size = unsafeBitCast(unsafeBitCast(difference, to: SIMD8<UInt64>.self) & magnitude, to: SIMD8<Double>.self)
-                        let over = size .> thresholds
+                        let over = Self.changeSizes(w, p, at: k) .> thresholds
                         if any(over) {
                             for lane in 0..<8 {
                                 found[n] = low + k + lane
@@ -108,7 +119,7 @@ extension SnapshotSlice {
                         k += 8
                     }
                     while k < count {
-                        if abs(Double(w.load(fromByteOffset: k * 4, as: Float.self)) - Double(p.load(fromByteOffset: k * 4, as: Float.self))) > threshold {
+                        if Self.changeSize(w, p, at: k) > threshold {
                             found[n] = low + k
                             n += 1
                         }

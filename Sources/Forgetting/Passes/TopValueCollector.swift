@@ -80,11 +80,8 @@ final class TopValueCollector {
                 let w = UnsafeRawBufferPointer(rebasing: w[(start * 4)..<((start + range.count) * 4)])
                 let elements = range.count
                 var k = 0, nans = SIMD8<Int64>(), cutoffs = SIMD8<Double>(repeating: cutoff)
-                let magnitude = SIMD8<UInt64>(repeating: 0x7fff_ffff_ffff_ffff)
                 while k + 8 <= elements, !isOverflowing {
-                    let difference = SIMD8<Double>(w.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
-                        - SIMD8<Double>(p.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self))
-                    let size = unsafeBitCast(unsafeBitCast(difference, to: SIMD8<UInt64>.self) & magnitude, to: SIMD8<Double>.self)
+                    let size = SnapshotSlice.changeSizes(w, p, at: k)
                     nans &-= unsafeBitCast(size .!= size, to: SIMD8<Int64>.self)  // a true lane is all ones: -1
                     let reached = size .>= cutoffs  // false for NaN
                     if any(reached) {
@@ -104,7 +101,7 @@ final class TopValueCollector {
                 }
                 nan += Int(nans.wrappedSum())
                 while k < elements {
-                    let size = abs(Double(w.load(fromByteOffset: k * 4, as: Float.self)) - Double(p.load(fromByteOffset: k * 4, as: Float.self)))
+                    let size = SnapshotSlice.changeSize(w, p, at: k)
                     if size.isNaN { nan += 1 } else { offer(low + k, size) }
                     k += 1
                 }
