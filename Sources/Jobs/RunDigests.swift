@@ -1,5 +1,4 @@
 import Checkpoint
-import Foundation
 import Manifest
 
 /// The SHA-256 of every file a run reads and writes, for its records. Where the backend streams a
@@ -22,11 +21,7 @@ final class RunDigests {
         // A file up to twice the checkpoint's size is hashed in less time than the rewrite takes
         // (0.6 s a GiB here, against 1 to 2.5 s a GiB of checkpoint), so it can wait for the
         // rewrite's gaps; a larger one (statistics with several diagonals) cannot.
-        let checkpointSize = checkpoint.files.reduce(0) { size, path in
-            var st = stat()
-            return size + (stat(path, &st) == 0 ? Int(st.st_size) : 0)
-        }
-        background = BackgroundDigests(inputs.filter { !streamed.contains($0) }, idleUpTo: 2 * checkpointSize)
+        background = BackgroundDigests(inputs.filter { !streamed.contains($0) }, idleUpTo: 2, timesTheSizeOf: checkpoint.files)
     }
 
     /// Digests of every input (by path) and every output (by final path); `written` are the output

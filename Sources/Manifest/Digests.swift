@@ -9,14 +9,24 @@ import Synchronization
 public final class BackgroundDigests: Sendable {
     private let files: [BackgroundFileDigest]
 
-    /// Starts hashing `paths` (duplicates once), each on a thread of its own; files of at most
-    /// `idleUpTo` bytes at idle priority.
-    public init(_ paths: [String], idleUpTo limit: Int = -1) {
+    /// Starts hashing `paths` (duplicates once), each on a thread of its own, at normal priority.
+    public init(_ paths: [String]) {
+        files = Array(Set(paths)).map { BackgroundFileDigest(path: $0, idle: false) }
+    }
+
+    /// Starts hashing `paths` as `init(_:)` does, those no larger than `factor` times the files
+    /// `reference` together at idle priority: a file hashed in less time than the run spends on
+    /// `reference` can wait for the run's gaps.
+    public init(_ paths: [String], idleUpTo factor: Int, timesTheSizeOf reference: [String]) {
+        let limit = factor * reference.reduce(0) { $0 + (Self.size(of: $1) ?? 0) }
         files = Array(Set(paths)).map { path in
-            var st = stat()
-            let small = stat(path, &st) == 0 && Int(st.st_size) <= limit
-            return BackgroundFileDigest(path: path, idle: small)
+            BackgroundFileDigest(path: path, idle: Self.size(of: path).map { $0 <= limit } ?? false)
         }
+    }
+
+    private static func size(of path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
     }
 
     /// Hashes what is left of every file, on this thread where a background thread has not got

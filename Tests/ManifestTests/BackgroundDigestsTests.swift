@@ -30,6 +30,41 @@ import Testing
         #expect(result.mapValues(\.hex) == [a: Self.millionA, empty: Self.empty])
     }
 
+    /// A file no larger than the limit is hashed on a thread in Linux's `SCHED_IDLE` class
+    /// (policy 5: field 41 of `/proc/self/task/T/stat`). A FIFO holds the thread in `open` until
+    /// the test writes "abc" to it, whose digest the wait then gives.
+    @Test func smallFilesAreHashedAtIdlePriority() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ckf-idle-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (fifo, reference) = (directory + "/fifo", directory + "/reference.bin")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        try Data(count: 10).write(to: URL(fileURLWithPath: reference))
+        let digests = BackgroundDigests([fifo], idleUpTo: 1, timesTheSizeOf: [reference])
+        var idle = false
+        for _ in 0..<500 where !idle {
+            idle = Self.threadPolicies().contains(5)
+            if !idle { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        #expect(idle)
+        let writer = open(fifo, O_WRONLY)
+        #expect(writer >= 0)
+        #expect(write(writer, "abc", 3) == 3)
+        close(writer)
+        #expect(try digests.wait()[fifo]?.hex == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    /// The scheduling policy of each of the process's threads.
+    private static func threadPolicies() -> [Int] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.compactMap { task in
+            guard let stat = try? String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8),
+                  let end = stat.lastIndex(of: ")") else { return nil }
+            let fields = stat[stat.index(after: end)...].split(separator: " ")  // from field 3, the state
+            return fields.count > 38 ? Int(fields[38]) : nil
+        }
+    }
+
     @Test func aFileThatCannotBeOpenedIsNamed() throws {
         let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ckf-missing-\(UUID().uuidString)").path
         #expect(throws: SigningError.unreadable(path: missing, reason: "cannot open")) { try BackgroundDigests([missing]).wait() }
