@@ -353,7 +353,8 @@ import Engine
             let sorted = array.sorted(by: >)
             for k in 1...array.count {
                 var scratch = array
-                #expect(TopValueCollector.largest(k, reordering: &scratch) == sorted[k - 1], "k = \(k) of \(array.prefix(4))…")
+                let found = scratch.withUnsafeMutableBufferPointer { TopValueCollector.largest(k, reordering: &$0) }
+                #expect(found == sorted[k - 1], "k = \(k) of \(array.prefix(4))…")
             }
         }
     }

@@ -211,9 +211,4 @@ final class TopValueCollector {
         }
         return v[target]
     }
-
-    /// `largest(_:reordering:)` of an array.
-    static func largest(_ k: Int, reordering values: inout [Double]) -> Double {
-        values.withUnsafeMutableBufferPointer { Self.largest(k, reordering: &$0) }
-    }
 }
