@@ -221,6 +221,33 @@ import Engine
         #expect(try apply("ssd:alpha=2", w, fisher: [.forget: forget, .full: full], layout: layout, sliceSize: sliceSize) == dampened)
     }
 
+    /// negate's float32 loop, eight elements a step in blocks of `NegatePass.block`, over three
+    /// blocks and a tail of 13, with NaN, infinities and zeros of both signs among the values:
+    /// every element's bits are the formula's computed one at a time here, and the tally counts
+    /// the elements whose bits changed and the largest change among the finite ones.
+    @Test(arguments: [1000, Companions.standardSliceSize])
+    func negateInBlocksIsTheFormulaElementByElement(sliceSize: Int) throws {
+        let count = 3 * NegatePass.block + 13
+        let layout = TensorLayout(info: TensorInfo(name: "k", dtype: .float32, shape: [count]), layer: "l", role: .kernel, classAxis: 0)
+        var random = SplitMix64(seed: 5)
+        var w = (0..<count).map { _ in Float(random.nextGaussian()) }
+        var pre = w.map { $0 - Float(random.nextGaussian() * 0.01) }
+        for (i, (a, b)) in [(Float.nan, Float(1)), (1, .nan), (.infinity, 1), (1, -.infinity), (-0.0, 0), (0, -0.0), (2, 2), (-0.0, -0.0)].enumerated() {
+            (w[8 * i + 3], pre[8 * i + 3]) = (a, b)
+            (w[count - 1 - i], pre[count - 1 - i]) = (a, b)
+        }
+        let expected = (0..<count).map { (i: Int) -> Float in
+            let (o, p) = (Double(w[i]), Double(pre[i]))
+            return Float(p + (o - o) + 0.75 * (o - p))
+        }
+        let (got, changes) = try applyTallied("negate:0.25", w, pre: pre, layout: layout, sliceSize: sliceSize)
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+        let changed = (0..<count).filter { w[$0].bitPattern != expected[$0].bitPattern }
+        #expect(changes.elementsChanged == changed.count)
+        let finiteChanges = changed.filter { w[$0].isFinite && expected[$0].isFinite }.map { abs(Double(expected[$0]) - Double(w[$0])) }
+        #expect(changes.maxAbs == finiteChanges.max())
+    }
+
     /// After an earlier pass changed the tensor, ΔW still comes from the input's values (`original`):
     /// negate:1 of the edited tensor [9, 2, 3, 4, 5, 6] moves element 0 by −ΔW = −0.5 from 9.
     @Test(arguments: [1, 4, 6])

@@ -292,19 +292,20 @@ public struct Tensor: Sendable {
             while i < range.upperBound { one(i); i += 1 }
             return
         }
-        // Eight elements a step, in 64-bit lanes throughout (masks of one width stay in registers).
+        // Eight elements a step. The checks are made on the floats (two SSE registers, not four),
+        // and the counts kept in 32-bit lanes, emptied before they could wrap: the baseline x86-64
+        // target has sixteen 128-bit registers, and 64-bit lanes throughout spilled to the stack.
         // A step where a value was NaN or is stored non-finite goes one element at a time.
-        var squares = tally.squareLanes, largest = SIMD8<Double>(), changed = SIMD8<Int64>()
-        let magnitude = SIMD8<UInt64>(repeating: 0x7fff_ffff_ffff_ffff), infinity = SIMD8<Double>(repeating: .infinity)
+        var squares = tally.squareLanes, largest = SIMD8<Double>(), changed = SIMD8<Int32>(), steps = 0
+        let magnitude = SIMD8<UInt64>(repeating: 0x7fff_ffff_ffff_ffff)
         while i + 8 <= range.upperBound {
             let oldFloats = values.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
             let result = computed.loadUnaligned(fromByteOffset: (i - low) * 8, as: SIMD8<Double>.self)
             let newFloats = SIMD8<Float>(result)
             values.storeBytes(of: newFloats, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            let old = SIMD8<Double>(oldFloats), new = SIMD8<Double>(newFloats)
-            let oldBits = unsafeBitCast(old, to: SIMD8<UInt64>.self), newBits = unsafeBitCast(new, to: SIMD8<UInt64>.self)
-            let newMagnitude = unsafeBitCast(newBits & magnitude, to: SIMD8<Double>.self)
-            if any((old .!= old) .| .!(newMagnitude .< infinity)) {
+            // NaN just when the old value is NaN or the new one is not finite (x − x is 0 for finite x).
+            let check = oldFloats + (newFloats - newFloats)
+            if any(check .!= check) {
                 // Converting to Double would quiet a signaling NaN, and which count a non-finite result
                 // joins needs the result: these eight go through the definition.
                 for k in 0..<8 {
@@ -318,16 +319,24 @@ public struct Tensor: Sendable {
                     if o.isFinite, !n.isFinite { if result[k].isFinite { tally.overflowed += 1 } else { tally.madeNonFinite += 1 } }
                 }
             } else {
-                let differs = oldBits .!= newBits  // the floats' bits differ just when their exact widenings' do
-                let delta = unsafeBitCast(unsafeBitCast(new - old, to: SIMD8<UInt64>.self) & magnitude, to: SIMD8<Double>.self)
-                squares += (delta * delta).replacing(with: 0, where: .!differs)  // +0 leaves a lane's bits as they were
-                changed &-= unsafeBitCast(differs, to: SIMD8<Int64>.self)  // a true lane is all ones: -1
+                // No NaN and a finite new value: equal bits give a zero change, whose square adds
+                // +0 and leaves a lane's bits as they were, so only the count needs the mask.
+                let delta = unsafeBitCast(unsafeBitCast(SIMD8<Double>(newFloats) - SIMD8<Double>(oldFloats), to: SIMD8<UInt64>.self) & magnitude,
+                                          to: SIMD8<Double>.self)
+                squares += delta * delta
+                let differs = unsafeBitCast(oldFloats, to: SIMD8<UInt32>.self) .!= unsafeBitCast(newFloats, to: SIMD8<UInt32>.self)
+                changed &-= unsafeBitCast(differs, to: SIMD8<Int32>.self)  // a true lane is all ones: -1
                 largest.replace(with: delta, where: delta .> largest)
             }
             i += 8
+            steps += 1
+            if steps == 1 << 30 {
+                tally.elementsChanged += changed.indices.reduce(0) { $0 + Int(changed[$1]) }
+                (changed, steps) = (SIMD8(), 0)
+            }
         }
         tally.squareLanes = squares
-        tally.elementsChanged += Int(changed.wrappedSum())
+        tally.elementsChanged += changed.indices.reduce(0) { $0 + Int(changed[$1]) }
         for lane in 0..<8 { tally.maxAbs = max(tally.maxAbs, largest[lane]) }
         while i < range.upperBound {
             one(i)
