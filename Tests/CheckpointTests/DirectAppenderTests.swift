@@ -53,6 +53,39 @@ import Testing
         #expect(FileManager.default.contents(atPath: path) == Data(expected))
     }
 
+    /// A sink shown what is appended is lent each piece as it is staged, the pieces it was not
+    /// shown are not; a late sink still reads the right bytes (a buffer reused before its loans
+    /// are back would show), and the appender waits for the last loans before it goes away.
+    @Test func aSinkIsLentThePiecesItIsShownAsTheyAreStaged() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let path = directory + "/out.bin", fd = try Self.openFile(path)
+        defer { close(fd) }
+        let buffer = DirectAppender.bufferSize, block = DirectAppender.block
+        // (size, shown): across block and buffer edges, one piece larger than every buffer together.
+        let pieces = [(block + 1, true), (buffer - 3, false), (10, true), (DirectAppender.bufferCount * buffer + 5, true), (7, false), (3 * block, true)]
+        let recorder = RecordingSink(lateBy: 2_000)
+        var (all, shown, staged, filled) = ([UInt8](), [UInt8](), 0, 0)
+        do {
+            let appender = try #require(DirectAppender(path: path, displayPath: path, bufferedFD: fd, at: 0), "no O_DIRECT here")
+            for (index, (size, showing)) in pieces.enumerated() {
+                let piece = Self.pattern(size, seed: index)
+                try piece.withUnsafeBytes { try appender.append($0, showing: showing ? recorder : nil) }
+                all += piece
+                if showing {
+                    shown += piece
+                    // One loan per staging buffer the piece lands in.
+                    staged += (filled + size + buffer - 1) / buffer
+                }
+                filled = (filled + size) % buffer
+            }
+            try appender.drain()
+        }
+        #expect(FileManager.default.contents(atPath: path) == Data(all))
+        #expect(recorder.seen == shown)
+        #expect(recorder.borrowed == staged)
+    }
+
     @Test func appendingGoesOnAfterADrain() throws {
         let directory = try Fixture.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }

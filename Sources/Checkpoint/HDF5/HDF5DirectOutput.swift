@@ -27,12 +27,17 @@ final class HDF5DirectOutput {
         self.fd = fd
     }
 
-    func write(_ address: Int, _ bytes: UnsafeRawBufferPointer, raw: Bool) -> Bool {
+    /// Writes (or keeps) `bytes` at `address`; false, and `failure` said, when a write failed.
+    /// `sink`, when given, wants to see raw bytes that are appended: it is lent the staged copy,
+    /// and `shown` says whether it was (else it has not seen them).
+    func write(_ address: Int, _ bytes: UnsafeRawBufferPointer, raw: Bool, showing sink: (any ByteSink)? = nil, shown: inout Bool) -> Bool {
+        shown = false
         do {
             let end = address + bytes.count
             if let appender, raw, address >= frontier, address - frontier <= Self.largestGap, !kept.holdsMetadata(in: address..<end) {
                 if address > frontier { try Self.zeros.withUnsafeBytes { try appender.append(UnsafeRawBufferPointer(rebasing: $0[0..<(address - frontier)])) } }
-                try appender.append(bytes)
+                try appender.append(bytes, showing: sink)
+                shown = sink != nil
                 frontier = end
                 return true
             }

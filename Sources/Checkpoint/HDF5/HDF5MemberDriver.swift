@@ -105,9 +105,13 @@ final class HDF5ByteRange {
     fileprivate func write(_ address: haddr_t, _ size: Int, from buffer: UnsafeRawPointer, raw: Bool) -> Bool {
         guard writable else { failure = "the member is opened read-only"; return false }
         guard let start = Int(exactly: address), start <= Int.max - size else { failure = "address \(address) out of range"; return false }
-        if let direct, !direct.write(start, UnsafeRawBufferPointer(start: buffer, count: size), raw: raw) {
-            failure = direct.failure
-            return false
+        var shown = false
+        if let direct {
+            let sink = raw ? watcher?.sink(forRawWriteAt: start, count: size) : nil
+            guard direct.write(start, UnsafeRawBufferPointer(start: buffer, count: size), raw: raw, showing: sink, shown: &shown) else {
+                failure = direct.failure
+                return false
+            }
         }
         var done = 0
         while rehearsal == nil, direct == nil, done < size {
@@ -117,7 +121,7 @@ final class HDF5ByteRange {
             done += n
         }
         length = max(length, start + size)
-        watcher?.wrote(raw: raw, address: start, bytes: UnsafeRawBufferPointer(start: buffer, count: size))
+        watcher?.wrote(raw: raw, address: start, bytes: UnsafeRawBufferPointer(start: buffer, count: size), shown: shown)
         return true
     }
 

@@ -39,16 +39,30 @@ final class HDF5StreamedOutput: HDF5WriteWatcher {
         advance()
     }
 
+    /// The sink, for a raw write that is the next segment to show: the writer may lend it the
+    /// bytes (and say so to `wrote`) instead of this output copying them.
+    func sink(forRawWriteAt address: Int, count: Int) -> (any ByteSink)? {
+        isNext(address..<(address + count)) ? sink : nil
+    }
+
+    /// Whether a raw write of `extent` is the next segment to show, as the rehearsal logged it.
+    private func isNext(_ extent: Range<Int>) -> Bool {
+        !diverged && !extent.isEmpty && expectedSizes[extent.lowerBound] == extent.count
+            && next < predicted.segments.count && predicted.segments[next] == .raw(extent)
+    }
+
     /// Logs the write as the rehearsal did (an extent where it logged one there, else its bytes) and
-    /// shows the sink what it can.
-    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer) {
+    /// shows the sink what it can; `shown`, the writer showed it this write (`sink(forRawWriteAt:count:)`).
+    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer, shown: Bool = false) {
         let extent = raw && expectedSizes[address] == bytes.count
         log.record(extent: extent, address: address, bytes: bytes)
         guard extent, !diverged, !bytes.isEmpty else { return }
-        if next < predicted.segments.count, predicted.segments[next] == .raw(address..<(address + bytes.count)) {
-            sink.consume(bytes)
+        if isNext(address..<(address + bytes.count)) {
+            if !shown { sink.consume(bytes) }
             next += 1
             advance()
+        } else if shown {
+            diverged = true  // cannot happen (it was lent as the next segment); if it did, the file is read back
         } else if pending[address] == nil, pendingBytes + bytes.count <= Self.pendingLimit, !isBehind(address) {
             pending[address] = Array(bytes)
             pendingBytes += bytes.count

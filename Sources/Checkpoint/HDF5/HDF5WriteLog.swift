@@ -2,8 +2,16 @@
 /// when it closes.
 protocol HDF5WriteWatcher: AnyObject {
     /// `raw` for raw data (a dataset's values), false for metadata, which libhdf5 may write again.
-    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer)
+    /// `shown`: the sink `sink(forRawWriteAt:count:)` gave for this write was shown its bytes.
+    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer, shown: Bool)
     func truncated(to size: Int)
+    /// A sink that the writer may show the bytes of a raw write of `count` bytes at `address`
+    /// itself, from a copy it makes anyway (`HDF5DirectOutput`'s staging), before `wrote`.
+    func sink(forRawWriteAt address: Int, count: Int) -> (any ByteSink)?
+}
+
+extension HDF5WriteWatcher {
+    func sink(forRawWriteAt address: Int, count: Int) -> (any ByteSink)? { nil }
 }
 
 /// What libhdf5 wrote into a file: the final bytes of its metadata and of small raw data (by 4 KiB
@@ -44,7 +52,7 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
 
     /// A rehearsal's write: metadata, and raw data that is not values and is small or a global
     /// heap collection, is kept whole; other raw data as its extent.
-    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer) {
+    func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer, shown: Bool = false) {
         let heap = bytes.count >= 5 && bytes.prefix(5).elementsEqual([0x47, 0x43, 0x4F, 0x4C, 0x01])  // "GCOL", version 1
         record(extent: raw && (writingValues || (bytes.count >= Self.keptRawLimit && !heap)), address: address, bytes: bytes)
     }

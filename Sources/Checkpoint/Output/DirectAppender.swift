@@ -65,6 +65,9 @@ final class DirectAppender {
 
     private let writer: Writer
     private let buffers: [UnsafeMutableRawBufferPointer]
+    /// One per buffer: the loans of its bytes to sinks not returned yet. A buffer is written to
+    /// again only after its loans are back.
+    private let loans: [DispatchGroup]
     /// The buffer being filled, how much of it is, and the file offset of its first byte (aligned).
     private var current = 0, filled = 0, start: Int
     /// Sees every byte appended, in order, lent from the staging buffers (no copy) as each is
@@ -89,26 +92,32 @@ final class DirectAppender {
         }
         writer = Writer(path: displayPath, directFD: directFD, bufferedFD: bufferedFD)
         buffers = (0..<Self.bufferCount).map { UnsafeMutableRawBufferPointer(start: memory + $0 * Self.bufferSize, count: Self.bufferSize) }
+        loans = (0..<Self.bufferCount).map { _ in DispatchGroup() }
         start = offset
         writer.slots.wait()  // the first buffer is the appender's
     }
 
     deinit {
         writer.queue.sync {}  // no write still reads a buffer
+        for loan in loans { loan.wait() }  // nor a sink (the current buffer's loans are not the writer's to wait for)
         writer.slots.signal()  // the current buffer's slot: libdispatch traps on a semaphore freed below its start value
         munmap(buffers[0].baseAddress, Self.bufferCount * Self.bufferSize)
         close(writer.directFD)
     }
 
-    /// Copies `bytes` into the staging buffers, handing each full one to the writer thread.
-    /// Throws the first failure of an earlier write.
-    func append(_ bytes: UnsafeRawBufferPointer) throws {
+    /// Copies `bytes` into the staging buffers, handing each full one to the writer thread; `sink`,
+    /// when given, is lent each staged piece as it is copied (the only copy made). Not for an
+    /// appender with an `observer`, which is shown every byte anyway. Throws the first failure
+    /// of an earlier write.
+    func append(_ bytes: UnsafeRawBufferPointer, showing sink: (any ByteSink)? = nil) throws {
+        precondition(sink == nil || observer == nil, "an appender's bytes shown twice")
         if let failure = writer.failure() { throw failure }
         var done = 0
         while done < bytes.count {
             let count = min(Self.bufferSize - filled, bytes.count - done)
-            UnsafeMutableRawBufferPointer(rebasing: buffers[current][filled..<(filled + count)])
-                .copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
+            let staged = UnsafeMutableRawBufferPointer(rebasing: buffers[current][filled..<(filled + count)])
+            staged.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[done..<(done + count)]))
+            if let sink { lend(UnsafeRawBufferPointer(staged), to: sink) }
             filled += count
             done += count
             if filled == Self.bufferSize { handOff(filled) }
@@ -137,20 +146,22 @@ final class DirectAppender {
         if let failure = writer.failure() { throw failure }
     }
 
+    /// Lends `bytes`, in the current buffer, to `sink`: the buffer is not reused until it is done.
+    private func lend(_ bytes: UnsafeRawBufferPointer, to sink: any ByteSink) {
+        let loan = loans[current]
+        loan.enter()
+        sink.consume(borrowing: bytes) { loan.leave() }
+    }
+
     /// Gives the first `count` bytes (whole blocks) of the current buffer to the writer thread and
     /// moves on to the next buffer, once the writer is done with it.
     /// The observer reads the buffer while it is written; the slot is free when both are done.
     private func handOff(_ count: Int) {
-        let buffer = Buffer(bytes: buffers[current]), offset = start, writer = writer
-        let seen = DispatchSemaphore(value: 0)
-        if let observer, shown < count {
-            observer.consume(borrowing: UnsafeRawBufferPointer(rebasing: buffers[current][shown..<count])) { seen.signal() }
-        } else {
-            seen.signal()
-        }
+        let buffer = Buffer(bytes: buffers[current]), offset = start, writer = writer, loan = loans[current]
+        if let observer, shown < count { lend(UnsafeRawBufferPointer(rebasing: buffers[current][shown..<count]), to: observer) }
         writer.queue.async {
             writer.write(UnsafeRawBufferPointer(rebasing: buffer.bytes[0..<count]), at: offset, direct: true)
-            seen.wait()
+            loan.wait()
             writer.slots.signal()
         }
         current = (current + 1) % Self.bufferCount
