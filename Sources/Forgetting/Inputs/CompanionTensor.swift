@@ -85,6 +85,16 @@ extension SnapshotSlice {
         return unsafeBitCast(unsafeBitCast(difference, to: SIMD8<UInt64>.self) & SIMD8(repeating: 0x7fff_ffff_ffff_ffff), to: SIMD8<Double>.self)
     }
 
+    /// Whether any lane of a mask of `changeSizes` is set: the lanes OR-ed together in halves.
+    /// The standard library's `any` took each 64-bit lane to a general register on the baseline
+    /// x86-64 target (no 64-bit compares or `ptest` in SSE2).
+    @inline(__always)
+    static func anyLane(_ mask: SIMDMask<SIMD8<Int64>>) -> Bool {
+        let lanes = unsafeBitCast(mask, to: SIMD8<Int64>.self)
+        let four = lanes.lowHalf | lanes.highHalf, two = four.lowHalf | four.highHalf
+        return two[0] | two[1] != 0
+    }
+
     /// |ΔW| of element `k` alone, as `changeSizes` gives it.
     @inline(__always)
     static func changeSize(_ w: UnsafeRawBufferPointer, _ p: UnsafeRawBufferPointer, at k: Int) -> Double {
@@ -110,7 +120,7 @@ extension SnapshotSlice {
                     var (k, n) = (0, 0)
                     while k + 8 <= count {
                         let over = Self.changeSizes(w, p, at: k) .> thresholds
-                        if any(over) {
+                        if Self.anyLane(over) {
                             for lane in 0..<8 {
                                 found[n] = low + k + lane
                                 n += over[lane] ? 1 : 0

@@ -84,7 +84,7 @@ final class TopValueCollector {
                     let size = SnapshotSlice.changeSizes(w, p, at: k)
                     nans &-= unsafeBitCast(size .!= size, to: SIMD8<Int64>.self)  // a true lane is all ones: -1
                     let reached = size .>= cutoffs  // false for NaN
-                    if any(reached) {
+                    if SnapshotSlice.anyLane(reached) {
                         var n = count  // below 2·limit, so the eight fit
                         for lane in 0..<8 {
                             storedIndices[n] = low + k + lane
