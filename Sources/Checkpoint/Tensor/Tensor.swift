@@ -57,21 +57,20 @@ extension TensorValues {
         return (nan, infinite)
     }
 
-    /// Whether any value's exponent field is all ones (NaN or infinity), from the largest field: a
-    /// reduction the compiler vectorizes (a loop that ORs a flag becomes a search that stops early,
-    /// an element at a time).
+    /// Whether any value's exponent field is all ones (NaN or infinity): one added to the field
+    /// carries into the sign bit just then, and the sums are OR-ed together. A reduction the
+    /// compiler vectorizes with baseline x86-64's instructions (a loop that ORs a flag becomes a
+    /// search that stops early, an element at a time; SSE2 has no unsigned 32-bit maximum).
     private static func holdsLargestExponent(_ values: UnsafeBufferPointer<Float>) -> Bool {
-        let exponent: UInt32 = 0x7f80_0000
-        var largest: UInt32 = 0
-        for x in values { largest = max(largest, x.bitPattern & exponent) }
-        return largest == exponent
+        var carried: UInt32 = 0
+        for x in values { carried |= (x.bitPattern & 0x7f80_0000) &+ 0x0080_0000 }
+        return carried & 0x8000_0000 != 0
     }
 
     private static func holdsLargestExponent(_ values: UnsafeBufferPointer<Double>) -> Bool {
-        let exponent: UInt64 = 0x7ff0_0000_0000_0000
-        var largest: UInt64 = 0
-        for x in values { largest = max(largest, x.bitPattern & exponent) }
-        return largest == exponent
+        var carried: UInt64 = 0
+        for x in values { carried |= (x.bitPattern & 0x7ff0_0000_0000_0000) &+ 0x0010_0000_0000_0000 }
+        return carried & 0x8000_0000_0000_0000 != 0
     }
 }
 
