@@ -22,28 +22,34 @@ import Testing
         return (outcome, recorder)
     }
 
-    /// Edits of real files, each written observed: the recorder holds the file byte for byte.
-    /// Unfiltered edits (a Keras class edit, a tensor beside an object reference) are streamed.
-    /// Read back: edits of gzip datasets (h5py's, and a NIR graph's, whose writer compresses every
-    /// tensor), whose stored size depends on the values (they cannot be rehearsed);
-    /// a file whose 80 KB attributes libhdf5 stores as raw data and reads again (the rehearsal
-    /// keeps no raw bytes over 64 KiB); and every file when rehearsals are off.
+    /// Edits of real files, each written observed: the recorder holds the file byte for byte, and
+    /// the file is the same whether it was rehearsed or not. Streamed: unfiltered edits (a Keras
+    /// class edit, a tensor beside an object reference) and edits of gzip datasets alone (a NIR
+    /// graph's, whose writer compresses every tensor, and h5py's: in chunks, shuffled or not, of
+    /// one chunk, big-endian, float16, with a fill value), compressed before the rehearsal.
+    /// Read back: gzip edits beside an unfiltered one (edited in the file's order, none is
+    /// compressed ahead), or over `encodedAheadLimit`; a file whose 80 KB attributes libhdf5
+    /// stores as raw data and reads again (the rehearsal keeps no raw bytes over 64 KiB); and
+    /// every file when rehearsals are off.
     @Test(arguments: [
         ("keras/mnist_mlp.h5", ["model_weights/output/mnist_mlp/output/kernel", "model_weights/output/mnist_mlp/output/bias"], true),
         ("hdf5/big_attributes.h5", ["fc/weight"], false),
         ("hdf5/refs.h5", ["fc/bias"], true),
-        ("spiking/snn_pre.nir", [], false),
+        ("spiking/snn_pre.nir", [], true),
         ("hdf5/deflated_chunks.h5", ["edges/f32", "other/plain"], false),
+        ("hdf5/deflated_chunks.h5", ["edges/big_endian", "edges/f32", "edges/f64", "edges/fill", "edges/half", "other/one_chunk"], true),
     ])
     func theSinkSeesTheFile(fixture: String, edited: [String], streams: Bool) throws {
         let directory = try Fixture.scratch()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let source = try #require(try openCheckpoint(Fixture.path(fixture)) as? HDF5File)
         let names = edited.isEmpty ? source.tensors.filter(\.dtype.isEditable).map(\.name) : edited
+        var files: [[UInt8]] = []
         for rehearses in [true, false] {
             let path = directory + "/out-\(rehearses).h5"
             let (outcome, recorder) = try Self.rewrite(source, names, to: path) { $0.rehearses = rehearses }
             let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            files.append(file)
             #expect(recorder.seen == file, "\(fixture), rehearsed: \(rehearses)")
             #expect(outcome == (streams && rehearses ? .streamed : .readBack), "\(fixture), rehearsed: \(rehearses)")
             #expect(recorder.restarts == 0, "\(fixture): nothing was shown before the read-back")
@@ -55,6 +61,24 @@ import Testing
                 #expect(try written.read(info).values == expected.values, "\(fixture): \(name)")
             }
         }
+        #expect(files[0] == files[1], "\(fixture): the same file rehearsed or not")
+    }
+
+    /// Compressed edits that store more than `encodedAheadLimit` are not compressed ahead: the
+    /// file is read back, and it is the file written with the limit high enough.
+    @Test func gzipEditsOverTheLimitAreReadBack() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let source = try #require(try openCheckpoint(Fixture.path("hdf5/deflated_chunks.h5")) as? HDF5File)
+        var files: [[UInt8]] = []
+        for (limit, expected) in [(100, HDF5StreamedOutput.Outcome.readBack), (1 << 20, .streamed)] {
+            let path = directory + "/out-\(limit).h5"
+            let (outcome, recorder) = try Self.rewrite(source, ["edges/f32", "edges/fill"], to: path) { $0.encodedAheadLimit = limit }
+            let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(outcome == expected && recorder.seen == file, "limit \(limit)")
+            files.append(file)
+        }
+        #expect(files[0] == files[1])
     }
 
     /// The same edits written past the page cache and through it: the same file, byte for byte,

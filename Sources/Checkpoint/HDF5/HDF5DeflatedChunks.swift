@@ -28,8 +28,9 @@ struct HDF5DeflatedChunks {
 
     /// The writer for a copy of `dataset` (same type, dataspace and creation properties), or nil
     /// when libhdf5 should write it: not chunked, other filters (Fletcher-32, szip, plugins), edge
-    /// chunks left unfiltered, one chunk only, or chunks over `largestChunk`.
-    init?(copying dataset: hid_t, name: String) throws(HDF5Failure) {
+    /// chunks left unfiltered, one chunk only (unless `oneChunk`: there is nothing to share out,
+    /// but a chunk compressed ahead of writing has a known size), or chunks over `largestChunk`.
+    init?(copying dataset: hid_t, name: String, oneChunk: Bool = false) throws(HDF5Failure) {
         let properties = try H5ID(.plist, H5Dget_create_plist(dataset), "H5Dget_create_plist(\(name))")
         let fileType = try H5ID(.datatype, H5Dget_type(dataset), "H5Dget_type(\(name))")
         let dataspace = try H5ID(.dataspace, H5Dget_space(dataset), "H5Dget_space(\(name))")
@@ -58,7 +59,7 @@ struct HDF5DeflatedChunks {
         }
         var chunkCount = 1
         for (extent, side) in zip(shape, chunk) { chunkCount = chunkCount.multipliedReportingOverflow(by: (extent + side - 1) / side).partialValue }
-        guard chunkCount > 1 else { return nil }
+        guard chunkCount > 1 || oneChunk else { return nil }
 
         var filters: [(id: H5Z_filter_t, values: [UInt32])] = []
         for index in 0..<Int(try HDF5.check(H5Pget_nfilters(properties.raw), "H5Pget_nfilters")) {
@@ -113,6 +114,54 @@ struct HDF5DeflatedChunks {
     /// the chunk again: an edit of one row or column touches few chunks, and compressing is most
     /// of the work.
     func write(_ bytes: UnsafeRawBufferPointer, to dataset: hid_t, keepingUnchangedChunksOf source: hid_t?, name: String) throws(HDF5Failure) {
+        try encodeInBatches(bytes, keepingUnchangedChunksOf: source, name: name) { (batch: Batch) throws(HDF5Failure) in
+            for index in batch.sizes.indices {
+                var offset = batch.origins[index].map { hsize_t($0) }
+                try HDF5.check(H5Dwrite_chunk(dataset, HDF5.defaultPlist, 0, &offset, batch.sizes[index], batch.slots.slot(index).baseAddress),
+                               "H5Dwrite_chunk(\(name))")
+            }
+        }
+    }
+
+    /// A dataset's chunks as `write` would store them, made ahead of writing: each one's origin
+    /// and bytes, in the order `write` writes them.
+    struct Encoded {
+        fileprivate var chunks: [(origin: [Int], bytes: [UInt8])] = []
+
+        /// Writes the chunks into `dataset` (a copy of the dataset they were encoded for).
+        func write(to dataset: hid_t, name: String) throws(HDF5Failure) {
+            for chunk in chunks {
+                var offset = chunk.origin.map { hsize_t($0) }
+                try HDF5.check(H5Dwrite_chunk(dataset, HDF5.defaultPlist, 0, &offset, chunk.bytes.count, chunk.bytes),
+                               "H5Dwrite_chunk(\(name))")
+            }
+        }
+    }
+
+    /// The chunks `write` would store for `bytes`, held instead of written: their sizes are then
+    /// known before the file is (`HDF5Rewriter`'s rehearsal).
+    func encode(_ bytes: UnsafeRawBufferPointer, keepingUnchangedChunksOf source: hid_t?, name: String) throws(HDF5Failure) -> Encoded {
+        var encoded = Encoded()
+        try encodeInBatches(bytes, keepingUnchangedChunksOf: source, name: name) { (batch: Batch) throws(HDF5Failure) in
+            for index in batch.sizes.indices {
+                encoded.chunks.append((batch.origins[index], Array(UnsafeRawBufferPointer(rebasing: batch.slots.slot(index)[0..<batch.sizes[index]]))))
+            }
+        }
+        return encoded
+    }
+
+    /// A batch of chunks in chunk order: each one's origin, and its stored bytes, the first
+    /// `sizes[i]` bytes of slot i.
+    private struct Batch {
+        let origins: [[Int]]
+        let sizes: [Int]
+        let slots: Slots
+    }
+
+    /// Encodes the chunks of `bytes` (see `write`) on every core, a batch of about `batchBytes` at
+    /// a time, and hands each batch to `body` in chunk order.
+    private func encodeInBatches(_ bytes: UnsafeRawBufferPointer, keepingUnchangedChunksOf source: hid_t?, name: String,
+                                 _ body: (Batch) throws(HDF5Failure) -> Void) throws(HDF5Failure) {
         var expected = elementSize, overflow = false
         for extent in shape where !overflow { (expected, overflow) = expected.multipliedReportingOverflow(by: extent) }
         guard !overflow, bytes.count == expected else {
@@ -142,15 +191,12 @@ struct HDF5DeflatedChunks {
                                                slot: slots.slot(slot), stored: slots.stored[slot])
                 }
             }
-            for slot in 0..<count {
-                let size = slots.sizes[slot]
-                var offset = origin(of: first + slot, grid: grid).map { hsize_t($0) }
-                guard size > 0 else {
-                    throw HDF5Failure(call: "compress2(\(name), chunk at \(offset))", message: "zlib could not compress the chunk")
-                }
-                try HDF5.check(H5Dwrite_chunk(dataset, HDF5.defaultPlist, 0, &offset, size, slots.slot(slot).baseAddress),
-                               "H5Dwrite_chunk(\(name))")
+            let origins = (0..<count).map { origin(of: start + $0, grid: grid) }
+            let sizes = (0..<count).map { slots.sizes[$0] }
+            if let failed = sizes.firstIndex(of: 0) {
+                throw HDF5Failure(call: "compress2(\(name), chunk at \(origins[failed]))", message: "zlib could not compress the chunk")
             }
+            try body(Batch(origins: origins, sizes: sizes, slots: slots))
             first += count
         }
     }

@@ -29,6 +29,12 @@ struct HDF5Rewriter {
     /// (never read or edited) and no progress reported.
     private(set) var rehearsal: HDF5WriteLog?
     private var rehearsing: Bool { rehearsal != nil }
+    /// Edited datasets whose chunks were compressed before the rehearsal (`encodeAhead`), which
+    /// the rehearsal and the rewrite both write as they are.
+    private(set) var encodedAhead: [String: HDF5DeflatedChunks.Encoded] = [:]
+    /// The most bytes the edited datasets may store for `encodeAhead` to compress them (the
+    /// compressed edit is about as large, and it is held until written); tests lower it.
+    var encodedAheadLimit = 64 << 20
 
     /// Why a rewrite cannot be rehearsed.
     private struct RehearsalImpossible: Error {}
@@ -47,6 +53,13 @@ struct HDF5Rewriter {
     /// when a rehearsal could log the file beforehand, else read back once it is closed.
     @discardableResult
     func write(to temporary: TemporaryFile, observer: (any ByteSink)? = nil) throws -> HDF5StreamedOutput.Outcome? {
+        guard observer != nil, rehearses, encodedAhead.isEmpty else { return try writeFile(temporary, observer: observer) }
+        var rewriter = self
+        rewriter.encodedAhead = try encodeAhead()
+        return try rewriter.writeFile(temporary, observer: observer)
+    }
+
+    private func writeFile(_ temporary: TemporaryFile, observer: (any ByteSink)?) throws -> HDF5StreamedOutput.Outcome? {
         let file = try FileBytes(creating: temporary)
         let range = HDF5ByteRange(writing: file.fd, base: 0, wholeFile: true)
         let streamed = observer.flatMap { observer in (rehearses ? rehearse() : nil).map { HDF5StreamedOutput(sink: observer, predicted: $0) } }
@@ -70,10 +83,10 @@ struct HDF5Rewriter {
 
     /// The file this rewrite will write, logged by making the same calls into a log; nil when it
     /// cannot be known beforehand (an edited dataset whose filters make its size depend on its
-    /// values, found before anything is copied; or anything that fails: the rewrite itself then
-    /// reports it).
+    /// values and that was not compressed ahead, found before anything is copied; or anything
+    /// that fails: the rewrite itself then reports it).
     private func rehearse() -> HDF5PredictedFile? {
-        for name in plan.edited {
+        for name in plan.edited where encodedAhead[name] == nil {
             guard let dataset = try? H5ID(.dataset, H5Dopen2(source.file.raw, name, HDF5.defaultPlist), "H5Dopen2(\(name))"),
                   let dcpl = try? H5ID(.plist, H5Dget_create_plist(dataset.raw), "H5Dget_create_plist(\(name))"),
                   H5Pget_nfilters(dcpl.raw) == 0 else { return nil }
@@ -84,6 +97,40 @@ struct HDF5Rewriter {
         let range = HDF5ByteRange(rehearsingInto: log)
         guard (try? rehearsal.write(to: "a rehearsal of \(source.path)", range: range)) != nil, range.closed else { return nil }
         return HDF5PredictedFile(log)
+    }
+
+    /// Reads, edits and compresses the edited datasets ahead of the rewrite, so that a rehearsal
+    /// knows their stored sizes: when every one of them is deflated in chunks that
+    /// `HDF5DeflatedChunks` writes and together they store at most `encodedAheadLimit` now.
+    /// They are edited in the order the rewrite would edit them. Otherwise none is (the output
+    /// is then read back for its digest once written).
+    private func encodeAhead() throws -> [String: HDF5DeflatedChunks.Encoded] {
+        guard compressesChunks, !plan.edited.isEmpty else { return [:] }
+        let order = source.tree.flatMap { [$0] + $0.descendants }.filter { $0.kind == .dataset && plan.edited.contains($0.path) }
+        guard order.count == plan.edited.count else { return [:] }
+        var writers: [(info: TensorInfo, chunks: HDF5DeflatedChunks)] = [], stored = 0
+        for node in order {
+            guard let info = source.tensors.first(where: { $0.name == node.path }), info.dtype.isEditable,
+                  let dataset = try? H5ID(.dataset, H5Dopen2(source.file.raw, node.path, HDF5.defaultPlist), "H5Dopen2(\(node.path))"),
+                  let chunks = try? HDF5DeflatedChunks(copying: dataset.raw, name: node.path, oneChunk: true) else { return [:] }
+            stored += Int(H5Dget_storage_size(dataset.raw))
+            guard stored <= encodedAheadLimit else { return [:] }
+            writers.append((info, chunks))
+        }
+        var encoded: [String: HDF5DeflatedChunks.Encoded] = [:]
+        for (info, chunks) in writers {
+            var tensor = try source.read(info)
+            try edit(&tensor)
+            do {
+                let dataset = try H5ID(.dataset, H5Dopen2(source.file.raw, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
+                encoded[info.name] = try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
+                    try chunks.encode(bytes, keepingUnchangedChunksOf: dataset.raw, name: info.name)
+                }
+            } catch let failure as HDF5Failure {
+                throw CheckpointError.hdf5(path: source.path, call: failure.call, message: failure.message)
+            }
+        }
+        return encoded
     }
 
     /// Writes into the byte range `range` of an archive being written (a `.keras` archive's
@@ -169,6 +216,8 @@ struct HDF5Rewriter {
             if !plan.touches(subtree: node.path) {
                 let ocpypl = try H5ID(.plist, H5Pcreate(ckf_H5P_OBJECT_COPY()), "H5Pcreate(object copy)")
                 try HDF5.check(H5Pset_copy_object(ocpypl.raw, ckf_H5O_COPY_MERGE_COMMITTED_DTYPE_FLAG()), "H5Pset_copy_object")
+                rehearsal?.copyingObjects = true
+                defer { rehearsal?.copyingObjects = false }
                 try HDF5.check(H5Ocopy(input, node.path, output, node.path, ocpypl.raw, HDF5.defaultPlist), "H5Ocopy(\(node.path))")
                 for inner in [node] + node.descendants {
                     if inner.address != 0, state.pathOfAddress[inner.address] == nil { state.pathOfAddress[inner.address] = inner.path }
@@ -207,6 +256,7 @@ struct HDF5Rewriter {
         let created = try H5ID(.dataset, H5Dcreate2(output, info.name, type.raw, space.raw, HDF5.defaultPlist, dcpl.raw, HDF5.defaultPlist),
                                "H5Dcreate2(\(info.name))")
         try HDF5Attributes.copyAll(from: dataset.raw, to: created.raw, path: info.name, file: source.path)
+        if let encoded = encodedAhead[info.name] { return try encoded.write(to: created.raw, name: info.name) }
         if rehearsing { return try writeZeros(created.raw, type: type.raw, space: space.raw) }
 
         var tensor = try source.read(info, reusing: state.spare)

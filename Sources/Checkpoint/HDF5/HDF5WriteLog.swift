@@ -49,12 +49,16 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
     /// Set by a rehearsal while it writes (and closes) an edited dataset: the raw data written
     /// meanwhile is values, whose bytes the rewrite will make.
     var writingValues = false
+    /// Set by a rehearsal while libhdf5 copies an object whole (`H5Ocopy`): the raw data written
+    /// meanwhile is the copied datasets' values (a compressed dataset's chunks, many under
+    /// `keptRawLimit`), written then and in order, which the rewrite writes the same.
+    var copyingObjects = false
 
-    /// A rehearsal's write: metadata, and raw data that is not values and is small or a global
-    /// heap collection, is kept whole; other raw data as its extent.
+    /// A rehearsal's write: metadata, and raw data that is a global heap collection or, but while
+    /// an object is copied whole, small and not values, is kept whole; other raw data as its extent.
     func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer, shown: Bool = false) {
         let heap = bytes.count >= 5 && bytes.prefix(5).elementsEqual([0x47, 0x43, 0x4F, 0x4C, 0x01])  // "GCOL", version 1
-        record(extent: raw && (writingValues || (bytes.count >= Self.keptRawLimit && !heap)), address: address, bytes: bytes)
+        record(extent: raw && (writingValues || ((copyingObjects || bytes.count >= Self.keptRawLimit) && !heap)), address: address, bytes: bytes)
     }
 
     /// Logs a write: as its extent alone, or its bytes kept.
