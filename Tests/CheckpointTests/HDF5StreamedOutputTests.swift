@@ -64,6 +64,56 @@ import Testing
         #expect(files[0] == files[1], "\(fixture): the same file rehearsed or not")
     }
 
+    /// Compressed edits that compress worse than what they replace (random bits over zeros):
+    /// compressing ahead stops once it holds more than `encodedAheadLimit` (here what the
+    /// datasets stored), the rest are edited as the rewrite reaches them, each tensor once, in
+    /// the file's order, and the file (read back) is the one written without compressing ahead.
+    @Test func compressingAheadStopsPastTheLimit() throws {
+        let directory = try Fixture.scratch()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let names = ["edges/f32", "edges/fill", "edges/half"]
+        // The datasets zeroed first (by an unobserved rewrite): they then store little.
+        let fixture = try #require(try openCheckpoint(Fixture.path("hdf5/deflated_chunks.h5")) as? HDF5File)
+        let zeroed = OutputTransaction()
+        try HDF5Rewriter(source: fixture, plan: RewritePlan(edited: Set(names)), progress: { _, _ in }, edit: { $0.updateAll { _ in 0 } })
+            .write(to: zeroed.temporaryFile(for: directory + "/zeroed.h5", named: true))
+        try zeroed.commit()
+        let source = try #require(try openCheckpoint(directory + "/zeroed.h5") as? HDF5File)
+        // What the datasets store: every chunk's stored bytes.
+        var stored = 0
+        for name in names {
+            let chunks = try #require(try HDF5DeflatedChunks.forDataset(name, in: source))
+            var origins: [[Int]] = [[]]
+            for (extent, side) in zip(chunks.shape, chunks.chunk) {
+                origins = origins.flatMap { origin in stride(from: 0, to: extent, by: side).map { origin + [$0] } }
+            }
+            for origin in origins { stored += try chunks.storedChunk(name, at: origin, in: source).count }
+        }
+        final class Edits: @unchecked Sendable { var names: [String] = [] }
+        var files: [[UInt8]] = []
+        for ahead in [true, false] {
+            let edits = Edits(), recorder = RecordingSink(), transaction = OutputTransaction()
+            var state: UInt64 = 0x2545_F491_4F6C_DD1D
+            var rewriter = HDF5Rewriter(source: source, plan: RewritePlan(edited: Set(names)), progress: { _, _ in }) { tensor in
+                edits.names.append(tensor.name)
+                tensor.updateAll { _ in  // random bits (finite)
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return Double(Float(bitPattern: UInt32(truncatingIfNeeded: state >> 32) & 0xff7f_ffff))
+                }
+            }
+            rewriter.encodedAheadLimit = stored
+            rewriter.rehearses = ahead
+            let path = directory + "/out-\(ahead).h5"
+            let outcome = try rewriter.write(to: transaction.temporaryFile(for: path, named: true), observer: recorder)
+            try transaction.commit()
+            let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+            #expect(outcome == .readBack && recorder.seen == file, "compressing ahead: \(ahead)")
+            #expect(edits.names == names, "compressing ahead: \(ahead)")
+            files.append(file)
+        }
+        #expect(files[0] == files[1])
+    }
+
     /// Compressed edits that store more than `encodedAheadLimit` are not compressed ahead: the
     /// file is read back, and it is the file written with the limit high enough.
     @Test func gzipEditsOverTheLimitAreReadBack() throws {

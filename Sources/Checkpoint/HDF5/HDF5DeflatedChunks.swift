@@ -107,6 +107,8 @@ struct HDF5DeflatedChunks {
     }
 
     private var chunkBytes: Int { chunk.reduce(elementSize, *) }
+    /// How many chunks the dataset has.
+    var chunkCount: Int { zip(shape, chunk).reduce(1) { $0 * (($1.0 + $1.1 - 1) / $1.1) } }
 
     /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`. Where
     /// `source` (the dataset it is an edited copy of) stores a chunk that decompresses to exactly the
@@ -127,6 +129,8 @@ struct HDF5DeflatedChunks {
     /// and bytes, in the order `write` writes them.
     struct Encoded {
         fileprivate var chunks: [(origin: [Int], bytes: [UInt8])] = []
+        /// The compressed bytes held.
+        fileprivate(set) var byteCount = 0
 
         /// Writes the chunks into `dataset` (a copy of the dataset they were encoded for).
         func write(to dataset: hid_t, name: String) throws(HDF5Failure) {
@@ -145,6 +149,7 @@ struct HDF5DeflatedChunks {
         try encodeInBatches(bytes, keepingUnchangedChunksOf: source, name: name) { (batch: Batch) throws(HDF5Failure) in
             for index in batch.sizes.indices {
                 encoded.chunks.append((batch.origins[index], Array(UnsafeRawBufferPointer(rebasing: batch.slots.slot(index)[0..<batch.sizes[index]]))))
+                encoded.byteCount += batch.sizes[index]
             }
         }
         return encoded

@@ -26,14 +26,15 @@ struct HDF5Rewriter {
     /// it off to compare.
     var writesDirect = true
     /// Set in a rehearsal: the same calls, into this log, with edited datasets written as zeros
-    /// (never read or edited) and no progress reported.
+    /// (never read or edited) unless compressed ahead, and no progress reported.
     private(set) var rehearsal: HDF5WriteLog?
     private var rehearsing: Bool { rehearsal != nil }
     /// Edited datasets whose chunks were compressed before the rehearsal (`encodeAhead`), which
     /// the rehearsal and the rewrite both write as they are.
     private(set) var encodedAhead: [String: HDF5DeflatedChunks.Encoded] = [:]
-    /// The most bytes the edited datasets may store for `encodeAhead` to compress them (the
-    /// compressed edit is about as large, and it is held until written); tests lower it.
+    /// The most bytes the edited datasets may store now for `encodeAhead` to start, and the most
+    /// compressed bytes it holds before it stops (past it, the dataset it compressed last);
+    /// tests lower it.
     var encodedAheadLimit = 64 << 20
 
     /// Why a rewrite cannot be rehearsed.
@@ -53,14 +54,15 @@ struct HDF5Rewriter {
     /// when a rehearsal could log the file beforehand, else read back once it is closed.
     @discardableResult
     func write(to temporary: TemporaryFile, observer: (any ByteSink)? = nil) throws -> HDF5StreamedOutput.Outcome? {
-        guard observer != nil, rehearses, encodedAhead.isEmpty else { return try writeFile(temporary, observer: observer) }
+        try refuseAliasedEdits()
+        let file = try FileBytes(creating: temporary)
+        guard observer != nil, rehearses, encodedAhead.isEmpty else { return try write(file, temporary, observer: observer) }
         var rewriter = self
-        rewriter.encodedAhead = try encodeAhead()
-        return try rewriter.writeFile(temporary, observer: observer)
+        rewriter.encodedAhead = try encodeAhead(writing: temporary.path)
+        return try rewriter.write(file, temporary, observer: observer)
     }
 
-    private func writeFile(_ temporary: TemporaryFile, observer: (any ByteSink)?) throws -> HDF5StreamedOutput.Outcome? {
-        let file = try FileBytes(creating: temporary)
+    private func write(_ file: FileBytes, _ temporary: TemporaryFile, observer: (any ByteSink)?) throws -> HDF5StreamedOutput.Outcome? {
         let range = HDF5ByteRange(writing: file.fd, base: 0, wholeFile: true)
         let streamed = observer.flatMap { observer in (rehearses ? rehearse() : nil).map { HDF5StreamedOutput(sink: observer, predicted: $0) } }
         range.watcher = streamed
@@ -99,14 +101,17 @@ struct HDF5Rewriter {
         return HDF5PredictedFile(log)
     }
 
-    /// Reads, edits and compresses the edited datasets ahead of the rewrite, so that a rehearsal
-    /// knows their stored sizes: when every one of them is deflated in chunks that
+    /// Reads, edits and compresses the edited datasets ahead of the rewrite (`path`), so that a
+    /// rehearsal knows their stored sizes: when every one of them is deflated in chunks that
     /// `HDF5DeflatedChunks` writes and together they store at most `encodedAheadLimit` now.
-    /// They are edited in the order the rewrite would edit them. Otherwise none is (the output
-    /// is then read back for its digest once written).
-    private func encodeAhead() throws -> [String: HDF5DeflatedChunks.Encoded] {
+    /// They are edited in the order the rewrite would edit them, until what is held passes the
+    /// limit (an edit may compress worse than what it replaces); the rest are edited as the
+    /// rewrite reaches them, and the output is then read back for its digest once written, as it
+    /// is when none is compressed ahead.
+    private func encodeAhead(writing path: String) throws -> [String: HDF5DeflatedChunks.Encoded] {
         guard compressesChunks, !plan.edited.isEmpty else { return [:] }
-        let order = source.tree.flatMap { [$0] + $0.descendants }.filter { $0.kind == .dataset && plan.edited.contains($0.path) }
+        let order = source.tree.flatMap { [$0] + $0.descendants }
+            .filter { $0.kind == .dataset && plan.edited.contains($0.path) && !plan.isDropped($0.path) }
         guard order.count == plan.edited.count else { return [:] }
         var writers: [(info: TensorInfo, chunks: HDF5DeflatedChunks)] = [], stored = 0
         for node in order {
@@ -117,17 +122,21 @@ struct HDF5Rewriter {
             guard stored <= encodedAheadLimit else { return [:] }
             writers.append((info, chunks))
         }
-        var encoded: [String: HDF5DeflatedChunks.Encoded] = [:]
-        for (info, chunks) in writers {
+        var encoded: [String: HDF5DeflatedChunks.Encoded] = [:], held = 0
+        for (info, chunks) in writers where held <= encodedAheadLimit {
             var tensor = try source.read(info)
             try edit(&tensor)
             do {
                 let dataset = try H5ID(.dataset, H5Dopen2(source.file.raw, info.name, HDF5.defaultPlist), "H5Dopen2(\(info.name))")
-                encoded[info.name] = try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
-                    try chunks.encode(bytes, keepingUnchangedChunksOf: dataset.raw, name: info.name)
+                // A dataset of one chunk is always compressed again: libhdf5 writes those when
+                // nothing is compressed ahead, and does not keep the stored chunk.
+                let compressed = try FloatCodec.withEncodedBytes(tensor.values, as: info) { bytes in
+                    try chunks.encode(bytes, keepingUnchangedChunksOf: chunks.chunkCount > 1 ? dataset.raw : nil, name: info.name)
                 }
+                encoded[info.name] = compressed
+                held += compressed.byteCount
             } catch let failure as HDF5Failure {
-                throw CheckpointError.hdf5(path: source.path, call: failure.call, message: failure.message)
+                throw CheckpointError.writeFailed(path: path, reason: "HDF5 \(failure.call) failed: \(failure.message)")
             }
         }
         return encoded
@@ -139,14 +148,18 @@ struct HDF5Rewriter {
         try write(to: member, range: range)
     }
 
-    private func write(to destination: String, range: HDF5ByteRange) throws {
-        // An edited dataset reachable under another name would keep the forgotten values there.
+    /// An edited dataset reachable under another name would keep the forgotten values there.
+    private func refuseAliasedEdits() throws {
         for name in plan.edited.sorted() {
             if let names = source.aliases[name] {
                 throw CheckpointError.unsupported(path: source.path, tensor: name,
                     reason: "the same dataset is also linked as \(names.filter { $0 != name }.joined(separator: ", ")); editing it would leave the forgotten values under that name (remove the extra link first)")
             }
         }
+    }
+
+    private func write(to destination: String, range: HDF5ByteRange) throws {
+        try refuseAliasedEdits()
         do {
             let sourceRoot = try H5ID(.group, H5Gopen2(source.file.raw, "/", HDF5.defaultPlist), "H5Gopen2(/)")
             let fcpl = try H5ID(.plist, H5Fget_create_plist(source.file.raw), "H5Fget_create_plist")

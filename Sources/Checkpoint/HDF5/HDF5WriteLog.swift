@@ -54,8 +54,9 @@ final class HDF5WriteLog: HDF5WriteWatcher, Equatable {
     /// `keptRawLimit`), written then and in order, which the rewrite writes the same.
     var copyingObjects = false
 
-    /// A rehearsal's write: metadata, and raw data that is a global heap collection or, but while
-    /// an object is copied whole, small and not values, is kept whole; other raw data as its extent.
+    /// A rehearsal's write: metadata is kept whole, and so is raw data that is not values and is
+    /// a global heap collection or, unless an object is being copied whole, small; other raw data
+    /// as its extent.
     func wrote(raw: Bool, address: Int, bytes: UnsafeRawBufferPointer, shown: Bool = false) {
         let heap = bytes.count >= 5 && bytes.prefix(5).elementsEqual([0x47, 0x43, 0x4F, 0x4C, 0x01])  // "GCOL", version 1
         record(extent: raw && (writingValues || ((copyingObjects || bytes.count >= Self.keptRawLimit) && !heap)), address: address, bytes: bytes)
