@@ -118,8 +118,9 @@ struct HDF5Rewriter {
             guard let info = source.tensors.first(where: { $0.name == node.path }), info.dtype.isEditable,
                   let dataset = try? H5ID(.dataset, H5Dopen2(source.file.raw, node.path, HDF5.defaultPlist), "H5Dopen2(\(node.path))"),
                   let chunks = try? HDF5DeflatedChunks(copying: dataset.raw, name: node.path, oneChunk: true) else { return [:] }
-            stored += Int(H5Dget_storage_size(dataset.raw))
-            guard stored <= encodedAheadLimit else { return [:] }
+            let size = Int(clamping: H5Dget_storage_size(dataset.raw))  // a damaged file may claim any size
+            guard size <= encodedAheadLimit - stored else { return [:] }
+            stored += size
             writers.append((info, chunks))
         }
         var encoded: [String: HDF5DeflatedChunks.Encoded] = [:], held = 0
