@@ -14,6 +14,8 @@ struct HDF5DeflatedChunks {
     let elementSize: Int
     let shape: [Int]
     let chunk: [Int]
+    /// How many chunks the dataset has.
+    let chunkCount: Int
     /// The element size the shuffle filter reorders bytes by; 1 when the dataset is not shuffled.
     let shuffleSize: Int
     let level: Int32
@@ -58,8 +60,13 @@ struct HDF5DeflatedChunks {
             chunkBytes = product
         }
         var chunkCount = 1
-        for (extent, side) in zip(shape, chunk) { chunkCount = chunkCount.multipliedReportingOverflow(by: (extent + side - 1) / side).partialValue }
+        for (extent, side) in zip(shape, chunk) {
+            let (product, overflow) = chunkCount.multipliedReportingOverflow(by: (extent + side - 1) / side)
+            guard !overflow else { return nil }
+            chunkCount = product
+        }
         guard chunkCount > 1 || oneChunk else { return nil }
+        self.chunkCount = chunkCount
 
         var filters: [(id: H5Z_filter_t, values: [UInt32])] = []
         for index in 0..<Int(try HDF5.check(H5Pget_nfilters(properties.raw), "H5Pget_nfilters")) {
@@ -107,8 +114,6 @@ struct HDF5DeflatedChunks {
     }
 
     private var chunkBytes: Int { chunk.reduce(elementSize, *) }
-    /// How many chunks the dataset has.
-    var chunkCount: Int { zip(shape, chunk).reduce(1) { $0 * (($1.0 + $1.1 - 1) / $1.1) } }
 
     /// Writes `bytes` (the whole dataset in the file's encoding, row-major) into `dataset`. Where
     /// `source` (the dataset it is an edited copy of) stores a chunk that decompresses to exactly the
@@ -173,7 +178,6 @@ struct HDF5DeflatedChunks {
             throw HDF5Failure(call: "H5Dwrite_chunk(\(name))", message: "\(bytes.count) bytes of values for a dataset of shape \(shape) and \(elementSize)-byte elements")
         }
         let grid = zip(shape, chunk).map { ($0 + $1 - 1) / $1 }
-        let chunkCount = grid.reduce(1, *)
         let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, chunkCount))
         let bound = Deflate.bound(chunkBytes)
         let batch = min(chunkCount, max(4 * workers, Self.batchBytes / max(1, bound)))

@@ -113,9 +113,10 @@ struct HDF5Rewriter {
         let order = source.tree.flatMap { [$0] + $0.descendants }
             .filter { $0.kind == .dataset && plan.edited.contains($0.path) && !plan.isDropped($0.path) }
         guard order.count == plan.edited.count else { return [:] }
+        let tensorOfPath = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         var writers: [(info: TensorInfo, chunks: HDF5DeflatedChunks)] = [], stored = 0
         for node in order {
-            guard let info = source.tensors.first(where: { $0.name == node.path }), info.dtype.isEditable,
+            guard let info = tensorOfPath[node.path], info.dtype.isEditable,
                   let dataset = try? H5ID(.dataset, H5Dopen2(source.file.raw, node.path, HDF5.defaultPlist), "H5Dopen2(\(node.path))"),
                   let chunks = try? HDF5DeflatedChunks(copying: dataset.raw, name: node.path, oneChunk: true) else { return [:] }
             let size = Int(clamping: H5Dget_storage_size(dataset.raw))  // a damaged file may claim any size
